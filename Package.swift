@@ -1,0 +1,59 @@
+// swift-tools-version:5.9
+// The `genesis` tool and library: Models Genesis weights in every format, verified and run.
+// Targets are layered by concern; imports only point down (see README "Layout").
+import PackageDescription
+
+let package = Package(
+    name: "genesis",
+    products: [
+        .executable(name: "genesis", targets: ["GenesisCLI"]),
+        .library(name: "GenesisKit", targets: ["GenesisIO", "GenesisModel", "Runtime3D"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // System libraries, each behind a small C shim.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Data model shared by every format and the runtime.
+        .target(name: "Tensors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
+        // File formats: each imports Tensors and its own library, never the runtime.
+        .target(name: "HDF5", dependencies: ["CHDF5", "Tensors"]),
+        .target(name: "KerasFormat", dependencies: ["HDF5", "Tensors", "ZIPFoundation"]),
+        .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation"]),
+        .target(name: "SafeTensors", dependencies: ["Tensors"]),
+        .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors"]),
+        .target(name: "VolumeIO", dependencies: ["Tensors", "SystemZlib"]),
+
+        // The network as data: architecture, name maps, detection, verification.
+        .target(name: "GenesisModel", dependencies: ["Tensors"]),
+        // Format dispatch: any supported file -> canonical Genesis tensors, and back.
+        .target(name: "GenesisIO", dependencies: [
+            "Tensors", "GenesisModel", "HDF5", "KerasFormat", "TorchFormat", "SafeTensors", "NativeCheckpoint",
+        ]),
+        // The 3D runtime: ops on OpenBLAS and the Genesis network. Never opens a file.
+        .target(name: "Runtime3D", dependencies: ["CBLAS", "Tensors", "GenesisModel"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
+        .executableTarget(name: "GenesisCLI", dependencies: [
+            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "GenesisBench", dependencies: [
+            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "HDF5", "KerasFormat",
+        ]),
+
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Tensors", "TestSupport"]),
+        .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "Tensors", "TestSupport"]),
+        .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Tensors", "HDF5"], path: "Tests/TestSupport"),
+    ]
+)

@@ -1,0 +1,39 @@
+import Tensors
+
+/// Every file format the tool reads or writes, chosen by extension with `--format` to override,
+/// and checked against the file's first bytes.
+public enum FormatKind: String, Sendable, CaseIterable, Codable {
+    case kerasH5 = "keras-h5"          // Keras 2 legacy HDF5 (.h5, .hdf5)
+    case keras3Weights = "keras3-weights" // Keras 3 .weights.h5
+    case keras3Zip = "keras"           // Keras 3 .keras zip
+    case torch = "pt"                  // PyTorch .pt / .pth
+    case safetensors = "safetensors"
+    case native = "genesis"            // our own checkpoint
+
+    /// The format an output path asks for by its extension.
+    public static func fromExtension(_ path: String) -> FormatKind? {
+        let p = path.lowercased()
+        if p.hasSuffix(".weights.h5") { return .keras3Weights }
+        if p.hasSuffix(".h5") || p.hasSuffix(".hdf5") || p.hasSuffix(".keras.h5") { return .kerasH5 }
+        if p.hasSuffix(".keras") { return .keras3Zip }
+        if p.hasSuffix(".pt") || p.hasSuffix(".pth") || p.hasSuffix(".ckpt") { return .torch }
+        if p.hasSuffix(".safetensors") { return .safetensors }
+        if p.hasSuffix(".genesis") { return .native }
+        return nil
+    }
+
+    /// The container a file's first bytes show.
+    public enum Container: String, Sendable { case hdf5, zip, torchLegacy = "torch-legacy", safetensors, unknown }
+
+    public static func sniff(_ prefix: [UInt8]) -> Container {
+        let hdf5: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+        if prefix.count >= 8, Array(prefix[0..<8]) == hdf5 { return .hdf5 }
+        if prefix.count >= 4, Array(prefix[0..<4]) == [0x50, 0x4B, 0x03, 0x04] { return .zip }
+        if prefix.count >= 3, prefix[0] == 0x80, prefix[1] == 0x02, prefix[2] == 0x8A { return .torchLegacy }
+        if prefix.count >= 9, prefix[8] == UInt8(ascii: "{") {
+            let n = prefix[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            if n >= 2, n <= 100_000_000 { return .safetensors }
+        }
+        return .unknown
+    }
+}

@@ -1,0 +1,84 @@
+import Tensors
+
+/// One thing wrong with a file, named so that a user can act on it.
+public struct Problem: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case missing, unexpected, shape, dtype, nonFinite = "non_finite", bnVariance = "bn_variance", architecture
+    }
+    public let tensor: String
+    public let kind: Kind
+    public let expected: String
+    public let found: String
+    public let message: String
+}
+
+/// The report of `verify`: every problem, not only the first.
+public struct VerificationReport: Sendable {
+    public let architecture: Architecture
+    public let problems: [Problem]
+    public var valid: Bool { problems.isEmpty }
+    /// Trainable values of the expected architecture.
+    public var parameters: Int { architecture.trainableCount }
+}
+
+public enum Verification {
+    /// Checks mapped tensors against an architecture: presence, shape (in the file's own
+    /// layout), dtype, NaN/Inf, BN variance > 0, and tensors that do not belong.
+    public static func verify(_ m: MappedTensors, against arch: Architecture) -> VerificationReport {
+        var problems: [Problem] = []
+        let specs = arch.tensors
+        let expectedNames = Set(specs.map(\.name))
+        for spec in specs {
+            let shown = m.displayName(spec)
+            guard let t = m.store[spec.name] else {
+                if !spec.optional {
+                    let shape = fmt(m.kerasLayout ? NameMaps.kerasShape(of: spec) : spec.shape)
+                    problems.append(Problem(tensor: shown, kind: .missing, expected: shape, found: "absent",
+                                            message: "\(shown): missing (expected \(spec.dtype.rawValue) \(shape))"))
+                }
+                continue
+            }
+            if t.shape != spec.shape {
+                let exp = m.kerasLayout && spec.shape.count == 5 ? NameMaps.kerasShape(of: spec) : spec.shape
+                let found = m.kerasLayout && t.rank == 5 ? NameMaps.canonicalToKerasAxes.map { t.shape[$0] } : t.shape
+                problems.append(Problem(tensor: shown, kind: .shape, expected: fmt(exp), found: fmt(found),
+                                        message: "\(shown): wrong shape: expected \(fmt(exp)), found \(fmt(found))"))
+            }
+            if t.dtype != spec.dtype {
+                problems.append(Problem(tensor: shown, kind: .dtype, expected: spec.dtype.rawValue, found: t.dtype.rawValue,
+                                        message: "\(shown): wrong dtype: expected \(spec.dtype.rawValue), found \(t.dtype.rawValue)"))
+            }
+            if t.dtype.isFloatingPoint {
+                let values = t.floats()
+                var nan = 0, inf = 0
+                for v in values where !v.isFinite { if v.isNaN { nan += 1 } else { inf += 1 } }
+                if nan + inf > 0 {
+                    let f = [nan > 0 ? "\(nan) NaN" : nil, inf > 0 ? "\(inf) Inf" : nil].compactMap { $0 }.joined(separator: ", ")
+                    problems.append(Problem(tensor: shown, kind: .nonFinite, expected: "finite values", found: f,
+                                            message: "\(shown): \(f) of \(values.count) values"))
+                }
+                if spec.role == .bnVariance {
+                    let bad = values.filter { $0.isFinite && $0 <= 0 }
+                    if !bad.isEmpty {
+                        problems.append(Problem(tensor: shown, kind: .bnVariance, expected: "> 0", found: "\(bad.count) values <= 0 (min \(bad.min()!))",
+                                                message: "\(shown): \(bad.count) of \(values.count) moving variances are <= 0 (min \(bad.min()!))"))
+                    }
+                }
+            }
+        }
+        for name in m.store.names where !expectedNames.contains(name) {
+            let t = m.store[name]!
+            let shown = m.sourceNames[name] ?? name
+            let why = name.contains("up_conv") ? " (the \(arch.variant.rawValue) variant has no up-convolution weights)" : ""
+            problems.append(Problem(tensor: shown, kind: .unexpected, expected: "absent", found: "\(t.dtype.rawValue) \(fmt(t.shape))",
+                                    message: "\(shown): not part of the network\(why)"))
+        }
+        for (name, t) in m.unexpected {
+            problems.append(Problem(tensor: name, kind: .unexpected, expected: "absent", found: "\(t.dtype.rawValue) \(fmt(t.shape))",
+                                    message: "\(name): not part of the network"))
+        }
+        return VerificationReport(architecture: arch, problems: problems)
+    }
+
+    static func fmt(_ shape: [Int]) -> String { "(" + shape.map(String.init).joined(separator: ",") + ")" }
+}

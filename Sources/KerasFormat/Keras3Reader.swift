@@ -1,0 +1,133 @@
+import Foundation
+import HDF5
+import Tensors
+import ZIPFoundation
+
+/// Keras 3 files: `.weights.h5` (groups `layers/<class key>/vars/<i>`, layer names in the
+/// `vars@name` attribute since 3.6) and the `.keras` zip around one.
+enum Keras3Reader {
+    /// Largest `model.weights.h5` extracted from a `.keras` zip (zip-bomb guard).
+    static let maxArchiveMember = 8 << 30
+
+    static func isKeras3(_ root: H5Group) -> Bool {
+        !root.hasAttribute("layer_names") && !root.hasAttribute("layer_names0") && !root.exists("model_weights") && root.exists("layers")
+    }
+
+    static func isKerasArchive(_ path: String) -> Bool {
+        guard let prefix = try? FileIO.readPrefix(path, count: 4) else { return false }
+        return prefix == [0x50, 0x4B, 0x03, 0x04] && path.lowercased().hasSuffix(".keras")
+    }
+
+    static func read(root: H5Group, path: String, layout: KerasModelFile.Layout, config: KerasModelConfig?, kerasVersion: String? = nil) throws -> KerasModelFile {
+        let layersGroup = try root.group("layers")
+        // HDF5 lists keys by name; Keras 3 writes them in model.layers order, which the class
+        // keys do not encode across classes. Use config.json's order when we have it, else
+        // the `vars@name` attribute order is unknown too: fall back to creation-order keys
+        // sorted by (class, index), which keeps every class's own order.
+        var keys = try layersGroup.memberNames()
+        if let config {
+            let order = keras3Keys(for: config.layers.map(\.className))
+            let rank = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+            keys.sort { (rank[$0] ?? Int.max, $0) < (rank[$1] ?? Int.max, $1) }
+        } else {
+            keys.sort { classOrderKey($0) < classOrderKey($1) }
+        }
+        var layers: [KerasLayer] = []
+        for key in keys {
+            let g = try layersGroup.group(key)
+            var weights: [KerasWeight] = []
+            var name = key
+            if g.exists("vars") {
+                let vars = try g.group("vars")
+                if let n = try vars.stringAttribute("name") { name = n }
+                for v in try numericallySorted(vars.memberNames()) {
+                    weights.append(KerasWeight(name: v, tensor: try vars.readTensor(v)))
+                }
+            }
+            layers.append(KerasLayer(name: name, className: key, weights: weights))
+        }
+        var optimizerWeights: [KerasWeight] = []
+        if root.exists("optimizer/vars") {
+            let vars = try root.group("optimizer/vars")
+            for v in try numericallySorted(vars.memberNames()) {
+                optimizerWeights.append(KerasWeight(name: v, tensor: try vars.readTensor(v)))
+            }
+        }
+        return KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: nil, layers: layers,
+                              optimizerWeights: optimizerWeights, config: config, optimizer: nil)
+    }
+
+    /// Reads a `.keras` zip: `config.json`, `metadata.json` and `model.weights.h5` (extracted
+    /// to a temporary file beside nothing else, removed afterwards).
+    static func readArchive(_ path: String) throws -> KerasModelFile {
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw KerasError.notKeras(file: path, reason: "not a readable zip archive")
+        }
+        func member(_ name: String, cap: Int) throws -> Data {
+            guard let e = archive[name] else { throw KerasError.malformed(file: path, location: name, reason: "missing from the archive") }
+            guard e.uncompressedSize <= UInt64(cap) else {
+                throw KerasError.malformed(file: path, location: name, reason: "declares \(e.uncompressedSize) bytes, more than the cap of \(cap)")
+            }
+            var out = Data()
+            do { _ = try archive.extract(e, skipCRC32: false) { out.append($0) } } catch {
+                throw KerasError.malformed(file: path, location: name, reason: "cannot extract: \(error)")
+            }
+            guard out.count <= cap else { throw KerasError.malformed(file: path, location: name, reason: "larger than declared") }
+            return out
+        }
+        let configJSON = String(decoding: try member("config.json", cap: 64 << 20), as: UTF8.self)
+        let config = try KerasConfigParser.modelConfig(configJSON, file: path + ": config.json")
+        var version: String?
+        if archive["metadata.json"] != nil,
+           let meta = try? JSONSerialization.jsonObject(with: member("metadata.json", cap: 1 << 20)) as? [String: Any] {
+            version = meta["keras_version"] as? String
+        }
+        let weights = try member("model.weights.h5", cap: maxArchiveMember)
+        let tmp = NSTemporaryDirectory() + "genesis-keras-\(getpid())-\(UUID().uuidString).weights.h5"
+        guard FileManager.default.createFile(atPath: tmp, contents: weights) else {
+            throw KerasError.malformed(file: path, location: "model.weights.h5", reason: "cannot extract to \(tmp)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let file = try H5File.open(tmp)
+        let root = try file.root()
+        let m = try read(root: root, path: path, layout: .keras3Archive, config: config, kerasVersion: version)
+        return m
+    }
+
+    /// Keras 3 group keys for a list of layer classes: `to_snake_case(Class)` + `_k` for repeats.
+    static func keras3Keys(for classes: [String]) -> [String] {
+        var seen: [String: Int] = [:]
+        return classes.map { cls in
+            let base = snakeCase(cls)
+            let k = seen[base, default: 0]
+            seen[base] = k + 1
+            return k == 0 ? base : "\(base)_\(k)"
+        }
+    }
+
+    /// Keras 3 `to_snake_case` (`keras/src/utils/naming.py`): `BatchNormalization` ->
+    /// `batch_normalization`, `Conv3D` -> `conv3d`, `Conv3DTranspose` -> `conv3d_transpose`.
+    static func snakeCase(_ name: String) -> String {
+        func sub(_ s: String, _ pattern: String, _ template: String) -> String {
+            let re = try! NSRegularExpression(pattern: pattern)
+            return re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: template)
+        }
+        var s = sub(name, "\\W+", "")
+        s = sub(s, "(.)([A-Z][a-z]+)", "$1_$2")
+        s = sub(s, "([a-z])([A-Z])", "$1_$2")
+        return s.lowercased()
+    }
+
+    static func numericallySorted(_ names: [String]) -> [String] {
+        names.sorted { (Int($0) ?? Int.max, $0) < (Int($1) ?? Int.max, $1) }
+    }
+
+    /// `conv3d_12` -> ("conv3d", 12); `conv3d` -> ("conv3d", 0).
+    static func classOrderKey(_ key: String) -> String {
+        if let u = key.lastIndex(of: "_"), let n = Int(key[key.index(after: u)...]) {
+            return String(key[..<u]) + String(format: "#%08d", n)
+        }
+        return key + "#00000000"
+    }
+}

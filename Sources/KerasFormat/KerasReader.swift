@@ -1,0 +1,72 @@
+import HDF5
+import Tensors
+
+/// Reads Keras HDF5 weight files: Keras 2 full saves and `save_weights` files (any Keras 2
+/// generation and h5py version), and Keras 3 `.weights.h5` / `.keras`.
+public enum KerasReader {
+    /// Reads any Keras weights file, picking the layout from the file's structure.
+    public static func read(_ path: String) throws -> KerasModelFile {
+        if Keras3Reader.isKerasArchive(path) { return try Keras3Reader.readArchive(path) }
+        let file = try H5File.open(path)
+        let root = try file.root()
+        if Keras3Reader.isKeras3(root) { return try Keras3Reader.read(root: root, path: path, layout: .keras3Weights, config: nil) }
+        return try readKeras2(root: root, path: path)
+    }
+
+    static func readKeras2(root: H5Group, path: String) throws -> KerasModelFile {
+        let hasLayerNames = root.hasAttribute("layer_names") || root.hasAttribute("layer_names0")
+        let weightsGroup: H5Group
+        let layout: KerasModelFile.Layout
+        if hasLayerNames {
+            weightsGroup = root
+            layout = .weightsOnly
+        } else if root.exists("model_weights") {
+            weightsGroup = try root.group("model_weights")
+            layout = .fullSave
+        } else {
+            throw KerasError.notKeras(file: path, reason: "no layer_names attribute and no model_weights group")
+        }
+
+        let kerasVersion = try root.stringAttribute("keras_version") ?? weightsGroup.stringAttribute("keras_version")
+        let backend = try root.stringAttribute("backend") ?? weightsGroup.stringAttribute("backend")
+        var config: KerasModelConfig?
+        if let json = try root.stringAttribute("model_config") {
+            config = try KerasConfigParser.modelConfig(json, file: path)
+        }
+        let optimizer = try root.stringAttribute("training_config").flatMap(KerasConfigParser.optimizer(trainingConfig:))
+
+        let layerNames = try weightsGroup.stringListAttribute("layer_names")
+        var layers: [KerasLayer] = []
+        layers.reserveCapacity(layerNames.count)
+        for name in layerNames {
+            guard weightsGroup.exists(name) else {
+                throw KerasError.malformed(file: path, location: "layer \(name)", reason: "listed in layer_names but its group is missing")
+            }
+            let g = try weightsGroup.group(name)
+            let weights = try readWeights(in: g, path: path, owner: "layer \(name)")
+            layers.append(KerasLayer(name: name, className: config?.className(of: name), weights: weights))
+        }
+
+        var optimizerWeights: [KerasWeight] = []
+        if root.exists("optimizer_weights") {
+            optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights")
+        }
+        return KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: backend, layers: layers,
+                              optimizerWeights: optimizerWeights, config: config, optimizer: optimizer)
+    }
+
+    /// The datasets a group's `weight_names` lists, opened by the listed path exactly.
+    static func readWeights(in g: H5Group, path: String, owner: String) throws -> [KerasWeight] {
+        let names = try g.stringListAttribute("weight_names")
+        return try names.map { w in
+            guard g.exists(w) else {
+                throw KerasError.malformed(file: path, location: "\(owner), weight \(w)", reason: "listed in weight_names but the dataset is missing")
+            }
+            do {
+                return KerasWeight(name: w, tensor: try g.readTensor(w))
+            } catch let e as HDF5Error {
+                throw KerasError.malformed(file: path, location: "\(owner), weight \(w)", reason: e.operation + (e.detail.isEmpty ? "" : " (\(e.detail))"))
+            }
+        }
+    }
+}

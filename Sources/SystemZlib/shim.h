@@ -1,0 +1,3 @@
+// zlib, for .npz and .nii.gz volumes and CRC-32.
+#pragma once
+#include <zlib.h>

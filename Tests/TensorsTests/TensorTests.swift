@@ -1,0 +1,61 @@
+import XCTest
+@testable import Tensors
+
+final class TensorTests: XCTestCase {
+    func testPermuteMatchesNumpyTranspose() throws {
+        // numpy: np.arange(24).reshape(2,3,4).transpose(2,0,1)[1] == [[1,5,9],[13,17,21]]
+        let t = Tensor(shape: [2, 3, 4], floats: (0..<24).map(Float.init))
+        let p = t.permuted([2, 0, 1])
+        XCTAssertEqual(p.shape, [4, 2, 3])
+        XCTAssertEqual(Array(p.floats()[6..<12]), [1, 5, 9, 13, 17, 21])
+    }
+
+    func testKerasKernelRoundTripIsBitIdentical() throws {
+        let values = (0..<(3 * 3 * 3 * 2 * 5)).map { Float($0) * 0.37 - 11 }
+        let keras = Tensor(shape: [3, 3, 3, 2, 5], floats: values)
+        let torch = keras.permuted([4, 3, 0, 1, 2])
+        XCTAssertEqual(torch.shape, [5, 2, 3, 3, 3])
+        // torch[o, i, a, b, c] == keras[a, b, c, i, o]
+        let f = torch.floats()
+        XCTAssertEqual(f[((4 * 2 + 1) * 27) + 2 * 9 + 1 * 3 + 0], values[(((2 * 3 + 1) * 3 + 0) * 2 + 1) * 5 + 4])
+        XCTAssertEqual(torch.permuted([2, 3, 4, 1, 0]), keras)
+    }
+
+    func testByteCountMismatchIsRefused() {
+        XCTAssertThrowsError(try Tensor(dtype: .float32, shape: [2, 2], bytes: [0, 0, 0, 0], name: "w")) { e in
+            XCTAssertEqual(e as? TensorError, .byteCountMismatch(name: "w", expected: 16, found: 4))
+        }
+    }
+
+    func testOverflowingShapeIsRefusedBeforeAllocation() {
+        XCTAssertThrowsError(try Limits.byteCount([Int.max / 2, 4], .float32))
+        XCTAssertThrowsError(try Limits.byteCount([1 << 20, 1 << 20], .float32)) { e in
+            guard case .tooLarge = e as? TensorError else { return XCTFail("\(e)") }
+        }
+        XCTAssertThrowsError(try Limits.byteCount([-1], .float32))
+    }
+
+    func testFloat16AndFloat64Conversion() throws {
+        // 0x3C00 = 1.0, 0xC000 = -2.0 in IEEE half.
+        let h = try Tensor(dtype: .float16, shape: [2], bytes: [0x00, 0x3C, 0x00, 0xC0])
+        XCTAssertEqual(h.floats(), [1, -2])
+        let d = try Tensor(dtype: .float64, shape: [1], bytes: withUnsafeBytes(of: 0.5) { Array($0) })
+        XCTAssertEqual(d.asFloat32().floats(), [0.5])
+    }
+
+    func testStoreKeepsOrderAndReplacesInPlace() {
+        var s = TensorStore()
+        s["b"] = Tensor(shape: [1], floats: [1])
+        s["a"] = Tensor(shape: [1], floats: [2])
+        s["b"] = Tensor(shape: [1], floats: [3])
+        XCTAssertEqual(s.names, ["b", "a"])
+        XCTAssertEqual(s["b"]?.floats(), [3])
+        s["b"] = nil
+        XCTAssertEqual(s.names, ["a"])
+    }
+
+    func testSHA256OfKnownBytes() {
+        // sha256("abc"), FIPS 180-2 appendix B.1.
+        XCTAssertEqual(Checksum.sha256Hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
