@@ -11,13 +11,15 @@ final class TensorTests: XCTestCase {
     }
 
     func testKerasKernelRoundTripIsBitIdentical() throws {
-        let values = (0..<(3 * 3 * 3 * 2 * 5)).map { Float($0) * 0.37 - 11 }
+        let values: [Float] = (0..<270).map { (i: Int) -> Float in Float(i) * 0.37 - 11 }
         let keras = Tensor(shape: [3, 3, 3, 2, 5], floats: values)
         let torch = keras.permuted([4, 3, 0, 1, 2])
         XCTAssertEqual(torch.shape, [5, 2, 3, 3, 3])
         // torch[o, i, a, b, c] == keras[a, b, c, i, o]
         let f = torch.floats()
-        XCTAssertEqual(f[((4 * 2 + 1) * 27) + 2 * 9 + 1 * 3 + 0], values[(((2 * 3 + 1) * 3 + 0) * 2 + 1) * 5 + 4])
+        let torchIndex: Int = (4 * 2 + 1) * 27 + 2 * 9 + 1 * 3 + 0      // [4, 1, 2, 1, 0]
+        let kerasIndex: Int = (((2 * 3 + 1) * 3 + 0) * 2 + 1) * 5 + 4   // [2, 1, 0, 1, 4]
+        XCTAssertEqual(f[torchIndex], values[kerasIndex])
         XCTAssertEqual(torch.permuted([2, 3, 4, 1, 0]), keras)
     }
 
