@@ -148,7 +148,7 @@ public enum Mapping {
             let canonical = module + "." + NameMaps.torchSuffix(role)
             let t = w.tensor.rank == 5 ? w.tensor.permuted(NameMaps.kerasToCanonicalAxes) : w.tensor
             m.store[canonical] = t
-            m.sourceNames[canonical] = layer.name + "/" + w.name
+            m.sourceNames[canonical] = w.name.hasPrefix(layer.name + "/") ? w.name : layer.name + "/" + w.name
         }
     }
 

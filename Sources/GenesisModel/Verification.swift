@@ -10,6 +10,14 @@ public struct Problem: Sendable, Equatable, Codable {
     public let expected: String
     public let found: String
     public let message: String
+
+    public init(tensor: String, kind: Kind, expected: String, found: String, message: String) {
+        self.tensor = tensor
+        self.kind = kind
+        self.expected = expected
+        self.found = found
+        self.message = message
+    }
 }
 
 /// The report of `verify`: every problem, not only the first.

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Printing for every command: human text, or one JSON object with `--json`; errors as one line
+/// on stderr (and a JSON object on stdout with `--json`), exit 2.
+enum CLIOutput {
+    static var jsonRequested: Bool { CommandLine.arguments.contains("--json") }
+
+    static func json(_ object: [String: Any?]) {
+        let clean = sanitize(object)
+        let data = try! JSONSerialization.data(withJSONObject: clean, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    static func line(_ s: String = "") { print(s) }
+
+    static func warn(_ s: String) { FileHandle.standardError.write(Data("genesis: \(s)\n".utf8)) }
+
+    static func fail(message: String, usage: Bool) -> Never {
+        let oneLine = usage ? message : message.replacingOccurrences(of: "\n", with: " ")
+        FileHandle.standardError.write(Data("genesis: error: \(oneLine)\n".utf8))
+        if jsonRequested {
+            json(["error": oneLine.components(separatedBy: "\n").first ?? oneLine, "exit_code": 2])
+        }
+        exit(2)
+    }
+
+    /// Optional values become JSON null; nested dictionaries and arrays are cleaned too.
+    static func sanitize(_ v: Any?) -> Any {
+        switch v {
+        case nil: return NSNull()
+        case let d as [String: Any?]: return d.mapValues { sanitize($0) }
+        case let d as [String: Any]: return d.mapValues { sanitize($0) }
+        case let a as [Any?]: return a.map { sanitize($0) }
+        case let a as [Any]: return a.map { sanitize($0) }
+        case let f as Float: return f.isFinite ? Double(f) : NSNull()
+        case let d as Double: return d.isFinite ? d : NSNull()
+        case let some?: return some
+        }
+    }
+
+    /// 16320257 -> "16,320,257".
+    static func grouped(_ n: Int) -> String {
+        let s = String(n.magnitude)
+        var out = ""
+        for (i, c) in s.reversed().enumerated() {
+            if i > 0, i % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + String(out.reversed())
+    }
+
+    static func shape(_ s: [Int]) -> String { "(" + s.map(String.init).joined(separator: ",") + ")" }
+
+    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+}

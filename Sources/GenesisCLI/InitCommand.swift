@@ -1,0 +1,50 @@
+import ArgumentParser
+import GenesisIO
+import GenesisModel
+import Tensors
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Write a freshly initialised, seeded Genesis network.",
+        discussion: """
+        He-normal convolution kernels, zero biases, BatchNorm at identity statistics (mean 0,
+        variance 1); the torch variant's up-convolutions start as exact nearest upsamplers.
+        The same seed gives the same bytes on every machine. The output format follows the
+        extension (.h5: Keras 2 weights layout that Keras load_weights accepts).
+
+        Example:
+          genesis init --base-filters 4 --seed 7 --out tiny.h5
+        """
+    )
+
+    @Option(help: "Base width b (official: 32).") var baseFilters: Int = 32
+    @Option(help: "Output labels (official: 1).") var labels: Int = 1
+    @Option(help: "Variant: keras (UpSampling3D) or torch (ConvTranspose3d).") var variant: Variant = .keras
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Output file; its extension picks the format.") var out: String
+    @Option(help: "Write this format regardless of the extension.") var format: FormatKind?
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func validate() throws {
+        guard (1...Architecture.maxBaseFilters).contains(baseFilters) else { throw ValidationError("--base-filters must be 1...\(Architecture.maxBaseFilters)") }
+        guard (1...Architecture.maxLabels).contains(labels) else { throw ValidationError("--labels must be 1...\(Architecture.maxLabels)") }
+        guard format != nil || FormatKind.fromExtension(out) != nil else {
+            throw ValidationError("cannot tell the format of '\(out)' from its extension: use .h5, .weights.h5, .keras, .pt, .safetensors, .genesis or --format")
+        }
+    }
+
+    func run() throws {
+        let arch = Architecture(variant: variant, baseFilters: baseFilters, labels: labels)
+        let store = Initialization.heNormal(arch, seed: seed)
+        let fmt = format ?? FormatKind.fromExtension(out)!
+        try ModelWriter.write(store, architecture: arch, to: out, format: fmt)
+        let digest = try Checksum.sha256Hex(fileAt: out)
+        if json {
+            CLIOutput.json(["file": out, "format": fmt.rawValue, "variant": arch.variant.rawValue, "base_filters": baseFilters,
+                            "labels": labels, "seed": Int(truncatingIfNeeded: seed), "parameters": arch.trainableCount, "sha256": digest])
+        } else {
+            CLIOutput.line("wrote \(out): \(arch), seed \(seed), \(CLIOutput.grouped(arch.trainableCount)) trainable values, sha256 \(digest.prefix(16))…")
+        }
+    }
+}

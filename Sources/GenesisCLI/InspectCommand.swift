@@ -1,0 +1,90 @@
+import ArgumentParser
+import GenesisIO
+import GenesisModel
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show what a weights file holds: format, versions, layers, tensors, optimizer state.",
+        discussion: """
+        Works for any Keras HDF5 file, not only Genesis networks. Layers are listed in their saved
+        order (from `layer_names`), each weight with its shape, dtype and value count.
+
+        Examples:
+          genesis inspect Genesis_Chest_CT.h5
+          genesis inspect model.h5 --json | jq '.totals'
+        """
+    )
+
+    @Argument(help: "The file to inspect.") var file: String
+    @OptionGroup var input: InputOptions
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        let model = try ModelLoader.load(file, format: input.format)
+        let s = FileSummary.of(model)
+        if json { CLIOutput.json(InspectRendering.json(s)) } else { InspectRendering.text(s) }
+    }
+}
+
+enum InspectRendering {
+    static func json(_ s: FileSummary) -> [String: Any?] {
+        func entry(_ e: FileSummary.Entry) -> [String: Any?] {
+            ["name": e.name, "shape": e.shape, "dtype": e.dtype.rawValue, "values": e.values]
+        }
+        var out: [String: Any?] = [
+            "file": s.path, "format": s.format.rawValue, "format_description": s.formatDescription,
+            "versions": s.versions, "file_bytes": s.fileBytes,
+            "layers": s.groups.map { g in ["name": g.name, "class": g.className, "weights": g.tensors.map(entry)] as [String: Any?] },
+            "totals": ["layers": s.groups.count, "weighted_layers": s.groups.filter { !$0.tensors.isEmpty }.count,
+                       "tensors": s.tensorCount, "values": s.valueCount, "bytes": s.tensorBytes],
+        ]
+        if let o = s.optimizer {
+            out["optimizer"] = ["class": o.className, "hyperparameters": o.hyperparameters, "iterations": o.iterations,
+                                "slots": o.slotCount, "slot_values": o.slotValues, "entries": o.entries.map(entry)] as [String: Any?]
+        } else {
+            out["optimizer"] = nil as Any?
+        }
+        if let g = s.genesis {
+            out["genesis"] = ["variant": g.architecture.variant.rawValue, "base_filters": g.architecture.baseFilters, "labels": g.architecture.labels]
+        } else {
+            out["genesis"] = nil as Any?
+        }
+        return out
+    }
+
+    static func text(_ s: FileSummary) {
+        CLIOutput.line("\(s.path): \(s.formatDescription), \(CLIOutput.megabytes(s.fileBytes))")
+        if let g = s.genesis {
+            CLIOutput.line("looks like: \(g.architecture) (run `genesis verify` to check every tensor)")
+        }
+        let nameWidth = min(40, max(8, s.groups.flatMap { $0.tensors.map(\.name.count) }.max() ?? 8))
+        let layerWidth = min(28, max(5, s.groups.map(\.name.count).max() ?? 5))
+        CLIOutput.line()
+        CLIOutput.line(pad("layer", layerWidth) + "  " + pad("class", 18) + "  " + pad("weight", nameWidth) + "  " + pad("shape", 18) + "  " + pad("dtype", 8) + "  values")
+        for g in s.groups {
+            if g.tensors.isEmpty {
+                CLIOutput.line(pad(g.name, layerWidth) + "  " + pad(g.className ?? "", 18) + "  -")
+            }
+            for (i, t) in g.tensors.enumerated() {
+                CLIOutput.line(pad(i == 0 ? g.name : "", layerWidth) + "  " + pad(i == 0 ? g.className ?? "" : "", 18) + "  " + pad(t.name, nameWidth) + "  "
+                               + pad(CLIOutput.shape(t.shape), 18) + "  " + pad(t.dtype.rawValue, 8) + "  " + CLIOutput.grouped(t.values))
+            }
+        }
+        CLIOutput.line()
+        let weighted = s.groups.filter { !$0.tensors.isEmpty }.count
+        CLIOutput.line("totals: \(s.groups.count) layers (\(weighted) with weights), \(s.tensorCount) tensors, \(CLIOutput.grouped(s.valueCount)) values, \(CLIOutput.megabytes(s.tensorBytes))")
+        if let o = s.optimizer {
+            let hp = o.hyperparameters.sorted { $0.key < $1.key }.filter { ["lr", "learning_rate", "momentum", "decay", "nesterov", "beta_1", "beta_2", "epsilon"].contains($0.key) }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let it = o.iterations.map { ", iterations \($0)" } ?? ""
+            CLIOutput.line("optimizer: \(o.className ?? "unknown")\(hp.isEmpty ? "" : " (\(hp))")\(it), \(o.slotCount) slots, \(CLIOutput.grouped(o.slotValues)) values")
+        } else {
+            CLIOutput.line("optimizer: none saved")
+        }
+    }
+
+    static func pad(_ s: String, _ w: Int) -> String {
+        s.count >= w ? s : s + String(repeating: " ", count: w - s.count)
+    }
+}

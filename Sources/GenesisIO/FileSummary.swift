@@ -1,0 +1,99 @@
+import GenesisModel
+import KerasFormat
+import Tensors
+
+/// What `inspect` reports about any file: container, versions, layers (or tensor groups) in
+/// saved order with each tensor's shape, dtype and value count, optimizer state, totals.
+public struct FileSummary: Sendable {
+    public struct Entry: Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let dtype: DType
+        public var values: Int { shape.reduce(1, *) }
+    }
+
+    public struct Group: Sendable {
+        public let name: String
+        public let className: String?
+        public let tensors: [Entry]
+    }
+
+    public struct Optimizer: Sendable {
+        public let className: String?
+        public let hyperparameters: [String: Double]
+        /// The step counter (`iterations`, `iter`, `iteration`, `step`), when stored.
+        public let iterations: Int64?
+        public let entries: [Entry]
+        /// Entries other than counters and the learning rate: the per-parameter slots.
+        public let slotCount: Int
+        public let slotValues: Int
+    }
+
+    public let path: String
+    public let format: FormatKind
+    public let formatDescription: String
+    public let versions: [String: String]
+    public let groups: [Group]
+    public let optimizer: Optimizer?
+    public let genesis: Detection.Result?
+    public let fileBytes: Int
+
+    public var tensorCount: Int { groups.reduce(0) { $0 + $1.tensors.count } }
+    public var valueCount: Int { groups.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.values } } }
+    public var tensorBytes: Int { groups.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.values * $1.dtype.byteSize } } }
+
+    public static func of(_ model: LoadedModel) -> FileSummary {
+        let size = (try? FileIO.size(of: model.path)) ?? 0
+        if let k = model.keras {
+            var versions: [String: String] = [:]
+            versions["keras"] = k.kerasVersion
+            versions["backend"] = k.backend
+            versions["layout"] = k.layout.rawValue
+            let groups = k.layers.map { l in
+                Group(name: l.name, className: l.className, tensors: l.weights.map { Entry(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) })
+            }
+            var optimizer: Optimizer?
+            if !k.optimizerWeights.isEmpty || k.optimizer != nil {
+                optimizer = summarizeKerasOptimizer(k)
+            }
+            return FileSummary(path: model.path, format: model.format, formatDescription: model.formatDescription, versions: versions,
+                               groups: groups, optimizer: optimizer, genesis: model.detected, fileBytes: size)
+        }
+        // Flat stores: one group per module (the name up to its last dot).
+        var groups: [Group] = []
+        var current: (name: String, entries: [Entry])?
+        let all = model.mapped.store.entries.map { (model.mapped.sourceNames[$0.name] ?? $0.name, $0.tensor) } + model.mapped.unexpected.map { ($0.name, $0.tensor) }
+        for (name, t) in all {
+            let module = name.split(separator: ".").dropLast().joined(separator: ".")
+            if current?.name != module {
+                if let c = current { groups.append(Group(name: c.name, className: nil, tensors: c.entries)) }
+                current = (module, [])
+            }
+            current!.entries.append(Entry(name: name, shape: t.shape, dtype: t.dtype))
+        }
+        if let c = current { groups.append(Group(name: c.name, className: nil, tensors: c.entries)) }
+        return FileSummary(path: model.path, format: model.format, formatDescription: model.formatDescription, versions: [:],
+                           groups: groups, optimizer: nil, genesis: model.detected, fileBytes: size)
+    }
+
+    static let counterNames: Set<String> = ["iterations", "iter", "iteration", "step"]
+
+    static func summarizeKerasOptimizer(_ k: KerasModelFile) -> Optimizer {
+        var iterations: Int64?
+        var slots = 0, slotValues = 0
+        for w in k.optimizerWeights {
+            let v = NameMaps.kerasVariable(w.name)
+            if counterNames.contains(v), w.tensor.elementCount == 1 {
+                iterations = w.tensor.int64s().first
+            } else if v == "learning_rate", w.tensor.elementCount == 1 {
+                continue
+            } else {
+                slots += 1
+                slotValues += w.tensor.elementCount
+            }
+        }
+        return Optimizer(className: k.optimizer?.className, hyperparameters: k.optimizer?.hyperparameters ?? [:], iterations: iterations,
+                         entries: k.optimizerWeights.map { Entry(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) },
+                         slotCount: slots, slotValues: slotValues)
+    }
+}

@@ -1,0 +1,16 @@
+/// Errors choosing, loading or saving a model file.
+public enum GenesisIOError: Error, CustomStringConvertible, Equatable {
+    case unknownFormat(file: String, reason: String)
+    case formatMismatch(file: String, asked: String, found: String)
+    case notGenesis(file: String, reason: String)
+    case cannotWrite(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownFormat(f, r): return "\(f): unknown format: \(r)"
+        case let .formatMismatch(f, a, found): return "\(f): asked to read it as \(a), but its bytes are \(found)"
+        case let .notGenesis(f, r): return "\(f): not a Models Genesis network: \(r)"
+        case let .cannotWrite(f, r): return "\(f): cannot write: \(r)"
+        }
+    }
+}

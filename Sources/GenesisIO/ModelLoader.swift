@@ -1,0 +1,86 @@
+import GenesisModel
+import KerasFormat
+import Tensors
+
+/// A model file read and mapped onto the Genesis network.
+public struct LoadedModel: Sendable {
+    public let path: String
+    public let format: FormatKind
+    /// Human description of the container, e.g. "Keras 2 model save (keras 2.2.4, tensorflow)".
+    public let formatDescription: String
+    public let mapped: MappedTensors
+    public let detected: Detection.Result?
+    /// The raw Keras view, for Keras files.
+    public let keras: KerasModelFile?
+    /// Input shape without batch (C, D, H, W) when the file records it.
+    public let inputShape: [Int]?
+
+    /// Detected architecture or a `notGenesis` error naming the file.
+    public func architecture() throws -> Architecture {
+        guard let d = detected else {
+            throw GenesisIOError.notGenesis(file: path, reason: "none of its tensors belongs to the Genesis 3D U-Net")
+        }
+        return d.architecture
+    }
+}
+
+public enum ModelLoader {
+    /// Picks the format: the file's first bytes decide the container; the extension (or
+    /// `override`) decides between formats that share one.
+    public static func resolveFormat(_ path: String, override: FormatKind? = nil) throws -> FormatKind {
+        let prefix = try FileIO.readPrefix(path, count: 16)
+        let container = FormatKind.sniff(prefix)
+        let byName = override ?? FormatKind.fromExtension(path)
+        switch container {
+        case .hdf5:
+            if let f = byName, f != .kerasH5, f != .keras3Weights {
+                throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "HDF5")
+            }
+            return byName ?? .kerasH5
+        case .zip:
+            if let f = byName, f != .keras3Zip, f != .torch {
+                throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "a zip archive")
+            }
+            return byName ?? .torch
+        case .torchLegacy:
+            if let f = byName, f != .torch { throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "a legacy PyTorch pickle") }
+            return .torch
+        case .safetensors:
+            if let f = byName, f != .safetensors, f != .native {
+                throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "safetensors")
+            }
+            return byName ?? .safetensors
+        case .unknown:
+            let size = (try? FileIO.size(of: path)) ?? 0
+            throw GenesisIOError.unknownFormat(file: path, reason: size == 0 ? "the file is empty" : "its first bytes match no supported format (HDF5, zip, PyTorch pickle, safetensors)")
+        }
+    }
+
+    /// Reads any supported file and maps its tensors onto the network.
+    public static func load(_ path: String, format: FormatKind? = nil) throws -> LoadedModel {
+        let kind = try resolveFormat(path, override: format)
+        switch kind {
+        case .kerasH5, .keras3Weights, .keras3Zip:
+            let k = try KerasReader.read(path)
+            let mapped = KerasBridge.mapped(k)
+            var input: [Int]?
+            if let s = k.config?.inputShape, s.allSatisfy({ $0 != nil }) { input = s.map { $0! } }
+            return LoadedModel(path: path, format: kind, formatDescription: describe(k), mapped: mapped,
+                               detected: Detection.detect(mapped), keras: k, inputShape: input)
+        case .torch, .safetensors, .native:
+            throw GenesisIOError.unknownFormat(file: path, reason: "\(kind.rawValue) files are not readable yet")
+        }
+    }
+
+    static func describe(_ k: KerasModelFile) -> String {
+        let what: String
+        switch k.layout {
+        case .fullSave: what = "Keras 2 HDF5 model save"
+        case .weightsOnly: what = "Keras 2 HDF5 weights (save_weights)"
+        case .keras3Weights: what = "Keras 3 .weights.h5"
+        case .keras3Archive: what = "Keras 3 .keras archive"
+        }
+        let details = [k.kerasVersion.map { "keras \($0)" }, k.backend].compactMap { $0 }
+        return details.isEmpty ? what : "\(what) (\(details.joined(separator: ", ")))"
+    }
+}
