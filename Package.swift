@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "Tensors", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5"], path: "Tests/TestSupport"),
     ]
 )
