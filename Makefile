@@ -1,0 +1,21 @@
+# The two commands of the README: `make test` and `make demo`. Both install what they need on a
+# fresh Debian machine (scripts/setup.sh) and work offline once the Swift packages are cached.
+SWIFT ?= swift
+
+.PHONY: setup build test demo bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build -c release --product genesis
+
+test: setup
+	$(SWIFT) build --product genesis
+	$(SWIFT) test
+
+demo: build
+	@GENESIS=.build/release/genesis scripts/demo.sh
+
+clean:
+	rm -rf .build demo-out
