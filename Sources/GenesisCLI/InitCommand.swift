@@ -1,6 +1,7 @@
 import ArgumentParser
 import GenesisIO
 import GenesisModel
+import Foundation
 import Tensors
 
 struct InitCommand: ParsableCommand {
@@ -24,7 +25,19 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Output file; its extension picks the format.") var out: String
     @Option(help: "Write this format regardless of the extension.") var format: FormatKind?
+    @Flag(help: "For .h5: write the model.save layout (model_config + model_weights) that keras load_model opens, instead of save_weights.")
+    var kerasModel = false
+    @Option(help: "Input shape C,D,H,W recorded in a Keras model_config.", transform: InitCommand.parseShape)
+    var inputShape: [Int] = [1, 64, 64, 32]
     @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    static func parseShape(_ s: String) throws -> [Int] {
+        let parts = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 4, parts.allSatisfy({ ($0 ?? 0) > 0 }), parts[0] == 1, parts[1...].allSatisfy({ $0! % 8 == 0 }) else {
+            throw ValidationError("--input-shape takes C,D,H,W with C = 1 and D, H, W divisible by 8 (e.g. 1,64,64,32)")
+        }
+        return parts.map { $0! }
+    }
 
     func validate() throws {
         guard (1...Architecture.maxBaseFilters).contains(baseFilters) else { throw ValidationError("--base-filters must be 1...\(Architecture.maxBaseFilters)") }
@@ -38,7 +51,8 @@ struct InitCommand: ParsableCommand {
         let arch = Architecture(variant: variant, baseFilters: baseFilters, labels: labels)
         let store = Initialization.heNormal(arch, seed: seed)
         let fmt = format ?? FormatKind.fromExtension(out)!
-        try ModelWriter.write(store, architecture: arch, to: out, format: fmt)
+        try ModelWriter.write(store, architecture: arch, to: out, format: fmt,
+                              keras: .init(fullModel: kerasModel, inputShape: inputShape))
         let digest = try Checksum.sha256Hex(fileAt: out)
         if json {
             CLIOutput.json(["file": out, "format": fmt.rawValue, "variant": arch.variant.rawValue, "base_filters": baseFilters,

@@ -6,10 +6,14 @@ public struct KerasLayerPlan: Sendable {
         public let className: String
         /// Canonical tensor names in Keras weight order, with the Keras weight name.
         public let weights: [(keras: String, canonical: String)]
+        /// Layers whose outputs feed this one (the upsampled tensor first in concatenations).
+        public var inputs: [String] = []
+        /// Block index for `depth_*` layers, upsampler index for up layers, 14 for the final conv.
+        public var block: Int?
 
         public static func == (a: Layer, b: Layer) -> Bool {
             a.name == b.name && a.className == b.className && a.weights.map(\.keras) == b.weights.map(\.keras)
-                && a.weights.map(\.canonical) == b.weights.map(\.canonical)
+                && a.weights.map(\.canonical) == b.weights.map(\.canonical) && a.inputs == b.inputs && a.block == b.block
         }
     }
 
@@ -51,6 +55,16 @@ public struct KerasLayerPlan: Sendable {
         out.append(Layer(name: auto("conv3d"), className: "Conv3D",
                          weights: NameMaps.kerasConvOrder.map { (NameMaps.kerasWeight($0), Layout.finalModule + "." + NameMaps.torchSuffix($0)) }))
         out.append(Layer(name: auto("activation"), className: "Activation", weights: []))
+        // Each layer takes the previous one's output; a concatenation also takes the skip.
+        for i in 1..<out.count {
+            out[i].inputs = [out[i - 1].name]
+            if out[i].className == "Concatenate" {
+                let stage = Int(out[i].name.split(separator: "_").last!)! - 1
+                out[i].inputs.append("depth_\(Layout.skipBlocks[stage])_relu")
+            }
+            if let b = NameMaps.parseKerasBlockLayer(out[i].name)?.block { out[i].block = b }
+        }
+        out[out.count - 2].block = 14
         layers = out
     }
 }
