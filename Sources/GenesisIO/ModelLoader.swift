@@ -14,6 +14,8 @@ public struct LoadedModel: Sendable {
     public let keras: KerasModelFile?
     /// Input shape without batch (C, D, H, W) when the file records it.
     public let inputShape: [Int]?
+    /// Optimizer state mapped onto canonical parameters, when the file has it and it maps.
+    public let optimizer: OptimizerState?
 
     /// Detected architecture or a `notGenesis` error naming the file.
     public func architecture() throws -> Architecture {
@@ -65,8 +67,15 @@ public enum ModelLoader {
             let mapped = KerasBridge.mapped(k)
             var input: [Int]?
             if let s = k.config?.inputShape, s.allSatisfy({ $0 != nil }) { input = s.map { $0! } }
+            let detected = Detection.detect(mapped)
+            var optimizer: OptimizerState?
+            if let arch = detected?.architecture {
+                let trainable = arch.tensors.filter { $0.role.isTrainable }
+                optimizer = KerasOptimizerBridge.state(k, trainable: trainable.map(\.name),
+                                                       shapes: Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0.shape) }))
+            }
             return LoadedModel(path: path, format: kind, formatDescription: describe(k), mapped: mapped,
-                               detected: Detection.detect(mapped), keras: k, inputShape: input)
+                               detected: detected, keras: k, inputShape: input, optimizer: optimizer)
         case .torch, .safetensors, .native:
             throw GenesisIOError.unknownFormat(file: path, reason: "\(kind.rawValue) files are not readable yet")
         }

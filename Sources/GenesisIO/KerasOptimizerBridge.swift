@@ -1,0 +1,80 @@
+import GenesisModel
+import KerasFormat
+import Tensors
+
+/// Keras `optimizer_weights` (any generation's naming) <-> `OptimizerState` on canonical names.
+/// Keras restores these positionally; we classify each entry by its name where the name tells
+/// (tf_keras `SGD/m/...`, `Adam/v/...`, `.../momentum:0`, Keras 3 `..._velocity`) and by
+/// position where it does not (Keras 2.2.4 `training/SGD/Variable_k:0`).
+enum KerasOptimizerBridge {
+    static let counters: Set<String> = ["iterations", "iter", "iteration"]
+
+    /// `trainable`: canonical names of the trainable parameters in Keras weight order.
+    static func state(_ k: KerasModelFile, trainable: [String], shapes: [String: [Int]]) -> OptimizerState? {
+        guard !k.optimizerWeights.isEmpty else { return nil }
+        var step: Int64?
+        var hp = k.optimizer?.hyperparameters ?? [:]
+        var slotEntries: [KerasWeight] = []
+        for w in k.optimizerWeights {
+            let v = NameMaps.kerasVariable(w.name)
+            if counters.contains(v), w.tensor.elementCount == 1 { step = w.tensor.int64s().first; continue }
+            if v == "learning_rate", w.tensor.elementCount == 1 { hp["learning_rate"] = Double(w.tensor.floats()[0]); continue }
+            slotEntries.append(w)
+        }
+        let n = trainable.count
+        guard n > 0 else { return nil }
+        let className = (k.optimizer?.className ?? "").lowercased()
+        let names = slotEntries.map(\.name)
+        let isAdam = className.contains("adam") || names.contains { $0.lowercased().hasPrefix("adam") || $0.contains("training/Adam") }
+        // Classify by name, else by blocks of n in order.
+        var byKind: [String: [Tensor]] = [:]
+        var order: [String] = []
+        for (i, w) in slotEntries.enumerated() {
+            let kind = slotKind(w.name, isAdam: isAdam) ?? (isAdam ? ["m", "v", "vhat"][min(2, i / n)] : "momentum")
+            if byKind[kind] == nil { order.append(kind) }
+            byKind[kind, default: []].append(w.tensor)
+        }
+        var slots: [String: [String: Tensor]] = [:]
+        for (kind, tensors) in byKind {
+            // Keras 2.2.4 Adam without amsgrad keeps a (1,) placeholder per vhat: not state.
+            if kind == "vhat", tensors.allSatisfy({ $0.elementCount == 1 }) { continue }
+            guard tensors.count == n else { return nil }
+            for (p, t) in zip(trainable, tensors) {
+                let c = t.rank == 5 ? t.permuted(NameMaps.kerasToCanonicalAxes) : t
+                guard c.shape == shapes[p] else { return nil }
+                slots[p, default: [:]][kind] = c
+            }
+        }
+        if hp["lr"] == nil, let lr = hp["learning_rate"] { hp["lr"] = lr }
+        return OptimizerState(kind: isAdam ? .adam : .sgd, convention: .keras, step: step, hyperparameters: hp, slots: slots)
+    }
+
+    /// The slot kind a Keras optimizer variable name states, if it does.
+    static func slotKind(_ name: String, isAdam: Bool) -> String? {
+        let parts = name.split(separator: "/").map(String.init)
+        let last = NameMaps.kerasVariable(name)
+        if parts.count >= 3, ["m", "v", "vhat"].contains(parts[1]) { return isAdam ? parts[1] : "momentum" }  // tf_keras new
+        if last == "momentum" || last.hasSuffix("_momentum") { return isAdam ? "m" : "momentum" }               // legacy, Keras 3
+        if last == "m" || last == "v" || last == "vhat" { return last }                                          // tf_keras legacy Adam
+        if last.hasSuffix("_velocity") { return "v" }
+        return nil
+    }
+
+    /// Keras 2.2.4-style entries for a state in the keras convention: SGD
+    /// `SGD/iterations:0` + one `training/SGD/Variable_k:0` per parameter (the official file's layout).
+    static func kerasWeights(_ s: OptimizerState, trainable: [String]) -> [KerasWeight] {
+        let prefix = s.kind == .sgd ? "SGD" : "Adam"
+        var out = [KerasWeight(name: "\(prefix)/iterations:0", tensor: Tensor(scalarInt64: s.step ?? 0))]
+        let kinds = s.kind == .sgd ? ["momentum"] : ["m", "v"]
+        var k = 0
+        for kind in kinds {
+            for p in trainable {
+                guard let t = s.slots[p]?[kind] else { continue }
+                let name = k == 0 ? "training/\(prefix)/Variable:0" : "training/\(prefix)/Variable_\(k):0"
+                out.append(KerasWeight(name: name, tensor: t.rank == 5 ? t.permuted(NameMaps.canonicalToKerasAxes) : t))
+                k += 1
+            }
+        }
+        return out
+    }
+}

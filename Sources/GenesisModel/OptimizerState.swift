@@ -1,0 +1,61 @@
+import Tensors
+
+/// Optimizer state on canonical parameter names, in one framework's convention
+/// (DESIGN.md section 2): SGD with momentum and Adam.
+public struct OptimizerState: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable { case sgd, adam }
+    /// Whose update rule the slots follow.
+    public enum Convention: String, Sendable, Codable {
+        /// Keras: m = mu m - lr g; w += m. Adam epsilon 1e-7 on sqrt(v_hat).
+        case keras
+        /// PyTorch: buf = mu buf + g; w -= lr buf. Adam eps 1e-8.
+        case torch
+    }
+
+    /// Slot names, the same in both conventions: `momentum` (SGD), `m`, `v`, `vhat` (Adam).
+    public static let sgdSlots = ["momentum"]
+    public static let adamSlots = ["m", "v", "vhat"]
+
+    public var kind: Kind
+    public var convention: Convention
+    /// Steps taken (Keras `iterations`, PyTorch Adam `step`).
+    public var step: Int64?
+    /// lr, momentum, nesterov (0/1), beta_1, beta_2, epsilon, decay, weight_decay.
+    public var hyperparameters: [String: Double]
+    /// Canonical parameter name -> slot name -> tensor (canonical layout).
+    public var slots: [String: [String: Tensor]]
+
+    public init(kind: Kind, convention: Convention, step: Int64? = nil, hyperparameters: [String: Double] = [:], slots: [String: [String: Tensor]] = [:]) {
+        self.kind = kind
+        self.convention = convention
+        self.step = step
+        self.hyperparameters = hyperparameters
+        self.slots = slots
+    }
+
+    public var learningRate: Double? { hyperparameters["lr"] ?? hyperparameters["learning_rate"] }
+
+    public var slotValueCount: Int { slots.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.elementCount } } }
+
+    /// The same state in the other framework's convention. SGD momentum maps by
+    /// keras_m = -lr * torch_buf (exact for a constant lr; needs the lr); Adam's m and v follow the
+    /// same recurrences in both and are kept. Returns nil when SGD has no learning rate.
+    public func converted(to target: Convention) -> (state: OptimizerState, note: String)? {
+        if target == convention { return (self, "optimizer state kept in the \(target.rawValue) convention") }
+        var out = self
+        out.convention = target
+        switch kind {
+        case .adam:
+            return (out, "Adam m and v kept (same recurrences); epsilon convention differs (Keras 1e-7 on sqrt(v_hat), PyTorch 1e-8)")
+        case .sgd:
+            guard let lr = learningRate, lr != 0 else { return nil }
+            // keras -> torch: buf = -m / lr; torch -> keras: m = -lr * buf.
+            let factor = Float(target == .torch ? -1 / lr : -lr)
+            for (p, s) in slots {
+                guard let t = s["momentum"] else { continue }
+                out.slots[p]!["momentum"] = Tensor(shape: t.shape, floats: t.floats().map { $0 * factor })
+            }
+            return (out, "SGD momentum rescaled: \(target == .torch ? "buf = -m / lr" : "m = -lr * buf") with lr \(lr)")
+        }
+    }
+}
