@@ -1,0 +1,84 @@
+import Tensors
+
+/// Tensor-by-tensor comparison of two canonical stores.
+public struct TensorDiff: Sendable {
+    public struct Entry: Sendable {
+        public let name: String
+        public let shapeA: [Int]
+        public let shapeB: [Int]
+        public let dtypeA: DType
+        public let dtypeB: DType
+        /// Max |a - b| over elements (infinite when shapes differ or only one side is NaN).
+        public let maxAbs: Double
+        /// maxAbs / max |a| (the difference relative to the tensor's scale); 0 when both are 0.
+        public let maxRel: Double
+        /// Same dtype, shape and bytes.
+        public let bitIdentical: Bool
+    }
+
+    public let entries: [Entry]
+    /// Tensors only in A / only in B.
+    public let onlyInA: [String]
+    public let onlyInB: [String]
+    /// Of those, tensors whose value is what the other variant implies (identity up-convolution,
+    /// zero bias, zero BN counter): present on one side, implied on the other.
+    public let implied: [String]
+
+    public var maxAbs: Double { entries.map(\.maxAbs).max() ?? 0 }
+
+    /// Within tolerance: no missing or extra tensor (other than implied ones) and every
+    /// max |a - b| <= tolerance.
+    public func within(_ tolerance: Double) -> Bool {
+        let unexplained = Set(onlyInA + onlyInB).subtracting(implied)
+        return unexplained.isEmpty && entries.allSatisfy { $0.maxAbs <= tolerance }
+    }
+
+    public static func compare(_ a: TensorStore, _ b: TensorStore) -> TensorDiff {
+        var entries: [Entry] = []
+        for name in a.names {
+            guard let tb = b[name] else { continue }
+            entries.append(compare(name, a[name]!, tb))
+        }
+        let onlyA = a.names.filter { !b.contains($0) }
+        let onlyB = b.names.filter { !a.contains($0) }
+        var implied: [String] = []
+        for (name, store) in onlyA.map({ ($0, a) }) + onlyB.map({ ($0, b) }) where isImplied(name, in: store) { implied.append(name) }
+        return TensorDiff(entries: entries, onlyInA: onlyA, onlyInB: onlyB, implied: implied)
+    }
+
+    static func compare(_ name: String, _ a: Tensor, _ b: Tensor) -> Entry {
+        guard a.shape == b.shape else {
+            return Entry(name: name, shapeA: a.shape, shapeB: b.shape, dtypeA: a.dtype, dtypeB: b.dtype, maxAbs: .infinity, maxRel: .infinity, bitIdentical: false)
+        }
+        let identical = a.dtype == b.dtype && a.bytes == b.bytes
+        if identical {
+            return Entry(name: name, shapeA: a.shape, shapeB: b.shape, dtypeA: a.dtype, dtypeB: b.dtype, maxAbs: 0, maxRel: 0, bitIdentical: true)
+        }
+        let x = a.floats(), y = b.floats()
+        var maxAbs = 0.0, scale = 0.0
+        for i in 0..<x.count {
+            let (u, v) = (Double(x[i]), Double(y[i]))
+            if u.isNaN || v.isNaN {
+                if u.isNaN != v.isNaN { maxAbs = .infinity }
+                continue
+            }
+            if u == v { scale = max(scale, abs(u)); continue }  // equal infinities too
+            maxAbs = max(maxAbs, abs(u - v))
+            scale = max(scale, abs(u))
+        }
+        let rel = maxAbs == 0 ? 0 : (scale == 0 ? .infinity : maxAbs / scale)
+        return Entry(name: name, shapeA: a.shape, shapeB: b.shape, dtypeA: a.dtype, dtypeB: b.dtype, maxAbs: maxAbs, maxRel: rel, bitIdentical: false)
+    }
+
+    /// Up-convolutions at identity, zero up biases and zero BN counters are what the keras
+    /// variant implies.
+    static func isImplied(_ name: String, in s: TensorStore) -> Bool {
+        guard let t = s[name] else { return false }
+        if name.hasSuffix(".num_batches_tracked") { return t.int64s().allSatisfy { $0 == 0 } }
+        for module in Layout.upsamplerModules {
+            if name == module + ".weight" { return VariantConversion.isIdentity(weight: t, bias: nil) }
+            if name == module + ".bias" { return t.floats().allSatisfy { $0 == 0 } }
+        }
+        return false
+    }
+}
