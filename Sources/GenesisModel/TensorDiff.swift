@@ -20,8 +20,8 @@ public struct TensorDiff: Sendable {
     /// Tensors only in A / only in B.
     public let onlyInA: [String]
     public let onlyInB: [String]
-    /// Of those, tensors whose value is what the other variant implies (identity up-convolution,
-    /// zero bias, zero BN counter): present on one side, implied on the other.
+    /// Of those, tensors whose value the other side implies (identity up-convolution, zero
+    /// bias) or that carry no weight (PyTorch's BN counters).
     public let implied: [String]
 
     public var maxAbs: Double { entries.map(\.maxAbs).max() ?? 0 }
@@ -70,11 +70,11 @@ public struct TensorDiff: Sendable {
         return Entry(name: name, shapeA: a.shape, shapeB: b.shape, dtypeA: a.dtype, dtypeB: b.dtype, maxAbs: maxAbs, maxRel: rel, bitIdentical: false)
     }
 
-    /// Up-convolutions at identity, zero up biases and zero BN counters are what the keras
-    /// variant implies.
+    /// Up-convolutions at identity and zero up biases are what the keras variant implies; BN
+    /// counters are PyTorch bookkeeping with no effect on the network, absent from Keras.
     static func isImplied(_ name: String, in s: TensorStore) -> Bool {
         guard let t = s[name] else { return false }
-        if name.hasSuffix(".num_batches_tracked") { return t.int64s().allSatisfy { $0 == 0 } }
+        if name.hasSuffix(".num_batches_tracked") { return true }
         for module in Layout.upsamplerModules {
             if name == module + ".weight" { return VariantConversion.isIdentity(weight: t, bias: nil) }
             if name == module + ".bias" { return t.floats().allSatisfy { $0 == 0 } }
