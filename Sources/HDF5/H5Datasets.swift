@@ -70,11 +70,13 @@ extension H5Group {
             let count = try Limits.byteCount(i.shape, i.dtype, what: "\(file.path): \(childPath(name))")
             let mtype = memoryType(i.dtype)
             defer { if i.dtype == .float16 { H5Tclose(mtype) } }
-            var bytes = [UInt8](repeating: 0, count: count)
-            if count > 0 {
-                let status = bytes.withUnsafeMutableBytes { H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5Lib.defaultPL, $0.baseAddress) }
-                guard status >= 0 else { throw error("cannot read dataset", name) }
+            // Filled by H5Dread whole (no zeroing pass): a failed read throws before use.
+            var status: herr_t = 0
+            let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
+                if count > 0 { status = H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5Lib.defaultPL, buf.baseAddress) }
+                n = count
             }
+            guard status >= 0 else { throw error("cannot read dataset", name) }
             return try Tensor(dtype: i.dtype, shape: i.shape, bytes: bytes, name: childPath(name))
         }
     }
