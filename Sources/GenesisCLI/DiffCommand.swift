@@ -1,0 +1,71 @@
+import ArgumentParser
+import GenesisIO
+import GenesisModel
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare two weight files tensor by tensor, in any formats.",
+        discussion: """
+        Both files are mapped onto the canonical Genesis names and layouts first, so a Keras .h5
+        and a PyTorch .pt of the same network compare directly. Reports every tensor's max
+        absolute and relative difference (relative to the tensor's largest magnitude), and
+        tensors missing from either side. Up-convolutions that are the identity (what the keras
+        variant implies) and PyTorch's BatchNorm counters do not count as missing.
+
+        Exit 0 when every difference is within --tolerance, 1 otherwise, 2 when a file cannot be read.
+
+        Examples:
+          genesis diff Genesis_Chest_CT.h5 converted.pt
+          genesis diff a.safetensors b.genesis --tolerance 1e-6 --json
+        """
+    )
+
+    @Argument(help: "The first file.") var a: String
+    @Argument(help: "The second file.") var b: String
+    @Option(help: "Largest max |a - b| accepted.") var tolerance: Double = 0
+    @Flag(help: "List every tensor, not only those that differ.") var all = false
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func validate() throws {
+        guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a finite number >= 0") }
+    }
+
+    func run() throws {
+        let ma = try ModelLoader.load(a), mb = try ModelLoader.load(b)
+        let d = TensorDiff.compare(ma.mapped.store, mb.mapped.store)
+        let ok = d.within(tolerance)
+        let extraA = ma.mapped.unexpected.map(\.name), extraB = mb.mapped.unexpected.map(\.name)
+        let clean = ok && extraA.isEmpty && extraB.isEmpty
+        if json {
+            CLIOutput.json([
+                "a": a, "b": b, "tolerance": tolerance, "within_tolerance": clean,
+                "max_abs_diff": d.maxAbs, "tensors_compared": d.entries.count,
+                "bit_identical": d.entries.filter(\.bitIdentical).count,
+                "only_in_a": d.onlyInA, "only_in_b": d.onlyInB, "implied": d.implied,
+                "not_genesis_in_a": extraA, "not_genesis_in_b": extraB,
+                "tensors": d.entries.filter { all || !$0.bitIdentical }.map {
+                    ["name": $0.name, "max_abs": $0.maxAbs.isFinite ? $0.maxAbs : nil, "max_rel": $0.maxRel.isFinite ? $0.maxRel : nil,
+                     "bit_identical": $0.bitIdentical, "shape_a": $0.shapeA, "shape_b": $0.shapeB,
+                     "dtype_a": $0.dtypeA.rawValue, "dtype_b": $0.dtypeB.rawValue] as [String: Any?]
+                },
+            ])
+        } else {
+            CLIOutput.line("a: \(a) (\(ma.formatDescription))")
+            CLIOutput.line("b: \(b) (\(mb.formatDescription))")
+            for e in d.entries where all || !e.bitIdentical {
+                let what = e.shapeA != e.shapeB ? "shape \(CLIOutput.shape(e.shapeA)) vs \(CLIOutput.shape(e.shapeB))"
+                    : e.bitIdentical ? "bit-identical" : String(format: "max abs %.3g, max rel %.3g", e.maxAbs, e.maxRel)
+                CLIOutput.line("  \(e.name): \(what)")
+            }
+            for n in d.onlyInA { CLIOutput.line("  only in a: \(n)\(d.implied.contains(n) ? " (implied by b's variant)" : "")") }
+            for n in d.onlyInB { CLIOutput.line("  only in b: \(n)\(d.implied.contains(n) ? " (implied by a's variant)" : "")") }
+            for n in extraA { CLIOutput.line("  not part of the network, in a: \(n)") }
+            for n in extraB { CLIOutput.line("  not part of the network, in b: \(n)") }
+            let identical = d.entries.filter(\.bitIdentical).count
+            CLIOutput.line("\(d.entries.count) tensors compared, \(identical) bit-identical, max |a - b| = \(d.maxAbs): "
+                           + (clean ? "within tolerance \(tolerance)" : "NOT within tolerance \(tolerance)"))
+        }
+        if !clean { throw ExitCode(1) }
+    }
+}
