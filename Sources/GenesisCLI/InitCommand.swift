@@ -51,8 +51,8 @@ struct InitCommand: ParsableCommand {
         let arch = Architecture(variant: variant, baseFilters: baseFilters, labels: labels)
         let store = Initialization.heNormal(arch, seed: seed)
         let fmt = format ?? FormatKind.fromExtension(out)!
-        try ModelWriter.write(store, architecture: arch, to: out, format: fmt,
-                              keras: .init(fullModel: kerasModel, inputShape: inputShape))
+        let payload = ModelPayload(architecture: arch, weights: store, inputShape: inputShape)
+        try ModelWriter.write(payload, to: out, format: fmt, options: WriteOptions(kerasFullModel: kerasModel))
         let digest = try Checksum.sha256Hex(fileAt: out)
         if json {
             CLIOutput.json(["file": out, "format": fmt.rawValue, "variant": arch.variant.rawValue, "base_filters": baseFilters,

@@ -2,32 +2,39 @@ import GenesisModel
 import KerasFormat
 import Tensors
 
-/// Writes canonical Genesis tensors in any supported format.
+/// Writes a payload in any supported format. The payload's architecture must already be the
+/// variant the format holds (`Converter` takes care of that).
 public enum ModelWriter {
-    public struct KerasOptions: Sendable {
-        /// Write the `model.save` layout (model_config, model_weights) instead of `save_weights`.
-        public var fullModel = false
-        /// Input shape (C, D, H, W) recorded in model_config.
-        public var inputShape: [Int] = [1, 64, 64, 32]
-        public init(fullModel: Bool = false, inputShape: [Int] = [1, 64, 64, 32]) {
-            self.fullModel = fullModel
-            self.inputShape = inputShape
-        }
-    }
-
-    public static func write(_ store: TensorStore, architecture: Architecture, to path: String, format: FormatKind,
-                             keras: KerasOptions = KerasOptions()) throws {
+    public static func write(_ p: ModelPayload, to path: String, format: FormatKind, options: WriteOptions = WriteOptions()) throws {
         switch format {
         case .kerasH5:
-            let layers = try KerasBridge.kerasLayers(store, architecture: architecture)
-            if keras.fullModel {
-                try KerasWriter.writeModel(layers, optimizerWeights: [], modelConfig: KerasModelConfig.modelConfig(architecture, inputShape: keras.inputShape),
-                                           trainingConfig: nil, to: path)
+            let layers = try KerasBridge.kerasLayers(p.weights, architecture: p.architecture)
+            if options.kerasFullModel {
+                let trainable = p.architecture.tensors.filter { $0.role.isTrainable }.map(\.name)
+                var optimizerWeights: [KerasWeight] = []
+                var training: String?
+                if options.includeOptimizer, let o = p.optimizer, o.convention == .keras {
+                    optimizerWeights = KerasOptimizerBridge.kerasWeights(o, trainable: trainable)
+                    training = KerasModelConfig.trainingConfig(optimizer: o.kind == .sgd ? "SGD" : "Adam", hyperparameters: o.hyperparameters)
+                }
+                try KerasWriter.writeModel(layers, optimizerWeights: optimizerWeights,
+                                           modelConfig: KerasModelConfig.modelConfig(p.architecture, inputShape: p.inputShape, bnEpsilon: Double(p.bnEpsilon)),
+                                           trainingConfig: training, to: path)
             } else {
                 try KerasWriter.writeWeights(layers, to: path)
             }
         default:
             throw GenesisIOError.cannotWrite(file: path, reason: "writing \(format.rawValue) is not available yet")
+        }
+    }
+
+    /// The variant a format stores: Keras 2 HDF5 holds the official Keras network (UpSampling3D),
+    /// PyTorch the official PyTorch one (ConvTranspose3d); the others keep the source's.
+    public static func variant(for format: FormatKind, source: Variant) -> Variant {
+        switch format {
+        case .kerasH5, .keras3Weights, .keras3Zip: return .keras
+        case .torch: return .torch
+        case .safetensors, .native: return source
         }
     }
 }

@@ -1,0 +1,77 @@
+import GenesisModel
+import Tensors
+
+/// Converts a loaded model into another format: verifies the source, moves it to the variant the
+/// target holds, converts optimizer state to the target's convention, writes atomically, reads
+/// the output back and compares every tensor.
+public enum Converter {
+    public struct Result: Sendable {
+        public let source: LoadedModel
+        public let written: ModelPayload
+        public let output: String
+        public let format: FormatKind
+        /// What the conversion did, in words (also stored as provenance where the format can).
+        public let notes: [String]
+        /// Non-identity up-convolutions dropped under --allow-lossy.
+        public let droppedNonIdentity: [String]
+        /// The output read back, against what was meant to be written.
+        public let reread: TensorDiff
+        public let rereadModel: LoadedModel
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case invalidSource(file: String, problems: [Problem])
+        case rereadMismatch(file: String, detail: String)
+
+        public var description: String {
+            switch self {
+            case let .invalidSource(f, p):
+                return "\(f): \(p.count) problem\(p.count == 1 ? "" : "s") (first: \(p[0].message)); run `genesis verify \(f)` for all"
+            case let .rereadMismatch(f, d): return "\(f): the written file does not read back as written: \(d)"
+            }
+        }
+    }
+
+    public static func convert(_ source: LoadedModel, to output: String, format: FormatKind, options: WriteOptions = WriteOptions(),
+                               allowLossy: Bool = false) throws -> Result {
+        var payload = try source.payload()
+        let problems = Verification.verify(source.mapped, against: payload.architecture).problems.filter { $0.kind != .unexpected }
+        guard problems.isEmpty else { throw Failure.invalidSource(file: source.path, problems: problems) }
+        var notes: [String] = ["read \(source.formatDescription): \(payload.architecture)"]
+        if !source.mapped.unexpected.isEmpty {
+            notes.append("left out \(source.mapped.unexpected.count) tensors that are not part of the network")
+        }
+
+        let targetVariant = ModelWriter.variant(for: format, source: payload.architecture.variant)
+        let v = try VariantConversion.convert(payload.weights, from: payload.architecture, to: targetVariant, allowLossy: allowLossy)
+        notes += v.notes
+        if let eps = VariantConversion.epsilonNote(from: payload.architecture.variant, to: targetVariant) { notes.append(eps) }
+        payload.weights = v.store
+        payload.architecture = v.architecture
+
+        if let o = payload.optimizer {
+            let target: OptimizerState.Convention = format == .torch ? .torch : (format == .kerasH5 ? .keras : o.convention)
+            if !options.includeOptimizer {
+                payload.optimizer = nil
+                notes.append("optimizer state left out (--no-optimizer)")
+            } else if let c = o.converted(to: target) {
+                payload.optimizer = c.state
+                notes.append(c.note)
+            } else {
+                payload.optimizer = nil
+                notes.append("optimizer state dropped: SGD momentum cannot change convention without a learning rate")
+            }
+        }
+        payload.provenance?.actions = notes
+
+        try ModelWriter.write(payload, to: output, format: format, options: options)
+        let back = try ModelLoader.load(output, format: format)
+        let diff = TensorDiff.compare(payload.weights, back.mapped.store)
+        let changed = diff.entries.filter { !$0.bitIdentical }.map(\.name)
+        guard changed.isEmpty, diff.onlyInA.isEmpty else {
+            throw Failure.rereadMismatch(file: output, detail: "changed: \(changed.prefix(3)), missing: \(diff.onlyInA.prefix(3))")
+        }
+        return Result(source: source, written: payload, output: output, format: format, notes: notes,
+                      droppedNonIdentity: v.droppedNonIdentity, reread: diff, rereadModel: back)
+    }
+}

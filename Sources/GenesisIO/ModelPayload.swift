@@ -1,0 +1,76 @@
+import GenesisModel
+import Tensors
+
+/// Everything a writer needs: canonical weights, their architecture, optional optimizer state,
+/// and where they came from.
+public struct ModelPayload: Sendable {
+    public struct Provenance: Sendable {
+        public var sourceFile: String
+        public var sourceSHA256: String
+        public var sourceFormat: String
+        public var sourceVersion: String?
+        /// What the conversion did, in words.
+        public var actions: [String]
+
+        public init(sourceFile: String, sourceSHA256: String, sourceFormat: String, sourceVersion: String?, actions: [String] = []) {
+            self.sourceFile = sourceFile
+            self.sourceSHA256 = sourceSHA256
+            self.sourceFormat = sourceFormat
+            self.sourceVersion = sourceVersion
+            self.actions = actions
+        }
+    }
+
+    public var architecture: Architecture
+    public var weights: TensorStore
+    public var optimizer: OptimizerState?
+    public var epoch: Int?
+    /// BatchNorm epsilon of the framework the weights were trained in.
+    public var bnEpsilon: Float
+    /// Input shape (C, D, H, W) the network was built for.
+    public var inputShape: [Int]
+    public var provenance: Provenance?
+
+    public init(architecture: Architecture, weights: TensorStore, optimizer: OptimizerState? = nil, epoch: Int? = nil,
+                bnEpsilon: Float? = nil, inputShape: [Int] = [1, 64, 64, 32], provenance: Provenance? = nil) {
+        self.architecture = architecture
+        self.weights = weights
+        self.optimizer = optimizer
+        self.epoch = epoch
+        self.bnEpsilon = bnEpsilon ?? architecture.variant.defaultBNEpsilon
+        self.inputShape = inputShape
+        self.provenance = provenance
+    }
+}
+
+/// How to write: options that apply to some formats only.
+public struct WriteOptions: Sendable {
+    /// Keras .h5: the `model.save` layout (model_config + model_weights [+ optimizer_weights]).
+    public var kerasFullModel = false
+    /// PyTorch: prefix keys with `module.` as `nn.DataParallel` saves them.
+    public var modulePrefix = false
+    /// Include optimizer state where the format carries it.
+    public var includeOptimizer = true
+    /// safetensors: which names to write.
+    public var naming: Naming = .canonical
+
+    public init(kerasFullModel: Bool = false, modulePrefix: Bool = false, includeOptimizer: Bool = true, naming: Naming = .canonical) {
+        self.kerasFullModel = kerasFullModel
+        self.modulePrefix = modulePrefix
+        self.includeOptimizer = includeOptimizer
+        self.naming = naming
+    }
+}
+
+extension LoadedModel {
+    /// The file's tensors as a payload for writers (weights only of the network; architecture
+    /// detected). Throws `notGenesis` when the file is not a Genesis network.
+    public func payload() throws -> ModelPayload {
+        let arch = try architecture()
+        let digest = (try? Checksum.sha256Hex(fileAt: path)) ?? ""
+        let version = keras?.kerasVersion
+        return ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: nil, bnEpsilon: arch.variant.defaultBNEpsilon,
+                            inputShape: inputShape ?? [1, 64, 64, 32],
+                            provenance: .init(sourceFile: path, sourceSHA256: digest, sourceFormat: format.rawValue, sourceVersion: version))
+    }
+}
