@@ -51,10 +51,15 @@ enum KerasModelConfig {
 
     /// SGD (the official optimiser) or Adam, with MSE loss as in the official pretraining.
     static func trainingConfig(optimizer: String, hyperparameters: [String: Double]) -> String {
+        // Only arguments every Keras generation's SGD/Adam accepts (Keras 3 rejects unknown ones).
         var cfg: [String: Any] = ["name": optimizer]
-        for (k, v) in hyperparameters { cfg[k] = v }
-        return json(["optimizer_config": ["class_name": optimizer, "config": cfg], "loss": "mse", "metrics": [String](),
-                     "sample_weight_mode": NSNull(), "loss_weights": NSNull()])
+        if let lr = hyperparameters["learning_rate"] ?? hyperparameters["lr"] { cfg["learning_rate"] = lr }
+        let numeric = optimizer == "SGD" ? ["momentum"] : ["beta_1", "beta_2", "epsilon"]
+        for k in numeric { if let v = hyperparameters[k] { cfg[k] = v } }
+        let flag = optimizer == "SGD" ? "nesterov" : "amsgrad"
+        if let v = hyperparameters[flag] { cfg[flag] = v != 0 }
+        return json(["optimizer_config": ["class_name": optimizer, "config": cfg], "loss": "mse", "metrics": NSNull(),
+                     "weighted_metrics": NSNull(), "loss_weights": NSNull()])
     }
 
     private static func json(_ v: Any) -> String {
