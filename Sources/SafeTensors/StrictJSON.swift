@@ -41,6 +41,11 @@ public indirect enum JSONValue: Equatable, Sendable {
 public struct JSONMember: Equatable, Sendable {
     public let key: String
     public let value: JSONValue
+
+    public init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
 }
 
 public struct StrictJSONError: Error, Equatable, CustomStringConvertible {
