@@ -17,6 +17,13 @@ public struct SafeTensorsFile: Sendable, Equatable {
 }
 
 /// safetensors reading and writing (FORMATS.md section 5), validated as the Rust reference does.
+///
+/// Where we are stricter than safetensors 0.8 (checked with the Python package, which accepts
+/// all four): the header must start with `{` (0.8 accepts a leading space); duplicate keys are
+/// refused at every level (0.8 keeps the last, so a duplicate `__metadata__` key passes); an
+/// entry field other than dtype/shape/data_offsets is refused (serde ignores it); two tensor
+/// names that differ only in Unicode normalisation are refused (a Swift `String` key cannot
+/// hold both). Everything 0.8 refuses, we refuse.
 public enum SafeTensors {
     /// `MAX_HEADER_SIZE` of the reference implementation.
     public static let maxHeaderBytes = 100_000_000
