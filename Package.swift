@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "KerasFormat", dependencies: ["HDF5", "Tensors", "ZIPFoundation"]),
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
-        .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors"]),
+        .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "VolumeIO", dependencies: ["Tensors", "SystemZlib"]),
 
         // The network as data: architecture, name maps, detection, verification.
@@ -54,6 +54,8 @@ let package = Package(
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
+        .testTarget(name: "NativeCheckpointTests", dependencies: ["NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5"], path: "Tests/TestSupport"),
     ]
 )

@@ -1,0 +1,109 @@
+"""Interoperability check (not in CI; needs the peers: ../shared/peers/setup.sh).
+
+Writes a seeded tiny Genesis network with `genesis` in every format it writes, then loads each
+file in the real libraries and compares: tf_keras (load_weights and load_model), Keras 3
+(legacy h5 loader), PyTorch (torch.load(weights_only=True), official UNet3D, strict=True) and
+Python safetensors. Forward outputs are compared with `genesis run` on the same cube.
+
+usage: /opt/peers/bin/python scripts/interop.py [path/to/genesis]
+"""
+import json, os, subprocess, sys, tempfile
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(HERE, "..", "..", "shared", "peers")
+sys.path.insert(0, PEERS)
+GENESIS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", ".build", "release", "genesis")
+B, SHAPE = 4, (1, 16, 16, 8)
+results = []
+
+
+def g(*args):
+    r = subprocess.run([GENESIS, *args, "--json"], capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        raise RuntimeError(f"genesis {' '.join(args)}: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def report(what, ok, detail=""):
+    results.append({"check": what, "ok": bool(ok), "detail": detail})
+    print(("PASS " if ok else "FAIL ") + what + (f": {detail}" if detail else ""), flush=True)
+
+
+def genesis_forward(model, x, bn, d):
+    xin, yout = os.path.join(d, "x.npy"), os.path.join(d, "y.npy")
+    np.save(xin, x)
+    g("run", model, "--input", xin, "--output", yout, "--bn", bn)
+    return np.load(yout)
+
+
+def main():
+    d = tempfile.mkdtemp(prefix="genesis-interop-")
+    rng = np.random.default_rng(0)
+    x = rng.random((2,) + SHAPE, dtype=np.float32)
+    h5w, h5m = os.path.join(d, "w.h5"), os.path.join(d, "m.h5")
+    g("init", "--base-filters", str(B), "--seed", "11", "--out", h5w)
+    g("init", "--base-filters", str(B), "--seed", "11", "--keras-model", "--input-shape", ",".join(map(str, SHAPE)), "--out", h5m)
+    pt, st, nat = os.path.join(d, "m.pt"), os.path.join(d, "m.safetensors"), os.path.join(d, "m.genesis")
+    g("convert", h5w, pt, "--module-prefix")
+    g("convert", h5w, st, "--naming", "torch")
+    g("convert", h5w, nat)
+    ours_inf = genesis_forward(h5w, x, "inference", d)
+    ours_batch = genesis_forward(h5w, x, "batch", d)
+
+    # tf_keras: load_weights into the official builder, and load_model of the full save.
+    import tf_keras as K
+    from keras_genesis import unet_model_3d
+    km = unet_model_3d(SHAPE, n_base_filters=B)
+    km.load_weights(h5w)
+    ref = km.predict(x, verbose=0)
+    report("tf_keras load_weights(.h5) + predict vs genesis run --bn inference", np.abs(ref - ours_inf).max() <= 1e-4,
+           f"max |diff| {np.abs(ref - ours_inf).max():.2e}")
+    ref_b = km(x, training=True).numpy()
+    report("tf_keras training=True vs genesis run --bn batch", np.abs(ref_b - ours_batch).max() <= 1e-4,
+           f"max |diff| {np.abs(ref_b - ours_batch).max():.2e}")
+    km2 = K.models.load_model(h5m)
+    report("tf_keras load_model(.h5 full save)", km2.count_params() == km.count_params(), f"{km2.count_params()} parameters")
+
+    # Keras 3: the legacy h5 loader.
+    import keras
+    k3 = keras.models.load_model(h5m, compile=False)
+    k3w = unet_model_3d(SHAPE, n_base_filters=B)
+    k3w.load_weights(h5m)
+    diff = np.abs(k3.predict(x, verbose=0) - k3w.predict(x, verbose=0)).max()
+    report("Keras 3 load_model(.h5 full save, compile=False)", diff <= 1e-5, f"max |diff| vs tf_keras {diff:.2e}")
+
+    # PyTorch: weights_only load, official UNet3D, strict=True; outputs with eps 1e-3 (Keras's).
+    import torch
+    from torch_genesis import UNet3D
+    ck = torch.load(pt, weights_only=True)
+    sd = ck["state_dict"] if "state_dict" in ck else ck
+    sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
+    tm = UNet3D(base=B)
+    tm.load_state_dict(sd, strict=True)
+    for m in tm.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eps = 1e-3
+    with torch.no_grad():
+        out = tm(torch.from_numpy(x)).numpy()
+    report("torch.load(weights_only=True) + UNet3D strict load + forward vs genesis --bn batch", np.abs(out - ours_batch).max() <= 1e-4,
+           f"max |diff| {np.abs(out - ours_batch).max():.2e}")
+
+    # safetensors: the plain file and the .genesis container.
+    from safetensors.numpy import load_file
+    from safetensors import safe_open
+    sn = load_file(st)
+    same = all(np.array_equal(sn[k], v.numpy()) for k, v in sd.items() if k in sn)
+    report("safetensors.numpy.load_file(.safetensors) equals the .pt state dict", same and len(sn) > 0, f"{len(sn)} tensors")
+    with safe_open(nat, "numpy") as f:
+        meta = f.metadata()
+        keys = list(f.keys())
+    report("safetensors.safe_open(.genesis)", meta.get("format") == "genesis", f"{len(keys)} tensors, format {meta.get('format')} {meta.get('format_version')}")
+
+    print(json.dumps({"passed": sum(r["ok"] for r in results), "failed": sum(not r["ok"] for r in results)}))
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
