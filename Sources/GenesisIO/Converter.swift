@@ -54,6 +54,9 @@ public enum Converter {
             if !options.includeOptimizer {
                 payload.optimizer = nil
                 notes.append("optimizer state left out (--no-optimizer)")
+            } else if !ModelWriter.carriesOptimizer(format, options: options) {
+                payload.optimizer = nil
+                notes.append("optimizer state not written: this \(format.rawValue) layout holds weights only" + (format == .kerasH5 ? " (use --keras-model)" : ""))
             } else if let c = o.converted(to: target) {
                 payload.optimizer = c.state
                 notes.append(c.note)

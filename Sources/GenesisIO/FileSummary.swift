@@ -72,8 +72,17 @@ public struct FileSummary: Sendable {
             current!.entries.append(Entry(name: name, shape: t.shape, dtype: t.dtype))
         }
         if let c = current { groups.append(Group(name: c.name, className: nil, tensors: c.entries)) }
-        return FileSummary(path: model.path, format: model.format, formatDescription: model.formatDescription, versions: [:],
-                           groups: groups, optimizer: nil, genesis: model.detected, fileBytes: size)
+        var optimizer: Optimizer?
+        if let o = model.optimizer {
+            var entries: [Entry] = []
+            for (p, slots) in o.slots.sorted(by: { $0.key < $1.key }) {
+                for (s, t) in slots.sorted(by: { $0.key < $1.key }) { entries.append(Entry(name: "\(p)/\(OptimizerState.slotName(s, in: o.convention))", shape: t.shape, dtype: t.dtype)) }
+            }
+            optimizer = Optimizer(className: "\(o.kind.rawValue) (\(o.convention.rawValue) convention)", hyperparameters: o.hyperparameters, iterations: o.step,
+                                  entries: entries, slotCount: entries.count, slotValues: o.slotValueCount)
+        }
+        return FileSummary(path: model.path, format: model.format, formatDescription: model.formatDescription, versions: model.versions,
+                           groups: groups, optimizer: optimizer, genesis: model.detected, fileBytes: size)
     }
 
     static let counterNames: Set<String> = ["iterations", "iter", "iteration", "step"]

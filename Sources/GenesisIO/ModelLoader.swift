@@ -16,6 +16,31 @@ public struct LoadedModel: Sendable {
     public let inputShape: [Int]?
     /// Optimizer state mapped onto canonical parameters, when the file has it and it maps.
     public let optimizer: OptimizerState?
+    /// BatchNorm epsilon recorded in the file (native checkpoints), else nil (framework default).
+    public var bnEpsilon: Float?
+    /// Training epoch recorded in the file.
+    public var epoch: Int?
+    /// Versions and details for `inspect`.
+    public var versions: [String: String] = [:]
+
+    public init(path: String, format: FormatKind, formatDescription: String, mapped: MappedTensors, detected: Detection.Result?,
+                keras: KerasModelFile?, inputShape: [Int]?, optimizer: OptimizerState?, bnEpsilon: Float? = nil, epoch: Int? = nil,
+                versions: [String: String] = [:]) {
+        self.path = path
+        self.format = format
+        self.formatDescription = formatDescription
+        self.mapped = mapped
+        self.detected = detected
+        self.keras = keras
+        self.inputShape = inputShape
+        self.optimizer = optimizer
+        self.bnEpsilon = bnEpsilon
+        self.epoch = epoch
+        self.versions = versions
+    }
+
+    /// BatchNorm epsilon to run this model with: recorded, else the variant's framework default.
+    public var effectiveBNEpsilon: Float? { bnEpsilon ?? detected?.architecture.variant.defaultBNEpsilon }
 
     /// Detected architecture or a `notGenesis` error naming the file.
     public func architecture() throws -> Architecture {
@@ -76,7 +101,11 @@ public enum ModelLoader {
             }
             return LoadedModel(path: path, format: kind, formatDescription: describe(k), mapped: mapped,
                                detected: detected, keras: k, inputShape: input, optimizer: optimizer)
-        case .torch, .safetensors, .native:
+        case .native:
+            return try NativeBridge.load(path)
+        case .safetensors:
+            return try SafeTensorsBridge.load(path)
+        case .torch:
             throw GenesisIOError.unknownFormat(file: path, reason: "\(kind.rawValue) files are not readable yet")
         }
     }

@@ -68,8 +68,8 @@ extension LoadedModel {
     public func payload() throws -> ModelPayload {
         let arch = try architecture()
         let digest = (try? Checksum.sha256Hex(fileAt: path)) ?? ""
-        let version = keras?.kerasVersion
-        return ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: nil, bnEpsilon: arch.variant.defaultBNEpsilon,
+        let version = keras?.kerasVersion ?? versions["format_version"] ?? versions["torch_format"]
+        return ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: epoch, bnEpsilon: effectiveBNEpsilon,
                             inputShape: inputShape ?? [1, 64, 64, 32],
                             provenance: .init(sourceFile: path, sourceSHA256: digest, sourceFormat: format.rawValue, sourceVersion: version))
     }

@@ -23,8 +23,22 @@ public enum ModelWriter {
             } else {
                 try KerasWriter.writeWeights(layers, to: path)
             }
-        default:
+        case .native:
+            try NativeBridge.write(p, to: path, includeOptimizer: options.includeOptimizer)
+        case .safetensors:
+            try SafeTensorsBridge.write(p, to: path, naming: options.naming, modulePrefix: options.modulePrefix)
+        case .torch, .keras3Weights, .keras3Zip:
             throw GenesisIOError.cannotWrite(file: path, reason: "writing \(format.rawValue) is not available yet")
+        }
+    }
+
+    /// Whether a write in this format with these options stores optimizer state.
+    public static func carriesOptimizer(_ format: FormatKind, options: WriteOptions) -> Bool {
+        guard options.includeOptimizer else { return false }
+        switch format {
+        case .native, .torch: return true
+        case .kerasH5: return options.kerasFullModel
+        case .safetensors, .keras3Weights, .keras3Zip: return false
         }
     }
 

@@ -6,6 +6,11 @@ public enum Detection {
         public let architecture: Architecture
         /// What the detection rests on, for users.
         public let evidence: String
+
+        public init(architecture: Architecture, evidence: String) {
+            self.architecture = architecture
+            self.evidence = evidence
+        }
     }
 
     /// Detects the architecture from canonical tensors. Nil when no tensor of the network is

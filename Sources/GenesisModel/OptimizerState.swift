@@ -16,6 +16,21 @@ public struct OptimizerState: Sendable, Equatable {
     public static let sgdSlots = ["momentum"]
     public static let adamSlots = ["m", "v", "vhat"]
 
+    /// Each slot's name in PyTorch's `optimizer.state_dict()` (and in `.genesis` files written in
+    /// the torch convention); the Keras convention uses the generic names themselves.
+    public static let torchSlotNames: [(generic: String, torch: String)] = [
+        ("momentum", "momentum_buffer"), ("m", "exp_avg"), ("v", "exp_avg_sq"), ("vhat", "max_exp_avg_sq"),
+    ]
+
+    public static func slotName(_ generic: String, in convention: Convention) -> String {
+        convention == .keras ? generic : torchSlotNames.first { $0.generic == generic }?.torch ?? generic
+    }
+
+    public static func genericSlot(_ name: String) -> String? {
+        if ["momentum", "m", "v", "vhat"].contains(name) { return name }
+        return torchSlotNames.first { $0.torch == name }?.generic
+    }
+
     public var kind: Kind
     public var convention: Convention
     /// Steps taken (Keras `iterations`, PyTorch Adam `step`).

@@ -1,0 +1,72 @@
+import Foundation
+import GenesisModel
+import NativeCheckpoint
+import Tensors
+
+/// `.genesis` files <-> payloads: canonical tensors, optimizer slots `optimizer/<param>/<slot>`
+/// in the state's own convention, architecture and provenance in the metadata document.
+enum NativeBridge {
+    static let counterName = "iterations"
+
+    static func write(_ p: ModelPayload, to path: String, includeOptimizer: Bool) throws {
+        let arch = p.architecture
+        let info = ArchitectureInfo(variant: arch.variant.rawValue, baseWidth: arch.baseFilters, labels: arch.labels, inputShape: p.inputShape,
+                                    bnEpsilon: Double(p.bnEpsilon), bnMomentum: arch.variant == .keras ? 0.99 : 0.1,
+                                    bnMomentumConvention: arch.variant.rawValue)
+        let prov = Provenance(sourceFile: p.provenance.map { URL(fileURLWithPath: $0.sourceFile).lastPathComponent },
+                              sourceSHA256: p.provenance?.sourceSHA256, sourceFormat: p.provenance?.sourceFormat,
+                              sourceFormatVersion: p.provenance?.sourceVersion, conversion: p.provenance?.actions ?? [], createdBy: "genesis 0.1.0")
+        var slots = TensorStore()
+        var training: TrainingState?
+        if includeOptimizer, let o = p.optimizer {
+            for spec in arch.tensors where spec.role.isTrainable {
+                for (generic, t) in (o.slots[spec.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    slots[NativeCheckpoint.slotPrefix + spec.name + "/" + OptimizerState.slotName(generic, in: o.convention)] = t
+                }
+            }
+            if let step = o.step { slots[NativeCheckpoint.slotPrefix + counterName] = Tensor(scalarInt64: step) }
+            training = TrainingState(epoch: p.epoch, step: o.step.map { Int($0) },
+                                     optimizer: OptimizerInfo(kind: o.kind.rawValue, convention: o.convention.rawValue,
+                                                              hyperparameters: o.hyperparameters.mapValues { .number($0) }))
+        } else if let e = p.epoch {
+            training = TrainingState(epoch: e)
+        }
+        let ckpt = NativeCheckpoint(weights: p.weights, optimizerSlots: slots, metadata: NativeMetadata(architecture: info, provenance: prov, training: training))
+        try ckpt.write(to: path)
+    }
+
+    static func load(_ path: String) throws -> LoadedModel {
+        let c = try NativeCheckpoint.read(path)
+        let mapped = Mapping.fromFlat(c.weights, naming: .canonical)
+        let a = c.metadata.architecture
+        var detected = Detection.detect(mapped)
+        if let v = Variant(rawValue: a.variant), (1...Architecture.maxBaseFilters).contains(a.baseWidth), (1...Architecture.maxLabels).contains(a.labels) {
+            detected = Detection.Result(architecture: Architecture(variant: v, baseFilters: a.baseWidth, labels: a.labels), evidence: "recorded in the file's metadata")
+        }
+        var optimizer: OptimizerState?
+        if let info = c.metadata.training?.optimizer, let kind = OptimizerState.Kind(rawValue: info.kind),
+           let convention = OptimizerState.Convention(rawValue: info.convention) {
+            var slots: [String: [String: Tensor]] = [:]
+            var step: Int64?
+            for (name, t) in c.optimizerSlots.entries {
+                let rest = String(name.dropFirst(NativeCheckpoint.slotPrefix.count))
+                if rest == counterName { step = t.int64s().first; continue }
+                guard let slash = rest.lastIndex(of: "/"), let generic = OptimizerState.genericSlot(String(rest[rest.index(after: slash)...])) else { continue }
+                slots[String(rest[..<slash]), default: [:]][generic] = t
+            }
+            var hp: [String: Double] = [:]
+            for (k, v) in info.hyperparameters ?? [:] {
+                switch v {
+                case let .number(x): hp[k] = x
+                case let .bool(b): hp[k] = b ? 1 : 0
+                default: break
+                }
+            }
+            optimizer = OptimizerState(kind: kind, convention: convention, step: step ?? c.metadata.training?.step.map { Int64($0) }, hyperparameters: hp, slots: slots)
+        }
+        let version = c.metadata.formatVersion.description
+        return LoadedModel(path: path, format: .native, formatDescription: "genesis native checkpoint \(version)", mapped: mapped, detected: detected,
+                           keras: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
+                           versions: ["format_version": version, "source_format": c.metadata.provenance.sourceFormat ?? ""])
+    }
+}

@@ -1,0 +1,55 @@
+import GenesisModel
+import SafeTensors
+import Tensors
+
+/// safetensors files <-> payloads, under canonical, PyTorch (`module.` optional) or Keras names.
+/// A safetensors container whose metadata says `format: genesis` is a native checkpoint.
+enum SafeTensorsBridge {
+    static func load(_ path: String) throws -> LoadedModel {
+        let f = try SafeTensors.read(path)
+        if f.metadata["format"] == "genesis" { return try NativeBridge.load(path) }
+        let store = f.tensors
+        let mapped: MappedTensors
+        // Keras names are `layer/weight[:0]`; flat names are dotted module paths.
+        if !store.isEmpty, store.names.allSatisfy({ $0.contains("/") }) {
+            var layers: [SourceLayer] = []
+            for (name, t) in store.entries {
+                let layer = String(name[..<name.firstIndex(of: "/")!])
+                if let last = layers.last, last.name == layer {
+                    layers[layers.count - 1] = SourceLayer(name: layer, className: nil, weights: last.weights + [(name, t)])
+                } else {
+                    layers.append(SourceLayer(name: layer, className: nil, weights: [(name, t)]))
+                }
+            }
+            mapped = Mapping.fromKeras(layers, naming: .keras2)
+        } else {
+            mapped = Mapping.fromFlat(store, naming: .torch)
+        }
+        var versions = f.metadata
+        versions.removeValue(forKey: "genesis")
+        let label = f.metadata["format"].map { " (metadata format: \($0))" } ?? ""
+        return LoadedModel(path: path, format: .safetensors, formatDescription: "safetensors\(label)", mapped: mapped,
+                           detected: Detection.detect(mapped), keras: nil, inputShape: nil, optimizer: nil, versions: versions)
+    }
+
+    static func write(_ p: ModelPayload, to path: String, naming: Naming, modulePrefix: Bool) throws {
+        var store = TensorStore()
+        switch naming {
+        case .canonical, .torch:
+            let prefix = modulePrefix ? NameMaps.dataParallelPrefix : ""
+            for (n, t) in p.weights.entries { store[prefix + n] = t }
+        case .keras2, .keras3:
+            for layer in KerasLayerPlan(p.architecture).layers {
+                for w in layer.weights {
+                    guard let t = p.weights[w.canonical] else { continue }
+                    store["\(layer.name)/\(w.keras):0"] = t.rank == 5 ? t.permuted(NameMaps.canonicalToKerasAxes) : t
+                }
+            }
+        }
+        // `format: pt` is what Python's safetensors conversion writes for PyTorch state dicts.
+        let metadata = ["format": naming == .keras2 || naming == .keras3 ? "keras" : "pt",
+                        "genesis_variant": p.architecture.variant.rawValue, "genesis_base_filters": String(p.architecture.baseFilters),
+                        "genesis_labels": String(p.architecture.labels), "genesis_bn_epsilon": String(p.bnEpsilon)]
+        try SafeTensors.write(store, metadata: metadata, to: path)
+    }
+}
