@@ -209,7 +209,13 @@ struct PickleVM {
     }
 
     private func global(_ name: String) throws -> PValue {
-        guard Allowed.isAllowed(name) else { throw TorchError.refusedGlobal(file: file, name: name) }
+        guard Allowed.isAllowed(name) else {
+            // Complex, quantized and untyped storages are torch data, not code: say so plainly.
+            if name.hasPrefix("torch."), name.hasSuffix("Storage"), !name.dropFirst(6).contains(".") {
+                throw TorchError.unsupportedDType(file: file, tensor: "storage class at pickle offset \(pos)", storageClass: name)
+            }
+            throw TorchError.refusedGlobal(file: file, name: name)
+        }
         return .global(name)
     }
 

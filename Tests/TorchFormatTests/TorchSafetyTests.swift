@@ -55,6 +55,10 @@ final class TorchSafetyTests: XCTestCase {
         let build = opcodes + [Op.emptyDict, Op.build, Op.setitems, Op.stop]
         let p4 = try Craft.zip(build, storages: [("0", Craft.floats([1]))], in: dir, name: "d.pt")
         XCTAssertTrue(assertTorchError(try TorchReader.read(p4))?.description.contains("BUILD on tensor") ?? false)
+        // A torch storage class we have no DType for is reported as such (still never imported).
+        let complex = Craft.pickle(Craft.global("torch", "ComplexFloatStorage"))
+        let p5 = try Craft.zip(complex, in: dir, name: "complex.pt")
+        XCTAssertTrue(assertTorchError(try TorchReader.read(p5))?.description.contains("unsupported storage class torch.ComplexFloatStorage") ?? false)
         // Opcodes outside the subset (INST, OBJ, EXT1) are refused by value.
         for (op, name) in [(UInt8(0x69), "inst.pt"), (0x6F, "obj.pt"), (0x82, "ext.pt")] {
             let p = try Craft.zip(Craft.pickle([Op.mark, op]), in: dir, name: name)
