@@ -1,0 +1,124 @@
+import Foundation
+import Tensors
+import ZIPFoundation
+
+/// The zip container of `torch.save` (torch >= 1.6): `<root>/data.pkl`, `<root>/data/<key>`,
+/// `<root>/version`, `<root>/byteorder`. Sizes come from the central directory (torch's local
+/// headers hold zeros); the root folder is the prefix of the first entry.
+enum TorchZip {
+    /// Largest `data.pkl` we read (the full Genesis checkpoint's is well under 1 MiB).
+    static let maxPickleBytes = 256 << 20
+    static let maxSmallRecord = 64
+
+    static func load(_ path: String) throws -> (PValue, StorageSource) {
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw TorchError.notTorch(file: path, reason: "not a readable zip archive (\(error))")
+        }
+        let entries = archive.makeIterator()
+        guard let first = entries.next() else { throw TorchError.notTorch(file: path, reason: "empty zip archive") }
+        guard let slash = first.path.firstIndex(of: "/"), slash != first.path.startIndex else {
+            throw TorchError.notTorch(file: path, reason: "first zip entry '\(first.path)' is not inside a root folder")
+        }
+        let root = String(first.path[..<slash])
+        guard archive["\(root)/version"] != nil || archive["\(root)/.data/version"] != nil else {
+            throw TorchError.malformed(file: path, key: "\(root)/version", expected: "a version record", found: "none")
+        }
+        if let order = archive["\(root)/byteorder"] {
+            let text = String(decoding: try member(archive, order, cap: maxSmallRecord, file: path), as: UTF8.self)
+            guard text == "little" else {
+                throw TorchError.malformed(file: path, key: "\(root)/byteorder", expected: "little", found: String(text.prefix(20)))
+            }
+        }
+        guard let pklEntry = archive["\(root)/data.pkl"] else {
+            throw TorchError.malformed(file: path, key: "\(root)/data.pkl", expected: "the pickle record", found: "none")
+        }
+        let pickle = try member(archive, pklEntry, cap: maxPickleBytes, file: path)
+        let registry = StorageRegistry(file: path, legacy: false)
+        var vm = PickleVM(file: path, data: pickle)
+        vm.persistentLoad = registry.load
+        let value = try vm.run()
+        return (value, ZipStorages(archive: archive, root: root, file: path))
+    }
+
+    /// One entry's bytes, refusing more than `cap` before and while extracting; CRC checked.
+    static func member(_ archive: Archive, _ entry: Entry, cap: Int, file: String, exact: Int? = nil) throws -> [UInt8] {
+        let declared = entry.uncompressedSize
+        guard declared <= UInt64(cap) else {
+            throw TorchError.limitExceeded(file: file, what: "zip entry \(entry.path) size", limit: cap, found: Int(clamping: declared))
+        }
+        if let exact, declared != UInt64(exact) {
+            throw TorchError.storage(file: file, key: entry.path, expected: "\(exact) bytes", found: "\(declared) bytes")
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(Int(declared))
+        do {
+            _ = try archive.extract(entry, skipCRC32: false) { chunk in
+                guard out.count + chunk.count <= Int(declared) else {
+                    throw TorchError.storage(file: file, key: entry.path, expected: "\(declared) bytes", found: "more")
+                }
+                out.append(contentsOf: chunk)
+            }
+        } catch let e as TorchError { throw e } catch {
+            throw TorchError.malformed(file: file, key: entry.path, expected: "an intact zip entry", found: "\(error)")
+        }
+        guard out.count == Int(declared) else {
+            throw TorchError.truncated(file: file, location: "zip entry \(entry.path)", needed: Int(declared), available: out.count)
+        }
+        return out
+    }
+
+    /// Writes a torch zip (stored entries) atomically: `data.pkl`, `byteorder`, `data/<key>`, `version`.
+    static func write(pickle: [UInt8], storages: [(key: String, bytes: [UInt8])], root: String, to path: String) throws {
+        func add(_ archive: Archive, _ name: String, _ bytes: [UInt8]) throws {
+            do {
+                try archive.addEntry(with: "\(root)/\(name)", type: .file, uncompressedSize: Int64(bytes.count),
+                                     compressionMethod: .none) { position, size in
+                    let start = Int(position)
+                    return Data(bytes[start..<(start + size)])
+                }
+            } catch {
+                throw TorchError.cannotWrite(file: path, key: "\(root)/\(name)", reason: "\(error)")
+            }
+        }
+        do {
+            try FileIO.atomicWrite(to: path) { tmp in
+                let archive: Archive
+                do { archive = try Archive(url: URL(fileURLWithPath: tmp), accessMode: .create) } catch {
+                    throw TorchError.cannotWrite(file: path, key: "zip archive", reason: "\(error)")
+                }
+                try add(archive, "data.pkl", pickle)
+                try add(archive, "byteorder", Array("little".utf8))
+                for s in storages { try add(archive, "data/\(s.key)", s.bytes) }
+                try add(archive, "version", Array("3\n".utf8))
+            }
+        } catch let e as TorchError { throw e } catch {
+            throw TorchError.cannotWrite(file: path, key: "file", reason: "\(error)")
+        }
+    }
+}
+
+/// Storage records of an open torch zip, read once each, sizes checked against the pickle.
+final class ZipStorages: StorageSource {
+    let archive: Archive
+    let root: String
+    let file: String
+    private var cache: [String: [UInt8]] = [:]
+
+    init(archive: Archive, root: String, file: String) {
+        self.archive = archive
+        self.root = root
+        self.file = file
+    }
+
+    func bytes(_ ref: StorageRef) throws -> [UInt8] {
+        if let b = cache[ref.key] { return b }
+        let expected = try Limits.byteCount([ref.numel], ref.dtype, what: "storage \(ref.key)")
+        guard let entry = archive["\(root)/data/\(ref.key)"] else {
+            throw TorchError.storage(file: file, key: ref.key, expected: "a record \(root)/data/\(ref.key)", found: "none")
+        }
+        let b = try TorchZip.member(archive, entry, cap: Limits.maxTensorBytes, file: file, exact: expected)
+        cache[ref.key] = b
+        return b
+    }
+}
