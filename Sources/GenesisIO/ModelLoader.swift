@@ -106,7 +106,7 @@ public enum ModelLoader {
         case .safetensors:
             return try SafeTensorsBridge.load(path)
         case .torch:
-            throw GenesisIOError.unknownFormat(file: path, reason: "\(kind.rawValue) files are not readable yet")
+            return try TorchBridge.load(path)
         }
     }
 

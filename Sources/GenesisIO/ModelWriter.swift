@@ -27,7 +27,9 @@ public enum ModelWriter {
             try NativeBridge.write(p, to: path, includeOptimizer: options.includeOptimizer)
         case .safetensors:
             try SafeTensorsBridge.write(p, to: path, naming: options.naming, modulePrefix: options.modulePrefix)
-        case .torch, .keras3Weights, .keras3Zip:
+        case .torch:
+            try TorchBridge.write(p, to: path, modulePrefix: options.modulePrefix, includeOptimizer: options.includeOptimizer)
+        case .keras3Weights, .keras3Zip:
             throw GenesisIOError.cannotWrite(file: path, reason: "writing \(format.rawValue) is not available yet")
         }
     }

@@ -37,7 +37,7 @@ enum NativeBridge {
 
     static func load(_ path: String) throws -> LoadedModel {
         let c = try NativeCheckpoint.read(path)
-        let mapped = Mapping.fromFlat(c.weights, naming: .canonical)
+        let mapped = Mapping.fromFlat(c.weights, naming: .canonical).canonicallyOrdered()
         let a = c.metadata.architecture
         var detected = Detection.detect(mapped)
         if let v = Variant(rawValue: a.variant), (1...Architecture.maxBaseFilters).contains(a.baseWidth), (1...Architecture.maxLabels).contains(a.labels) {

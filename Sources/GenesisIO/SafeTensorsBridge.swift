@@ -21,9 +21,9 @@ enum SafeTensorsBridge {
                     layers.append(SourceLayer(name: layer, className: nil, weights: [(name, t)]))
                 }
             }
-            mapped = Mapping.fromKeras(layers, naming: .keras2)
+            mapped = Mapping.fromKeras(layers, naming: .keras2).canonicallyOrdered()
         } else {
-            mapped = Mapping.fromFlat(store, naming: .torch)
+            mapped = Mapping.fromFlat(store, naming: .torch).canonicallyOrdered()
         }
         var versions = f.metadata
         versions.removeValue(forKey: "genesis")

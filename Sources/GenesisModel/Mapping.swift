@@ -45,6 +45,19 @@ public struct MappedTensors: Sendable {
         }
     }
 
+    /// The store in the official `state_dict` order (for containers such as safetensors that
+    /// order tensors by their own rule).
+    public func canonicallyOrdered() -> MappedTensors {
+        var m = self
+        let rank = Mapping.canonicalRank
+        let sorted = store.names.sorted { (rank[$0] ?? Int.max, $0) < (rank[$1] ?? Int.max, $1) }
+        var s = TensorStore()
+        s.metadata = store.metadata
+        for n in sorted { s[n] = store[n] }
+        m.store = s
+        return m
+    }
+
     /// Whether shapes should be reported in Keras layout.
     public var kerasLayout: Bool { naming == .keras2 || naming == .keras3 }
 }
@@ -151,6 +164,10 @@ public enum Mapping {
             m.sourceNames[canonical] = w.name.hasPrefix(layer.name + "/") ? w.name : layer.name + "/" + w.name
         }
     }
+
+    /// Position of every canonical name in the official `state_dict` order.
+    static let canonicalRank: [String: Int] = Dictionary(uniqueKeysWithValues:
+        Architecture(variant: .torch, baseFilters: 1, labels: 1).tensors.enumerated().map { ($1.name, $0) })
 
     /// Every canonical name any variant, width and label count can have.
     public static let knownCanonicalNames: Set<String> = Set(

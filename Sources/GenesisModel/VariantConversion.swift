@@ -68,6 +68,6 @@ public enum VariantConversion {
     /// The BatchNorm epsilon note: the stored tensors do not change, the framework default does.
     public static func epsilonNote(from: Variant, to: Variant) -> String? {
         guard from != to else { return nil }
-        return "BatchNorm epsilon: the source framework used \(from.defaultBNEpsilon), the target framework defaults to \(to.defaultBNEpsilon); tensors are unchanged, so set eps=\(from.defaultBNEpsilon) in the target to reproduce the source exactly (the .genesis metadata records it)"
+        return "BatchNorm epsilon is not part of the weights: the \(from.rawValue) variant's framework uses \(from.defaultBNEpsilon), the \(to.rawValue) variant's \(to.defaultBNEpsilon); tensors are unchanged, so set eps=\(from.defaultBNEpsilon) in the target framework to reproduce the source exactly (.genesis files record it)"
     }
 }

@@ -3,6 +3,7 @@ import GenesisModel
 import KerasFormat
 import Tensors
 import TestSupport
+import TorchFormat
 import XCTest
 
 /// Conversions that move bits must keep them: every tensor bit-identical after a round trip

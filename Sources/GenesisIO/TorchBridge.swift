@@ -1,0 +1,82 @@
+import GenesisModel
+import Tensors
+import TorchFormat
+
+/// PyTorch `.pt` files <-> payloads. Optimizer state is keyed by position in
+/// `model.parameters()` order, which is the canonical order of the trainable tensors.
+enum TorchBridge {
+    static func load(_ path: String) throws -> LoadedModel {
+        let c = try TorchReader.read(path)
+        let mapped = Mapping.fromFlat(c.stateDict, naming: .torch)
+        let detected = Detection.detect(mapped)
+        var optimizer: OptimizerState?
+        if let o = c.optimizer, let arch = detected?.architecture {
+            optimizer = state(o, parameters: arch.tensors.filter { $0.role.isTrainable }.map(\.name))
+        }
+        var description = c.format == .legacy ? "PyTorch legacy pickle (torch < 1.6)" : "PyTorch zip (torch >= 1.6)"
+        if c.stateDictKey != nil { description += ", checkpoint dict" + (c.epoch.map { " at epoch \($0)" } ?? "") }
+        if c.hadModulePrefix { description += ", module. prefix" }
+        return LoadedModel(path: path, format: .torch, formatDescription: description, mapped: mapped, detected: detected, keras: nil,
+                           inputShape: nil, optimizer: optimizer, epoch: c.epoch,
+                           versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")])
+    }
+
+    /// Per-position state -> canonical names. Nil when the optimizer covers another parameter list.
+    static func state(_ o: TorchOptimizerState, parameters: [String]) -> OptimizerState? {
+        guard o.parameterCount == parameters.count, o.kind != .unknown else { return nil }
+        var slots: [String: [String: Tensor]] = [:]
+        var step: Int64?
+        for (position, values) in o.state {
+            guard position >= 0, position < parameters.count else { return nil }
+            for v in values {
+                if v.name == "step" { step = step ?? v.value.doubleValue.map { Int64($0) }; continue }
+                guard let generic = OptimizerState.genericSlot(v.name), let t = v.value.tensorValue else { continue }
+                slots[parameters[position], default: [:]][generic] = t
+            }
+        }
+        var hp: [String: Double] = [:]
+        for h in o.paramGroups.first?.hyperparameters ?? [] {
+            switch h.value {
+            case let .tuple(items) where h.name == "betas" && items.count == 2:
+                hp["beta_1"] = items[0].doubleValue
+                hp["beta_2"] = items[1].doubleValue
+            default:
+                if let d = h.value.doubleValue { hp[h.name] = d } else if let b = h.value.boolValue { hp[h.name] = b ? 1 : 0 }
+            }
+        }
+        return OptimizerState(kind: o.kind == .adam ? .adam : .sgd, convention: .torch, step: step, hyperparameters: hp, slots: slots)
+    }
+
+    static func write(_ p: ModelPayload, to path: String, modulePrefix: Bool, includeOptimizer: Bool) throws {
+        var optimizer: TorchOptimizerState?
+        if includeOptimizer, let o = p.optimizer, o.convention == .torch {
+            let params = p.architecture.tensors.filter { $0.role.isTrainable }.map(\.name)
+            var state: [Int: [TorchNamedValue]] = [:]
+            for (i, name) in params.enumerated() {
+                guard let s = o.slots[name] else { continue }
+                var values: [TorchNamedValue] = []
+                if o.kind == .adam { values.append(TorchNamedValue("step", .tensor(Tensor(shape: [], floats: [Float(o.step ?? 0)])))) }
+                for generic in (o.kind == .sgd ? OptimizerState.sgdSlots : OptimizerState.adamSlots) {
+                    if let t = s[generic] { values.append(TorchNamedValue(OptimizerState.slotName(generic, in: .torch), .tensor(t))) }
+                }
+                state[i] = values
+            }
+            optimizer = TorchOptimizerState(paramGroups: [TorchParamGroup(hyperparameters: hyperparameters(o), params: Array(0..<params.count))], state: state)
+        }
+        let checkpoint = TorchCheckpoint(epoch: p.epoch ?? 0, stateDict: p.weights, optimizer: optimizer, format: .zip, otherKeys: [], stateDictKey: "state_dict")
+        try TorchWriter.write(checkpoint, to: path, modulePrefix: modulePrefix)
+    }
+
+    /// param_groups entries in torch 1.3.1's set (what the official `Genesis_Chest_CT.pt` has).
+    static func hyperparameters(_ o: OptimizerState) -> [TorchNamedValue] {
+        let h = o.hyperparameters
+        let lr = TorchNamedValue("lr", .double(o.learningRate ?? 0))
+        if o.kind == .sgd {
+            return [lr, TorchNamedValue("momentum", .double(h["momentum"] ?? 0)), TorchNamedValue("dampening", .double(h["dampening"] ?? 0)),
+                    TorchNamedValue("weight_decay", .double(h["weight_decay"] ?? 0)), TorchNamedValue("nesterov", .bool((h["nesterov"] ?? 0) != 0))]
+        }
+        return [lr, TorchNamedValue("betas", .tuple([.double(h["beta_1"] ?? 0.9), .double(h["beta_2"] ?? 0.999)])),
+                TorchNamedValue("eps", .double(h["eps"] ?? 1e-8)), TorchNamedValue("weight_decay", .double(h["weight_decay"] ?? 0)),
+                TorchNamedValue("amsgrad", .bool((h["amsgrad"] ?? 0) != 0))]
+    }
+}
