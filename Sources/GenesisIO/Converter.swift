@@ -34,7 +34,7 @@ public enum Converter {
 
     public static func convert(_ source: LoadedModel, to output: String, format: FormatKind, options: WriteOptions = WriteOptions(),
                                allowLossy: Bool = false) throws -> Result {
-        var payload = try source.payload()
+        var payload = try source.payload(digest: format == .native)
         let problems = Verification.verify(source.mapped, against: payload.architecture).problems.filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Failure.invalidSource(file: source.path, problems: problems) }
         var notes: [String] = ["read \(source.formatDescription): \(payload.architecture)"]

@@ -65,9 +65,10 @@ public struct WriteOptions: Sendable {
 extension LoadedModel {
     /// The file's tensors as a payload for writers (weights only of the network; architecture
     /// detected). Throws `notGenesis` when the file is not a Genesis network.
-    public func payload() throws -> ModelPayload {
+    /// `digest`: hash the source file for provenance (only formats that record it need it).
+    public func payload(digest: Bool = true) throws -> ModelPayload {
         let arch = try architecture()
-        let digest = (try? Checksum.sha256Hex(fileAt: path)) ?? ""
+        let digest = digest ? (try? Checksum.sha256Hex(fileAt: path)) ?? "" : ""
         let version = keras?.kerasVersion ?? versions["format_version"] ?? versions["torch_format"]
         return ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: epoch, bnEpsilon: effectiveBNEpsilon,
                             inputShape: inputShape ?? [1, 64, 64, 32],

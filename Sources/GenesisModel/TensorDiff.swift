@@ -50,7 +50,9 @@ public struct TensorDiff: Sendable {
         guard a.shape == b.shape else {
             return Entry(name: name, shapeA: a.shape, shapeB: b.shape, dtypeA: a.dtype, dtypeB: b.dtype, maxAbs: .infinity, maxRel: .infinity, bitIdentical: false)
         }
-        let identical = a.dtype == b.dtype && a.bytes == b.bytes
+        let identical = a.dtype == b.dtype && a.bytes.count == b.bytes.count && a.bytes.withUnsafeBytes { x in
+            b.bytes.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
+        }
         if identical {
             return Entry(name: name, shapeA: a.shape, shapeB: b.shape, dtypeA: a.dtype, dtypeB: b.dtype, maxAbs: 0, maxRel: 0, bitIdentical: true)
         }
@@ -82,3 +84,9 @@ public struct TensorDiff: Sendable {
         return false
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -38,11 +38,11 @@ public enum VariantConversion {
         var notes: [String] = []
         var dropped: [String] = []
         if variant == .torch {
-            let fresh = Initialization.heNormal(target, seed: 0)
             for spec in target.tensors {
                 if let t = store[spec.name] { out[spec.name] = t; continue }
                 switch spec.role {
-                case .upWeight, .upBias: out[spec.name] = fresh[spec.name]
+                case .upWeight: out[spec.name] = Initialization.identityUpsampler(channels: spec.shape[0])
+                case .upBias: out[spec.name] = Tensor(shape: spec.shape, floats: [Float](repeating: 0, count: spec.elementCount))
                 case .bnCount: out[spec.name] = Tensor(scalarInt64: 0)
                 default: continue  // missing in the source too: verification reports it
                 }

@@ -57,15 +57,15 @@ public enum Verification {
                                         message: "\(shown): wrong dtype: expected \(spec.dtype.rawValue), found \(t.dtype.rawValue)"))
             }
             if t.dtype.isFloatingPoint {
-                let values = t.floats()
-                var nan = 0, inf = 0
-                for v in values where !v.isFinite { if v.isNaN { nan += 1 } else { inf += 1 } }
+                let (nan, inf) = nonFiniteCounts(t)
+                let count = t.elementCount
                 if nan + inf > 0 {
                     let f = [nan > 0 ? "\(nan) NaN" : nil, inf > 0 ? "\(inf) Inf" : nil].compactMap { $0 }.joined(separator: ", ")
                     problems.append(Problem(tensor: shown, kind: .nonFinite, expected: "finite values", found: f,
-                                            message: "\(shown): \(f) of \(values.count) values"))
+                                            message: "\(shown): \(f) of \(count) values"))
                 }
                 if spec.role == .bnVariance {
+                    let values = t.floats()
                     let bad = values.filter { $0.isFinite && $0 <= 0 }
                     if !bad.isEmpty {
                         problems.append(Problem(tensor: shown, kind: .bnVariance, expected: "> 0", found: "\(bad.count) values <= 0 (min \(bad.min()!))",
@@ -86,6 +86,18 @@ public enum Verification {
                                     message: "\(name): not part of the network"))
         }
         return VerificationReport(architecture: arch, problems: problems)
+    }
+
+    /// NaN and Inf counts, scanning float32 in place (other float types converted).
+    static func nonFiniteCounts(_ t: Tensor) -> (nan: Int, inf: Int) {
+        var nan = 0, inf = 0
+        func count(_ v: Float) { if !v.isFinite { if v.isNaN { nan += 1 } else { inf += 1 } } }
+        if t.dtype == .float32 {
+            t.bytes.withUnsafeBytes { raw in for v in raw.bindMemory(to: Float.self) { count(v) } }
+        } else {
+            for v in t.floats() { count(v) }
+        }
+        return (nan, inf)
     }
 
     static func fmt(_ shape: [Int]) -> String { "(" + shape.map(String.init).joined(separator: ",") + ")" }

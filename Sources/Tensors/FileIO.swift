@@ -40,15 +40,19 @@ public enum FileIO {
         guard fstat(fd, &st) == 0 else { throw FileError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
         let size = Int(st.st_size)
         guard size <= cap else { throw FileError.tooLarge(path: path, bytes: size, cap: cap) }
-        var out = [UInt8](repeating: 0, count: size)
         var done = 0
-        while done < size {
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(done)) }
-            if n < 0 { throw FileError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            done += n
+        var failure: String?
+        // Filled by pread whole (no zeroing pass); a short read throws before the bytes are used.
+        let out = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            while done < size {
+                let n = pread(fd, buf.baseAddress! + done, size - done, off_t(done))
+                if n < 0 { failure = String(cString: strerror(errno)); break }
+                if n == 0 { failure = "file shrank while reading"; break }
+                done += n
+            }
+            count = size
         }
-        guard done == size else { throw FileError.cannotRead(path: path, reason: "file shrank while reading") }
+        if let failure { throw FileError.cannotRead(path: path, reason: failure) }
         return out
     }
 
@@ -104,7 +108,6 @@ public enum FileIO {
             guard fd >= 0 else { throw FileError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
             defer { close(fd) }
             for c in chunks { try writeAll(fd, c, path: path) }
-            guard fsync(fd) == 0 || errno == EINVAL else { throw FileError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
         }
     }
 

@@ -5,38 +5,57 @@ extension Tensor {
         precondition(axes.count == rank && Set(axes) == Set(0..<rank), "bad permutation \(axes) for rank \(rank)")
         if axes == Array(0..<rank) { return self }
         let newShape = axes.map { shape[$0] }
-        // Strides of the source, in elements.
-        var srcStrides = [Int](repeating: 1, count: rank)
+        var srcStrides = [Int](repeating: 1, count: rank)  // in elements
         for i in stride(from: rank - 2, through: 0, by: -1) { srcStrides[i] = srcStrides[i + 1] * shape[i + 1] }
-        let permStrides = axes.map { srcStrides[$0] }
-        let es = dtype.byteSize
-        let n = elementCount
-        var out = [UInt8](repeating: 0, count: bytes.count)
-        var index = [Int](repeating: 0, count: rank)
-        bytes.withUnsafeBytes { src in
-            out.withUnsafeMutableBytes { dst in
-                var srcOffset = 0
-                for o in 0..<n {
-                    memcpy(dst.baseAddress! + o * es, src.baseAddress! + srcOffset * es, es)
-                    // Advance the output multi-index (last axis fastest), tracking the source offset.
-                    var k = rank - 1
-                    while k >= 0 {
-                        index[k] += 1
-                        srcOffset += permStrides[k]
-                        if index[k] < newShape[k] { break }
-                        srcOffset -= permStrides[k] * newShape[k]
-                        index[k] = 0
-                        k -= 1
-                    }
+        // Output axes in order with their source strides; neighbours that are contiguous in the
+        // source too merge into one longer axis (Keras kD,kH,kW -> one axis of 27).
+        var dims: [(size: Int, stride: Int)] = []
+        for a in axes {
+            if let last = dims.last, last.stride == srcStrides[a] * shape[a] {
+                dims[dims.count - 1] = (last.size * shape[a], srcStrides[a])
+            } else {
+                dims.append((shape[a], srcStrides[a]))
+            }
+        }
+        let out = [UInt8](unsafeUninitializedCapacity: bytes.count) { buf, count in
+            bytes.withUnsafeBytes { src in
+                let dst = UnsafeMutableRawBufferPointer(buf)
+                switch dtype.byteSize {
+                case 1: Self.gather(src.bindMemory(to: UInt8.self), dst.bindMemory(to: UInt8.self), dims)
+                case 2: Self.gather(src.bindMemory(to: UInt16.self), dst.bindMemory(to: UInt16.self), dims)
+                case 4: Self.gather(src.bindMemory(to: UInt32.self), dst.bindMemory(to: UInt32.self), dims)
+                default: Self.gather(src.bindMemory(to: UInt64.self), dst.bindMemory(to: UInt64.self), dims)
                 }
             }
+            count = bytes.count
         }
         return try! Tensor(dtype: dtype, shape: newShape, bytes: out)
     }
-}
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+    /// Writes `dst` in order, reading `src` at the strided positions; the innermost axis is a
+    /// plain strided loop, the outer ones a multi-index with a running source offset.
+    private static func gather<T>(_ src: UnsafeBufferPointer<T>, _ dst: UnsafeMutableBufferPointer<T>, _ dims: [(size: Int, stride: Int)]) {
+        guard let innermost = dims.last, !dst.isEmpty else { return }
+        let outer = Array(dims.dropLast())
+        let outerCount = outer.reduce(1) { $0 * $1.size }
+        var index = [Int](repeating: 0, count: outer.count)
+        var base = 0, o = 0
+        for _ in 0..<outerCount {
+            var s = base
+            for _ in 0..<innermost.size {
+                dst[o] = src[s]
+                o += 1
+                s += innermost.stride
+            }
+            var k = outer.count - 1
+            while k >= 0 {
+                index[k] += 1
+                base += outer[k].stride
+                if index[k] < outer[k].size { break }
+                base -= outer[k].stride * outer[k].size
+                index[k] = 0
+                k -= 1
+            }
+        }
+    }
+}
