@@ -26,7 +26,7 @@ let package = Package(
         // File formats: each imports Tensors and its own library, never the runtime.
         .target(name: "HDF5", dependencies: ["CHDF5", "Tensors"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "Tensors", "ZIPFoundation"]),
-        .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation"]),
+        .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "VolumeIO", dependencies: ["Tensors", "SystemZlib"]),
