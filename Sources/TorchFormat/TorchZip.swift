@@ -74,32 +74,16 @@ enum TorchZip {
         return out
     }
 
-    /// Writes a torch zip (stored entries) atomically: `data.pkl`, `byteorder`, `data/<key>`, `version`.
+    /// Writes a torch zip (stored, 64-byte aligned entries) atomically, in torch's record
+    /// order: `data.pkl`, `byteorder`, `data/<key>`, `version`.
     static func write(pickle: [UInt8], storages: [(key: String, bytes: [UInt8])], root: String, to path: String) throws {
-        func add(_ archive: Archive, _ name: String, _ bytes: [UInt8]) throws {
-            do {
-                try archive.addEntry(with: "\(root)/\(name)", type: .file, uncompressedSize: Int64(bytes.count),
-                                     compressionMethod: .none) { position, size in
-                    let start = Int(position)
-                    return Data(bytes[start..<(start + size)])
-                }
-            } catch {
-                throw TorchError.cannotWrite(file: path, key: "\(root)/\(name)", reason: "\(error)")
-            }
-        }
-        do {
-            try FileIO.atomicWrite(to: path) { tmp in
-                let archive: Archive
-                do { archive = try Archive(url: URL(fileURLWithPath: tmp), accessMode: .create) } catch {
-                    throw TorchError.cannotWrite(file: path, key: "zip archive", reason: "\(error)")
-                }
-                try add(archive, "data.pkl", pickle)
-                try add(archive, "byteorder", Array("little".utf8))
-                for s in storages { try add(archive, "data/\(s.key)", s.bytes) }
-                try add(archive, "version", Array("3\n".utf8))
-            }
-        } catch let e as TorchError { throw e } catch {
-            throw TorchError.cannotWrite(file: path, key: "file", reason: "\(error)")
+        var zip = StoredZipWriter(file: path)
+        try zip.add("\(root)/data.pkl", pickle)
+        try zip.add("\(root)/byteorder", Array("little".utf8))
+        for s in storages { try zip.add("\(root)/data/\(s.key)", s.bytes) }
+        try zip.add("\(root)/version", Array("3\n".utf8))
+        do { try zip.write(to: path) } catch let e as FileError {
+            throw TorchError.cannotWrite(file: path, key: "file", reason: "\(e)")
         }
     }
 }
