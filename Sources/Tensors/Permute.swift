@@ -36,6 +36,9 @@ extension Tensor {
     /// plain strided loop, the outer ones a multi-index with a running source offset.
     private static func gather<T>(_ src: UnsafeBufferPointer<T>, _ dst: UnsafeMutableBufferPointer<T>, _ dims: [(size: Int, stride: Int)]) {
         guard let innermost = dims.last, !dst.isEmpty else { return }
+        if dims.count == 3, innermost.stride != 1, let contiguous = dims.firstIndex(where: { $0.stride == 1 }) {
+            return transpose3(src, dst, dims, sourceContiguous: contiguous)
+        }
         let outer = Array(dims.dropLast())
         let outerCount = outer.reduce(1) { $0 * $1.size }
         var index = [Int](repeating: 0, count: outer.count)
@@ -55,6 +58,25 @@ extension Tensor {
                 base -= outer[k].stride * outer[k].size
                 index[k] = 0
                 k -= 1
+            }
+        }
+    }
+
+    /// Three axes where the source-contiguous axis is not the output's innermost (the Keras
+    /// kernel layouts (27, in, out) <-> (out, in, 27)): loop with the axis contiguous in neither
+    /// array outermost and the longer contiguous axis innermost, so one side streams and the
+    /// other stays in cache instead of missing on every element.
+    private static func transpose3<T>(_ src: UnsafeBufferPointer<T>, _ dst: UnsafeMutableBufferPointer<T>,
+                                      _ dims: [(size: Int, stride: Int)], sourceContiguous c: Int) {
+        let dstStrides = [dims[1].size * dims[2].size, dims[2].size, 1]
+        let other = [0, 1].first { $0 != c }!               // contiguous in neither
+        let (inner, middle) = dims[c].size >= dims[2].size ? (c, 2) : (2, c)
+        for x in 0..<dims[other].size {
+            let so = x * dims[other].stride, dOut = x * dstStrides[other]
+            for y in 0..<dims[middle].size {
+                let sm = so + y * dims[middle].stride, dm = dOut + y * dstStrides[middle]
+                let ss = dims[inner].stride, ds = dstStrides[inner]
+                for z in 0..<dims[inner].size { dst[dm + z * ds] = src[sm + z * ss] }
             }
         }
     }

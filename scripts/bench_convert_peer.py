@@ -1,0 +1,61 @@
+"""Peer for the conversion benchmark: h5py + torch converting a Keras Genesis .h5 into the
+official PyTorch layout (kernels transposed to (out,in,kD,kH,kW), identity up-convolutions,
+`module.` keys) and `torch.save`, as a user would script it. Prints one JSON line.
+
+usage: /opt/peers/bin/python scripts/bench_convert_peer.py IN.h5 OUT.pt [reps]
+"""
+import json, sys, time
+import h5py, numpy as np, torch
+
+UP = [("up_tr256", 16), ("up_tr128", 8), ("up_tr64", 4)]
+BLOCKS = ["down_tr64.ops.0", "down_tr64.ops.1", "down_tr128.ops.0", "down_tr128.ops.1", "down_tr256.ops.0", "down_tr256.ops.1",
+          "down_tr512.ops.0", "down_tr512.ops.1", "up_tr256.ops.0", "up_tr256.ops.1", "up_tr128.ops.0", "up_tr128.ops.1",
+          "up_tr64.ops.0", "up_tr64.ops.1"]
+
+
+def names(g, attr):
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in g.attrs[attr]]
+
+
+def convert(src, dst):
+    sd = {}
+    with h5py.File(src, "r") as f:
+        g = f["model_weights"] if "model_weights" in f else f
+        final = None
+        for layer in names(g, "layer_names"):
+            ws = [g[layer][w][()] for w in names(g[layer], "weight_names")]
+            if not ws:
+                continue
+            if layer.startswith("depth_"):
+                i = int(layer.split("_")[1]); m = BLOCKS[i]
+                if layer.endswith("_conv"):
+                    sd[f"{m}.conv1.weight"] = torch.from_numpy(np.ascontiguousarray(ws[0].transpose(4, 3, 0, 1, 2)))
+                    sd[f"{m}.conv1.bias"] = torch.from_numpy(ws[1])
+                else:
+                    for k, w in zip(["weight", "bias", "running_mean", "running_var"], ws):
+                        sd[f"{m}.bn1.{k}"] = torch.from_numpy(w)
+                    sd[f"{m}.bn1.num_batches_tracked"] = torch.tensor(0)
+            else:
+                final = ws
+        sd["out_tr.final_conv.weight"] = torch.from_numpy(np.ascontiguousarray(final[0].transpose(4, 3, 0, 1, 2)))
+        sd["out_tr.final_conv.bias"] = torch.from_numpy(final[1])
+    b = sd["down_tr64.ops.0.conv1.weight"].shape[0]
+    for name, mult in UP:
+        c = mult * b
+        w = torch.zeros(c, c, 2, 2, 2)
+        w[torch.arange(c), torch.arange(c)] = 1
+        sd[f"{name}.up_conv.weight"] = w
+        sd[f"{name}.up_conv.bias"] = torch.zeros(c)
+    torch.save({"epoch": 0, "state_dict": {"module." + k: v for k, v in sd.items()}}, dst)
+
+
+if __name__ == "__main__":
+    src, dst = sys.argv[1], sys.argv[2]
+    reps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    convert(src, dst)
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); convert(src, dst); ts.append(time.perf_counter() - t)
+    t = time.perf_counter(); torch.load(dst, weights_only=True); reread = time.perf_counter() - t
+    print(json.dumps({"peer": f"h5py {h5py.__version__} + torch {torch.__version__}", "median_s": float(np.median(ts)), "best_s": min(ts),
+                      "reread_s": reread}))
