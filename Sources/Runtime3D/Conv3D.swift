@@ -15,6 +15,22 @@ public struct Conv3D: Sendable {
     /// (out, in, k, k, k), C order: row `o` of the GEMM's A matrix is filter `o`.
     public let weight: [Float]
     public let bias: [Float]
+    /// Winograd-transformed filters (kernel 3 with enough input channels).
+    let winograd: WinogradF43?
+
+    /// How 3x3x3 convolutions are computed.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        /// Tiled im2col + one GEMM per tile (27 * in reduction).
+        case im2col
+        /// Winograd F(4, 3) along width (half the multiplications) where width % 4 == 0 and
+        /// in >= `winogradMinChannels`; im2col elsewhere.
+        case winograd
+    }
+
+    /// The algorithm for kernel-3 convolutions (Winograd: measured faster, see BENCHMARKS.md).
+    public static var algorithm: Algorithm = .winograd
+    /// Fewest input channels for Winograd (the first layer, in = 1, is too thin for it).
+    public static let winogradMinChannels = 4
 
     /// Column-tile budget per worker, in floats (tuned on the full network; see BENCHMARKS.md).
     public static var tileFloats = 1 << 20
@@ -33,6 +49,8 @@ public struct Conv3D: Sendable {
         self.kernel = kernel
         self.weight = weight
         self.bias = bias
+        winograd = kernel == 3 && inChannels >= Conv3D.winogradMinChannels
+            ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
     /// Multiply-adds x 2 for one call on `voxels` output voxels per sample.
@@ -53,7 +71,9 @@ public struct Conv3D: Sendable {
             out.data.withUnsafeMutableBufferPointer { o in
                 weight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
-                        if kernel == 3 {
+                        if kernel == 3, Conv3D.algorithm == .winograd, let wino = winograd, WinogradF43.fits(width: src.width) {
+                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
+                        } else if kernel == 3 {
                             run3(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)
                         } else {
                             run1(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)
