@@ -5,7 +5,7 @@ import Runtime3D
 
 let usage = """
 usage: GenesisBench forward [--variant keras|torch] [--reps N] [--threads N] [--bn inference|batch]
-                            [--algorithm winograd|im2col] [--tile-floats N] [--min-tile-columns N] [--json]
+                            [--algorithm winograd|winograd2D|im2col] [--winograd2d-min-channels N] [--tile-floats N] [--min-tile-columns N] [--json]
   Full Genesis network (base 32, seeded weights) on 1x1x64x64x32: median and best seconds,
   GFLOP/s, peak RSS and a per-step time table.
 """
@@ -30,7 +30,8 @@ while let a = args.first {
     case "--bn": guard let m = BatchNormMode(rawValue: value()) else { fail("--bn: inference or batch") }; bn = m
     case "--tile-floats": Conv3D.tileFloats = int()
     case "--min-tile-columns": Conv3D.minTileColumns = int()
-    case "--algorithm": guard let v = Conv3D.Algorithm(rawValue: value()) else { fail("--algorithm: im2col or winograd") }; Conv3D.algorithm = v
+    case "--winograd2d-min-channels": Conv3D.winograd2DMinChannels = int()
+    case "--algorithm": guard let v = Conv3D.Algorithm(rawValue: value()) else { fail("--algorithm: im2col, winograd or winograd2D") }; Conv3D.defaultAlgorithm = v
     case "--json": json = true
     default: fail("unknown option \(a)")
     }
@@ -43,13 +44,13 @@ do {
             "benchmark": "forward", "variant": variant.rawValue, "shape": [1, 1, 64, 64, 32], "bn": bn.rawValue,
             "threads": threads, "reps": reps, "median_s": r.median, "best_s": r.best, "gflop": r.flops / 1e9,
             "gflops_median": r.flops / r.median / 1e9, "peak_rss_mb": Double(r.peakRSSBytes) / 1048576,
-            "tile_floats": Conv3D.tileFloats, "algorithm": Conv3D.algorithm.rawValue, "min_tile_columns": Conv3D.minTileColumns, "output_sum": r.outputChecksum,
+            "tile_floats": Conv3D.tileFloats, "algorithm": Conv3D.defaultAlgorithm.rawValue, "winograd2d_min_channels": Conv3D.winograd2DMinChannels, "min_tile_columns": Conv3D.minTileColumns, "output_sum": r.outputChecksum,
             "layers": r.layers.map { ["name": $0.name, "median_s": $0.seconds, "gflop": $0.flops / 1e9, "shape": $0.shape] as [String: Any] },
         ]
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     } else {
-        print(String(format: "forward %@ variant, 1x1x64x64x32, %d threads, BN %@, %d reps, conv %@", variant.rawValue, threads, bn.rawValue, reps, Conv3D.algorithm.rawValue))
+        print(String(format: "forward %@ variant, 1x1x64x64x32, %d threads, BN %@, %d reps, conv %@", variant.rawValue, threads, bn.rawValue, reps, Conv3D.defaultAlgorithm.rawValue))
         print(String(format: "median %.3f s, best %.3f s, %.1f GFLOP, %.1f GFLOP/s (median), peak RSS %.0f MB",
                      r.median, r.best, r.flops / 1e9, r.flops / r.median / 1e9, Double(r.peakRSSBytes) / 1048576))
         print("| step | output shape | median ms | GFLOP | GFLOP/s |")

@@ -15,8 +15,11 @@ public struct Conv3D: Sendable {
     /// (out, in, k, k, k), C order: row `o` of the GEMM's A matrix is filter `o`.
     public let weight: [Float]
     public let bias: [Float]
-    /// Winograd-transformed filters (kernel 3 with enough input channels).
+    /// The algorithm this convolution runs (kernel 3; kernel 1 is always one GEMM).
+    public let algorithm: Algorithm
+    /// Winograd-transformed filters for `algorithm`, when the layer is wide enough for it.
     let winograd: WinogradF43?
+    let winograd2D: WinogradF2x4?
 
     /// How 3x3x3 convolutions are computed.
     public enum Algorithm: String, Sendable, CaseIterable {
@@ -25,19 +28,27 @@ public struct Conv3D: Sendable {
         /// Winograd F(4, 3) along width (half the multiplications) where width % 4 == 0 and
         /// in >= `winogradMinChannels`; im2col elsewhere.
         case winograd
+        /// Winograd F(2x4, 3x3) on height and width (a third of the multiplications) where
+        /// height % 2 == 0, width % 4 == 0 and in >= `winograd2DMinChannels`; else as `winograd`.
+        case winograd2D
     }
 
-    /// The algorithm for kernel-3 convolutions (Winograd: measured faster, see BENCHMARKS.md).
-    public static var algorithm: Algorithm = .winograd
+    /// The algorithm new kernel-3 convolutions use (2-D Winograd: measured fastest, see
+    /// BENCHMARKS.md). Each convolution fixes its algorithm, and its transformed filters, at init.
+    public static var defaultAlgorithm: Algorithm = .winograd2D
     /// Fewest input channels for Winograd (the first layer, in = 1, is too thin for it).
     public static let winogradMinChannels = 4
+    /// Fewest input channels for 2-D Winograd (its GEMMs reduce over only in * 3; narrower
+    /// layers use the 1-D form). Read at init.
+    public static var winograd2DMinChannels = 64
 
     /// Column-tile budget per worker, in floats (tuned on the full network; see BENCHMARKS.md).
     public static var tileFloats = 1 << 20
     /// Fewest GEMM columns per tile, so deep layers (large in * 27) still get wide GEMMs.
     public static var minTileColumns = 128
 
-    public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernel: Int) throws {
+    public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernel: Int,
+                algorithm: Algorithm = Conv3D.defaultAlgorithm) throws {
         guard kernel == 1 || kernel == 3 else { throw RuntimeError.badInput(reason: "conv3d: kernel \(kernel) unsupported (1 or 3)") }
         let k3 = kernel * kernel * kernel
         guard outChannels > 0, inChannels > 0, weight.count == outChannels * inChannels * k3 else {
@@ -49,8 +60,11 @@ public struct Conv3D: Sendable {
         self.kernel = kernel
         self.weight = weight
         self.bias = bias
-        winograd = kernel == 3 && inChannels >= Conv3D.winogradMinChannels
-            ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
+        self.algorithm = algorithm
+        let use2D = kernel == 3 && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, Conv3D.winograd2DMinChannels)
+        let use1D = kernel == 3 && algorithm != .im2col && !use2D && inChannels >= Conv3D.winogradMinChannels
+        winograd2D = use2D ? WinogradF2x4(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
+        winograd = use1D ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
     /// Multiply-adds x 2 for one call on `voxels` output voxels per sample.
@@ -71,7 +85,9 @@ public struct Conv3D: Sendable {
             out.data.withUnsafeMutableBufferPointer { o in
                 weight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
-                        if kernel == 3, Conv3D.algorithm == .winograd, let wino = winograd, WinogradF43.fits(width: src.width) {
+                        if let wino = winograd2D, WinogradF2x4.fits(height: src.height, width: src.width) {
+                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
+                        } else if let wino = winograd, WinogradF43.fits(width: src.width) {
                             wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
                         } else if kernel == 3 {
                             run3(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)

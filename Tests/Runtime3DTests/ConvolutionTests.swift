@@ -36,24 +36,28 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Winograd F(4, 3) along width (in >= 4, width % 4 == 0) and im2col, on two inputs read as
-    /// their concatenation, widths 4 and 8, against the direct loop. Tolerance 2e-5: F(4, 3)'s
-    /// transforms carry coefficients up to 8, so rounding grows a few ulps beyond im2col's on
-    /// sums of magnitude ~10.
-    func testWinogradAndIm2colMatchDirectLoop() throws {
-        for (shape, seed) in [([2, 3, 3, 5, 8], UInt64(30)), ([1, 3, 4, 2, 4], 31), ([1, 3, 2, 3, 12], 32)] {
+    /// Every algorithm against the direct loop, on two inputs read as their concatenation:
+    /// im2col; Winograd F(4, 3) along width (in >= 4, width % 4 == 0); 2-D Winograd F(2x4, 3x3)
+    /// (height % 2 == 0 too; its channel threshold lowered to 1 here), and their fallbacks on
+    /// shapes that do not tile (odd height, width 6). Tolerance 2e-5: the Winograd transforms
+    /// carry coefficients up to 8, so rounding grows a few ulps beyond im2col's on sums of
+    /// magnitude ~10.
+    func testEveryAlgorithmMatchesDirectLoop() throws {
+        let savedMin = Conv3D.winograd2DMinChannels
+        Conv3D.winograd2DMinChannels = 1
+        defer { Conv3D.winograd2DMinChannels = savedMin }
+        let shapes: [[Int]] = [[2, 3, 3, 4, 8], [1, 3, 4, 2, 4], [1, 3, 2, 6, 12], [1, 3, 3, 3, 8], [1, 3, 2, 4, 6]]
+        for (index, shape) in shapes.enumerated() {
+            let seed = UInt64(30 + index)
             let a = try randomMap(shape, seed: seed)
             var skipShape = shape
             skipShape[1] = 2
             let b2 = try randomMap(skipShape, seed: seed + 100)
             var r = SeededValues(seed: seed + 200)
             let w = r.array(6 * 5 * 27), b = r.array(6)
-            let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3)
             let expected = naiveConv(try FeatureMap.concatenated([a, b2]), w, b, cout: 6, k: 3)
-            let saved = Conv3D.algorithm
-            defer { Conv3D.algorithm = saved }
             for algorithm in Conv3D.Algorithm.allCases {
-                Conv3D.algorithm = algorithm
+                let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3, algorithm: algorithm)
                 for threads in [1, 2] {
                     let y = try conv.forward([a, b2], threads: threads)
                     XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 2e-5, "\(shape) \(algorithm) threads \(threads)")

@@ -22,6 +22,7 @@ final class ReferenceOutputTests: XCTestCase {
             XCTAssertEqual(ours.shape, expected.shape, "\(reference) \(dataset)")
             let err = maxAbsDifference(ours.floats(), expected.floats())
             XCTAssertLessThanOrEqual(err, Self.tolerance, "\(reference) \(dataset): max abs error \(err)")
+            print("reference \(reference) \(dataset): max abs error \(err) (tolerance \(Self.tolerance))")
         }
     }
 
