@@ -1,3 +1,31 @@
+/// One part of a convolution's input: a map as it is, or a map read as its 2x nearest
+/// upsampling (Keras `UpSampling3D(2)`) without materialising the 8x larger tensor.
+public enum ConvInput: Sendable {
+    case map(FeatureMap)
+    case upsampled(FeatureMap)
+
+    public var map: FeatureMap {
+        switch self { case let .map(m), let .upsampled(m): return m }
+    }
+
+    public var isUpsampled: Bool { if case .upsampled = self { return true } else { return false } }
+
+    /// The part as a plain map (upsampling materialised).
+    func materialized(threads: Int) throws -> FeatureMap {
+        switch self {
+        case let .map(m): return m
+        case let .upsampled(m): return try Resampling.upsampleNearest2(m, threads: threads)
+        }
+    }
+
+    /// Shape as the convolution sees it.
+    var shape: [Int] {
+        let m = map
+        let f = isUpsampled ? 2 : 1
+        return [m.batch, m.channels, f * m.depth, f * m.height, f * m.width]
+    }
+}
+
 /// Several maps read as one map with their channels concatenated in order (the decoder's
 /// `cat([up, skip], 1)`), without copying them into one buffer.
 struct ChannelSources {
@@ -5,22 +33,52 @@ struct ChannelSources {
     /// Channels of each map, in order, and their sum.
     let channelCounts: [Int]
     let channels: Int
+    /// Whether each part is read through 2x nearest upsampling.
+    let upsampled: [Bool]
 
     /// Checks that the maps agree on batch and spatial size.
     init(_ maps: [FeatureMap], op: String) throws {
-        guard let first = maps.first else { throw RuntimeError.badInput(reason: "\(op): no input") }
-        for m in maps.dropFirst() where m.batch != first.batch || m.depth != first.depth || m.height != first.height || m.width != first.width {
-            throw RuntimeError.badInput(reason: "\(op): inputs to concatenate differ in batch or spatial size: \(first.shape) vs \(m.shape)")
+        try self.init(maps.map { .map($0) }, op: op)
+    }
+
+    /// Checks that the parts agree on batch and (as seen by the convolution) spatial size.
+    init(_ parts: [ConvInput], op: String) throws {
+        guard let first = parts.first?.shape else { throw RuntimeError.badInput(reason: "\(op): no input") }
+        for p in parts.dropFirst() where p.shape[0] != first[0] || Array(p.shape[2...]) != Array(first[2...]) {
+            throw RuntimeError.badInput(reason: "\(op): inputs to concatenate differ in batch or spatial size: \(first) vs \(p.shape)")
         }
-        batch = first.batch
-        depth = first.depth
-        height = first.height
-        width = first.width
-        channelCounts = maps.map(\.channels)
+        (batch, depth, height, width) = (first[0], first[2], first[3], first[4])
+        channelCounts = parts.map { $0.map.channels }
         channels = channelCounts.reduce(0, +)
+        upsampled = parts.map(\.isUpsampled)
     }
 
     var spatialCount: Int { depth * height * width }
+    var anyUpsampled: Bool { upsampled.contains(true) }
+
+    /// Values per channel plane in part `source`'s own map.
+    func planeCount(_ source: Int) -> Int { upsampled[source] ? spatialCount / 8 : spatialCount }
+
+    /// The channel plane `entry` of sample n, in its part's own map.
+    func plane(_ ptrs: [UnsafePointer<Float>], _ entry: (source: Int, channel: Int), sample n: Int) -> UnsafePointer<Float> {
+        let s = planeCount(entry.source)
+        return ptrs[entry.source] + (n * channelCounts[entry.source] + entry.channel) * s
+    }
+
+    /// Copies line (d, h) of a plane, as the convolution sees it, into `dst` (`width` floats).
+    @inline(__always)
+    func copyLine(_ plane: UnsafePointer<Float>, upsampled up: Bool, d: Int, h: Int, into dst: UnsafeMutablePointer<Float>) {
+        if !up {
+            dst.update(from: plane + (d * height + h) * width, count: width)
+        } else {
+            let (hh, ww) = (height / 2, width / 2)
+            let low = plane + ((d / 2) * hh + h / 2) * ww
+            for k in 0..<ww {
+                dst[2 * k] = low[k]
+                dst[2 * k + 1] = low[k]
+            }
+        }
+    }
 
     /// Base pointers of the maps' data, valid inside `body`.
     static func withPointers<R>(_ maps: [FeatureMap], _ body: ([UnsafePointer<Float>]) throws -> R) rethrows -> R {

@@ -71,23 +71,36 @@ public struct Conv3D: Sendable {
     public func flops(voxels: Int) -> Double { 2 * Double(voxels) * Double(inChannels * outChannels * kernel * kernel * kernel) }
 
     public func forward(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
-        try forward([x], threads: threads)
+        try forward([ConvInput.map(x)], threads: threads)
     }
 
     /// Convolution of the channel concatenation of `inputs`.
     public func forward(_ inputs: [FeatureMap], threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
-        let src = try ChannelSources(inputs, op: "conv3d")
+        try forward(inputs.map { ConvInput.map($0) }, threads: threads)
+    }
+
+    /// Convolution of the channel concatenation of `parts`; upsampled parts are read through
+    /// the upsampling by the Winograd paths and materialised for the others.
+    public func forward(_ parts: [ConvInput], threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
+        var src = try ChannelSources(parts, op: "conv3d")
         guard src.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv3d: input has \(src.channels) channels, expected \(inChannels)")
         }
-        var out = try FeatureMap(batch: src.batch, channels: outChannels, depth: src.depth, height: src.height, width: src.width)
-        ChannelSources.withPointers(inputs) { ptrs in
+        let use2D = winograd2D != nil && WinogradF2x4.fits(height: src.height, width: src.width)
+        let use1D = !use2D && winograd != nil && WinogradF43.fits(width: src.width)
+        var maps = parts.map(\.map)
+        if src.anyUpsampled, !(use2D || use1D) {
+            maps = try parts.map { try $0.materialized(threads: threads) }
+            src = try ChannelSources(maps, op: "conv3d")
+        }
+        var out = try FeatureMap(uninitializedBatch: src.batch, channels: outChannels, depth: src.depth, height: src.height, width: src.width)
+        ChannelSources.withPointers(maps) { ptrs in
             out.data.withUnsafeMutableBufferPointer { o in
                 weight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
-                        if let wino = winograd2D, WinogradF2x4.fits(height: src.height, width: src.width) {
+                        if use2D, let wino = winograd2D {
                             wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
-                        } else if let wino = winograd, WinogradF43.fits(width: src.width) {
+                        } else if use1D, let wino = winograd {
                             wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
                         } else if kernel == 3 {
                             run3(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)

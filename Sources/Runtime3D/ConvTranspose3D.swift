@@ -39,7 +39,7 @@ public struct ConvTranspose3D: Sendable {
         guard x.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv-transpose3d: input has \(x.channels) channels, expected \(inChannels)")
         }
-        var out = try FeatureMap(batch: x.batch, channels: outChannels, depth: 2 * x.depth, height: 2 * x.height, width: 2 * x.width)
+        var out = try FeatureMap(uninitializedBatch: x.batch, channels: outChannels, depth: 2 * x.depth, height: 2 * x.height, width: 2 * x.width)
         let (si, so) = (x.spatialCount, out.spatialCount)
         let (wi, hi) = (x.width, x.height)
         let (ow, ohw) = (out.width, out.height * out.width)

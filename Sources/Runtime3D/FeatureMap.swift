@@ -24,6 +24,18 @@ public struct FeatureMap: Sendable, Equatable {
         self.data = [Float](repeating: 0, count: count)
     }
 
+    /// A map whose values the caller overwrites completely before reading (skips zero-filling
+    /// the large activations that every op writes in full).
+    init(uninitializedBatch batch: Int, channels: Int, depth: Int, height: Int, width: Int, what: String = "activation") throws {
+        let count = try FeatureMap.checkedCount([batch, channels, depth, height, width], what: what)
+        self.batch = batch
+        self.channels = channels
+        self.depth = depth
+        self.height = height
+        self.width = width
+        self.data = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    }
+
     /// Wraps values; the count must match the shape.
     public init(shape: [Int], data: [Float], what: String = "input") throws {
         guard shape.count == 5 else { throw RuntimeError.badInput(reason: "\(what): expected rank 5 (N,C,D,H,W), found shape \(shape)") }

@@ -72,25 +72,26 @@ public struct GenesisNetwork: Sendable {
         var skips: [FeatureMap] = []
         var current = x
         for level in 0..<3 {
-            current = try block(2 * level, [current], bn: bn, threads: threads, clock: clock)
-            current = try block(2 * level + 1, [current], bn: bn, threads: threads, clock: clock)
+            current = try block(2 * level, [.map(current)], bn: bn, threads: threads, clock: clock)
+            current = try block(2 * level + 1, [.map(current)], bn: bn, threads: threads, clock: clock)
             skips.append(current)
             current = try clock.step("maxpool \(level)") { try Resampling.maxPool2(current, threads: threads) }
         }
-        current = try block(6, [current], bn: bn, threads: threads, clock: clock)
-        current = try block(7, [current], bn: bn, threads: threads, clock: clock)
+        current = try block(6, [.map(current)], bn: bn, threads: threads, clock: clock)
+        current = try block(7, [.map(current)], bn: bn, threads: threads, clock: clock)
         for u in 0..<3 {
-            let up: FeatureMap
+            let up: ConvInput
             switch upsamplers[u] {
             case .nearest:
-                up = try clock.step("upsample \(u)") { try Resampling.upsampleNearest2(current, threads: threads) }
+                // Read through the upsampling by the next convolution (no 8x larger copy).
+                up = .upsampled(current)
             case let .transposed(t):
                 let flops = 2 * Double(current.spatialCount * 8) * Double(t.inChannels * t.outChannels)
-                up = try clock.step(Layout.upsamplerModules[u], flops: flops) { try t.forward(current, threads: threads) }
+                up = .map(try clock.step(Layout.upsamplerModules[u], flops: flops) { try t.forward(current, threads: threads) })
             }
             let skip = skips.removeLast()
-            current = try block(8 + 2 * u, [up, skip], bn: bn, threads: threads, clock: clock)
-            current = try block(9 + 2 * u, [current], bn: bn, threads: threads, clock: clock)
+            current = try block(8 + 2 * u, [up, .map(skip)], bn: bn, threads: threads, clock: clock)
+            current = try block(9 + 2 * u, [.map(current)], bn: bn, threads: threads, clock: clock)
         }
         var out = try clock.step(Layout.finalModule, flops: finalConvolution.flops(voxels: current.spatialCount)) {
             try finalConvolution.forward(current, threads: threads)
@@ -115,10 +116,11 @@ public struct GenesisNetwork: Sendable {
     }
 
     /// Conv -> BN -> ReLU of block `i` on the channel concatenation of `inputs`.
-    private func block(_ i: Int, _ inputs: [FeatureMap], bn: BatchNormMode, threads: Int, clock: StepClock) throws -> FeatureMap {
+    private func block(_ i: Int, _ inputs: [ConvInput], bn: BatchNormMode, threads: Int, clock: StepClock) throws -> FeatureMap {
         let conv = convolutions[i]
         let module = Layout.blockModules[i]
-        var y = try clock.step(module + ".conv1", flops: conv.flops(voxels: inputs[0].spatialCount)) {
+        let voxels = inputs[0].shape[2...].reduce(1, *)
+        var y = try clock.step(module + ".conv1", flops: conv.flops(voxels: voxels)) {
             try conv.forward(inputs, threads: threads)
         }
         try clock.step(module + ".bn1+relu") {

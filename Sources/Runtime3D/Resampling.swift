@@ -7,7 +7,7 @@ public enum Resampling {
             throw RuntimeError.badInput(reason: "maxpool: spatial size \(x.depth)x\(x.height)x\(x.width) is not even")
         }
         let (od, oh, ow) = (x.depth / 2, x.height / 2, x.width / 2)
-        var out = try FeatureMap(batch: x.batch, channels: x.channels, depth: od, height: oh, width: ow)
+        var out = try FeatureMap(uninitializedBatch: x.batch, channels: x.channels, depth: od, height: oh, width: ow)
         let (si, so) = (x.spatialCount, out.spatialCount)
         let (hw, w) = (x.height * x.width, x.width)
         x.data.withUnsafeBufferPointer { xp in
@@ -37,7 +37,7 @@ public enum Resampling {
 
     /// UpSampling3D(2), nearest: out[2d+a, 2h+b, 2w+c] = x[d, h, w].
     public static func upsampleNearest2(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
-        var out = try FeatureMap(batch: x.batch, channels: x.channels, depth: 2 * x.depth, height: 2 * x.height, width: 2 * x.width)
+        var out = try FeatureMap(uninitializedBatch: x.batch, channels: x.channels, depth: 2 * x.depth, height: 2 * x.height, width: 2 * x.width)
         let (si, so) = (x.spatialCount, out.spatialCount)
         let (ow, ohw) = (out.width, out.height * out.width)
         x.data.withUnsafeBufferPointer { xp in

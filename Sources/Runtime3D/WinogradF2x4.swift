@@ -67,7 +67,6 @@ struct WinogradF2x4: Sendable {
         let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads),
                               capacity: 24 * maxTiles * (k + cout) + lineFloats)
         let table = src.channelTable
-        let sourceStride = src.channelCounts.map { $0 * s }
         filters.withUnsafeBufferPointer { fp in
             let u = fp.baseAddress!
             Parallel.forEach(chunks, threads: threads) { chunk, worker in
@@ -82,7 +81,8 @@ struct WinogradF2x4: Sendable {
                 let temp = rowT + 24 * tw
                 let vStride = k * tiles
                 for (ci, entry) in table.enumerated() {
-                    let planeBase = ptrs[entry.source] + n * sourceStride[entry.source] + entry.channel * s
+                    let planeBase = src.plane(ptrs, entry, sample: n)
+                    let up = src.upsampled[entry.source]
                     for kd in 0..<3 {
                         var col = (ci * 3 + kd) * tiles
                         for pair in p0..<p1 {
@@ -99,7 +99,7 @@ struct WinogradF2x4: Sendable {
                                     if sh < 0 || sh >= h {
                                         (line + 1).update(repeating: 0, count: wd)
                                     } else {
-                                        (line + 1).update(from: planeBase + sd * h * wd + sh * wd, count: wd)
+                                        src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
                                     }
                                     WinogradF43.inputTransform(line, tiles: tw, into: rowT + j * 6 * tw, stride: tw)
                                 }

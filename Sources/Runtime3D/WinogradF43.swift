@@ -63,7 +63,6 @@ struct WinogradF43: Sendable {
         let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads),
                               capacity: 6 * maxTiles * (k + cout) + wd + 2)
         let table = src.channelTable
-        let sourceStride = src.channelCounts.map { $0 * s }
         filters.withUnsafeBufferPointer { fp in
             let u = fp.baseAddress!
             Parallel.forEach(chunks, threads: threads) { chunk, worker in
@@ -76,7 +75,8 @@ struct WinogradF43: Sendable {
                 let line = m + 6 * cout * tiles
                 let vStride = k * tiles
                 for (ci, entry) in table.enumerated() {
-                    let planeBase = ptrs[entry.source] + n * sourceStride[entry.source] + entry.channel * s
+                    let planeBase = src.plane(ptrs, entry, sample: n)
+                    let up = src.upsampled[entry.source]
                     for tap in 0..<9 {
                         let (kd, kh) = (tap / 3, tap % 3)
                         var dst = v + (ci * 9 + tap) * tiles
@@ -86,7 +86,7 @@ struct WinogradF43: Sendable {
                                 for i in 0..<6 { (dst + i * vStride).update(repeating: 0, count: tilesPerRow) }
                             } else {
                                 line[0] = 0
-                                (line + 1).update(from: planeBase + sd * h * wd + sh * wd, count: wd)
+                                src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
                                 line[wd + 1] = 0
                                 WinogradF43.inputTransform(line, tiles: tilesPerRow, into: dst, stride: vStride)
                             }

@@ -66,6 +66,28 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// A part read through 2x nearest upsampling gives exactly the convolution of the
+    /// materialised upsampling (the same values enter the same arithmetic: tolerance 0), on
+    /// every algorithm and on a shape no Winograd form tiles (width 6: materialised fallback).
+    func testUpsampledPartEqualsMaterialisedUpsampling() throws {
+        let savedMin = Conv3D.winograd2DMinChannels
+        Conv3D.winograd2DMinChannels = 1
+        defer { Conv3D.winograd2DMinChannels = savedMin }
+        for lowShape in [[2, 4, 2, 3, 4], [1, 4, 1, 2, 3]] {
+            let low = try randomMap(lowShape, seed: 40)
+            let skip = try randomMap([lowShape[0], 1, 2 * lowShape[2], 2 * lowShape[3], 2 * lowShape[4]], seed: 41)
+            let up = try Resampling.upsampleNearest2(low)
+            var r = SeededValues(seed: 42)
+            let w = r.array(3 * 5 * 27), b = r.array(3)
+            for algorithm in Conv3D.Algorithm.allCases {
+                let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm)
+                let fused = try conv.forward([ConvInput.upsampled(low), .map(skip)], threads: 2)
+                let materialised = try conv.forward([up, skip], threads: 2)
+                XCTAssertEqual(maxAbsDifference(fused.data, materialised.data), 0, "\(lowShape) \(algorithm)")
+            }
+        }
+    }
+
     /// Small tiles force many chunks per sample, including a ragged last one. Reference and
     /// tolerance as above.
     func testConv3x3x3WithTinyTilesMatchesDirectLoop() throws {
