@@ -63,7 +63,7 @@ struct WinogradF2x4: Sendable {
         let chunksPerSample = (pairsTotal + pairsPerChunk - 1) / pairsPerChunk
         let chunks = src.batch * chunksPerSample
         let maxTiles = pairsPerChunk * tw
-        let lineFloats = 4 * (wd + 2) + 24 * tw + 12 * maxTiles
+        let lineFloats = (wd + 2) + (h + 2) * 6 * tw + 12 * maxTiles
         let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads),
                               capacity: 24 * maxTiles * (k + cout) + lineFloats)
         let table = src.channelTable
@@ -76,36 +76,42 @@ struct WinogradF2x4: Sendable {
                 let tiles = (p1 - p0) * tw
                 let v = scratch.buffer(worker)
                 let m = v + 24 * k * tiles
-                let lines = m + 24 * cout * tiles       // 4 padded input lines
-                let rowT = lines + 4 * (wd + 2)          // 4 rows x 6 width points x tw
-                let temp = rowT + 24 * tw
+                let line = m + 24 * cout * tiles         // one zero-padded input line
+                let rows = line + wd + 2                  // width-transformed lines [line][iw][q]
+                let temp = rows + (h + 2) * 6 * tw
                 let vStride = k * tiles
                 for (ci, entry) in table.enumerated() {
                     let planeBase = src.plane(ptrs, entry, sample: n)
                     let up = src.upsampled[entry.source]
                     for kd in 0..<3 {
-                        var col = (ci * 3 + kd) * tiles
-                        for pair in p0..<p1 {
-                            let sd = pair / pairsPerPlane + kd - 1
-                            let h0 = 2 * (pair % pairsPerPlane)
+                        // The chunk's pairs, one output plane (segment) at a time: each input
+                        // line is width-transformed once per segment, not once per pair.
+                        var pair = p0
+                        while pair < p1 {
+                            let plane = pair / pairsPerPlane
+                            let first = pair % pairsPerPlane
+                            let count = min(p1 - pair, pairsPerPlane - first)
+                            let col = (ci * 3 + kd) * tiles + (pair - p0) * tw
+                            let sd = plane + kd - 1
                             if sd < 0 || sd >= d {
-                                for p in 0..<24 { (v + p * vStride + col).update(repeating: 0, count: tw) }
+                                for p in 0..<24 { (v + p * vStride + col).update(repeating: 0, count: count * tw) }
                             } else {
-                                for j in 0..<4 {
-                                    let line = lines + j * (wd + 2)
-                                    let sh = h0 - 1 + j
-                                    line[0] = 0
-                                    line[wd + 1] = 0
+                                line[0] = 0
+                                line[wd + 1] = 0
+                                for j in 0..<(2 * count + 2) {
+                                    let sh = 2 * first - 1 + j
                                     if sh < 0 || sh >= h {
                                         (line + 1).update(repeating: 0, count: wd)
                                     } else {
                                         src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
                                     }
-                                    WinogradF43.inputTransform(line, tiles: tw, into: rowT + j * 6 * tw, stride: tw)
+                                    WinogradF43.inputTransform(line, tiles: tw, into: rows + j * 6 * tw, stride: tw)
                                 }
-                                WinogradF2x4.heightTransform(rowT, tw: tw, into: v + col, stride: vStride)
+                                for i in 0..<count {
+                                    WinogradF2x4.heightTransform(rows + 2 * i * 6 * tw, tw: tw, into: v + col + i * tw, stride: vStride)
+                                }
                             }
-                            col += tw
+                            pair += count
                         }
                     }
                 }

@@ -88,19 +88,27 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Small tiles force many chunks per sample, including a ragged last one. Reference and
-    /// tolerance as above.
-    func testConv3x3x3WithTinyTilesMatchesDirectLoop() throws {
-        let x = try randomMap([1, 2, 6, 3, 5], seed: 3)
+    /// Small tiles force many chunks per sample, chunks that start and end inside a plane and
+    /// a ragged last one, on every algorithm (2-D threshold lowered to 1). Reference: the direct
+    /// loop; tolerance 2e-5 as above.
+    func testTinyTilesMatchDirectLoop() throws {
+        let x = try randomMap([1, 5, 3, 6, 8], seed: 3)
         var r = SeededValues(seed: 4)
-        let w = r.array(3 * 2 * 27), b = r.array(3)
-        let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 2, kernel: 3)
-        let (savedTile, savedMin) = (Conv3D.tileFloats, Conv3D.minTileColumns)
-        Conv3D.tileFloats = 2 * 27 * 5 * 4   // 4 rows of 5 voxels per tile; 18 rows in all
+        let w = r.array(3 * 5 * 27), b = r.array(3)
+        let expected = naiveConv(x, w, b, cout: 3, k: 3)
+        let (savedTile, savedMin, saved2D) = (Conv3D.tileFloats, Conv3D.minTileColumns, Conv3D.winograd2DMinChannels)
+        Conv3D.tileFloats = 5 * 27 * 8 * 2   // im2col: 2 rows of 8 per tile (18 rows); Winograd: 1 pair / row
         Conv3D.minTileColumns = 1
-        defer { (Conv3D.tileFloats, Conv3D.minTileColumns) = (savedTile, savedMin) }
-        let y = try conv.forward(x, threads: 2)
-        XCTAssertLessThanOrEqual(maxAbsDifference(y.data, naiveConv(x, w, b, cout: 3, k: 3)), 1e-5)
+        Conv3D.winograd2DMinChannels = 1
+        defer { (Conv3D.tileFloats, Conv3D.minTileColumns, Conv3D.winograd2DMinChannels) = (savedTile, savedMin, saved2D) }
+        for algorithm in Conv3D.Algorithm.allCases {
+            let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm)
+            for tile in [5 * 27 * 8 * 2, 24 * 15 * 2 * 5, 24 * 15 * 2 * 4] {  // last two: 5 and 4 pairs per 2-D chunk
+                Conv3D.tileFloats = tile
+                let y = try conv.forward(x, threads: 2)
+                XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 2e-5, "\(algorithm) tile \(tile)")
+            }
+        }
     }
 
     /// The decoder's concatenation read in place equals convolving the materialised
