@@ -12,6 +12,9 @@ struct ForwardBenchmark {
 
     struct Result {
         let median: Double, best: Double, flops: Double, peakRSSBytes: Int
+        /// Process CPU seconds (user + system) per timed forward: less sensitive than wall time
+        /// to other processes on a shared machine; about threads x wall time when undisturbed.
+        let cpuSecondsPerForward: Double
         /// Per step: name, median seconds over the timed reps, FLOPs, output shape.
         let layers: [(name: String, seconds: Double, flops: Double, shape: [Int])]
         let outputChecksum: Double
@@ -27,6 +30,7 @@ struct ForwardBenchmark {
         var times: [Double] = []
         var perLayer: [[Double]] = []
         var names: [(String, Double, [Int])] = []
+        let cpu0 = cpuSeconds()
         for rep in 0..<reps {
             var steps: [LayerTiming] = []
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -39,9 +43,10 @@ struct ForwardBenchmark {
             }
             for (i, s) in steps.enumerated() { perLayer[i].append(s.seconds) }
         }
+        let cpu = (cpuSeconds() - cpu0) / Double(max(1, reps))
         let layers = names.enumerated().map { i, n in (n.0, median(perLayer[i]), n.1, n.2) }
         return Result(median: median(times), best: times.min() ?? 0, flops: arch.forwardFLOPs(depth: 64, height: 64, width: 32),
-                      peakRSSBytes: peakRSS(), layers: layers, outputChecksum: checksum)
+                      peakRSSBytes: peakRSS(), cpuSecondsPerForward: cpu, layers: layers, outputChecksum: checksum)
     }
 }
 
@@ -56,6 +61,13 @@ func peakRSS() -> Int {
     var u = rusage()
     getrusage(RUSAGE_SELF.rawValue, &u)
     return Int(u.ru_maxrss) * 1024
+}
+
+/// User + system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
 }
 
 struct SplitMix {

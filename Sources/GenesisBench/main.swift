@@ -43,7 +43,7 @@ do {
         let obj: [String: Any] = [
             "benchmark": "forward", "variant": variant.rawValue, "shape": [1, 1, 64, 64, 32], "bn": bn.rawValue,
             "threads": threads, "reps": reps, "median_s": r.median, "best_s": r.best, "gflop": r.flops / 1e9,
-            "gflops_median": r.flops / r.median / 1e9, "peak_rss_mb": Double(r.peakRSSBytes) / 1048576,
+            "gflops_median": r.flops / r.median / 1e9, "peak_rss_mb": Double(r.peakRSSBytes) / 1048576, "cpu_s_per_forward": r.cpuSecondsPerForward,
             "tile_floats": Conv3D.tileFloats, "algorithm": Conv3D.defaultAlgorithm.rawValue, "winograd2d_min_channels": Conv3D.winograd2DMinChannels, "min_tile_columns": Conv3D.minTileColumns, "output_sum": r.outputChecksum,
             "layers": r.layers.map { ["name": $0.name, "median_s": $0.seconds, "gflop": $0.flops / 1e9, "shape": $0.shape] as [String: Any] },
         ]
@@ -51,8 +51,8 @@ do {
         print(String(decoding: data, as: UTF8.self))
     } else {
         print(String(format: "forward %@ variant, 1x1x64x64x32, %d threads, BN %@, %d reps, conv %@", variant.rawValue, threads, bn.rawValue, reps, Conv3D.defaultAlgorithm.rawValue))
-        print(String(format: "median %.3f s, best %.3f s, %.1f GFLOP, %.1f GFLOP/s (median), peak RSS %.0f MB",
-                     r.median, r.best, r.flops / 1e9, r.flops / r.median / 1e9, Double(r.peakRSSBytes) / 1048576))
+        print(String(format: "median %.3f s, best %.3f s, %.1f GFLOP, %.1f GFLOP/s (median), peak RSS %.0f MB, CPU %.2f s per forward",
+                     r.median, r.best, r.flops / 1e9, r.flops / r.median / 1e9, Double(r.peakRSSBytes) / 1048576, r.cpuSecondsPerForward))
         print("| step | output shape | median ms | GFLOP | GFLOP/s |")
         print("| --- | --- | ---: | ---: | ---: |")
         for l in r.layers {
