@@ -19,7 +19,7 @@ public struct Conv3D: Sendable {
     public let algorithm: Algorithm
     /// Winograd-transformed filters for `algorithm`, when the layer is wide enough for it.
     let winograd: WinogradF43?
-    let winograd2D: WinogradF2x4?
+    let winograd2D: Winograd2D?
 
     /// How 3x3x3 convolutions are computed.
     public enum Algorithm: String, Sendable, CaseIterable {
@@ -28,8 +28,9 @@ public struct Conv3D: Sendable {
         /// Winograd F(4, 3) along width (half the multiplications) where width % 4 == 0 and
         /// in >= `winogradMinChannels`; im2col elsewhere.
         case winograd
-        /// Winograd F(2x4, 3x3) on height and width (a third of the multiplications) where
-        /// height % 2 == 0, width % 4 == 0 and in >= `winograd2DMinChannels`; else as `winograd`.
+        /// 2-D Winograd F(m x 4, 3x3) on height and width, m = `winograd2DHeightTile`, where
+        /// height % m == 0, width % 4 == 0 and in >= `winograd2DMinChannels`; narrower layers
+        /// as `winograd`; shapes that do not tile fall back to im2col.
         case winograd2D
     }
 
@@ -38,6 +39,9 @@ public struct Conv3D: Sendable {
     public static var defaultAlgorithm: Algorithm = .winograd2D
     /// Fewest input channels for Winograd (the first layer, in = 1, is too thin for it).
     public static let winogradMinChannels = 4
+    /// Output rows per 2-D Winograd tile: 4 (F(4x4, 3x3), a quarter of im2col's multiplications)
+    /// or 2 (F(2x4, 3x3), a third; smaller transformed filters). Read at init.
+    public static var winograd2DHeightTile = 4
     /// Fewest input channels for 2-D Winograd (its GEMMs reduce over only in * 3; narrower
     /// layers use the 1-D form). Read at init.
     public static var winograd2DMinChannels = 64
@@ -63,7 +67,8 @@ public struct Conv3D: Sendable {
         self.algorithm = algorithm
         let use2D = kernel == 3 && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, Conv3D.winograd2DMinChannels)
         let use1D = kernel == 3 && algorithm != .im2col && !use2D && inChannels >= Conv3D.winogradMinChannels
-        winograd2D = use2D ? WinogradF2x4(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
+        winograd2D = use2D ? Winograd2D(weight: weight, outChannels: outChannels, inChannels: inChannels,
+                                        heightTile: Conv3D.winograd2DHeightTile) : nil
         winograd = use1D ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
@@ -86,7 +91,7 @@ public struct Conv3D: Sendable {
         guard src.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv3d: input has \(src.channels) channels, expected \(inChannels)")
         }
-        let use2D = winograd2D != nil && WinogradF2x4.fits(height: src.height, width: src.width)
+        let use2D = winograd2D?.fits(height: src.height, width: src.width) ?? false
         let use1D = !use2D && winograd != nil && WinogradF43.fits(width: src.width)
         var maps = parts.map(\.map)
         if src.anyUpsampled, !(use2D || use1D) {

@@ -3,6 +3,9 @@ import XCTest
 
 /// Convolutions against direct loops written from the definitions.
 final class ConvolutionTests: XCTestCase {
+    /// Every algorithm, the 2-D one with both height tiles.
+    private let algorithmsAndHeightTiles: [(Conv3D.Algorithm, Int)] = [(.im2col, 4), (.winograd, 4), (.winograd2D, 2), (.winograd2D, 4)]
+
     /// Direct "same" 3D convolution (cross-correlation, as PyTorch and Keras compute it).
     private func naiveConv(_ x: FeatureMap, _ w: [Float], _ b: [Float], cout: Int, k: Int) -> [Float] {
         let (n, cin, d, h, wd) = (x.batch, x.channels, x.depth, x.height, x.width)
@@ -38,15 +41,15 @@ final class ConvolutionTests: XCTestCase {
 
     /// Every algorithm against the direct loop, on two inputs read as their concatenation:
     /// im2col; Winograd F(4, 3) along width (in >= 4, width % 4 == 0); 2-D Winograd F(2x4, 3x3)
-    /// (height % 2 == 0 too; its channel threshold lowered to 1 here), and their fallbacks on
-    /// shapes that do not tile (odd height, width 6). Tolerance 2e-5: the Winograd transforms
-    /// carry coefficients up to 8, so rounding grows a few ulps beyond im2col's on sums of
-    /// magnitude ~10.
+    /// and F(4x4, 3x3) (height % 2 or 4 == 0 too; channel threshold lowered to 1 here), and
+    /// their fallbacks on shapes that do not tile (odd height, width 6). Tolerance 5e-5: the
+    /// Winograd transforms carry coefficients up to 8 per axis (64 in 2-D), so rounding grows
+    /// beyond im2col's (~1e-6) on sums of magnitude ~10.
     func testEveryAlgorithmMatchesDirectLoop() throws {
-        let savedMin = Conv3D.winograd2DMinChannels
+        let (savedMin, savedTile) = (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile)
         Conv3D.winograd2DMinChannels = 1
-        defer { Conv3D.winograd2DMinChannels = savedMin }
-        let shapes: [[Int]] = [[2, 3, 3, 4, 8], [1, 3, 4, 2, 4], [1, 3, 2, 6, 12], [1, 3, 3, 3, 8], [1, 3, 2, 4, 6]]
+        defer { (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile) = (savedMin, savedTile) }
+        let shapes: [[Int]] = [[2, 3, 3, 4, 8], [1, 3, 4, 2, 4], [1, 3, 2, 6, 12], [1, 3, 3, 3, 8], [1, 3, 2, 4, 6], [1, 3, 2, 8, 4]]
         for (index, shape) in shapes.enumerated() {
             let seed = UInt64(30 + index)
             let a = try randomMap(shape, seed: seed)
@@ -56,11 +59,12 @@ final class ConvolutionTests: XCTestCase {
             var r = SeededValues(seed: seed + 200)
             let w = r.array(6 * 5 * 27), b = r.array(6)
             let expected = naiveConv(try FeatureMap.concatenated([a, b2]), w, b, cout: 6, k: 3)
-            for algorithm in Conv3D.Algorithm.allCases {
+            for (algorithm, tile) in algorithmsAndHeightTiles {
+                Conv3D.winograd2DHeightTile = tile
                 let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3, algorithm: algorithm)
                 for threads in [1, 2] {
                     let y = try conv.forward([a, b2], threads: threads)
-                    XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 2e-5, "\(shape) \(algorithm) threads \(threads)")
+                    XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(shape) \(algorithm) m=\(tile) threads \(threads)")
                 }
             }
         }
@@ -70,43 +74,48 @@ final class ConvolutionTests: XCTestCase {
     /// materialised upsampling (the same values enter the same arithmetic: tolerance 0), on
     /// every algorithm and on a shape no Winograd form tiles (width 6: materialised fallback).
     func testUpsampledPartEqualsMaterialisedUpsampling() throws {
-        let savedMin = Conv3D.winograd2DMinChannels
+        let (savedMin, savedTile) = (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile)
         Conv3D.winograd2DMinChannels = 1
-        defer { Conv3D.winograd2DMinChannels = savedMin }
-        for lowShape in [[2, 4, 2, 3, 4], [1, 4, 1, 2, 3]] {
+        defer { (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile) = (savedMin, savedTile) }
+        for lowShape in [[2, 4, 2, 2, 4], [2, 4, 2, 3, 4], [1, 4, 1, 2, 3]] {
             let low = try randomMap(lowShape, seed: 40)
             let skip = try randomMap([lowShape[0], 1, 2 * lowShape[2], 2 * lowShape[3], 2 * lowShape[4]], seed: 41)
             let up = try Resampling.upsampleNearest2(low)
             var r = SeededValues(seed: 42)
             let w = r.array(3 * 5 * 27), b = r.array(3)
-            for algorithm in Conv3D.Algorithm.allCases {
+            for (algorithm, heightTile) in algorithmsAndHeightTiles {
+                Conv3D.winograd2DHeightTile = heightTile
                 let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm)
                 let fused = try conv.forward([ConvInput.upsampled(low), .map(skip)], threads: 2)
                 let materialised = try conv.forward([up, skip], threads: 2)
-                XCTAssertEqual(maxAbsDifference(fused.data, materialised.data), 0, "\(lowShape) \(algorithm)")
+                XCTAssertEqual(maxAbsDifference(fused.data, materialised.data), 0, "\(lowShape) \(algorithm) m=\(heightTile)")
             }
         }
     }
 
     /// Small tiles force many chunks per sample, chunks that start and end inside a plane and
     /// a ragged last one, on every algorithm (2-D threshold lowered to 1). Reference: the direct
-    /// loop; tolerance 2e-5 as above.
+    /// loop; tolerance 5e-5 as above.
     func testTinyTilesMatchDirectLoop() throws {
-        let x = try randomMap([1, 5, 3, 6, 8], seed: 3)
+        let x = try randomMap([1, 5, 3, 8, 8], seed: 3)
         var r = SeededValues(seed: 4)
         let w = r.array(3 * 5 * 27), b = r.array(3)
         let expected = naiveConv(x, w, b, cout: 3, k: 3)
         let (savedTile, savedMin, saved2D) = (Conv3D.tileFloats, Conv3D.minTileColumns, Conv3D.winograd2DMinChannels)
-        Conv3D.tileFloats = 5 * 27 * 8 * 2   // im2col: 2 rows of 8 per tile (18 rows); Winograd: 1 pair / row
         Conv3D.minTileColumns = 1
         Conv3D.winograd2DMinChannels = 1
         defer { (Conv3D.tileFloats, Conv3D.minTileColumns, Conv3D.winograd2DMinChannels) = (savedTile, savedMin, saved2D) }
-        for algorithm in Conv3D.Algorithm.allCases {
+        let savedHeightTile = Conv3D.winograd2DHeightTile
+        defer { Conv3D.winograd2DHeightTile = savedHeightTile }
+        for (algorithm, heightTile) in algorithmsAndHeightTiles {
+            Conv3D.winograd2DHeightTile = heightTile
             let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm)
-            for tile in [5 * 27 * 8 * 2, 24 * 15 * 2 * 5, 24 * 15 * 2 * 4] {  // last two: 5 and 4 pairs per 2-D chunk
+            // im2col: 2 rows of 8 per tile (24 rows); 2-D, m = 2 (4 bands per plane): 5 or 4
+            // bands per chunk; m = 4 (2 bands per plane): 3 bands, so chunks cross planes.
+            for tile in [5 * 27 * 8 * 2, 24 * 15 * 2 * 5, 36 * 15 * 2 * 3] {
                 Conv3D.tileFloats = tile
                 let y = try conv.forward(x, threads: 2)
-                XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 2e-5, "\(algorithm) tile \(tile)")
+                XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(algorithm) m=\(heightTile) tile \(tile)")
             }
         }
     }
