@@ -18,8 +18,8 @@ public enum ConvInput: Sendable {
         }
     }
 
-    /// Shape as the convolution sees it.
-    var shape: [Int] {
+    /// Shape as the convolution sees it (spatial sides doubled for an upsampled part).
+    public var shape: [Int] {
         let m = map
         let f = isUpsampled ? 2 : 1
         return [m.batch, m.channels, f * m.depth, f * m.height, f * m.width]

@@ -64,21 +64,22 @@ public struct GenesisNetwork: Sendable {
     }
 
     /// The network's output: sigmoid for one label (official), softmax over channels for more.
-    /// `onLayer` receives each step's wall time as it completes.
+    /// `onLayer` receives each step's wall time as it completes; `trace` (for training) keeps
+    /// what the backward pass needs.
     public func forward(_ x: FeatureMap, bn: BatchNormMode, threads: Int = Parallel.defaultThreads,
-                        onLayer: ((LayerTiming) -> Void)? = nil) throws -> FeatureMap {
+                        trace: ForwardTrace? = nil, onLayer: ((LayerTiming) -> Void)? = nil) throws -> FeatureMap {
         try validate(x)
         let clock = StepClock(report: onLayer)
         var skips: [FeatureMap] = []
         var current = x
         for level in 0..<3 {
-            current = try block(2 * level, [.map(current)], bn: bn, threads: threads, clock: clock)
-            current = try block(2 * level + 1, [.map(current)], bn: bn, threads: threads, clock: clock)
+            current = try block(2 * level, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
+            current = try block(2 * level + 1, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
             skips.append(current)
             current = try clock.step("maxpool \(level)") { try Resampling.maxPool2(current, threads: threads) }
         }
-        current = try block(6, [.map(current)], bn: bn, threads: threads, clock: clock)
-        current = try block(7, [.map(current)], bn: bn, threads: threads, clock: clock)
+        current = try block(6, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
+        current = try block(7, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
         for u in 0..<3 {
             let up: ConvInput
             switch upsamplers[u] {
@@ -87,20 +88,25 @@ public struct GenesisNetwork: Sendable {
                 up = .upsampled(current)
             case let .transposed(t):
                 let flops = 2 * Double(current.spatialCount * 8) * Double(t.inChannels * t.outChannels)
-                up = .map(try clock.step(Layout.upsamplerModules[u], flops: flops) { try t.forward(current, threads: threads) })
+                let y = try clock.step(Layout.upsamplerModules[u], flops: flops) { try t.forward(current, threads: threads) }
+                trace?.upsampled.append(y)
+                up = .map(y)
             }
             let skip = skips.removeLast()
-            current = try block(8 + 2 * u, [up, .map(skip)], bn: bn, threads: threads, clock: clock)
-            current = try block(9 + 2 * u, [.map(current)], bn: bn, threads: threads, clock: clock)
+            current = try block(8 + 2 * u, [up, .map(skip)], bn: bn, threads: threads, clock: clock, trace: trace)
+            current = try block(9 + 2 * u, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
         }
         var out = try clock.step(Layout.finalModule, flops: finalConvolution.flops(voxels: current.spatialCount)) {
             try finalConvolution.forward(current, threads: threads)
         }
+        trace?.logits = out
         let labels = architecture.labels
-        return clock.step(labels == 1 ? "sigmoid" : "softmax") {
+        let y = clock.step(labels == 1 ? "sigmoid" : "softmax") {
             if labels == 1 { Activations.sigmoid(&out) } else { Activations.softmaxChannels(&out) }
             return out
         }
+        trace?.output = y
+        return y
     }
 
     /// `forward` on a rank-5 tensor of any numeric dtype; returns float32.
@@ -116,17 +122,22 @@ public struct GenesisNetwork: Sendable {
     }
 
     /// Conv -> BN -> ReLU of block `i` on the channel concatenation of `inputs`.
-    private func block(_ i: Int, _ inputs: [ConvInput], bn: BatchNormMode, threads: Int, clock: StepClock) throws -> FeatureMap {
+    private func block(_ i: Int, _ inputs: [ConvInput], bn: BatchNormMode, threads: Int, clock: StepClock,
+                       trace: ForwardTrace?) throws -> FeatureMap {
         let conv = convolutions[i]
         let module = Layout.blockModules[i]
         let voxels = inputs[0].shape[2...].reduce(1, *)
         var y = try clock.step(module + ".conv1", flops: conv.flops(voxels: voxels)) {
             try conv.forward(inputs, threads: threads)
         }
+        trace?.blockInputs.append(inputs)
+        trace?.convOutputs.append(y)  // copied on the in-place write below, only when tracing
         try clock.step(module + ".bn1+relu") {
-            try batchNorms[i].apply(&y, mode: bn, relu: true, threads: threads)
+            let stats = try batchNorms[i].apply(&y, mode: bn, relu: true, threads: threads)
+            trace?.statistics.append(stats)
             return y
         }
+        trace?.blockOutputs.append(y)
         return y
     }
 }

@@ -98,4 +98,35 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(steps.last?.name, "sigmoid")
         XCTAssertEqual(steps.reduce(0) { $0 + $1.flops }, arch.forwardFLOPs(depth: 16, height: 8, width: 8))
     }
+
+    /// A trace keeps, per block, the pre-BN convolution output and the statistics BN used:
+    /// re-applying BN + ReLU by hand to the kept output reproduces the kept block output
+    /// (same arithmetic: tolerance 1e-6), and the traced run's output equals an untraced run's.
+    func testTraceKeepsWhatBackwardNeeds() throws {
+        let arch = Architecture(variant: .torch, baseFilters: 2, labels: 1)
+        let net = try GenesisNetwork(architecture: arch, weights: seededStore(arch, seed: 11))
+        let x = try randomMap([2, 1, 8, 8, 16], seed: 12)
+        let trace = ForwardTrace()
+        let y = try net.forward(x, bn: .batch, trace: trace)
+        XCTAssertEqual(y.data, try net.forward(x, bn: .batch).data)
+        XCTAssertEqual(trace.convOutputs.count, 14)
+        XCTAssertEqual(trace.statistics.count, 14)
+        XCTAssertEqual(trace.blockOutputs.count, 14)
+        XCTAssertEqual(trace.upsampled.map(\.shape), [[2, 32, 2, 2, 4], [2, 16, 4, 4, 8], [2, 8, 8, 8, 16]])
+        XCTAssertEqual(trace.blockInputs[8].map(\.shape), [[2, 32, 2, 2, 4], [2, 16, 2, 2, 4]])
+        XCTAssertEqual(trace.output?.data, y.data)
+        for i in [0, 5, 13] {
+            let bn = net.batchNorms[i]
+            let stats = trace.statistics[i]
+            XCTAssertEqual(stats, BatchNorm.batchStatistics(trace.convOutputs[i]))
+            let c = stats.mean.count, s = trace.convOutputs[i].spatialCount
+            var expected = trace.convOutputs[i].data
+            for j in expected.indices {
+                let ch = (j / s) % c
+                let scale = bn.gamma[ch] / (stats.variance[ch] + bn.epsilon).squareRoot()
+                expected[j] = max(0, expected[j] * scale + (bn.beta[ch] - stats.mean[ch] * scale))
+            }
+            XCTAssertLessThanOrEqual(maxAbsDifference(expected, trace.blockOutputs[i].data), 1e-6, "block \(i)")
+        }
+    }
 }
