@@ -5,7 +5,7 @@ import Runtime3D
 
 let usage = """
 usage: GenesisBench forward [--variant keras|torch] [--reps N] [--threads N] [--bn inference|batch]
-                            [--algorithm winograd|winograd2D|im2col] [--winograd2d-min-channels N] [--tile-floats N] [--min-tile-columns N] [--json]
+                            [--algorithm winograd|winograd2D|im2col] [--winograd2d-min-channels N] [--plane-stacking true|false] [--tile-floats N] [--min-tile-columns N] [--json]
   Full Genesis network (base 32, seeded weights) on 1x1x64x64x32: median and best seconds,
   GFLOP/s, peak RSS and a per-step time table.
 """
@@ -32,6 +32,7 @@ while let a = args.first {
     case "--min-tile-columns": Conv3D.minTileColumns = int()
     case "--winograd2d-min-channels": Conv3D.winograd2DMinChannels = int()
     case "--algorithm": guard let v = Conv3D.Algorithm(rawValue: value()) else { fail("--algorithm: im2col, winograd or winograd2D") }; Conv3D.defaultAlgorithm = v
+    case "--plane-stacking": guard let v = Bool(value()) else { fail("--plane-stacking: true or false") }; Conv3D.planeStacking = v
     case "--json": json = true
     default: fail("unknown option \(a)")
     }

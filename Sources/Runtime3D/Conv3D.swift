@@ -46,6 +46,10 @@ public struct Conv3D: Sendable {
     /// layers use the 1-D form). Read at init.
     public static var winograd2DMinChannels = 64
 
+    /// 2-D Winograd: transform each input plane once per chunk of whole planes, with the depth
+    /// taps as separate GEMMs (else each plane is transformed once per depth tap).
+    public static var planeStacking = true
+
     /// Column-tile budget per worker, in floats (tuned on the full network; see BENCHMARKS.md).
     public static var tileFloats = 1 << 20
     /// Fewest GEMM columns per tile, so deep layers (large in * 27) still get wide GEMMs.

@@ -9,7 +9,9 @@ struct Winograd2D: Sendable {
     /// Output rows per tile (2 or 4) and transform points along height (m + 2).
     let heightTile: Int
     let heightPoints: Int
-    /// (m + 2) * 6 matrices of (out) x (in * 3), point p = ih * 6 + iw, K index = in * 3 + kd.
+    /// (m + 2) * 6 matrices of (out) x (in * 3), point p = ih * 6 + iw, K index = kd * in + in
+    /// (so the columns of one depth tap are contiguous: the plane-stacked path multiplies them
+    /// separately).
     let filters: [Float]
     let inChannels: Int
     let outChannels: Int
@@ -43,7 +45,7 @@ struct Winograd2D: Sendable {
                                     acc += gh[ih][kh] * gw[iw][kw] * Double(weight[base + kh * 3 + kw])
                                 }
                             }
-                            u[(ih * 6 + iw) * plane + o * k + i * 3 + kd] = Float(acc)
+                            u[(ih * 6 + iw) * plane + o * k + kd * inChannels + i] = Float(acc)
                         }
                     }
                 }
@@ -58,8 +60,99 @@ struct Winograd2D: Sendable {
 
     func fits(height: Int, width: Int) -> Bool { height % heightTile == 0 && width % 4 == 0 }
 
+    /// Largest transformed-input buffer per worker for the plane-stacked path, in floats.
+    static let stackedBudget = 8 << 20
+
     func run(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
              _ o: UnsafeMutablePointer<Float>, threads: Int) {
+        if Conv3D.planeStacking, runPlaneStacked(src, ptrs, b, o, threads: threads) { return }
+        runBanded(src, ptrs, b, o, threads: threads)
+    }
+
+    /// Whole output planes per chunk. Each input plane is transformed once per chunk (not once
+    /// per depth tap): the transformed planes d0-1 ... d1 sit in one buffer, and each depth tap
+    /// kd is a GEMM (K = in) whose B is that buffer shifted by kd planes, accumulating into the
+    /// same product. Returns false (doing nothing) when the buffer would exceed the budget.
+    func runPlaneStacked(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
+                         _ o: UnsafeMutablePointer<Float>, threads: Int) -> Bool {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let s = src.spatialCount
+        let (cin, cout, k) = (inChannels, outChannels, inChannels * 3)
+        let (th, np) = (heightTile, points)
+        let tw = wd / 4
+        let bandsPerPlane = h / th
+        let tp = bandsPerPlane * tw                       // tiles per plane
+        var planes = min(d, max(2, (Conv3D.minTileColumns + tp - 1) / tp))
+        if src.batch * ((d + planes - 1) / planes) < threads { planes = max(1, d / max(1, threads / src.batch)) }
+        guard np * cin * (planes + 2) * tp <= Winograd2D.stackedBudget else { return false }
+        let chunksPerSample = (d + planes - 1) / planes
+        let chunks = src.batch * chunksPerSample
+        let maxTiles = planes * tp
+        let capacity = np * cin * (planes + 2) * tp + np * cout * maxTiles + (wd + 2) + (h + 2) * 6 * tw + th * 6 * maxTiles
+        let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads), capacity: capacity)
+        let table = src.channelTable
+        filters.withUnsafeBufferPointer { fp in
+            let u = fp.baseAddress!
+            Parallel.forEach(chunks, threads: threads) { chunk, worker in
+                let n = chunk / chunksPerSample
+                let d0 = (chunk % chunksPerSample) * planes
+                let count = min(d, d0 + planes) - d0
+                let stacked = count + 2
+                let tiles = count * tp
+                let v = scratch.buffer(worker)                 // [point][in][stacked plane][tp]
+                let pointStride = cin * stacked * tp
+                let m = v + np * pointStride
+                let line = m + np * cout * tiles
+                let rows = line + wd + 2
+                let temp = rows + (h + 2) * 6 * tw
+                for (ci, entry) in table.enumerated() {
+                    let planeBase = src.plane(ptrs, entry, sample: n)
+                    let up = src.upsampled[entry.source]
+                    for j in 0..<stacked {
+                        let sd = d0 - 1 + j
+                        let dst = v + (ci * stacked + j) * tp
+                        if sd < 0 || sd >= d {
+                            for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
+                            continue
+                        }
+                        line[0] = 0
+                        line[wd + 1] = 0
+                        for r in 0..<(h + 2) {
+                            let sh = r - 1
+                            if sh < 0 || sh >= h {
+                                (line + 1).update(repeating: 0, count: wd)
+                            } else {
+                                src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
+                            }
+                            WinogradF43.inputTransform(line, tiles: tw, into: rows + r * 6 * tw, stride: tw)
+                        }
+                        for band in 0..<bandsPerPlane {
+                            let rb = rows + th * band * 6 * tw
+                            if th == 2 {
+                                Winograd2D.heightTransform2(rb, tw: tw, into: dst + band * tw, stride: pointStride)
+                            } else {
+                                Winograd2D.heightTransform4(rb, tw: tw, into: dst + band * tw, stride: pointStride)
+                            }
+                        }
+                    }
+                }
+                for p in 0..<np {
+                    for kd in 0..<3 {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(tiles), Int32(cin),
+                                    1, u + p * cout * k + kd * cin, Int32(k), v + p * pointStride + kd * tp, Int32(stacked * tp),
+                                    kd == 0 ? 0 : 1, m + p * cout * tiles, Int32(tiles))
+                    }
+                }
+                outputTransform(m, tiles: tiles, tw: tw, firstBand: d0 * bandsPerPlane, bandsPerPlane: bandsPerPlane, height: h,
+                                width: wd, bias: b, temp: temp, into: o + n * cout * s, channelStride: s)
+            }
+        }
+        return true
+    }
+
+    /// Runs of bands (m output rows each) per chunk; every depth tap in the GEMM's reduction.
+    func runBanded(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
+                   _ o: UnsafeMutablePointer<Float>, threads: Int) {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let k = inChannels * 3
@@ -104,7 +197,7 @@ struct Winograd2D: Sendable {
                             let plane = band / bandsPerPlane
                             let first = band % bandsPerPlane
                             let count = min(b1 - band, bandsPerPlane - first)
-                            let col = (ci * 3 + kd) * tiles + (band - b0) * tw
+                            let col = (kd * inChannels + ci) * tiles + (band - b0) * tw
                             let sd = plane + kd - 1
                             if sd < 0 || sd >= d {
                                 for p in 0..<np { (v + p * vStride + col).update(repeating: 0, count: count * tw) }

@@ -6,6 +6,16 @@ final class ConvolutionTests: XCTestCase {
     /// Every algorithm, the 2-D one with both height tiles.
     private let algorithmsAndHeightTiles: [(Conv3D.Algorithm, Int)] = [(.im2col, 4), (.winograd, 4), (.winograd2D, 2), (.winograd2D, 4)]
 
+    /// Runs `body` with 2-D Winograd's plane stacking off, then on.
+    private func withBothStackings(_ body: (Bool) throws -> Void) rethrows {
+        let saved = Conv3D.planeStacking
+        defer { Conv3D.planeStacking = saved }
+        for stacking in [false, true] {
+            Conv3D.planeStacking = stacking
+            try body(stacking)
+        }
+    }
+
     /// Direct "same" 3D convolution (cross-correlation, as PyTorch and Keras compute it).
     private func naiveConv(_ x: FeatureMap, _ w: [Float], _ b: [Float], cout: Int, k: Int) -> [Float] {
         let (n, cin, d, h, wd) = (x.batch, x.channels, x.depth, x.height, x.width)
@@ -62,9 +72,11 @@ final class ConvolutionTests: XCTestCase {
             for (algorithm, tile) in algorithmsAndHeightTiles {
                 Conv3D.winograd2DHeightTile = tile
                 let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3, algorithm: algorithm)
-                for threads in [1, 2] {
-                    let y = try conv.forward([a, b2], threads: threads)
-                    XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(shape) \(algorithm) m=\(tile) threads \(threads)")
+                try withBothStackings { stacking in
+                    for threads in [1, 2] {
+                        let y = try conv.forward([a, b2], threads: threads)
+                        XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(shape) \(algorithm) m=\(tile) stacking \(stacking) threads \(threads)")
+                    }
                 }
             }
         }
@@ -86,9 +98,11 @@ final class ConvolutionTests: XCTestCase {
             for (algorithm, heightTile) in algorithmsAndHeightTiles {
                 Conv3D.winograd2DHeightTile = heightTile
                 let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm)
-                let fused = try conv.forward([ConvInput.upsampled(low), .map(skip)], threads: 2)
-                let materialised = try conv.forward([up, skip], threads: 2)
-                XCTAssertEqual(maxAbsDifference(fused.data, materialised.data), 0, "\(lowShape) \(algorithm) m=\(heightTile)")
+                try withBothStackings { stacking in
+                    let fused = try conv.forward([ConvInput.upsampled(low), .map(skip)], threads: 2)
+                    let materialised = try conv.forward([up, skip], threads: 2)
+                    XCTAssertEqual(maxAbsDifference(fused.data, materialised.data), 0, "\(lowShape) \(algorithm) m=\(heightTile) stacking \(stacking)")
+                }
             }
         }
     }
@@ -114,8 +128,11 @@ final class ConvolutionTests: XCTestCase {
             // bands per chunk; m = 4 (2 bands per plane): 3 bands, so chunks cross planes.
             for tile in [5 * 27 * 8 * 2, 24 * 15 * 2 * 5, 36 * 15 * 2 * 3] {
                 Conv3D.tileFloats = tile
-                let y = try conv.forward(x, threads: 2)
-                XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(algorithm) m=\(heightTile) tile \(tile)")
+                // Plane stacking ignores the tile budget: one or two planes per chunk here.
+                try withBothStackings { stacking in
+                    let y = try conv.forward(x, threads: 2)
+                    XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(algorithm) m=\(heightTile) tile \(tile) stacking \(stacking)")
+                }
             }
         }
     }
