@@ -45,9 +45,7 @@ let package = Package(
             "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "GenesisBench", dependencies: [
-            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "HDF5", "KerasFormat",
-        ]),
+        .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Tensors", "TestSupport"]),
@@ -58,6 +56,8 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "NativeCheckpointTests", dependencies: ["NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
+        .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),
+        .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5"], path: "Tests/TestSupport"),
     ]
 )

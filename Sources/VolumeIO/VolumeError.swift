@@ -1,10 +1,18 @@
-/// Errors reading or writing volumes (.npy and friends).
-public enum VolumeError: Error, CustomStringConvertible, Equatable {
-    case malformed(file: String, reason: String)
+/// The one error of the VolumeIO module: which file, what is wrong, what was expected and
+/// what was found.
+public struct VolumeError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    /// The part of the file or the check that failed (`header`, `shape`, `data size`, ...).
+    public let what: String
+    public let expected: String
+    public let found: String
 
-    public var description: String {
-        switch self {
-        case let .malformed(f, r): return "\(f): \(r)"
-        }
+    public init(file: String, what: String, expected: String, found: String) {
+        self.file = file
+        self.what = what
+        self.expected = expected
+        self.found = found
     }
+
+    public var description: String { "\(file): \(what): expected \(expected), found \(found)" }
 }

@@ -1,0 +1,128 @@
+/// Which statistics BatchNorm normalises with.
+public enum BatchNormMode: String, Sendable, CaseIterable {
+    /// The stored moving (running) statistics: Keras `predict`, PyTorch `eval()` of a standard BN.
+    case inference
+    /// The statistics of the batch being run (biased variance over N, D, H, W): Keras training,
+    /// and the official PyTorch `ContBatchNorm3d` in every mode.
+    case batch
+}
+
+/// The per-channel statistics one BatchNorm call normalised with; the backward pass of the
+/// training issue needs exactly these (mean and 1/sqrt(var + eps)).
+public struct BatchNormStatistics: Sendable, Equatable {
+    public let mean: [Float]
+    /// Biased variance (what normalisation uses).
+    public let variance: [Float]
+    /// Elements per channel the statistics were taken over (N * D * H * W; 0 in inference mode).
+    public let count: Int
+}
+
+/// BatchNorm over channels of an NCDHW map: y = gamma * (x - mean) / sqrt(var + eps) + beta.
+public struct BatchNorm: Sendable {
+    public let gamma: [Float]
+    public let beta: [Float]
+    public let movingMean: [Float]
+    public let movingVariance: [Float]
+    /// Keras 1e-3, PyTorch 1e-5.
+    public let epsilon: Float
+
+    public init(gamma: [Float], beta: [Float], movingMean: [Float], movingVariance: [Float], epsilon: Float) throws {
+        let c = gamma.count
+        guard beta.count == c, movingMean.count == c, movingVariance.count == c else {
+            throw RuntimeError.badInput(reason: "batchnorm: parameter lengths differ (\(c), \(beta.count), \(movingMean.count), \(movingVariance.count))")
+        }
+        self.gamma = gamma
+        self.beta = beta
+        self.movingMean = movingMean
+        self.movingVariance = movingVariance
+        self.epsilon = epsilon
+    }
+
+    public var channels: Int { gamma.count }
+
+    /// Batch statistics: per channel mean and biased variance over N, D, H, W, accumulated in
+    /// Double in two passes (mean, then squared deviations).
+    public static func batchStatistics(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) -> BatchNormStatistics {
+        let s = x.spatialCount, c = x.channels
+        let count = x.batch * s
+        var mean = [Float](repeating: 0, count: c)
+        var variance = [Float](repeating: 0, count: c)
+        x.data.withUnsafeBufferPointer { xp in
+            mean.withUnsafeMutableBufferPointer { mp in
+                variance.withUnsafeMutableBufferPointer { vp in
+                    let (xb, mb, vb) = (xp.baseAddress!, mp.baseAddress!, vp.baseAddress!)
+                    Parallel.forEach(c, threads: threads) { ch, _ in
+                        var sum = 0.0
+                        for n in 0..<x.batch {
+                            let p = xb + (n * c + ch) * s
+                            var part: Float = 0, acc = 0.0
+                            for i in 0..<s {
+                                part += p[i]
+                                if i & 255 == 255 { acc += Double(part); part = 0 }
+                            }
+                            sum += acc + Double(part)
+                        }
+                        let m = sum / Double(max(1, count))
+                        var sq = 0.0
+                        let mf = Float(m)
+                        for n in 0..<x.batch {
+                            let p = xb + (n * c + ch) * s
+                            var part: Float = 0, acc = 0.0
+                            for i in 0..<s {
+                                let dv = p[i] - mf
+                                part += dv * dv
+                                if i & 255 == 255 { acc += Double(part); part = 0 }
+                            }
+                            sq += acc + Double(part)
+                        }
+                        mb[ch] = mf
+                        vb[ch] = Float(sq / Double(max(1, count)))
+                    }
+                }
+            }
+        }
+        return BatchNormStatistics(mean: mean, variance: variance, count: count)
+    }
+
+    /// Normalises `x` in place with the mode's statistics, then applies ReLU when asked
+    /// (the network's Conv -> BN -> ReLU blocks fuse the two into one pass). Returns the
+    /// statistics used.
+    @discardableResult
+    public func apply(_ x: inout FeatureMap, mode: BatchNormMode, relu: Bool = false,
+                      threads: Int = Parallel.defaultThreads) throws -> BatchNormStatistics {
+        guard x.channels == channels else {
+            throw RuntimeError.badInput(reason: "batchnorm: input has \(x.channels) channels, expected \(channels)")
+        }
+        let stats = mode == .batch ? BatchNorm.batchStatistics(x, threads: threads)
+            : BatchNormStatistics(mean: movingMean, variance: movingVariance, count: 0)
+        var scale = [Float](repeating: 0, count: channels)
+        var shift = [Float](repeating: 0, count: channels)
+        for ch in 0..<channels {
+            let inv = 1 / (stats.variance[ch] + epsilon).squareRoot()
+            scale[ch] = gamma[ch] * inv
+            shift[ch] = beta[ch] - stats.mean[ch] * scale[ch]
+        }
+        let s = x.spatialCount, c = channels
+        x.data.withUnsafeMutableBufferPointer { xp in
+            let xb = xp.baseAddress!
+            Parallel.forEach(x.batch * c, threads: threads) { plane, _ in
+                let ch = plane % c
+                let (a, b) = (scale[ch], shift[ch])
+                let p = xb + plane * s
+                if relu {
+                    for i in 0..<s { p[i] = max(0, p[i] * a + b) }
+                } else {
+                    for i in 0..<s { p[i] = p[i] * a + b }
+                }
+            }
+        }
+        return stats
+    }
+
+    /// Out-of-place form of `apply`.
+    public func forward(_ x: FeatureMap, mode: BatchNormMode, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
+        var y = x
+        try apply(&y, mode: mode, threads: threads)
+        return y
+    }
+}

@@ -1,0 +1,232 @@
+import CBLAS
+
+/// Conv3D with stride 1, padding "same" and bias, kernel 3x3x3 or 1x1x1, weight in PyTorch
+/// layout (out, in, k, k, k). Several inputs are read as their channel concatenation.
+///
+/// Kernel 3 runs as tiled im2col + `cblas_sgemm`: output rows (one (d, h) line of `width`
+/// voxels each) are grouped into chunks; per chunk a worker fills a column matrix
+/// (in * 27) x (rows * width) and multiplies it by the weight matrix (out) x (in * 27),
+/// writing straight into the output (ldc = voxels per channel). Memory beyond input and output
+/// is one column tile per worker.
+public struct Conv3D: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    /// (out, in, k, k, k), C order: row `o` of the GEMM's A matrix is filter `o`.
+    public let weight: [Float]
+    public let bias: [Float]
+    /// The algorithm this convolution runs (kernel 3; kernel 1 is always one GEMM).
+    public let algorithm: Algorithm
+    /// Winograd-transformed filters for `algorithm`, when the layer is wide enough for it.
+    let winograd: WinogradF43?
+    let winograd2D: Winograd2D?
+
+    /// How 3x3x3 convolutions are computed.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        /// Tiled im2col + one GEMM per tile (27 * in reduction).
+        case im2col
+        /// Winograd F(4, 3) along width (half the multiplications) where width % 4 == 0 and
+        /// in >= `winogradMinChannels`; im2col elsewhere.
+        case winograd
+        /// 2-D Winograd F(m x 4, 3x3) on height and width, m = `winograd2DHeightTile`, where
+        /// height % m == 0, width % 4 == 0 and in >= `winograd2DMinChannels`; narrower layers
+        /// as `winograd`; shapes that do not tile fall back to im2col.
+        case winograd2D
+    }
+
+    /// The algorithm new kernel-3 convolutions use (2-D Winograd: measured fastest, see
+    /// BENCHMARKS.md). Each convolution fixes its algorithm, and its transformed filters, at init.
+    public static var defaultAlgorithm: Algorithm = .winograd2D
+    /// Fewest input channels for Winograd (the first layer, in = 1, is too thin for it).
+    public static let winogradMinChannels = 4
+    /// Output rows per 2-D Winograd tile: 4 (F(4x4, 3x3), a quarter of im2col's multiplications)
+    /// or 2 (F(2x4, 3x3), a third; smaller transformed filters). Read at init.
+    public static var winograd2DHeightTile = 4
+    /// Fewest input channels for 2-D Winograd (its GEMMs reduce over only in, or in * 3;
+    /// narrower layers use the 1-D form). Read at init. 8: the official depth_1 (in = 32) runs
+    /// 1.5x faster in 2-D than in 1-D with plane stacking.
+    public static var winograd2DMinChannels = 8
+
+    /// 2-D Winograd: transform each input plane once per chunk of whole planes, with the depth
+    /// taps as separate GEMMs (else each plane is transformed once per depth tap).
+    public static var planeStacking = true
+
+    /// Column-tile budget per worker, in floats (tuned on the full network; see BENCHMARKS.md).
+    public static var tileFloats = 1 << 20
+    /// Fewest GEMM columns per tile, so deep layers (large in * 27) still get wide GEMMs.
+    public static var minTileColumns = 128
+
+    public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernel: Int,
+                algorithm: Algorithm = Conv3D.defaultAlgorithm) throws {
+        guard kernel == 1 || kernel == 3 else { throw RuntimeError.badInput(reason: "conv3d: kernel \(kernel) unsupported (1 or 3)") }
+        let k3 = kernel * kernel * kernel
+        guard outChannels > 0, inChannels > 0, weight.count == outChannels * inChannels * k3 else {
+            throw RuntimeError.badInput(reason: "conv3d: weight holds \(weight.count) values, expected \(outChannels)x\(inChannels)x\(k3)")
+        }
+        guard bias.count == outChannels else { throw RuntimeError.badInput(reason: "conv3d: bias holds \(bias.count) values, expected \(outChannels)") }
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.weight = weight
+        self.bias = bias
+        self.algorithm = algorithm
+        let use2D = kernel == 3 && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, Conv3D.winograd2DMinChannels)
+        let use1D = kernel == 3 && algorithm != .im2col && !use2D && inChannels >= Conv3D.winogradMinChannels
+        winograd2D = use2D ? Winograd2D(weight: weight, outChannels: outChannels, inChannels: inChannels,
+                                        heightTile: Conv3D.winograd2DHeightTile) : nil
+        winograd = use1D ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
+    }
+
+    /// Multiply-adds x 2 for one call on `voxels` output voxels per sample.
+    public func flops(voxels: Int) -> Double { 2 * Double(voxels) * Double(inChannels * outChannels * kernel * kernel * kernel) }
+
+    public func forward(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
+        try forward([ConvInput.map(x)], threads: threads)
+    }
+
+    /// Convolution of the channel concatenation of `inputs`.
+    public func forward(_ inputs: [FeatureMap], threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
+        try forward(inputs.map { ConvInput.map($0) }, threads: threads)
+    }
+
+    /// Convolution of the channel concatenation of `parts`; upsampled parts are read through
+    /// the upsampling by the Winograd paths and materialised for the others.
+    public func forward(_ parts: [ConvInput], threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
+        var src = try ChannelSources(parts, op: "conv3d")
+        guard src.channels == inChannels else {
+            throw RuntimeError.badInput(reason: "conv3d: input has \(src.channels) channels, expected \(inChannels)")
+        }
+        let use2D = winograd2D?.fits(height: src.height, width: src.width) ?? false
+        let use1D = !use2D && winograd != nil && WinogradF43.fits(width: src.width)
+        var maps = parts.map(\.map)
+        if src.anyUpsampled, !(use2D || use1D) {
+            maps = try parts.map { try $0.materialized(threads: threads) }
+            src = try ChannelSources(maps, op: "conv3d")
+        }
+        var out = try FeatureMap(uninitializedBatch: src.batch, channels: outChannels, depth: src.depth, height: src.height, width: src.width)
+        ChannelSources.withPointers(maps) { ptrs in
+            out.data.withUnsafeMutableBufferPointer { o in
+                weight.withUnsafeBufferPointer { w in
+                    bias.withUnsafeBufferPointer { b in
+                        if use2D, let wino = winograd2D {
+                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
+                        } else if use1D, let wino = winograd {
+                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
+                        } else if kernel == 3 {
+                            run3(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)
+                        } else {
+                            run1(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// 3x3x3: tiled im2col + GEMM per (sample, row chunk).
+    private func run3(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ w: UnsafePointer<Float>,
+                      _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, threads: Int) {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let s = src.spatialCount
+        let k = inChannels * 27
+        let rowsTotal = d * h
+        let rowsByBudget = max(1, Conv3D.tileFloats / (k * wd))
+        let rowsByWidth = (Conv3D.minTileColumns + wd - 1) / wd
+        var rowsPerChunk = min(rowsTotal, max(rowsByBudget, rowsByWidth))
+        // Enough chunks that every worker has work.
+        if src.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
+            rowsPerChunk = max(1, rowsTotal / max(1, threads / src.batch))
+        }
+        let chunksPerSample = (rowsTotal + rowsPerChunk - 1) / rowsPerChunk
+        let chunks = src.batch * chunksPerSample
+        let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads), capacity: k * rowsPerChunk * wd)
+        let table = src.channelTable
+        let sourceStride = src.channelCounts.map { $0 * s }
+        let cout = outChannels
+        Parallel.forEach(chunks, threads: threads) { chunk, worker in
+            let n = chunk / chunksPerSample
+            let r0 = (chunk % chunksPerSample) * rowsPerChunk
+            let r1 = min(rowsTotal, r0 + rowsPerChunk)
+            let cols = (r1 - r0) * wd
+            let col = scratch.buffer(worker)
+            for (ci, entry) in table.enumerated() {
+                let plane = ptrs[entry.source] + n * sourceStride[entry.source] + entry.channel * s
+                Im2col.fill3(plane: plane, depth: d, height: h, width: wd, rows: r0..<r1,
+                             into: col + ci * 27 * cols, rowStride: cols)
+            }
+            let c = o + n * cout * s + r0 * wd
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(k),
+                        1, w, Int32(k), col, Int32(cols), 0, c, Int32(s))
+            for co in 0..<cout {
+                let bv = b[co]
+                let row = c + co * s
+                for j in 0..<cols { row[j] += bv }
+            }
+        }
+    }
+
+    /// 1x1x1: one GEMM per (sample, column chunk) and input part, accumulating.
+    private func run1(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ w: UnsafePointer<Float>,
+                      _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, threads: Int) {
+        let s = src.spatialCount
+        let cout = outChannels, cin = inChannels
+        let perSample = max(1, min(s / 1024, 4 * threads))
+        let ranges = Parallel.ranges(s, parts: perSample)
+        Parallel.forEach(src.batch * ranges.count, threads: threads) { chunk, _ in
+            let n = chunk / ranges.count
+            let r = ranges[chunk % ranges.count]
+            let c = o + n * cout * s + r.lowerBound
+            for co in 0..<cout {
+                let row = c + co * s
+                for j in 0..<r.count { row[j] = b[co] }
+            }
+            var offset = 0
+            for (part, cp) in src.channelCounts.enumerated() {
+                let bp = ptrs[part] + n * cp * s + r.lowerBound
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(r.count), Int32(cp),
+                            1, w + offset, Int32(cin), bp, Int32(s), 1, c, Int32(s))
+                offset += cp
+            }
+        }
+    }
+}
+
+/// Column-matrix filling for 3x3x3 "same" convolutions.
+enum Im2col {
+    /// Writes the 27 tap rows of one input channel plane for output rows `rows` (row r is the
+    /// (d, h) = (r / height, r % height) line): tap t = kd*9 + kh*3 + kw goes to
+    /// `dst + t * rowStride`, holding x[d+kd-1, h+kh-1, w+kw-1] (zero outside the volume).
+    static func fill3(plane: UnsafePointer<Float>, depth: Int, height: Int, width: Int, rows: Range<Int>,
+                      into dst: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let hw = height * width
+        for kd in 0..<3 {
+            for kh in 0..<3 {
+                for kw in 0..<3 {
+                    let tap = dst + (kd * 9 + kh * 3 + kw) * rowStride
+                    var p = tap
+                    for r in rows {
+                        let sd = r / height + kd - 1
+                        let sh = r % height + kh - 1
+                        if sd < 0 || sd >= depth || sh < 0 || sh >= height {
+                            p.update(repeating: 0, count: width)
+                        } else {
+                            let line = plane + sd * hw + sh * width
+                            switch kw {
+                            case 0:
+                                p[0] = 0
+                                (p + 1).update(from: line, count: width - 1)
+                            case 1:
+                                p.update(from: line, count: width)
+                            default:
+                                p.update(from: line + 1, count: width - 1)
+                                p[width - 1] = 0
+                            }
+                        }
+                        p += width
+                    }
+                }
+            }
+        }
+    }
+}

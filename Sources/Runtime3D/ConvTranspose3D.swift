@@ -1,0 +1,88 @@
+import CBLAS
+
+/// ConvTranspose3d with kernel 2, stride 2 and bias (PyTorch `up_conv`), weight layout
+/// (in, out, 2, 2, 2): out[o, 2d+a, 2h+b, 2w+c] = bias[o] + sum_i x[i, d, h, w] * W[i, o, a, b, c].
+///
+/// Per chunk of input rows one GEMM computes all 8 taps, T = W^T X with W viewed as the
+/// (in) x (out * 8) matrix, and the tile is scattered into the doubled grid.
+public struct ConvTranspose3D: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let weight: [Float]
+    public let bias: [Float]
+
+    /// Tile budget per worker, in floats.
+    public static var tileFloats = 1 << 20
+
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+        guard inChannels > 0, outChannels > 0, weight.count == inChannels * outChannels * 8 else {
+            throw RuntimeError.badInput(reason: "conv-transpose3d: weight holds \(weight.count) values, expected \(inChannels)x\(outChannels)x2x2x2")
+        }
+        guard bias.count == outChannels else {
+            throw RuntimeError.badInput(reason: "conv-transpose3d: bias holds \(bias.count) values, expected \(outChannels)")
+        }
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// The up-convolution that equals nearest upsampling: identity on channels at all 8 taps,
+    /// zero bias.
+    public static func identity(channels c: Int) -> ConvTranspose3D {
+        var w = [Float](repeating: 0, count: c * c * 8)
+        for i in 0..<c { for t in 0..<8 { w[(i * c + i) * 8 + t] = 1 } }
+        return try! ConvTranspose3D(weight: w, bias: [Float](repeating: 0, count: c), inChannels: c, outChannels: c)
+    }
+
+    public func forward(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
+        guard x.channels == inChannels else {
+            throw RuntimeError.badInput(reason: "conv-transpose3d: input has \(x.channels) channels, expected \(inChannels)")
+        }
+        var out = try FeatureMap(uninitializedBatch: x.batch, channels: outChannels, depth: 2 * x.depth, height: 2 * x.height, width: 2 * x.width)
+        let (si, so) = (x.spatialCount, out.spatialCount)
+        let (wi, hi) = (x.width, x.height)
+        let (ow, ohw) = (out.width, out.height * out.width)
+        let m = outChannels * 8, cin = inChannels, cout = outChannels
+        let rowsTotal = x.depth * x.height
+        var rowsPerChunk = max(1, min(rowsTotal, ConvTranspose3D.tileFloats / (m * wi)))
+        if x.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
+            rowsPerChunk = max(1, rowsTotal / max(1, threads / x.batch))
+        }
+        let chunksPerSample = (rowsTotal + rowsPerChunk - 1) / rowsPerChunk
+        let chunks = x.batch * chunksPerSample
+        let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads), capacity: m * rowsPerChunk * wi)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                weight.withUnsafeBufferPointer { wp in
+                    let (xb, ob, wb) = (xp.baseAddress!, op.baseAddress!, wp.baseAddress!)
+                    Parallel.forEach(chunks, threads: threads) { chunk, worker in
+                        let n = chunk / chunksPerSample
+                        let r0 = (chunk % chunksPerSample) * rowsPerChunk
+                        let r1 = min(rowsTotal, r0 + rowsPerChunk)
+                        let cols = (r1 - r0) * wi
+                        let t = scratch.buffer(worker)
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(cols), Int32(cin),
+                                    1, wb, Int32(m), xb + n * cin * si + r0 * wi, Int32(si), 0, t, Int32(cols))
+                        let sample = ob + n * cout * so
+                        for co in 0..<cout {
+                            let bv = bias[co]
+                            for tap in 0..<8 {
+                                let (a, b, c) = (tap >> 2, (tap >> 1) & 1, tap & 1)
+                                let row = t + (co * 8 + tap) * cols
+                                let plane = sample + co * so + a * ohw + b * ow + c
+                                for r in r0..<r1 {
+                                    let (d, h) = (r / hi, r % hi)
+                                    let dst = plane + 2 * d * ohw + 2 * h * ow
+                                    let src = row + (r - r0) * wi
+                                    for k in 0..<wi { dst[2 * k] = src[k] + bv }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

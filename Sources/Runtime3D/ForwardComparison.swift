@@ -1,0 +1,34 @@
+import GenesisModel
+import Tensors
+
+/// Two networks on the same seeded cube: the proof that a conversion kept the mathematics.
+public enum ForwardComparison {
+    public struct Result: Sendable {
+        /// Max |a - b| over the outputs, per BatchNorm mode.
+        public let maxAbsDifference: [BatchNormMode: Double]
+        public let cubeShape: [Int]
+        public var worst: Double { maxAbsDifference.values.max() ?? 0 }
+    }
+
+    /// A seeded cube in [0, 1) of shape (1, 1, D, H, W).
+    public static func seededCube(_ spatial: [Int], seed: UInt64) -> Tensor {
+        var rng = SeededGenerator(seed: seed)
+        let n = spatial.reduce(1, *)
+        return Tensor(shape: [1, 1] + spatial, floats: (0..<n).map { _ in rng.nextUnitFloat() })
+    }
+
+    /// Runs both networks on one cube in both BN modes, with the same epsilon (the source's), so
+    /// that only the weights differ.
+    public static func compare(_ a: GenesisNetwork, _ b: GenesisNetwork, spatial: [Int] = [32, 32, 16], seed: UInt64 = 1,
+                               modes: [BatchNormMode] = BatchNormMode.allCases) throws -> Result {
+        let x = seededCube(spatial, seed: seed)
+        var out: [BatchNormMode: Double] = [:]
+        for mode in modes {
+            let ya = try a.forward(x, bn: mode).floats(), yb = try b.forward(x, bn: mode).floats()
+            var m = 0.0
+            for i in 0..<min(ya.count, yb.count) { m = max(m, Double(abs(ya[i] - yb[i]))) }
+            out[mode] = ya.count == yb.count ? m : .infinity
+        }
+        return Result(maxAbsDifference: out, cubeShape: x.shape)
+    }
+}

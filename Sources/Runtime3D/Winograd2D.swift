@@ -1,0 +1,328 @@
+import CBLAS
+
+/// 3x3x3 convolution with height and width done by 2-D Winograd F(m x 4, 3x3): F(m, 3) along
+/// height (m = 2 or 4) nested with F(4, 3) along width (Lavin & Gray 2016). An m x 4 output
+/// tile costs (m + 2) x 6 multiplications per (in, kd) instead of 9 m x 4: a third of im2col's
+/// GEMM work for m = 2, a quarter for m = 4. Depth taps stay in the GEMM's reduction
+/// (K = in * 3). Needs height % m == 0 and width % 4 == 0.
+struct Winograd2D: Sendable {
+    /// Output rows per tile (2 or 4) and transform points along height (m + 2).
+    let heightTile: Int
+    let heightPoints: Int
+    /// (m + 2) * 6 matrices of (out) x (in * 3), point p = ih * 6 + iw, K index = kd * in + in
+    /// (so the columns of one depth tap are contiguous: the plane-stacked path multiplies them
+    /// separately).
+    let filters: [Float]
+    let inChannels: Int
+    let outChannels: Int
+
+    var points: Int { heightPoints * 6 }
+
+    /// Filter transform rows G of F(2, 3) and F(4, 3).
+    static let g2: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+    static let g4: [[Double]] = [[0.25, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                                 [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+
+    /// Transforms PyTorch-layout (out, in, 3, 3, 3) weights: U = G_h g G_w^T per (out, in, kd),
+    /// in Double, rounded once.
+    init(weight: [Float], outChannels: Int, inChannels: Int, heightTile: Int) {
+        precondition(heightTile == 2 || heightTile == 4, "height tile must be 2 or 4")
+        let gh = heightTile == 2 ? Winograd2D.g2 : Winograd2D.g4
+        let gw = Winograd2D.g4
+        let hp = heightTile + 2
+        let k = inChannels * 3
+        let plane = outChannels * k
+        var u = [Float](repeating: 0, count: hp * 6 * plane)
+        for o in 0..<outChannels {
+            for i in 0..<inChannels {
+                for kd in 0..<3 {
+                    let base = ((o * inChannels + i) * 3 + kd) * 9
+                    for ih in 0..<hp {
+                        for iw in 0..<6 {
+                            var acc = 0.0
+                            for kh in 0..<3 where gh[ih][kh] != 0 {
+                                for kw in 0..<3 where gw[iw][kw] != 0 {
+                                    acc += gh[ih][kh] * gw[iw][kw] * Double(weight[base + kh * 3 + kw])
+                                }
+                            }
+                            u[(ih * 6 + iw) * plane + o * k + kd * inChannels + i] = Float(acc)
+                        }
+                    }
+                }
+            }
+        }
+        filters = u
+        self.heightTile = heightTile
+        heightPoints = hp
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+    }
+
+    func fits(height: Int, width: Int) -> Bool { height % heightTile == 0 && width % 4 == 0 }
+
+    /// Largest transformed-input buffer per worker for the plane-stacked path, in floats.
+    static let stackedBudget = 8 << 20
+
+    func run(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
+             _ o: UnsafeMutablePointer<Float>, threads: Int) {
+        if Conv3D.planeStacking, runPlaneStacked(src, ptrs, b, o, threads: threads) { return }
+        runBanded(src, ptrs, b, o, threads: threads)
+    }
+
+    /// Whole output planes per chunk. Each input plane is transformed once per chunk (not once
+    /// per depth tap): the transformed planes d0-1 ... d1 sit in one buffer, and each depth tap
+    /// kd is a GEMM (K = in) whose B is that buffer shifted by kd planes, accumulating into the
+    /// same product. Returns false (doing nothing) when the buffer would exceed the budget.
+    func runPlaneStacked(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
+                         _ o: UnsafeMutablePointer<Float>, threads: Int) -> Bool {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let s = src.spatialCount
+        let (cin, cout, k) = (inChannels, outChannels, inChannels * 3)
+        let (th, np) = (heightTile, points)
+        let tw = wd / 4
+        let bandsPerPlane = h / th
+        let tp = bandsPerPlane * tw                       // tiles per plane
+        var planes = min(d, max(2, (Conv3D.minTileColumns + tp - 1) / tp))
+        if src.batch * ((d + planes - 1) / planes) < threads { planes = max(1, d / max(1, threads / src.batch)) }
+        guard np * cin * (planes + 2) * tp <= Winograd2D.stackedBudget else { return false }
+        let chunksPerSample = (d + planes - 1) / planes
+        let chunks = src.batch * chunksPerSample
+        let maxTiles = planes * tp
+        let capacity = np * cin * (planes + 2) * tp + np * cout * maxTiles + (wd + 2) + (h + 2) * 6 * tw + th * 6 * maxTiles
+        let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads), capacity: capacity)
+        let table = src.channelTable
+        filters.withUnsafeBufferPointer { fp in
+            let u = fp.baseAddress!
+            Parallel.forEach(chunks, threads: threads) { chunk, worker in
+                let n = chunk / chunksPerSample
+                let d0 = (chunk % chunksPerSample) * planes
+                let count = min(d, d0 + planes) - d0
+                let stacked = count + 2
+                let tiles = count * tp
+                let v = scratch.buffer(worker)                 // [point][in][stacked plane][tp]
+                let pointStride = cin * stacked * tp
+                let m = v + np * pointStride
+                let line = m + np * cout * tiles
+                let rows = line + wd + 2
+                let temp = rows + (h + 2) * 6 * tw
+                for (ci, entry) in table.enumerated() {
+                    let planeBase = src.plane(ptrs, entry, sample: n)
+                    let up = src.upsampled[entry.source]
+                    for j in 0..<stacked {
+                        let sd = d0 - 1 + j
+                        let dst = v + (ci * stacked + j) * tp
+                        if sd < 0 || sd >= d {
+                            for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
+                            continue
+                        }
+                        line[0] = 0
+                        line[wd + 1] = 0
+                        for r in 0..<(h + 2) {
+                            let sh = r - 1
+                            if sh < 0 || sh >= h {
+                                (line + 1).update(repeating: 0, count: wd)
+                            } else {
+                                src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
+                            }
+                            WinogradF43.inputTransform(line, tiles: tw, into: rows + r * 6 * tw, stride: tw)
+                        }
+                        for band in 0..<bandsPerPlane {
+                            let rb = rows + th * band * 6 * tw
+                            if th == 2 {
+                                Winograd2D.heightTransform2(rb, tw: tw, into: dst + band * tw, stride: pointStride)
+                            } else {
+                                Winograd2D.heightTransform4(rb, tw: tw, into: dst + band * tw, stride: pointStride)
+                            }
+                        }
+                    }
+                }
+                for p in 0..<np {
+                    for kd in 0..<3 {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(tiles), Int32(cin),
+                                    1, u + p * cout * k + kd * cin, Int32(k), v + p * pointStride + kd * tp, Int32(stacked * tp),
+                                    kd == 0 ? 0 : 1, m + p * cout * tiles, Int32(tiles))
+                    }
+                }
+                outputTransform(m, tiles: tiles, tw: tw, firstBand: d0 * bandsPerPlane, bandsPerPlane: bandsPerPlane, height: h,
+                                width: wd, bias: b, temp: temp, into: o + n * cout * s, channelStride: s)
+            }
+        }
+        return true
+    }
+
+    /// Runs of bands (m output rows each) per chunk; every depth tap in the GEMM's reduction.
+    func runBanded(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
+                   _ o: UnsafeMutablePointer<Float>, threads: Int) {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let s = src.spatialCount
+        let k = inChannels * 3
+        let cout = outChannels
+        let (th, np) = (heightTile, points)
+        let tw = wd / 4
+        let bandsPerPlane = h / th
+        let bandsTotal = d * bandsPerPlane
+        let byBudget = max(1, Conv3D.tileFloats / (np * k * tw))
+        let byWidth = (Conv3D.minTileColumns + tw - 1) / tw
+        var bandsPerChunk = min(bandsTotal, max(byBudget, byWidth))
+        if src.batch * ((bandsTotal + bandsPerChunk - 1) / bandsPerChunk) < threads {
+            bandsPerChunk = max(1, bandsTotal / max(1, threads / src.batch))
+        }
+        let chunksPerSample = (bandsTotal + bandsPerChunk - 1) / bandsPerChunk
+        let chunks = src.batch * chunksPerSample
+        let maxTiles = bandsPerChunk * tw
+        let extra = (wd + 2) + (h + 2) * 6 * tw + th * 6 * maxTiles
+        let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads), capacity: np * maxTiles * (k + cout) + extra)
+        let table = src.channelTable
+        filters.withUnsafeBufferPointer { fp in
+            let u = fp.baseAddress!
+            Parallel.forEach(chunks, threads: threads) { chunk, worker in
+                let n = chunk / chunksPerSample
+                let b0 = (chunk % chunksPerSample) * bandsPerChunk
+                let b1 = min(bandsTotal, b0 + bandsPerChunk)
+                let tiles = (b1 - b0) * tw
+                let v = scratch.buffer(worker)
+                let m = v + np * k * tiles
+                let line = m + np * cout * tiles        // one zero-padded input line
+                let rows = line + wd + 2                 // width-transformed lines [line][iw][q]
+                let temp = rows + (h + 2) * 6 * tw
+                let vStride = k * tiles
+                for (ci, entry) in table.enumerated() {
+                    let planeBase = src.plane(ptrs, entry, sample: n)
+                    let up = src.upsampled[entry.source]
+                    for kd in 0..<3 {
+                        // The chunk's bands one output plane (segment) at a time: each input
+                        // line is width-transformed once per segment.
+                        var band = b0
+                        while band < b1 {
+                            let plane = band / bandsPerPlane
+                            let first = band % bandsPerPlane
+                            let count = min(b1 - band, bandsPerPlane - first)
+                            let col = (kd * inChannels + ci) * tiles + (band - b0) * tw
+                            let sd = plane + kd - 1
+                            if sd < 0 || sd >= d {
+                                for p in 0..<np { (v + p * vStride + col).update(repeating: 0, count: count * tw) }
+                            } else {
+                                line[0] = 0
+                                line[wd + 1] = 0
+                                for j in 0..<(th * count + 2) {
+                                    let sh = th * first - 1 + j
+                                    if sh < 0 || sh >= h {
+                                        (line + 1).update(repeating: 0, count: wd)
+                                    } else {
+                                        src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
+                                    }
+                                    WinogradF43.inputTransform(line, tiles: tw, into: rows + j * 6 * tw, stride: tw)
+                                }
+                                for i in 0..<count {
+                                    let r = rows + th * i * 6 * tw
+                                    if th == 2 {
+                                        Winograd2D.heightTransform2(r, tw: tw, into: v + col + i * tw, stride: vStride)
+                                    } else {
+                                        Winograd2D.heightTransform4(r, tw: tw, into: v + col + i * tw, stride: vStride)
+                                    }
+                                }
+                            }
+                            band += count
+                        }
+                    }
+                }
+                for p in 0..<np {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(tiles), Int32(k),
+                                1, u + p * cout * k, Int32(k), v + p * vStride, Int32(tiles), 0, m + p * cout * tiles, Int32(tiles))
+                }
+                outputTransform(m, tiles: tiles, tw: tw, firstBand: b0, bandsPerPlane: bandsPerPlane, height: h, width: wd,
+                                bias: b, temp: temp, into: o + n * cout * s, channelStride: s)
+            }
+        }
+    }
+
+    /// F(2, 3)'s B^T down 4 width-transformed rows (spaced 6 tw): point (ih, iw) of tile q goes
+    /// to `dst + (ih * 6 + iw) * stride + q`.
+    @inline(__always)
+    static func heightTransform2(_ rows: UnsafePointer<Float>, tw: Int, into dst: UnsafeMutablePointer<Float>, stride: Int) {
+        let rs = 6 * tw
+        for iw in 0..<6 {
+            let r = rows + iw * tw
+            let (v0, v1, v2, v3) = (dst + iw * stride, dst + (6 + iw) * stride, dst + (12 + iw) * stride, dst + (18 + iw) * stride)
+            for q in 0..<tw {
+                let (x0, x1, x2, x3) = (r[q], r[rs + q], r[2 * rs + q], r[3 * rs + q])
+                v0[q] = x0 - x2
+                v1[q] = x1 + x2
+                v2[q] = x2 - x1
+                v3[q] = x1 - x3
+            }
+        }
+    }
+
+    /// F(4, 3)'s B^T down 6 width-transformed rows (spaced 6 tw), as `heightTransform2`.
+    @inline(__always)
+    static func heightTransform4(_ rows: UnsafePointer<Float>, tw: Int, into dst: UnsafeMutablePointer<Float>, stride: Int) {
+        let rs = 6 * tw
+        for iw in 0..<6 {
+            let r = rows + iw * tw
+            let v0 = dst + iw * stride, v1 = dst + (6 + iw) * stride, v2 = dst + (12 + iw) * stride
+            let v3 = dst + (18 + iw) * stride, v4 = dst + (24 + iw) * stride, v5 = dst + (30 + iw) * stride
+            for q in 0..<tw {
+                let (d0, d1, d2) = (r[q], r[rs + q], r[2 * rs + q])
+                let (d3, d4, d5) = (r[3 * rs + q], r[4 * rs + q], r[5 * rs + q])
+                v0[q] = 4 * d0 - 5 * d2 + d4
+                v1[q] = -4 * (d1 + d2) + d3 + d4
+                v2[q] = 4 * (d1 - d2) - d3 + d4
+                v3[q] = 2 * (d3 - d1) - d2 + d4
+                v4[q] = 2 * (d1 - d3) - d2 + d4
+                v5[q] = 4 * d1 - 5 * d3 + d5
+            }
+        }
+    }
+
+    /// A^T M A (F(m, 3) along height, then F(4, 3) along width) plus bias, into the output
+    /// planes; `temp` holds m x 6 x tiles floats (the height outputs of the 6 width points).
+    func outputTransform(_ m: UnsafePointer<Float>, tiles: Int, tw: Int, firstBand: Int, bandsPerPlane: Int,
+                         height: Int, width: Int, bias: UnsafePointer<Float>, temp: UnsafeMutablePointer<Float>,
+                         into out: UnsafeMutablePointer<Float>, channelStride: Int) {
+        let stride = outChannels * tiles
+        let th = heightTile
+        for c in 0..<outChannels {
+            let base = m + c * tiles
+            for iw in 0..<6 {
+                let a = { (ih: Int) in base + (ih * 6 + iw) * stride }
+                let y = { (r: Int) in temp + (r * 6 + iw) * tiles }
+                if th == 2 {
+                    let (a0, a1, a2, a3) = (a(0), a(1), a(2), a(3))
+                    let (y0, y1) = (y(0), y(1))
+                    for t in 0..<tiles {
+                        y0[t] = a0[t] + a1[t] + a2[t]
+                        y1[t] = a1[t] - a2[t] - a3[t]
+                    }
+                } else {
+                    let (a0, a1, a2, a3, a4, a5) = (a(0), a(1), a(2), a(3), a(4), a(5))
+                    let (y0, y1, y2, y3) = (y(0), y(1), y(2), y(3))
+                    for t in 0..<tiles {
+                        let (p, q) = (a1[t] + a2[t], a1[t] - a2[t])
+                        let (e, f) = (a3[t] + a4[t], a3[t] - a4[t])
+                        y0[t] = a0[t] + p + e
+                        y1[t] = q + 2 * f
+                        y2[t] = p + 4 * e
+                        y3[t] = q + 8 * f + a5[t]
+                    }
+                }
+            }
+            let bv = bias[c]
+            let plane = out + c * channelStride
+            for r in 0..<th {
+                let mm = temp + r * 6 * tiles
+                for t in 0..<tiles {
+                    let band = firstBand + t / tw
+                    let row = plane + (band / bandsPerPlane) * height * width + (th * (band % bandsPerPlane) + r) * width + 4 * (t % tw)
+                    let (m1, m2, m3, m4) = (mm[tiles + t], mm[2 * tiles + t], mm[3 * tiles + t], mm[4 * tiles + t])
+                    let (p, q) = (m1 + m2, m1 - m2)
+                    let (e, f) = (m3 + m4, m3 - m4)
+                    row[0] = mm[t] + p + e + bv
+                    row[1] = q + 2 * f + bv
+                    row[2] = p + 4 * e + bv
+                    row[3] = q + 8 * f + mm[5 * tiles + t] + bv
+                }
+            }
+        }
+    }
+}
