@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GenesisIO
 import GenesisModel
+import Runtime3D
 
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,6 +55,12 @@ struct ConvertCommand: ParsableCommand {
             if json { CLIOutput.json(["error": "\(e)", "exit_code": 1]) }
             throw ExitCode(1)
         }
+        // Both sides in our runtime, same epsilon (the source's), same seeded cube.
+        let eps = source.effectiveBNEpsilon ?? r.written.architecture.variant.defaultBNEpsilon
+        let a = try GenesisNetwork(architecture: try source.architecture(), weights: source.mapped.store, bnEpsilon: eps)
+        let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps)
+        let spatial = ForwardComparison.cubeSpatial(for: source.inputShape)
+        let forward = try ForwardComparison.compare(a, b, spatial: spatial)
         let seconds = Date().timeIntervalSince(start)
         let identical = r.reread.entries.filter(\.bitIdentical).count
         if json {
@@ -64,11 +71,16 @@ struct ConvertCommand: ParsableCommand {
                 "tensors_written": r.written.weights.count, "reread_bit_identical": identical == r.reread.entries.count,
                 "optimizer": r.written.optimizer.map { ["kind": $0.kind.rawValue, "convention": $0.convention.rawValue, "step": $0.step as Any, "slots": $0.slots.count] as [String: Any?] },
                 "lossy": !r.droppedNonIdentity.isEmpty, "dropped_non_identity": r.droppedNonIdentity,
+                "max_abs_diff": forward.worst,
+                "forward": ["cube": forward.cubeShape, "seed": 1, "bn_epsilon": Double(eps),
+                            "max_abs_diff": Dictionary(uniqueKeysWithValues: forward.maxAbsDifference.map { ($0.key.rawValue, $0.value) })] as [String: Any],
                 "notes": r.notes, "seconds": seconds,
             ])
         } else {
             for n in r.notes { CLIOutput.line("- \(n)") }
-            CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(r.written.architecture)); read back: \(identical)/\(r.reread.entries.count) tensors bit-identical; \(String(format: "%.2f", seconds)) s")
+            let modes = forward.maxAbsDifference.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \(String(format: "%.3g", $0.value))" }
+            CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(r.written.architecture)); read back: \(identical)/\(r.reread.entries.count) tensors bit-identical")
+            CLIOutput.line("forward on a seeded \(CLIOutput.shape(forward.cubeShape)) cube, source vs written: max |diff| \(modes.joined(separator: ", ")); \(String(format: "%.2f", seconds)) s")
         }
     }
 }

@@ -10,6 +10,15 @@ public enum ForwardComparison {
         public var worst: Double { maxAbsDifference.values.max() ?? 0 }
     }
 
+    /// The cube side used for proofs: the model's own input when recorded and small enough,
+    /// else 32x32x16 (every side a multiple of 8; an eighth of the official cube's cost).
+    public static func cubeSpatial(for inputShape: [Int]?) -> [Int] {
+        if let s = inputShape, s.count == 4, s[1...].allSatisfy({ $0 > 0 && $0 % 8 == 0 }), s[1...].reduce(1, *) <= 32 * 32 * 16 {
+            return Array(s[1...])
+        }
+        return [32, 32, 16]
+    }
+
     /// A seeded cube in [0, 1) of shape (1, 1, D, H, W).
     public static func seededCube(_ spatial: [Int], seed: UInt64) -> Tensor {
         var rng = SeededGenerator(seed: seed)
