@@ -1,0 +1,37 @@
+import Foundation
+import GenesisIO
+import KerasFormat
+
+/// `read FILE`: every tensor of a Keras HDF5 file into memory, in saved order (what h5py + numpy
+/// do in scripts/bench_read_h5py.py). `convert IN OUT`: the whole `genesis convert` pipeline
+/// (verify, variant, write, re-read, compare), without the forward proof.
+enum IOBenchmarks {
+    static func run(_ args: [String]) -> Never {
+        guard let name = args.first, args.count >= 2 else { fail("usage: GenesisBench read FILE [reps] | convert IN OUT [reps]") }
+        let isConvert = name == "convert"
+        let reps = Int(args.count > (isConvert ? 3 : 2) ? args[isConvert ? 3 : 2] : "") ?? 10
+        var times: [Double] = []
+        var detail = ""
+        do {
+            for i in 0...reps {  // the first pass warms the page cache and is not counted
+                let t = Date()
+                if isConvert {
+                    guard args.count >= 3 else { fail("convert needs IN and OUT") }
+                    let out = args[2]
+                    let r = try Converter.convert(try ModelLoader.load(args[1]), to: out, format: FormatKind.fromExtension(out)!)
+                    detail = "\(r.written.weights.count) tensors -> \(out)"
+                } else {
+                    let m = try KerasReader.read(args[1])
+                    detail = "\(m.layers.count) layers, \(m.valueCount) values, \(m.optimizerWeights.count) optimizer tensors"
+                }
+                if i > 0 { times.append(Date().timeIntervalSince(t)) }
+            }
+        } catch {
+            fail("\(error)")
+        }
+        times.sort()
+        let obj: [String: Any] = ["benchmark": name, "file": args[1], "reps": reps, "median_s": times[times.count / 2], "best_s": times[0], "detail": detail]
+        print(String(decoding: try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+        exit(0)
+    }
+}
