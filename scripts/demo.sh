@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, offline, on a model this project writes itself: initialise a seeded Genesis
-# network, inspect it, verify it. Outputs go to demo-out/.
+# network, inspect and verify it, run it on a seeded cube, convert it to every format and back,
+# and prove each conversion with `genesis diff`. Outputs go to demo-out/.
 set -euo pipefail
 genesis=${GENESIS:-.build/release/genesis}
 out=demo-out
@@ -8,18 +9,42 @@ rm -rf "$out" && mkdir -p "$out"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "genesis init: a seeded network, base width 8, in the Keras 2 HDF5 layout"
-"$genesis" init --base-filters 8 --seed 42 --out "$out/genesis_b8.h5"
+step "genesis init: a seeded network, base width 8, Keras 2 model layout (loads in Keras load_model)"
+"$genesis" init --base-filters 8 --seed 42 --keras-model --out "$out/genesis_b8.h5"
 
 step "genesis inspect: layers, weights, totals"
-"$genesis" inspect "$out/genesis_b8.h5" | sed -n '1,12p;/^totals/,$p'
+"$genesis" inspect "$out/genesis_b8.h5" | sed -n '1,10p;/^totals/,$p'
 
 step "genesis verify: every tensor against the architecture"
 "$genesis" verify "$out/genesis_b8.h5"
 
-step "genesis verify --json on a damaged copy (one kernel with a NaN would be exit 1; here a truncated file: exit 2)"
+step "genesis cubes: two seeded cubes of the official size, 2 x 1 x 64 x 64 x 32"
+"$genesis" cubes --count 2 --shape 64,64,32 --seed 7 --out "$out/cubes.npy"
+
+step "genesis run: forward pass, BatchNorm with moving statistics (Keras predict)"
+"$genesis" run "$out/genesis_b8.h5" --input "$out/cubes.npy" --output "$out/pred_keras.npy"
+
+step "genesis convert to PyTorch (.pt, DataParallel keys), safetensors and native .genesis"
+"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.pt" --module-prefix
+"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.safetensors"
+"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.genesis"
+
+step "and back to Keras"
+"$genesis" convert "$out/genesis_b8.pt" "$out/from_pt.h5"
+"$genesis" convert "$out/genesis_b8.genesis" "$out/from_genesis.h5" --keras-model
+
+step "genesis diff: every conversion against the original (exit 0 = identical within tolerance 0)"
+for f in genesis_b8.pt genesis_b8.safetensors genesis_b8.genesis from_pt.h5 from_genesis.h5; do
+    printf '%-24s ' "$f"
+    "$genesis" diff "$out/genesis_b8.h5" "$out/$f" | tail -n 1
+done
+
+step "the PyTorch file gives the same output (same BN mode, the source's epsilon)"
+"$genesis" run "$out/genesis_b8.pt" --input "$out/cubes.npy" --output "$out/pred_torch.npy" --bn inference --bn-epsilon 0.001
+
+step "a damaged file: exit 2 and one line"
 head -c 100000 "$out/genesis_b8.h5" > "$out/truncated.h5"
 set +e
-"$genesis" verify "$out/truncated.h5" --json
+"$genesis" verify "$out/truncated.h5"
 echo "exit code: $?"
 set -e

@@ -18,6 +18,6 @@ struct GenesisCommand: ParsableCommand {
           genesis verify tiny.h5                          is it a Genesis network, and what is wrong
         """,
         version: "0.1.0",
-        subcommands: [InspectCommand.self, VerifyCommand.self, InitCommand.self, ArchitectureCommand.self, DiffCommand.self, ConvertCommand.self, RunCommand.self]
+        subcommands: [InspectCommand.self, VerifyCommand.self, InitCommand.self, ArchitectureCommand.self, DiffCommand.self, ConvertCommand.self, RunCommand.self, CubesCommand.self]
     )
 }
