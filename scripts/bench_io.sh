@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Reading and conversion of the full-size Keras file, ours beside h5py/torch, in one run.
+# Needs the peers (../shared/peers/setup.sh) and a release build of GenesisBench.
+set -euo pipefail
+F=${1:-../shared/fixtures/keras/genesis_chest_ct_shape.h5}
+PY=${PEERS_PYTHON:-/opt/peers/bin/python}
+swift build -c release --product GenesisBench >/dev/null
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+.build/release/GenesisBench read "$F" 20
+"$PY" scripts/bench_read_h5py.py "$F" 20
+for o in pt safetensors genesis h5; do .build/release/GenesisBench convert "$F" "/tmp/genesis-bench.$o" 5; done
+"$PY" scripts/bench_convert_peer.py "$F" /tmp/genesis-bench-peer.pt 5
