@@ -1,6 +1,8 @@
 import Foundation
 import GenesisIO
+import GenesisModel
 import KerasFormat
+import Tensors
 
 /// `read FILE`: every tensor of a Keras HDF5 file into memory, in saved order (what h5py + numpy
 /// do in scripts/bench_read_h5py.py). `convert IN OUT`: the whole `genesis convert` pipeline
@@ -33,5 +35,29 @@ enum IOBenchmarks {
         let obj: [String: Any] = ["benchmark": name, "file": args[1], "reps": reps, "median_s": times[times.count / 2], "best_s": times[0], "detail": detail]
         print(String(decoding: try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
         exit(0)
+    }
+}
+
+/// `official-size IN OUT`: IN's weights plus seeded SGD momentum slots (lr 1.0, momentum 0.9,
+/// the official optimiser) written as a Keras 2 model save, the layout and size of the released
+/// `Genesis_Chest_CT.h5` (about 131 MB), for conversion benchmarks at the official size.
+enum OfficialSizeFile {
+    static func make(_ args: [String]) -> Never {
+        guard args.count == 3 else { fail("usage: GenesisBench official-size IN.h5 OUT.h5") }
+        do {
+            let m = try ModelLoader.load(args[1])
+            var p = try m.payload(digest: false)
+            var rng = SeededGenerator(seed: 1)
+            var slots: [String: [String: Tensor]] = [:]
+            for spec in p.architecture.tensors where spec.role.isTrainable {
+                slots[spec.name] = ["momentum": Tensor(shape: spec.shape, floats: (0..<spec.elementCount).map { _ in Float(rng.nextNormal() * 1e-3) })]
+            }
+            p.optimizer = OptimizerState(kind: .sgd, convention: .keras, step: 100, hyperparameters: ["lr": 1.0, "momentum": 0.9], slots: slots)
+            try ModelWriter.write(p, to: args[2], format: .kerasH5, options: WriteOptions(kerasFullModel: true))
+            print("wrote \(args[2]): \(try FileIO.size(of: args[2])) bytes")
+            exit(0)
+        } catch {
+            fail("\(error)")
+        }
     }
 }

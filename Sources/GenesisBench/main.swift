@@ -6,6 +6,7 @@ import Runtime3D
 let usage = """
 usage: GenesisBench read FILE.h5 [reps]        (Keras HDF5 into memory; peer: scripts/bench_read_h5py.py)
        GenesisBench convert IN OUT [reps]      (the convert pipeline without the forward proof)
+       GenesisBench official-size IN OUT       (IN + seeded SGD slots as a Keras model save: ~131 MB)
        GenesisBench forward [--variant keras|torch] [--reps N] [--threads N] [--bn inference|batch]
                             [--algorithm winograd|winograd2D|im2col] [--winograd2d-min-channels N] [--plane-stacking true|false] [--tile-floats N] [--min-tile-columns N] [--json]
   Full Genesis network (base 32, seeded weights) on 1x1x64x64x32: median and best seconds,
@@ -19,6 +20,7 @@ func fail(_ message: String) -> Never {
 
 var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "read" || args.first == "convert" { IOBenchmarks.run(args) }
+if args.first == "official-size" { OfficialSizeFile.make(args) }
 guard args.first == "forward" else { fail(args.isEmpty ? "missing benchmark name" : "unknown benchmark \(args[0])") }
 args.removeFirst()
 var variant = Variant.keras, reps = 5, threads = Parallel.defaultThreads, json = false, bn = BatchNormMode.inference

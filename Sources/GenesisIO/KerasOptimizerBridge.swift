@@ -39,8 +39,8 @@ enum KerasOptimizerBridge {
             // Keras 2.2.4 Adam without amsgrad keeps a (1,) placeholder per vhat: not state.
             if kind == "vhat", tensors.allSatisfy({ $0.elementCount == 1 }) { continue }
             guard tensors.count == n else { return nil }
-            for (p, t) in zip(trainable, tensors) {
-                let c = t.rank == 5 ? t.permuted(NameMaps.kerasToCanonicalAxes) : t
+            let canonical = tensors.concurrentMap { $0.rank == 5 ? $0.permuted(NameMaps.kerasToCanonicalAxes) : $0 }
+            for (p, c) in zip(trainable, canonical) {
                 guard c.shape == shapes[p] else { return nil }
                 slots[p, default: [:]][kind] = c
             }

@@ -93,6 +93,11 @@ public enum Mapping {
         var pendingBN: [SourceLayer] = []
         var other: [SourceLayer] = []
 
+        // Keras 5-D kernels move to the canonical layout up front, on all cores.
+        let layers = layers.concurrentMap { l in
+            SourceLayer(name: l.name, className: l.className,
+                        weights: l.weights.map { ($0.name, $0.tensor.rank == 5 ? $0.tensor.permuted(NameMaps.kerasToCanonicalAxes) : $0.tensor) })
+        }
         for layer in layers where !layer.weights.isEmpty {
             if let (b, isBN) = NameMaps.parseKerasBlockLayer(layer.name) {
                 if isBN, !bnTaken.contains(b) { bnTaken.insert(b); assign(layer, module: Layout.blockModules[b] + ".bn1", order: NameMaps.kerasBNOrder, into: &m); continue }
@@ -159,8 +164,7 @@ public enum Mapping {
             let role: TensorRole? = useNames ? byName[i] : (i < order.count ? order[i] : nil)
             guard let role else { m.unexpected.append((layer.name + "/" + w.name, w.tensor)); continue }
             let canonical = module + "." + NameMaps.torchSuffix(role)
-            let t = w.tensor.rank == 5 ? w.tensor.permuted(NameMaps.kerasToCanonicalAxes) : w.tensor
-            m.store[canonical] = t
+            m.store[canonical] = w.tensor  // already in the canonical layout (fromKeras)
             m.sourceNames[canonical] = w.name.hasPrefix(layer.name + "/") ? w.name : layer.name + "/" + w.name
         }
     }

@@ -66,10 +66,12 @@ public struct OptimizerState: Sendable, Equatable {
             guard let lr = learningRate, lr != 0 else { return nil }
             // keras -> torch: buf = -m / lr; torch -> keras: m = -lr * buf.
             let factor = Float(target == .torch ? -1 / lr : -lr)
-            for (p, s) in slots {
-                guard let t = s["momentum"] else { continue }
-                out.slots[p]!["momentum"] = Tensor(shape: t.shape, floats: t.floats().map { $0 * factor })
+            let params = slots.keys.filter { slots[$0]?["momentum"] != nil }
+            let scaled = params.concurrentMap { p -> Tensor in
+                let t = slots[p]!["momentum"]!
+                return Tensor(shape: t.shape, floats: t.floats().map { $0 * factor })
             }
+            for (p, t) in zip(params, scaled) { out.slots[p]!["momentum"] = t }
             return (out, "SGD momentum rescaled: \(target == .torch ? "buf = -m / lr" : "m = -lr * buf") with lr \(lr)")
         }
     }

@@ -17,12 +17,13 @@ struct StoredZipWriter {
     static let alignment = 64
     static let maxEntryBytes = Int(UInt32.max) - 1
 
-    mutating func add(_ name: String, _ bytes: [UInt8]) throws {
+    /// Adds an entry; `crc` may be given when computed beforehand (on another core).
+    mutating func add(_ name: String, _ bytes: [UInt8], crc given: UInt32? = nil) throws {
         let nameBytes = Array(name.utf8)
         guard bytes.count <= Self.maxEntryBytes, offset <= Self.maxEntryBytes, count < 65_535, nameBytes.count < 65_535 else {
             throw TorchError.cannotWrite(file: file, key: name, reason: "larger than a zip without ZIP64 holds (4 GiB per entry and offset)")
         }
-        let crc = CRC32.of(bytes)
+        let crc = given ?? CRC32.of(bytes)
         // Local header (30 bytes) + name + extra, then data aligned to 64 bytes.
         let headerEnd = offset + 30 + nameBytes.count + 4
         let pad = (Self.alignment - headerEnd % Self.alignment) % Self.alignment

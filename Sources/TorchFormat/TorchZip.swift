@@ -55,11 +55,11 @@ enum TorchZip {
         do {
             // CRC-32 checked below with zlib: ZIPFoundation's own is a byte-wise Swift loop on
             // Linux, a quarter of a full-size conversion's time.
-            _ = try archive.extract(entry, skipCRC32: true) { chunk in
+            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
                 guard out.count + chunk.count <= Int(declared) else {
                     throw TorchError.storage(file: file, key: entry.path, expected: "\(declared) bytes", found: "more")
                 }
-                out.append(contentsOf: chunk)
+                chunk.withUnsafeBytes { out.append(contentsOf: $0.bindMemory(to: UInt8.self)) }
             }
         } catch let e as TorchError { throw e } catch {
             throw TorchError.malformed(file: file, key: entry.path, expected: "an intact zip entry", found: "\(error)")
@@ -80,7 +80,8 @@ enum TorchZip {
         var zip = StoredZipWriter(file: path)
         try zip.add("\(root)/data.pkl", pickle)
         try zip.add("\(root)/byteorder", Array("little".utf8))
-        for s in storages { try zip.add("\(root)/data/\(s.key)", s.bytes) }
+        let crcs = storages.concurrentMap { CRC32.of($0.bytes) }
+        for (s, crc) in Swift.zip(storages, crcs) { try zip.add("\(root)/data/\(s.key)", s.bytes, crc: crc) }
         try zip.add("\(root)/version", Array("3\n".utf8))
         do { try zip.write(to: path) } catch let e as FileError {
             throw TorchError.cannotWrite(file: path, key: "file", reason: "\(e)")
