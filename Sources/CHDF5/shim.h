@@ -103,3 +103,16 @@ static inline herr_t shim_list_attributes(hid_t obj, shim_name_cb cb, void *ctx)
     hsize_t idx = 0;
     return H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, shim_attr_cb, &c);
 }
+
+/// Creation property lists that leave modification times out of object headers, so that the
+/// same content gives the same file bytes (HDF5 records times by default).
+static inline hid_t shim_dcpl_untimed(void) {
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    if (p >= 0) H5Pset_obj_track_times(p, 0);
+    return p;
+}
+static inline hid_t shim_gcpl_untimed(void) {
+    hid_t p = H5Pcreate(H5P_GROUP_CREATE);
+    if (p >= 0) H5Pset_obj_track_times(p, 0);
+    return p;
+}

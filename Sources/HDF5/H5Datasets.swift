@@ -100,7 +100,9 @@ extension H5Group {
             let ftype = fileType(t.dtype)
             let mtype = memoryType(t.dtype)
             defer { if t.dtype == .float16 { H5Tclose(mtype); H5Tclose(ftype) } }
-            let d = H5Dcreate2(id, name, ftype, space, lcpl, H5Lib.defaultPL, H5Lib.defaultPL)
+            let dcpl = shim_dcpl_untimed()
+            defer { H5Pclose(dcpl) }
+            let d = H5Dcreate2(id, name, ftype, space, lcpl, dcpl, H5Lib.defaultPL)
             guard d >= 0 else { throw error("cannot create dataset", name) }
             defer { H5Dclose(d) }
             if t.elementCount > 0 {

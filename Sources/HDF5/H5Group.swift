@@ -45,7 +45,9 @@ public final class H5Group {
             let lcpl = H5Pcreate(shim_P_LINK_CREATE())
             defer { H5Pclose(lcpl) }
             H5Pset_create_intermediate_group(lcpl, 1)
-            let g = H5Gcreate2(id, name, lcpl, H5Lib.defaultPL, H5Lib.defaultPL)
+            let gcpl = shim_gcpl_untimed()
+            defer { H5Pclose(gcpl) }
+            let g = H5Gcreate2(id, name, lcpl, gcpl, H5Lib.defaultPL)
             guard g >= 0 else { throw error("cannot create group", name) }
             return H5Group(file: file, id: g, path: childPath(name))
         }
