@@ -10,3 +10,7 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" scripts/bench_read_h5py.py "$F" 20
 for o in pt safetensors genesis h5; do .build/release/GenesisBench convert "$F" "/tmp/genesis-bench.$o" 5; done
 "$PY" scripts/bench_convert_peer.py "$F" /tmp/genesis-bench-peer.pt 5
+# The official size: the same weights plus seeded SGD momentum slots (about 131 MB, like the
+# released Genesis_Chest_CT.h5). The peer script converts weights only, so it has no row here.
+.build/release/GenesisBench official-size "$F" /tmp/genesis-official-size.h5
+for o in pt genesis; do .build/release/GenesisBench convert /tmp/genesis-official-size.h5 "/tmp/genesis-bench-official.$o" 5; done
