@@ -6,9 +6,7 @@ struct ArchitectureCommand: ParsableCommand {
         commandName: "architecture",
         abstract: "Print the Genesis network's tensors: canonical, Keras and PyTorch names, shapes.",
         discussion: """
-        The network as data, for any base width, label count and variant. Canonical names are
-        the official PyTorch module paths (without `module.`) and canonical shapes PyTorch's
-        layouts; Keras shapes are (kD,kH,kW,in,out) for kernels.
+        The network as data, for any base width, label count and variant. Canonical names are the official PyTorch module paths (without `module.`) and canonical shapes PyTorch's layouts; Keras shapes are (kD,kH,kW,in,out) for kernels.
 
         Example:
           genesis architecture --variant torch --base-filters 32 --json

@@ -8,8 +8,7 @@ struct CubesCommand: ParsableCommand {
         commandName: "cubes",
         abstract: "Write seeded random cubes (.npy, float32) to try a model on.",
         discussion: """
-        Values uniform in [0, 1), like HU-clipped, rescaled CT; shape (N, 1, D, H, W). The same
-        seed gives the same bytes everywhere.
+        Values uniform in [0, 1), like HU-clipped, rescaled CT; shape (N, 1, D, H, W). The same seed gives the same bytes everywhere.
 
         Example:
           genesis cubes --count 2 --shape 64,64,32 --seed 7 --out cubes.npy

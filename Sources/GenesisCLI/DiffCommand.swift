@@ -7,11 +7,7 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Compare two weight files tensor by tensor, in any formats.",
         discussion: """
-        Both files are mapped onto the canonical Genesis names and layouts first, so a Keras .h5
-        and a PyTorch .pt of the same network compare directly. Reports every tensor's max
-        absolute and relative difference (relative to the tensor's largest magnitude), and
-        tensors missing from either side. Up-convolutions that are the identity (what the keras
-        variant implies) and PyTorch's BatchNorm counters do not count as missing.
+        Both files are mapped onto the canonical Genesis names and layouts first, so a Keras .h5 and a PyTorch .pt of the same network compare directly. Reports every tensor's max absolute and relative difference (relative to the tensor's largest magnitude), and tensors missing from either side. Up-convolutions that are the identity (what the keras variant implies) and PyTorch's BatchNorm counters do not count as missing.
 
         Exit 0 when every difference is within --tolerance, 1 otherwise, 2 when a file cannot be read.
 

@@ -9,10 +9,7 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Write a freshly initialised, seeded Genesis network.",
         discussion: """
-        He-normal convolution kernels, zero biases, BatchNorm at identity statistics (mean 0,
-        variance 1); the torch variant's up-convolutions start as exact nearest upsamplers.
-        The same seed gives the same bytes on every machine. The output format follows the
-        extension (.h5: Keras 2 weights layout that Keras load_weights accepts).
+        He-normal convolution kernels, zero biases, BatchNorm at identity statistics (mean 0, variance 1); the torch variant's up-convolutions start as exact nearest upsamplers. The same seed gives the same bytes on every machine. The output format follows the extension (.h5: Keras 2 weights layout that Keras load_weights accepts).
 
         Example:
           genesis init --base-filters 4 --seed 7 --out tiny.h5

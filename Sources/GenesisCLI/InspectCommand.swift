@@ -7,8 +7,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show what a weights file holds: format, versions, layers, tensors, optimizer state.",
         discussion: """
-        Works for any Keras HDF5 file, not only Genesis networks. Layers are listed in their saved
-        order (from `layer_names`), each weight with its shape, dtype and value count.
+        Works for any Keras HDF5 file, not only Genesis networks. Layers are listed in their saved order (from `layer_names`), each weight with its shape, dtype and value count.
 
         Examples:
           genesis inspect Genesis_Chest_CT.h5

@@ -11,15 +11,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a forward pass of a model on cubes from a .npy file.",
         discussion: """
-        MODEL is any file genesis reads. X is a float32 or float64 .npy of shape (N,1,D,H,W) or
-        (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Y is written as float32
-        (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise.
+        MODEL is any file genesis reads. X is a float32 or float64 .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise.
 
-        BatchNorm: `inference` normalises with the stored moving statistics (Keras predict);
-        `batch` with the statistics of the batch itself (Keras training, and the official PyTorch
-        model in every mode). The default is each variant's official behaviour: inference for
-        the keras variant, batch for the torch variant. Epsilon is the one the file records, else
-        its framework's (Keras 1e-3, PyTorch 1e-5); --bn-epsilon overrides.
+        BatchNorm: `inference` normalises with the stored moving statistics (Keras predict); `batch` with the statistics of the batch itself (Keras training, and the official PyTorch model in every mode). The default is each variant's official behaviour: inference for the keras variant, batch for the torch variant. Epsilon is the one the file records, else its framework's (Keras 1e-3, PyTorch 1e-5); --bn-epsilon overrides.
 
         Examples:
           genesis run Genesis_Chest_CT.h5 --input cubes.npy --output pred.npy

@@ -7,9 +7,7 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check a file against the Genesis architecture and name every problem.",
         discussion: """
-        Detects the variant (keras: UpSampling3D; torch: ConvTranspose3d), base width and label
-        count from the tensors (or takes them from the flags), then reports every missing,
-        unexpected, mis-shaped or mistyped tensor, NaN/Inf values and BatchNorm variances <= 0.
+        Detects the variant (keras: UpSampling3D; torch: ConvTranspose3d), base width and label count from the tensors (or takes them from the flags), then reports every missing, unexpected, mis-shaped or mistyped tensor, NaN/Inf values and BatchNorm variances <= 0.
 
         Exit 0 when the file is clean, 1 when problems were found, 2 when it cannot be read.
 
