@@ -21,7 +21,9 @@ public enum TorchReader {
         do { head = try FileIO.readPrefix(path, count: legacyMagic.count) } catch { throw TorchError.io(file: path, reason: "\(error)") }
         if head.starts(with: zipMagic) {
             let (root, storages) = try TorchZip.load(path)
-            return try Interpreter(file: path, storages: storages).checkpoint(root, format: .zip)
+            let checkpoint = try Interpreter(file: path, storages: storages).checkpoint(root, format: .zip)
+            try storages.finish()
+            return checkpoint
         }
         if head.starts(with: legacyMagic.prefix(3)) {
             let (root, storages) = try TorchLegacy.load(path)
@@ -34,6 +36,12 @@ public enum TorchReader {
 /// Storage bytes by key, fetched once and shared by every tensor that views them.
 protocol StorageSource: AnyObject {
     func bytes(_ ref: StorageRef) throws -> [UInt8]
+    /// Checks deferred to the end (the zip CRC-32s, on all cores).
+    func finish() throws
+}
+
+extension StorageSource {
+    func finish() throws {}
 }
 
 /// Every persistent id of one pickle: the same key must always name the same class and size.

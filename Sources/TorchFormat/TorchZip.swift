@@ -42,7 +42,7 @@ enum TorchZip {
     }
 
     /// One entry's bytes, refusing more than `cap` before and while extracting; CRC checked.
-    static func member(_ archive: Archive, _ entry: Entry, cap: Int, file: String, exact: Int? = nil) throws -> [UInt8] {
+    static func member(_ archive: Archive, _ entry: Entry, cap: Int, file: String, exact: Int? = nil, checkCRC: Bool = true) throws -> [UInt8] {
         let declared = entry.uncompressedSize
         guard declared <= UInt64(cap) else {
             throw TorchError.limitExceeded(file: file, what: "zip entry \(entry.path) size", limit: cap, found: Int(clamping: declared))
@@ -67,11 +67,15 @@ enum TorchZip {
         guard out.count == Int(declared) else {
             throw TorchError.truncated(file: file, location: "zip entry \(entry.path)", needed: Int(declared), available: out.count)
         }
-        let crc = CRC32.of(out)
+        if checkCRC { try verifyCRC(out, entry, file: file) }
+        return out
+    }
+
+    static func verifyCRC(_ bytes: [UInt8], _ entry: Entry, file: String) throws {
+        let crc = CRC32.of(bytes)
         guard crc == entry.checksum else {
             throw TorchError.malformed(file: file, key: entry.path, expected: String(format: "CRC-32 %08x", entry.checksum), found: String(format: "%08x", crc))
         }
-        return out
     }
 
     /// Writes a torch zip (stored, 64-byte aligned entries) atomically, in torch's record
@@ -108,8 +112,21 @@ final class ZipStorages: StorageSource {
         guard let entry = archive["\(root)/data/\(ref.key)"] else {
             throw TorchError.storage(file: file, key: ref.key, expected: "a record \(root)/data/\(ref.key)", found: "none")
         }
-        let b = try TorchZip.member(archive, entry, cap: Limits.maxTensorBytes, file: file, exact: expected)
+        let b = try TorchZip.member(archive, entry, cap: Limits.maxTensorBytes, file: file, exact: expected, checkCRC: false)
         cache[ref.key] = b
+        unchecked.append((entry, b))
         return b
+    }
+
+    /// Storage CRC-32s, verified together on all cores once the pickle is read.
+    private var unchecked: [(entry: Entry, bytes: [UInt8])] = []
+
+    func finish() throws {
+        let file = self.file
+        let failures = unchecked.concurrentMap { item -> Error? in
+            do { try TorchZip.verifyCRC(item.bytes, item.entry, file: file); return nil } catch { return error }
+        }
+        unchecked = []
+        if let first = failures.compactMap({ $0 }).first { throw first }
     }
 }
