@@ -44,18 +44,25 @@ struct ConvertCommand: ParsableCommand {
         let options = WriteOptions(kerasFullModel: kerasModel, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming)
         let r: Converter.Result
         do {
-            r = try Converter.convert(source, to: output, format: fmt, options: options, allowLossy: allowLossy)
+            r = try Converter.convert(source, to: output, format: fmt, options: options, allowLossy: allowLossy, staged: true)
         } catch let e as VariantConversion.Failure {
             CLIOutput.warn("error: \(input): \(e)")
             if json { CLIOutput.json(["error": "\(e)", "exit_code": 1]) }
             throw ExitCode(1)
         }
-        // Both sides in our runtime, same epsilon (the source's), same seeded cube.
+        // Both sides in our runtime, same epsilon (the source's), same seeded cube; only then is
+        // the checked output moved onto the target.
         let eps = source.effectiveBNEpsilon ?? r.written.architecture.variant.defaultBNEpsilon
-        let a = try GenesisNetwork(architecture: try source.architecture(), weights: source.mapped.store, bnEpsilon: eps)
-        let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps)
-        let spatial = ForwardComparison.cubeSpatial(for: source.inputShape)
-        let forward = try ForwardComparison.compare(a, b, spatial: spatial)
+        let forward: ForwardComparison.Result
+        do {
+            let a = try GenesisNetwork(architecture: try source.architecture(), weights: source.mapped.store, bnEpsilon: eps)
+            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps)
+            forward = try ForwardComparison.compare(a, b, spatial: ForwardComparison.cubeSpatial(for: source.inputShape))
+            try r.commit()
+        } catch {
+            r.discard()
+            throw error
+        }
         let seconds = Date().timeIntervalSince(start)
         let identical = r.reread.entries.filter(\.bitIdentical).count
         if json {

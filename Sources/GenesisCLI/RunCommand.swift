@@ -39,9 +39,7 @@ struct RunCommand: ParsableCommand {
         let loaded = try ModelLoader.load(model, format: inputFormat.format)
         let arch = try loaded.architecture()
         let problems = Verification.verify(loaded.mapped, against: arch).problems.filter { $0.kind != .unexpected }
-        guard problems.isEmpty else {
-            throw ValidationError("\(model): \(problems.count) problem(s), first: \(problems[0].message); run `genesis verify \(model)`")
-        }
+        guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: model, problems: problems) }
         let mode = bn ?? (arch.variant == .keras ? .inference : .batch)
         let eps = bnEpsilon ?? loaded.effectiveBNEpsilon ?? arch.variant.defaultBNEpsilon
         let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)

@@ -17,6 +17,33 @@ public enum Converter {
         /// The output read back, against what was meant to be written.
         public let reread: TensorDiff
         public let rereadModel: LoadedModel
+        /// Where the output waits, checked, until `commit()`.
+        public let staged: String
+
+        init(source: LoadedModel, written: ModelPayload, output: String, staged: String, format: FormatKind, notes: [String],
+             droppedNonIdentity: [String], reread: TensorDiff, rereadModel: LoadedModel) {
+            self.source = source
+            self.written = written
+            self.output = output
+            self.staged = staged
+            self.format = format
+            self.notes = notes
+            self.droppedNonIdentity = droppedNonIdentity
+            self.reread = reread
+            self.rereadModel = rereadModel
+        }
+
+        /// Moves the checked output onto the target (atomic rename).
+        public func commit() throws {
+            guard rename(staged, output) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(staged)
+                throw GenesisIOError.cannotWrite(file: output, reason: reason)
+            }
+        }
+
+        /// Removes the staged output (a later check failed).
+        public func discard() { unlink(staged) }
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -32,8 +59,10 @@ public enum Converter {
         }
     }
 
+    /// `staged`: leave the checked output beside the target for the caller to `commit()` (or
+    /// `discard()`) after checks of its own; otherwise it is moved into place before returning.
     public static func convert(_ source: LoadedModel, to output: String, format: FormatKind, options: WriteOptions = WriteOptions(),
-                               allowLossy: Bool = false) throws -> Result {
+                               allowLossy: Bool = false, staged stageOnly: Bool = false) throws -> Result {
         var payload = try source.payload(digest: format == .native)
         let problems = Verification.verify(source.mapped, against: payload.architecture).problems.filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Failure.invalidSource(file: source.path, problems: problems) }
@@ -67,14 +96,30 @@ public enum Converter {
         }
         payload.provenance?.actions = notes
 
-        try ModelWriter.write(payload, to: output, format: format, options: options)
-        let back = try ModelLoader.load(output, format: format)
-        let diff = TensorDiff.compare(payload.weights, back.mapped.store)
-        let changed = diff.entries.filter { !$0.bitIdentical }.map(\.name)
-        guard changed.isEmpty, diff.onlyInA.isEmpty else {
-            throw Failure.rereadMismatch(file: output, detail: "changed: \(changed.prefix(3)), missing: \(diff.onlyInA.prefix(3))")
+        // Written and checked beside the target; `Result.commit()` moves it into place, so a
+        // failed check (here or the caller's forward proof) never replaces the target.
+        let staged = FileIO.temporaryPath(beside: output)
+        do {
+            try ModelWriter.write(payload, to: staged, format: format, options: options)
+            let back = try ModelLoader.load(staged, format: format)
+            let diff = TensorDiff.compare(payload.weights, back.mapped.store)
+            let changed = diff.entries.filter { !$0.bitIdentical }.map(\.name)
+            guard changed.isEmpty, diff.onlyInA.isEmpty else {
+                throw Failure.rereadMismatch(file: output, detail: "changed: \(changed.prefix(3)), missing: \(diff.onlyInA.prefix(3))")
+            }
+            let result = Result(source: source, written: payload, output: output, staged: staged, format: format, notes: notes,
+                                droppedNonIdentity: v.droppedNonIdentity, reread: diff, rereadModel: back)
+            if !stageOnly { try result.commit() }
+            return result
+        } catch {
+            unlink(staged)
+            throw error
         }
-        return Result(source: source, written: payload, output: output, format: format, notes: notes,
-                      droppedNonIdentity: v.droppedNonIdentity, reread: diff, rereadModel: back)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -53,9 +53,9 @@ enum KerasModelConfig {
     static func trainingConfig(optimizer: String, hyperparameters: [String: Double]) -> String {
         // Only arguments every Keras generation's SGD/Adam accepts (Keras 3 rejects unknown ones).
         var cfg: [String: Any] = ["name": optimizer]
-        if let lr = hyperparameters["learning_rate"] ?? hyperparameters["lr"] { cfg["learning_rate"] = lr }
+        if let lr = hyperparameters["learning_rate"] ?? hyperparameters["lr"], lr.isFinite { cfg["learning_rate"] = lr }
         let numeric = optimizer == "SGD" ? ["momentum"] : ["beta_1", "beta_2", "epsilon"]
-        for k in numeric { if let v = hyperparameters[k] { cfg[k] = v } }
+        for k in numeric { if let v = hyperparameters[k], v.isFinite { cfg[k] = v } }
         let flag = optimizer == "SGD" ? "nesterov" : "amsgrad"
         if let v = hyperparameters[flag] { cfg[flag] = v != 0 }
         return json(["optimizer_config": ["class_name": optimizer, "config": cfg], "loss": "mse", "metrics": NSNull(),

@@ -29,7 +29,7 @@ enum TorchBridge {
         for (position, values) in o.state {
             guard position >= 0, position < parameters.count else { return nil }
             for v in values {
-                if v.name == "step" { step = step ?? v.value.doubleValue.map { Int64($0) }; continue }
+                if v.name == "step" { step = step ?? v.value.doubleValue.flatMap { Int64(exactly: $0.rounded(.towardZero)) }; continue }
                 guard let generic = OptimizerState.genericSlot(v.name), let t = v.value.tensorValue else { continue }
                 slots[parameters[position], default: [:]][generic] = t
             }

@@ -44,7 +44,7 @@ public struct OptimizerState: Sendable, Equatable {
         self.kind = kind
         self.convention = convention
         self.step = step
-        self.hyperparameters = hyperparameters
+        self.hyperparameters = hyperparameters.filter { $0.value.isFinite }  // NaN/Inf from a file mean nothing
         self.slots = slots
     }
 

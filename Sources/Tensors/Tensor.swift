@@ -64,7 +64,7 @@ public struct Tensor: Sendable, Equatable {
         case .int16: return read(Int16.self).map { Int64($0) }
         case .int8: return bytes.map { Int64(Int8(bitPattern: $0)) }
         case .uint8, .bool: return bytes.map { Int64($0) }
-        default: return floats().map { $0.isFinite ? Int64($0) : 0 }
+        default: return floats().map { Int64(exactly: $0.rounded(.towardZero)) ?? ($0.isNaN ? 0 : ($0 > 0 ? .max : .min)) }
         }
     }
 

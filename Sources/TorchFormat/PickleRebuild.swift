@@ -62,7 +62,7 @@ enum Reduce {
             throw TorchError.limitExceeded(file: file, what: "\(what) rank", limit: PickleLimits.maxRank, found: items.count)
         }
         return try items.map {
-            guard case let .int(i) = $0, abs(i) <= Int64(1) << 40 else {
+            guard case let .int(i) = $0, i.magnitude <= UInt64(1) << 40 else {
                 throw TorchError.malformed(file: file, key: what, expected: "ints of at most 2^40", found: $0.kind)
             }
             return Int(i)

@@ -64,7 +64,8 @@ struct PickleVM {
         case Op.tuple: try push(try tuple(try popToMark(at), at))
         case Op.tuple1, Op.tuple2, Op.tuple3:
             let n = Int(op - Op.tuple1) + 1
-            guard stack.count >= n else { throw bad(at, "\(n) values for TUPLE\(n)", "\(stack.count)") }
+            let above = stack.count - (marks.last ?? 0)  // values above the innermost MARK
+            guard above >= n else { throw bad(at, "\(n) values above the mark for TUPLE\(n)", "\(above)") }
             let items = Array(stack.suffix(n))
             stack.removeLast(n)
             try push(try tuple(items, at))

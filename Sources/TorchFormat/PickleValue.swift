@@ -63,8 +63,19 @@ indirect enum PValue {
     /// Items of a tuple or a list (positional sequences in torch's data).
     var asSequence: [PValue]? { asTuple ?? asList }
 
-    /// The dict key form of this value; nil for unhashable values.
+    /// The dict key form of this value; nil for unhashable values, and for tuples of more than
+    /// `maxKeyNodes` nodes (a memo can make a tuple hold one tuple twice at every level:
+    /// walking that unchecked doubles the work per level).
     var key: PKey? {
+        var budget = PValue.maxKeyNodes
+        return key(budget: &budget)
+    }
+
+    static let maxKeyNodes = 4096
+
+    private func key(budget: inout Int) -> PKey? {
+        budget -= 1
+        guard budget >= 0 else { return nil }
         switch self {
         case .none: return PKey.none
         case let .bool(b): return .int(b ? 1 : 0)
@@ -75,7 +86,7 @@ indirect enum PValue {
         case let .bytes(b): return .bytes(b)
         case let .tuple(t):
             var parts: [PKey] = []
-            for v in t.items { guard let k = v.key else { return nil }; parts.append(k) }
+            for v in t.items { guard let k = v.key(budget: &budget) else { return nil }; parts.append(k) }
             return .tuple(parts)
         default: return nil
         }

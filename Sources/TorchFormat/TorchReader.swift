@@ -75,6 +75,25 @@ final class StorageRegistry {
 struct Interpreter {
     let file: String
     let storages: StorageSource
+    let budget: Budget
+
+    init(file: String, storages: StorageSource) {
+        self.file = file
+        self.storages = storages
+        self.budget = Budget(fileBytes: (try? FileIO.size(of: file)) ?? 0)
+    }
+
+    /// What one file may make us build: tensor bytes (views can repeat a storage, but not
+    /// without bound: a stride-0 view of one element could claim gigabytes) and plain-value
+    /// nodes (a memo can share a tuple twice per level).
+    final class Budget {
+        let maxTensorBytes: Int
+        var tensorBytes = 0
+        var valueNodes = 0
+        static let maxValueNodes = 1_000_000
+
+        init(fileBytes: Int) { maxTensorBytes = max(64 << 20, fileBytes.multipliedReportingOverflow(by: 4).partialValue) }
+    }
 
     static let stateDictKeys = ["state_dict", "model_state_dict"]
     static let optimizerKeys = ["optimizer_state_dict", "optimizer"]
@@ -127,11 +146,20 @@ struct Interpreter {
 
     func tensor(_ ref: TensorRef, name: String) throws -> Tensor {
         let bytes = try storages.bytes(ref.storage)
-        return try TensorMaterializer.tensor(ref, storage: bytes, name: name, file: file)
+        let t = try TensorMaterializer.tensor(ref, storage: bytes, name: name, file: file)
+        budget.tensorBytes += t.bytes.count
+        guard budget.tensorBytes <= budget.maxTensorBytes else {
+            throw TorchError.limitExceeded(file: file, what: "tensor bytes built from the file (4x its size)", limit: budget.maxTensorBytes, found: budget.tensorBytes)
+        }
+        return t
     }
 
     /// A plain value (hyperparameter or state entry); tensors are copied out.
     func value(_ v: PValue, name: String) throws -> TorchValue {
+        budget.valueNodes += 1
+        guard budget.valueNodes <= Budget.maxValueNodes else {
+            throw TorchError.limitExceeded(file: file, what: "plain values built from the file", limit: Budget.maxValueNodes, found: budget.valueNodes)
+        }
         switch v {
         case .none: return .none
         case let .bool(b): return .bool(b)

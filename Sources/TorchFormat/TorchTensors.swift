@@ -20,6 +20,9 @@ enum TensorMaterializer {
         guard storage.count == r.storage.numel * es else {
             throw TorchError.storage(file: file, key: r.storage.key, expected: "\(r.storage.numel * es) bytes", found: "\(storage.count)")
         }
+        guard !zip(r.shape, r.stride).contains(where: { $0 > 1 && $1 == 0 }) else {
+            throw TorchError.unsupportedLayout(file: file, tensor: name, reason: "stride 0 on an axis of size > 1 (an expanded view, not saved data): size \(r.shape), stride \(r.stride)")
+        }
         guard r.stride.allSatisfy({ $0 >= 0 }) else {
             throw TorchError.unsupportedLayout(file: file, tensor: name, reason: "negative stride \(r.stride)")
         }

@@ -61,3 +61,11 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(Checksum.sha256Hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
+
+final class TensorIntegerTests: XCTestCase {
+    func testFloatCountersOutOfInt64RangeSaturateInsteadOfTrapping() {
+        // A Keras `iterations` stored as float32 1e30 (a crafted file) or NaN.
+        XCTAssertEqual(Tensor(shape: [3], floats: [1e30, -1e30, .nan]).int64s(), [.max, .min, 0])
+        XCTAssertEqual(Tensor(shape: [2], floats: [2.9, -2.9]).int64s(), [2, -2])
+    }
+}

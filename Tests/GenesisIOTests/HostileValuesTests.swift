@@ -1,0 +1,32 @@
+import GenesisIO
+import GenesisModel
+import Tensors
+import TestSupport
+import TorchFormat
+import XCTest
+
+/// Optimizer values a file may poison (inf step, NaN hyperparameters) load and convert without
+/// trapping; the meaningless values are dropped.
+final class HostileValuesTests: XCTestCase {
+    func testInfiniteStepAndNaNMomentumAreDropped() throws {
+        let dir = Fixtures.scratchDirectory()
+        var c = try TorchReader.read(Fixtures.path("torch/genesis_tiny.pt"))
+        var o = try XCTUnwrap(c.optimizer)
+        o.paramGroups[0].hyperparameters = o.paramGroups[0].hyperparameters.map { h in
+            h.name == "momentum" ? TorchNamedValue("momentum", .double(.nan)) : h
+        }
+        for key in o.state.keys { o.state[key]!.append(TorchNamedValue("step", .double(.infinity))) }
+        c.optimizer = o
+        let path = dir + "/poisoned.pt"
+        try TorchWriter.write(c, to: path, modulePrefix: true)
+        let m = try ModelLoader.load(path)
+        let s = try XCTUnwrap(m.optimizer)
+        XCTAssertNil(s.step)
+        XCTAssertNil(s.hyperparameters["momentum"])
+        XCTAssertEqual(s.learningRate ?? 0, 0.1, accuracy: 1e-9)
+        for out in ["/a.h5", "/a.genesis"] {
+            _ = try Converter.convert(m, to: dir + out, format: FormatKind.fromExtension(out)!, options: WriteOptions(kerasFullModel: true), allowLossy: true)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + out))
+        }
+    }
+}
