@@ -20,6 +20,7 @@ enum Keras3Reader {
 
     static func read(root: H5Group, path: String, layout: KerasModelFile.Layout, config: KerasModelConfig?, kerasVersion: String? = nil) throws -> KerasModelFile {
         let layersGroup = try root.group("layers")
+        let budget = KerasReader.ReadBudget(path: root.file.path)
         // HDF5 lists keys by name; Keras 3 writes them in model.layers order, which the class
         // keys do not encode across classes. Use config.json's order when we have it, else
         // the `vars@name` attribute order is unknown too: fall back to creation-order keys
@@ -41,6 +42,7 @@ enum Keras3Reader {
                 let vars = try g.group("vars")
                 if let n = try vars.stringAttribute("name") { name = n }
                 for v in try numericallySorted(vars.memberNames()) {
+                    try budget.take(try vars.datasetInfo(v), "layers/\(key)/vars/\(v)")
                     weights.append(KerasWeight(name: v, tensor: try vars.readTensor(v)))
                 }
             }
@@ -50,6 +52,7 @@ enum Keras3Reader {
         if root.exists("optimizer/vars") {
             let vars = try root.group("optimizer/vars")
             for v in try numericallySorted(vars.memberNames()) {
+                try budget.take(try vars.datasetInfo(v), "optimizer/vars/\(v)")
                 optimizerWeights.append(KerasWeight(name: v, tensor: try vars.readTensor(v)))
             }
         }

@@ -36,6 +36,7 @@ public enum KerasReader {
         let optimizer = try root.stringAttribute("training_config").flatMap(KerasConfigParser.optimizer(trainingConfig:))
 
         let layerNames = try weightsGroup.stringListAttribute("layer_names")
+        let budget = ReadBudget(path: path)
         var layers: [KerasLayer] = []
         layers.reserveCapacity(layerNames.count)
         for name in layerNames {
@@ -43,26 +44,48 @@ public enum KerasReader {
                 throw KerasError.malformed(file: path, location: "layer \(name)", reason: "listed in layer_names but its group is missing")
             }
             let g = try weightsGroup.group(name)
-            let weights = try readWeights(in: g, path: path, owner: "layer \(name)")
+            let weights = try readWeights(in: g, path: path, owner: "layer \(name)", budget: budget)
             layers.append(KerasLayer(name: name, className: config?.className(of: name), weights: weights))
         }
 
         var optimizerWeights: [KerasWeight] = []
         if root.exists("optimizer_weights") {
-            optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights")
+            optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights", budget: budget)
         }
         return KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: backend, layers: layers,
                               optimizerWeights: optimizerWeights, config: config, optimizer: optimizer)
     }
 
     /// The datasets a group's `weight_names` lists, opened by the listed path exactly.
-    static func readWeights(in g: H5Group, path: String, owner: String) throws -> [KerasWeight] {
+    /// What one file may make us allocate: 8x its size (+64 MiB). Keras stores weights
+    /// uncompressed; a compressed dataset, or a layer listed many times, could otherwise claim
+    /// gigabytes from a small file.
+    final class ReadBudget {
+        let path: String
+        let cap: Int
+        var used = 0
+        init(path: String) {
+            self.path = path
+            let size = (try? FileIO.size(of: path)) ?? 0
+            cap = (64 << 20) + size.multipliedReportingOverflow(by: 8).partialValue
+        }
+        func take(_ info: H5Group.DatasetInfo, _ location: String) throws {
+            let bytes = try Limits.byteCount(info.shape, info.dtype, what: location)
+            used += bytes
+            guard used <= cap else {
+                throw KerasError.malformed(file: path, location: location, reason: "the tensors declare \(used) bytes, more than 8x the file's size allows (\(cap))")
+            }
+        }
+    }
+
+    static func readWeights(in g: H5Group, path: String, owner: String, budget: ReadBudget? = nil) throws -> [KerasWeight] {
         let names = try g.stringListAttribute("weight_names")
         return try names.map { w in
             guard g.exists(w) else {
                 throw KerasError.malformed(file: path, location: "\(owner), weight \(w)", reason: "listed in weight_names but the dataset is missing")
             }
             do {
+                if let budget { try budget.take(try g.datasetInfo(w), "\(owner), weight \(w)") }
                 return KerasWeight(name: w, tensor: try g.readTensor(w))
             } catch let e as HDF5Error {
                 throw KerasError.malformed(file: path, location: "\(owner), weight \(w)", reason: e.operation + (e.detail.isEmpty ? "" : " (\(e.detail))"))
