@@ -21,7 +21,8 @@ let package = Package(
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Data model shared by every format and the runtime.
-        .target(name: "Tensors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CMallocTuning"),
+        .target(name: "Tensors", dependencies: ["CMallocTuning", .product(name: "Crypto", package: "swift-crypto")]),
 
         // File formats: each imports Tensors and its own library, never the runtime.
         .target(name: "HDF5", dependencies: ["CHDF5", "Tensors"]),

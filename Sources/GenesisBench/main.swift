@@ -2,6 +2,7 @@
 import Foundation
 import GenesisModel
 import Runtime3D
+import Tensors
 
 let usage = """
 usage: GenesisBench read FILE.h5 [reps]        (Keras HDF5 into memory; peer: scripts/bench_read_h5py.py)
@@ -18,6 +19,7 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+MemoryTuning.reuseLargeBuffers()
 var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "read" || args.first == "convert" { IOBenchmarks.run(args) }
 if args.first == "official-size" { OfficialSizeFile.make(args) }

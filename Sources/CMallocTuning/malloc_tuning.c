@@ -1,0 +1,9 @@
+#include "malloc_tuning.h"
+#if defined(__GLIBC__)
+#include <malloc.h>
+int genesis_reuse_large_buffers(void) {
+    return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+}
+#else
+int genesis_reuse_large_buffers(void) { return 0; }
+#endif
