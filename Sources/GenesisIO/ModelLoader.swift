@@ -84,7 +84,9 @@ public enum ModelLoader {
     }
 
     /// Reads any supported file and maps its tensors onto the network.
-    public static func load(_ path: String, format: FormatKind? = nil) throws -> LoadedModel {
+    /// `verifyChecksums: false` is for read-backs that compare every tensor byte with what was
+    /// just written (stronger than the container's CRC-32 or SHA-256, which it skips).
+    public static func load(_ path: String, format: FormatKind? = nil, verifyChecksums: Bool = true) throws -> LoadedModel {
         let kind = try resolveFormat(path, override: format)
         switch kind {
         case .kerasH5, .keras3Weights, .keras3Zip:
@@ -102,11 +104,11 @@ public enum ModelLoader {
             return LoadedModel(path: path, format: kind, formatDescription: describe(k), mapped: mapped,
                                detected: detected, keras: k, inputShape: input, optimizer: optimizer)
         case .native:
-            return try NativeBridge.load(path)
+            return try NativeBridge.load(path, verifyChecksum: verifyChecksums)
         case .safetensors:
-            return try SafeTensorsBridge.load(path)
+            return try SafeTensorsBridge.load(path, verifyChecksum: verifyChecksums)
         case .torch:
-            return try TorchBridge.load(path)
+            return try TorchBridge.load(path, verifyChecksums: verifyChecksums)
         }
     }
 

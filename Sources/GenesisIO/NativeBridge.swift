@@ -35,8 +35,8 @@ enum NativeBridge {
         try ckpt.write(to: path)
     }
 
-    static func load(_ path: String) throws -> LoadedModel {
-        let c = try NativeCheckpoint.read(path)
+    static func load(_ path: String, verifyChecksum: Bool = true) throws -> LoadedModel {
+        let c = try NativeCheckpoint.read(path, verifyChecksum: verifyChecksum)
         let mapped = Mapping.fromFlat(c.weights, naming: .canonical).canonicallyOrdered()
         let a = c.metadata.architecture
         var detected = Detection.detect(mapped)

@@ -5,9 +5,9 @@ import Tensors
 /// safetensors files <-> payloads, under canonical, PyTorch (`module.` optional) or Keras names.
 /// A safetensors container whose metadata says `format: genesis` is a native checkpoint.
 enum SafeTensorsBridge {
-    static func load(_ path: String) throws -> LoadedModel {
+    static func load(_ path: String, verifyChecksum: Bool = true) throws -> LoadedModel {
         let f = try SafeTensors.read(path)
-        if f.metadata["format"] == "genesis" { return try NativeBridge.load(path) }
+        if f.metadata["format"] == "genesis" { return try NativeBridge.load(path, verifyChecksum: verifyChecksum) }
         let store = f.tensors
         let mapped: MappedTensors
         // Keras names are `layer/weight[:0]`; flat names are dotted module paths.

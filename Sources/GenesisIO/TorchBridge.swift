@@ -5,8 +5,8 @@ import TorchFormat
 /// PyTorch `.pt` files <-> payloads. Optimizer state is keyed by position in
 /// `model.parameters()` order, which is the canonical order of the trainable tensors.
 enum TorchBridge {
-    static func load(_ path: String) throws -> LoadedModel {
-        let c = try TorchReader.read(path)
+    static func load(_ path: String, verifyChecksums: Bool = true) throws -> LoadedModel {
+        let c = try TorchReader.read(path, verifyChecksums: verifyChecksums)
         let mapped = Mapping.fromFlat(c.stateDict, naming: .torch)
         let detected = Detection.detect(mapped)
         var optimizer: OptimizerState?

@@ -16,13 +16,15 @@ public enum TorchReader {
         return nil
     }
 
-    public static func read(_ path: String) throws -> TorchCheckpoint {
+    /// `verifyChecksums: false` skips the zip CRC-32s, for a caller that compares every byte
+    /// against what it wrote itself; everyone else keeps them on.
+    public static func read(_ path: String, verifyChecksums: Bool = true) throws -> TorchCheckpoint {
         let head: [UInt8]
         do { head = try FileIO.readPrefix(path, count: legacyMagic.count) } catch { throw TorchError.io(file: path, reason: "\(error)") }
         if head.starts(with: zipMagic) {
             let (root, storages) = try TorchZip.load(path)
             let checkpoint = try Interpreter(file: path, storages: storages).checkpoint(root, format: .zip)
-            try storages.finish()
+            if verifyChecksums { try storages.finish() }
             return checkpoint
         }
         if head.starts(with: legacyMagic.prefix(3)) {
