@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Tensors
 
 // Exit codes: 0 ok, 1 checked and found problems, 2 unreadable input or bad usage.
+MemoryTuning.reuseLargeBuffers()
 do {
     var command = try GenesisCommand.parseAsRoot()
     try command.run()
