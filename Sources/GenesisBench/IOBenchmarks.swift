@@ -20,8 +20,12 @@ enum IOBenchmarks {
                 if isConvert {
                     guard args.count >= 3 else { fail("convert needs IN and OUT") }
                     let out = args[2]
-                    let r = try Converter.convert(try ModelLoader.load(args[1]), to: out, format: FormatKind.fromExtension(out)!)
-                    detail = "\(r.written.weights.count) tensors -> \(out)"
+                    let loadStart = Date()
+                    let source = try ModelLoader.load(args[1])
+                    let loadSeconds = Date().timeIntervalSince(loadStart)
+                    let r = try Converter.convert(source, to: out, format: FormatKind.fromExtension(out)!)
+                    detail = String(format: "load %.3f, ", loadSeconds)
+                    detail += "\(r.written.weights.count) tensors -> \(out); " + r.phases.map { String(format: "%@ %.3f", $0.name, $0.seconds) }.joined(separator: ", ")
                 } else {
                     let m = try KerasReader.read(args[1])
                     detail = "\(m.layers.count) layers, \(m.valueCount) values, \(m.optimizerWeights.count) optimizer tensors"

@@ -77,6 +77,7 @@ struct ConvertCommand: ParsableCommand {
                 "forward": ["cube": forward.cubeShape, "seed": 1, "bn_epsilon": Double(eps),
                             "max_abs_diff": Dictionary(uniqueKeysWithValues: forward.maxAbsDifference.map { ($0.key.rawValue, $0.value) })] as [String: Any],
                 "notes": r.notes, "seconds": seconds,
+                "phases": r.phases.map { ["name": $0.name, "seconds": $0.seconds] as [String: Any] },
             ])
         } else {
             for n in r.notes { CLIOutput.line("- \(n)") }

@@ -1,3 +1,4 @@
+import Dispatch
 import GenesisModel
 import Tensors
 
@@ -5,6 +6,17 @@ import Tensors
 /// target holds, converts optimizer state to the target's convention, writes atomically, reads
 /// the output back and compares every tensor.
 public enum Converter {
+    /// Wall time between marks.
+    struct PhaseClock {
+        private var last = DispatchTime.now().uptimeNanoseconds
+        private(set) var phases: [(name: String, seconds: Double)] = []
+        mutating func mark(_ name: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            phases.append((name, Double(now - last) / 1e9))
+            last = now
+        }
+    }
+
     public struct Result: Sendable {
         public let source: LoadedModel
         public let written: ModelPayload
@@ -19,6 +31,8 @@ public enum Converter {
         public let rereadModel: LoadedModel
         /// Where the output waits, checked, until `commit()`.
         public let staged: String
+        /// Seconds per phase (verify, variant, write, read back, compare), in order.
+        public var phases: [(name: String, seconds: Double)] = []
 
         init(source: LoadedModel, written: ModelPayload, output: String, staged: String, format: FormatKind, notes: [String],
              droppedNonIdentity: [String], reread: TensorDiff, rereadModel: LoadedModel) {
@@ -63,9 +77,12 @@ public enum Converter {
     /// `discard()`) after checks of its own; otherwise it is moved into place before returning.
     public static func convert(_ source: LoadedModel, to output: String, format: FormatKind, options: WriteOptions = WriteOptions(),
                                allowLossy: Bool = false, staged stageOnly: Bool = false) throws -> Result {
+        var clock = PhaseClock()
         var payload = try source.payload(digest: format == .native)
+        clock.mark("source digest")
         let problems = Verification.verify(source.mapped, against: payload.architecture).problems.filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Failure.invalidSource(file: source.path, problems: problems) }
+        clock.mark("verify source")
         var notes: [String] = ["read \(source.formatDescription): \(payload.architecture)"]
         if !source.mapped.unexpected.isEmpty {
             notes.append("left out \(source.mapped.unexpected.count) tensors that are not part of the network")
@@ -95,22 +112,27 @@ public enum Converter {
             }
         }
         payload.provenance?.actions = notes
+        clock.mark("variant and optimizer")
 
         // Written and checked beside the target; `Result.commit()` moves it into place, so a
         // failed check (here or the caller's forward proof) never replaces the target.
         let staged = FileIO.temporaryPath(beside: output)
         do {
             try ModelWriter.write(payload, to: staged, format: format, options: options)
+            clock.mark("write")
             // Every tensor byte is compared below, which proves more than the container's own
             // CRC-32 / SHA-256 of the same bytes: those are skipped on this read.
             let back = try ModelLoader.load(staged, format: format, verifyChecksums: false)
+            clock.mark("read back")
             let diff = TensorDiff.compare(payload.weights, back.mapped.store)
             let changed = diff.entries.filter { !$0.bitIdentical }.map(\.name)
+            clock.mark("compare")
             guard changed.isEmpty, diff.onlyInA.isEmpty else {
                 throw Failure.rereadMismatch(file: output, detail: "changed: \(changed.prefix(3)), missing: \(diff.onlyInA.prefix(3))")
             }
-            let result = Result(source: source, written: payload, output: output, staged: staged, format: format, notes: notes,
+            var result = Result(source: source, written: payload, output: output, staged: staged, format: format, notes: notes,
                                 droppedNonIdentity: v.droppedNonIdentity, reread: diff, rereadModel: back)
+            result.phases = clock.phases
             if !stageOnly { try result.commit() }
             return result
         } catch {

@@ -41,7 +41,9 @@ enum TensorMaterializer {
 
         if isContiguous(r.shape, r.stride) {
             let start = (base + r.offset) * es
-            return try Tensor(dtype: dtype, shape: r.shape, bytes: Array(storage[start..<(start + byteCount)]), name: name)
+            // The whole storage (every state-dict tensor): share its buffer, no copy.
+            let bytes = start == 0 && byteCount == storage.count ? storage : Array(storage[start..<(start + byteCount)])
+            return try Tensor(dtype: dtype, shape: r.shape, bytes: bytes, name: name)
         }
         // Strided gather (e.g. a transposed view); last axis fastest, like C order.
         var out = [UInt8](repeating: 0, count: byteCount)
