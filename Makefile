@@ -12,7 +12,7 @@ build: setup
 
 test: setup
 	$(SWIFT) build --product genesis
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 demo: build
 	@GENESIS=.build/release/genesis scripts/demo.sh
