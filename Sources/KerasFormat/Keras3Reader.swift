@@ -86,7 +86,9 @@ enum Keras3Reader {
            let meta = try? JSONSerialization.jsonObject(with: member("metadata.json", cap: 1 << 20)) as? [String: Any] {
             version = meta["keras_version"] as? String
         }
-        let weights = try member("model.weights.h5", cap: maxArchiveMember)
+        // Keras stores the weights uncompressed: a member far larger than its archive is a bomb.
+        let archiveBytes = (try? FileIO.size(of: path)) ?? 0
+        let weights = try member("model.weights.h5", cap: min(maxArchiveMember, (64 << 20) + archiveBytes.multipliedReportingOverflow(by: 16).partialValue))
         let tmp = NSTemporaryDirectory() + "genesis-keras-\(getpid())-\(UUID().uuidString).weights.h5"
         guard FileManager.default.createFile(atPath: tmp, contents: weights) else {
             throw KerasError.malformed(file: path, location: "model.weights.h5", reason: "cannot extract to \(tmp)")
