@@ -38,7 +38,9 @@ enum TorchZip {
         var vm = PickleVM(file: path, data: pickle)
         vm.persistentLoad = registry.load
         let value = try vm.run()
-        return (value, ZipStorages(archive: archive, root: root, file: path))
+        let storages = ZipStorages(archive: archive, root: root, file: path)
+        try storages.prefetch(registry.order.map { registry.byKey[$0]! })
+        return (value, storages)
     }
 
     /// One entry's bytes, refusing more than `cap` before and while extracting; CRC checked.
@@ -116,6 +118,35 @@ final class ZipStorages: StorageSource {
         cache[ref.key] = b
         unchecked.append((entry, b))
         return b
+    }
+
+    /// Extracts every storage the pickle names, on two cores (each half through its own
+    /// archive handle: an `Archive` reads through one file position), into the cache.
+    func prefetch(_ refs: [StorageRef]) throws {
+        guard refs.count > 1 else { return }
+        let halves = [Array(refs[..<(refs.count / 2)]), Array(refs[(refs.count / 2)...])]
+        let (root, file, url) = (self.root, self.file, URL(fileURLWithPath: self.file))
+        let results = halves.concurrentMap { part -> Result<[(StorageRef, Entry, [UInt8])], Error> in
+            Result {
+                let a: Archive
+                do { a = try Archive(url: url, accessMode: .read) } catch {
+                    throw TorchError.notTorch(file: file, reason: "not a readable zip archive (\(error))")
+                }
+                return try part.map { ref in
+                    let expected = try Limits.byteCount([ref.numel], ref.dtype, what: "storage \(ref.key)")
+                    guard let entry = a["\(root)/data/\(ref.key)"] else {
+                        throw TorchError.storage(file: file, key: ref.key, expected: "a record \(root)/data/\(ref.key)", found: "none")
+                    }
+                    return (ref, entry, try TorchZip.member(a, entry, cap: Limits.maxTensorBytes, file: file, exact: expected, checkCRC: false))
+                }
+            }
+        }
+        for r in results {
+            for (ref, entry, bytes) in try r.get() where cache[ref.key] == nil {
+                cache[ref.key] = bytes
+                unchecked.append((entry, bytes))
+            }
+        }
     }
 
     /// Storage CRC-32s, verified together on all cores once the pickle is read.
