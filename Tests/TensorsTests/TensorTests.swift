@@ -69,3 +69,12 @@ final class TensorIntegerTests: XCTestCase {
         XCTAssertEqual(Tensor(shape: [2], floats: [2.9, -2.9]).int64s(), [2, -2])
     }
 }
+
+final class TensorMapTests: XCTestCase {
+    func testMapFloat32MatchesMappingTheValues() throws {
+        let t = Tensor(shape: [2, 2], floats: [1, -2, 0.5, 3])
+        XCTAssertEqual(t.mapFloat32 { $0 * -0.1 }.floats(), [1, -2, 0.5, 3].map { $0 * -0.1 })
+        let d = try Tensor(dtype: .float64, shape: [1], bytes: withUnsafeBytes(of: 2.0) { Array($0) })
+        XCTAssertEqual(d.mapFloat32 { $0 + 1 }, Tensor(shape: [1], floats: [3]))
+    }
+}
