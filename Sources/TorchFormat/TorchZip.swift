@@ -124,7 +124,12 @@ final class ZipStorages: StorageSource {
     /// archive handle: an `Archive` reads through one file position), into the cache.
     func prefetch(_ refs: [StorageRef]) throws {
         guard refs.count > 1 else { return }
-        let halves = [Array(refs[..<(refs.count / 2)]), Array(refs[(refs.count / 2)...])]
+        // Halves of equal bytes, not of equal counts (a few storages hold most of the data).
+        let total = refs.reduce(0.0) { $0 + Double($1.numel) }
+        var running = 0.0
+        let split = refs.firstIndex { running += Double($0.numel); return running >= total / 2 }.map { $0 + 1 } ?? refs.count / 2
+        let cut = min(max(split, 1), refs.count - 1)
+        let halves = [Array(refs[..<cut]), Array(refs[cut...])]
         let (root, file, url) = (self.root, self.file, URL(fileURLWithPath: self.file))
         let results = halves.concurrentMap { part -> Result<[(StorageRef, Entry, [UInt8])], Error> in
             Result {
