@@ -13,4 +13,5 @@ for o in pt safetensors genesis h5; do .build/release/GenesisBench convert "$F" 
 # The official size: the same weights plus seeded SGD momentum slots (about 131 MB, like the
 # released Genesis_Chest_CT.h5). The peer script converts weights only, so it has no row here.
 .build/release/GenesisBench official-size "$F" /tmp/genesis-official-size.h5
-for o in pt genesis; do .build/release/GenesisBench convert /tmp/genesis-official-size.h5 "/tmp/genesis-bench-official.$o" 5; done
+for i in 1 2 3; do .build/release/GenesisBench convert /tmp/genesis-official-size.h5 /tmp/genesis-bench-official.pt 9; done
+.build/release/GenesisBench convert /tmp/genesis-official-size.h5 /tmp/genesis-bench-official.genesis 5
