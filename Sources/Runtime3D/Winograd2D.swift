@@ -115,25 +115,9 @@ struct Winograd2D: Sendable {
                             for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
                             continue
                         }
-                        line[0] = 0
-                        line[wd + 1] = 0
-                        for r in 0..<(h + 2) {
-                            let sh = r - 1
-                            if sh < 0 || sh >= h {
-                                (line + 1).update(repeating: 0, count: wd)
-                            } else {
-                                src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
-                            }
-                            WinogradF43.inputTransform(line, tiles: tw, into: rows + r * 6 * tw, stride: tw)
-                        }
-                        for band in 0..<bandsPerPlane {
-                            let rb = rows + th * band * 6 * tw
-                            if th == 2 {
-                                Winograd2D.heightTransform2(rb, tw: tw, into: dst + band * tw, stride: pointStride)
-                            } else {
-                                Winograd2D.heightTransform4(rb, tw: tw, into: dst + band * tw, stride: pointStride)
-                            }
-                        }
+                        Winograd2D.widthTransformLines(src, planeBase, upsampled: up, d: sd, firstRow: -1, count: h + 2,
+                                                       height: h, width: wd, tw: tw, line: line, into: rows)
+                        Winograd2D.heightTransformBands(rows, bands: bandsPerPlane, th: th, tw: tw, into: dst, stride: pointStride)
                     }
                 }
                 for p in 0..<np {
@@ -202,25 +186,9 @@ struct Winograd2D: Sendable {
                             if sd < 0 || sd >= d {
                                 for p in 0..<np { (v + p * vStride + col).update(repeating: 0, count: count * tw) }
                             } else {
-                                line[0] = 0
-                                line[wd + 1] = 0
-                                for j in 0..<(th * count + 2) {
-                                    let sh = th * first - 1 + j
-                                    if sh < 0 || sh >= h {
-                                        (line + 1).update(repeating: 0, count: wd)
-                                    } else {
-                                        src.copyLine(planeBase, upsampled: up, d: sd, h: sh, into: line + 1)
-                                    }
-                                    WinogradF43.inputTransform(line, tiles: tw, into: rows + j * 6 * tw, stride: tw)
-                                }
-                                for i in 0..<count {
-                                    let r = rows + th * i * 6 * tw
-                                    if th == 2 {
-                                        Winograd2D.heightTransform2(r, tw: tw, into: v + col + i * tw, stride: vStride)
-                                    } else {
-                                        Winograd2D.heightTransform4(r, tw: tw, into: v + col + i * tw, stride: vStride)
-                                    }
-                                }
+                                Winograd2D.widthTransformLines(src, planeBase, upsampled: up, d: sd, firstRow: th * first - 1,
+                                                               count: th * count + 2, height: h, width: wd, tw: tw, line: line, into: rows)
+                                Winograd2D.heightTransformBands(rows, bands: count, th: th, tw: tw, into: v + col, stride: vStride)
                             }
                             band += count
                         }
@@ -239,6 +207,37 @@ struct Winograd2D: Sendable {
     /// F(2, 3)'s B^T down 4 width-transformed rows (spaced 6 tw): point (ih, iw) of tile q goes
     /// to `dst + (ih * 6 + iw) * stride + q`.
     @inline(__always)
+    /// Input rows `firstRow ..< firstRow + count` of plane `d` (rows outside 0..<height are the
+    /// zero padding), each zero-padded on both sides in `line` and width-transformed into
+    /// `rows` (6 * tw values per row).
+    static func widthTransformLines(_ src: ChannelSources, _ plane: UnsafePointer<Float>, upsampled up: Bool, d: Int, firstRow: Int, count: Int,
+                                    height h: Int, width wd: Int, tw: Int, line: UnsafeMutablePointer<Float>, into rows: UnsafeMutablePointer<Float>) {
+        line[0] = 0
+        line[wd + 1] = 0
+        for j in 0..<count {
+            let sh = firstRow + j
+            if sh < 0 || sh >= h {
+                (line + 1).update(repeating: 0, count: wd)
+            } else {
+                src.copyLine(plane, upsampled: up, d: d, h: sh, into: line + 1)
+            }
+            WinogradF43.inputTransform(line, tiles: tw, into: rows + j * 6 * tw, stride: tw)
+        }
+    }
+
+    /// Height-transforms `bands` consecutive bands of `th` output rows from width-transformed
+    /// `rows`, band i into `dst + i * tw`.
+    static func heightTransformBands(_ rows: UnsafePointer<Float>, bands: Int, th: Int, tw: Int, into dst: UnsafeMutablePointer<Float>, stride: Int) {
+        for i in 0..<bands {
+            let r = rows + th * i * 6 * tw
+            if th == 2 {
+                heightTransform2(r, tw: tw, into: dst + i * tw, stride: stride)
+            } else {
+                heightTransform4(r, tw: tw, into: dst + i * tw, stride: stride)
+            }
+        }
+    }
+
     static func heightTransform2(_ rows: UnsafePointer<Float>, tw: Int, into dst: UnsafeMutablePointer<Float>, stride: Int) {
         let rs = 6 * tw
         for iw in 0..<6 {
