@@ -85,18 +85,14 @@ public struct FileSummary: Sendable {
                            groups: groups, optimizer: optimizer, genesis: model.detected, fileBytes: size)
     }
 
-    static let counterNames: Set<String> = ["iterations", "iter", "iteration", "step"]
-
     static func summarizeKerasOptimizer(_ k: KerasModelFile) -> Optimizer {
         var iterations: Int64?
         var slots = 0, slotValues = 0
         for w in k.optimizerWeights {
-            let v = NameMaps.kerasVariable(w.name)
-            if counterNames.contains(v), w.tensor.elementCount == 1 {
-                iterations = w.tensor.int64s().first
-            } else if v == "learning_rate", w.tensor.elementCount == 1 {
-                continue
-            } else {
+            switch KerasOptimizerBridge.classify(w) {
+            case let .counter(n): iterations = n
+            case .learningRate: continue
+            case .slot:
                 slots += 1
                 slotValues += w.tensor.elementCount
             }

@@ -9,6 +9,17 @@ import Tensors
 enum KerasOptimizerBridge {
     static let counters: Set<String> = ["iterations", "iter", "iteration"]
 
+    enum Entry { case counter(Int64), learningRate(Float), slot }
+
+    /// What one `optimizer_weights` entry is, by its variable name and size.
+    static func classify(_ w: KerasWeight) -> Entry {
+        let v = NameMaps.kerasVariable(w.name)
+        guard w.tensor.elementCount == 1 else { return .slot }
+        if counters.contains(v) { return .counter(w.tensor.int64s()[0]) }
+        if v == "learning_rate" { return .learningRate(w.tensor.floats()[0]) }
+        return .slot
+    }
+
     /// `trainable`: canonical names of the trainable parameters in Keras weight order.
     static func state(_ k: KerasModelFile, trainable: [String], shapes: [String: [Int]]) -> OptimizerState? {
         guard !k.optimizerWeights.isEmpty else { return nil }
@@ -16,10 +27,11 @@ enum KerasOptimizerBridge {
         var hp = k.optimizer?.hyperparameters ?? [:]
         var slotEntries: [KerasWeight] = []
         for w in k.optimizerWeights {
-            let v = NameMaps.kerasVariable(w.name)
-            if counters.contains(v), w.tensor.elementCount == 1 { step = w.tensor.int64s().first; continue }
-            if v == "learning_rate", w.tensor.elementCount == 1 { hp["learning_rate"] = Double(w.tensor.floats()[0]); continue }
-            slotEntries.append(w)
+            switch classify(w) {
+            case let .counter(n): step = n
+            case let .learningRate(lr): hp["learning_rate"] = Double(lr)
+            case .slot: slotEntries.append(w)
+            }
         }
         let n = trainable.count
         guard n > 0 else { return nil }

@@ -39,11 +39,8 @@ enum SafeTensorsBridge {
             let prefix = modulePrefix ? NameMaps.dataParallelPrefix : ""
             for (n, t) in p.weights.entries { store[prefix + n] = t }
         case .keras2, .keras3:
-            for layer in KerasLayerPlan(p.architecture).layers {
-                for w in layer.weights {
-                    guard let t = p.weights[w.canonical] else { continue }
-                    store["\(layer.name)/\(w.keras):0"] = t.rank == 5 ? t.permuted(NameMaps.canonicalToKerasAxes) : t
-                }
+            for layer in try KerasBridge.kerasLayers(p.weights, architecture: p.architecture) {
+                for w in layer.weights { store[w.name] = w.tensor }
             }
         }
         // `format: pt` is what Python's safetensors conversion writes for PyTorch state dicts.

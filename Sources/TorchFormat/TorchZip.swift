@@ -110,14 +110,19 @@ final class ZipStorages: StorageSource {
 
     func bytes(_ ref: StorageRef) throws -> [UInt8] {
         if let b = cache[ref.key] { return b }
+        let (entry, b) = try Self.extract(ref, from: archive, root: root, file: file)
+        cache[ref.key] = b
+        unchecked.append((entry, b))
+        return b
+    }
+
+    /// One storage record's bytes, size checked against the pickle, CRC left for `finish()`.
+    static func extract(_ ref: StorageRef, from archive: Archive, root: String, file: String) throws -> (Entry, [UInt8]) {
         let expected = try Limits.byteCount([ref.numel], ref.dtype, what: "storage \(ref.key)")
         guard let entry = archive["\(root)/data/\(ref.key)"] else {
             throw TorchError.storage(file: file, key: ref.key, expected: "a record \(root)/data/\(ref.key)", found: "none")
         }
-        let b = try TorchZip.member(archive, entry, cap: Limits.maxTensorBytes, file: file, exact: expected, checkCRC: false)
-        cache[ref.key] = b
-        unchecked.append((entry, b))
-        return b
+        return (entry, try TorchZip.member(archive, entry, cap: Limits.maxTensorBytes, file: file, exact: expected, checkCRC: false))
     }
 
     /// Extracts every storage the pickle names, on two cores (each half through its own
@@ -138,11 +143,8 @@ final class ZipStorages: StorageSource {
                     throw TorchError.notTorch(file: file, reason: "not a readable zip archive (\(error))")
                 }
                 return try part.map { ref in
-                    let expected = try Limits.byteCount([ref.numel], ref.dtype, what: "storage \(ref.key)")
-                    guard let entry = a["\(root)/data/\(ref.key)"] else {
-                        throw TorchError.storage(file: file, key: ref.key, expected: "a record \(root)/data/\(ref.key)", found: "none")
-                    }
-                    return (ref, entry, try TorchZip.member(a, entry, cap: Limits.maxTensorBytes, file: file, exact: expected, checkCRC: false))
+                    let (entry, bytes) = try ZipStorages.extract(ref, from: a, root: root, file: file)
+                    return (ref, entry, bytes)
                 }
             }
         }
