@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "VolumeIO", dependencies: ["Tensors", "SystemZlib"]),
+        .target(name: "VolumeIO", dependencies: ["Tensors"]),
 
         // The network as data: architecture, name maps, detection, verification.
         .target(name: "GenesisModel", dependencies: ["Tensors"]),

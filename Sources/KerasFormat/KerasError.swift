@@ -4,14 +4,12 @@ public enum KerasError: Error, CustomStringConvertible, Equatable {
     case notKeras(file: String, reason: String)
     case malformed(file: String, location: String, reason: String)
     case badConfig(file: String, reason: String)
-    case unsupported(file: String, reason: String)
 
     public var description: String {
         switch self {
         case let .notKeras(f, r): return "\(f): not a Keras weights file: \(r)"
         case let .malformed(f, l, r): return "\(f): \(l): \(r)"
         case let .badConfig(f, r): return "\(f): model_config: \(r)"
-        case let .unsupported(f, r): return "\(f): unsupported: \(r)"
         }
     }
 }
