@@ -23,6 +23,7 @@ MemoryTuning.reuseLargeBuffers()
 var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "read" || args.first == "convert" { IOBenchmarks.run(args) }
 if args.first == "official-size" { OfficialSizeFile.make(args) }
+if args.first == "permute" { PermuteBenchmark.run(args) }
 guard args.first == "forward" else { fail(args.isEmpty ? "missing benchmark name" : "unknown benchmark \(args[0])") }
 args.removeFirst()
 var variant = Variant.keras, reps = 5, threads = Parallel.defaultThreads, json = false, bn = BatchNormMode.inference

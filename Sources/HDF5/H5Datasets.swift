@@ -72,9 +72,8 @@ extension H5Group {
             defer { if i.dtype == .float16 { H5Tclose(mtype) } }
             // Filled by H5Dread whole (no zeroing pass): a failed read throws before use.
             var status: herr_t = 0
-            let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
+            let bytes = LargeBytes.make(count) { buf in
                 if count > 0 { status = H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5Lib.defaultPL, buf.baseAddress) }
-                n = count
             }
             guard status >= 0 else { throw error("cannot read dataset", name) }
             return try Tensor(dtype: i.dtype, shape: i.shape, bytes: bytes, name: childPath(name))

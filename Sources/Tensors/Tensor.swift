@@ -97,15 +97,15 @@ import Darwin
 extension Tensor {
     /// A float32 tensor of `transform` applied to every value, written in one pass into one new
     /// buffer (for large tensors: no intermediate [Float] arrays).
+    @inlinable
     public func mapFloat32(_ transform: (Float) -> Float) -> Tensor {
         guard dtype == .float32 else { return Tensor(shape: shape, floats: floats().map(transform)) }
-        let out = [UInt8](unsafeUninitializedCapacity: bytes.count) { buf, count in
+        let out = LargeBytes.make(bytes.count) { buf in
             bytes.withUnsafeBytes { src in
                 let s = src.bindMemory(to: Float.self)
-                let d = UnsafeMutableRawBufferPointer(buf).bindMemory(to: Float.self)
+                let d = buf.bindMemory(to: Float.self)
                 for i in 0..<s.count { d[i] = transform(s[i]) }
             }
-            count = bytes.count
         }
         return try! Tensor(dtype: .float32, shape: shape, bytes: out)
     }

@@ -15,22 +15,29 @@ enum TorchZip {
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
             throw TorchError.notTorch(file: path, reason: "not a readable zip archive (\(error))")
         }
-        let entries = archive.makeIterator()
-        guard let first = entries.next() else { throw TorchError.notTorch(file: path, reason: "empty zip archive") }
+        // One pass over the central directory: ZIPFoundation's subscript walks it from the
+        // start on every lookup. The first entry of a repeated name wins, as with the subscript.
+        var entries: [String: Entry] = [:]
+        var first: Entry?
+        for e in archive {
+            if first == nil { first = e }
+            if entries[e.path] == nil { entries[e.path] = e }
+        }
+        guard let first else { throw TorchError.notTorch(file: path, reason: "empty zip archive") }
         guard let slash = first.path.firstIndex(of: "/"), slash != first.path.startIndex else {
             throw TorchError.notTorch(file: path, reason: "first zip entry '\(first.path)' is not inside a root folder")
         }
         let root = String(first.path[..<slash])
-        guard archive["\(root)/version"] != nil || archive["\(root)/.data/version"] != nil else {
+        guard entries["\(root)/version"] != nil || entries["\(root)/.data/version"] != nil else {
             throw TorchError.malformed(file: path, key: "\(root)/version", expected: "a version record", found: "none")
         }
-        if let order = archive["\(root)/byteorder"] {
+        if let order = entries["\(root)/byteorder"] {
             let text = String(decoding: try member(archive, order, cap: maxSmallRecord, file: path), as: UTF8.self)
             guard text == "little" else {
                 throw TorchError.malformed(file: path, key: "\(root)/byteorder", expected: "little", found: String(text.prefix(20)))
             }
         }
-        guard let pklEntry = archive["\(root)/data.pkl"] else {
+        guard let pklEntry = entries["\(root)/data.pkl"] else {
             throw TorchError.malformed(file: path, key: "\(root)/data.pkl", expected: "the pickle record", found: "none")
         }
         let pickle = try member(archive, pklEntry, cap: maxPickleBytes, file: path)
@@ -38,7 +45,7 @@ enum TorchZip {
         var vm = PickleVM(file: path, data: pickle)
         vm.persistentLoad = registry.load
         let value = try vm.run()
-        let storages = ZipStorages(archive: archive, root: root, file: path)
+        let storages = ZipStorages(archive: archive, entries: entries, root: root, file: path)
         try storages.prefetch(registry.order.map { registry.byKey[$0]! })
         return (value, storages)
     }
@@ -52,22 +59,25 @@ enum TorchZip {
         if let exact, declared != UInt64(exact) {
             throw TorchError.storage(file: file, key: entry.path, expected: "\(exact) bytes", found: "\(declared) bytes")
         }
-        var out = [UInt8]()
-        out.reserveCapacity(Int(declared))
-        do {
-            // CRC-32 checked below with zlib: ZIPFoundation's own is a byte-wise Swift loop on
-            // Linux, a quarter of a full-size conversion's time.
-            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
-                guard out.count + chunk.count <= Int(declared) else {
-                    throw TorchError.storage(file: file, key: entry.path, expected: "\(declared) bytes", found: "more")
+        let size = Int(declared)
+        var filled = 0
+        let out = try LargeBytes.make(size) { dst in
+            do {
+                // CRC-32 checked below with zlib: ZIPFoundation's own is a byte-wise Swift loop on
+                // Linux, a quarter of a full-size conversion's time.
+                _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
+                    guard filled + chunk.count <= size else {
+                        throw TorchError.storage(file: file, key: entry.path, expected: "\(declared) bytes", found: "more")
+                    }
+                    chunk.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: dst[filled..<(filled + chunk.count)]))
+                    filled += chunk.count
                 }
-                chunk.withUnsafeBytes { out.append(contentsOf: $0.bindMemory(to: UInt8.self)) }
+            } catch let e as TorchError { throw e } catch {
+                throw TorchError.malformed(file: file, key: entry.path, expected: "an intact zip entry", found: "\(error)")
             }
-        } catch let e as TorchError { throw e } catch {
-            throw TorchError.malformed(file: file, key: entry.path, expected: "an intact zip entry", found: "\(error)")
-        }
-        guard out.count == Int(declared) else {
-            throw TorchError.truncated(file: file, location: "zip entry \(entry.path)", needed: Int(declared), available: out.count)
+            guard filled == size else {
+                throw TorchError.truncated(file: file, location: "zip entry \(entry.path)", needed: size, available: filled)
+            }
         }
         if checkCRC { try verifyCRC(out, entry, file: file) }
         return out
@@ -98,28 +108,31 @@ enum TorchZip {
 /// Storage records of an open torch zip, read once each, sizes checked against the pickle.
 final class ZipStorages: StorageSource {
     let archive: Archive
+    /// Entries by path (see `TorchZip.load`).
+    let entries: [String: Entry]
     let root: String
     let file: String
     private var cache: [String: [UInt8]] = [:]
 
-    init(archive: Archive, root: String, file: String) {
+    init(archive: Archive, entries: [String: Entry], root: String, file: String) {
         self.archive = archive
+        self.entries = entries
         self.root = root
         self.file = file
     }
 
     func bytes(_ ref: StorageRef) throws -> [UInt8] {
         if let b = cache[ref.key] { return b }
-        let (entry, b) = try Self.extract(ref, from: archive, root: root, file: file)
+        let (entry, b) = try Self.extract(ref, from: archive, entries: entries, root: root, file: file)
         cache[ref.key] = b
         unchecked.append((entry, b))
         return b
     }
 
     /// One storage record's bytes, size checked against the pickle, CRC left for `finish()`.
-    static func extract(_ ref: StorageRef, from archive: Archive, root: String, file: String) throws -> (Entry, [UInt8]) {
+    static func extract(_ ref: StorageRef, from archive: Archive, entries: [String: Entry], root: String, file: String) throws -> (Entry, [UInt8]) {
         let expected = try Limits.byteCount([ref.numel], ref.dtype, what: "storage \(ref.key)")
-        guard let entry = archive["\(root)/data/\(ref.key)"] else {
+        guard let entry = entries["\(root)/data/\(ref.key)"] else {
             throw TorchError.storage(file: file, key: ref.key, expected: "a record \(root)/data/\(ref.key)", found: "none")
         }
         return (entry, try TorchZip.member(archive, entry, cap: Limits.maxTensorBytes, file: file, exact: expected, checkCRC: false))
@@ -135,7 +148,7 @@ final class ZipStorages: StorageSource {
         let split = refs.firstIndex { running += Double($0.numel); return running >= total / 2 }.map { $0 + 1 } ?? refs.count / 2
         let cut = min(max(split, 1), refs.count - 1)
         let halves = [Array(refs[..<cut]), Array(refs[cut...])]
-        let (root, file, url) = (self.root, self.file, URL(fileURLWithPath: self.file))
+        let (root, file, url, entries) = (self.root, self.file, URL(fileURLWithPath: self.file), self.entries)
         let results = halves.concurrentMap { part -> Result<[(StorageRef, Entry, [UInt8])], Error> in
             Result {
                 let a: Archive
@@ -143,7 +156,7 @@ final class ZipStorages: StorageSource {
                     throw TorchError.notTorch(file: file, reason: "not a readable zip archive (\(error))")
                 }
                 return try part.map { ref in
-                    let (entry, bytes) = try ZipStorages.extract(ref, from: a, root: root, file: file)
+                    let (entry, bytes) = try ZipStorages.extract(ref, from: a, entries: entries, root: root, file: file)
                     return (ref, entry, bytes)
                 }
             }

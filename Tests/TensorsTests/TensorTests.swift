@@ -23,6 +23,26 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(torch.permuted([2, 3, 4, 1, 0]), keras)
     }
 
+    /// The blocked kernel transpose, with channel counts that leave partial blocks of 16 on
+    /// both sides, against the index formula element by element, both directions.
+    func testBlockedKernelTransposeCoversPartialBlocks() throws {
+        for (cin, cout) in [(7, 37), (33, 5), (16, 17), (1, 1)] {
+            let n = 27 * cin * cout
+            let keras = Tensor(shape: [3, 3, 3, cin, cout], floats: (0..<n).map { Float($0) })
+            let torch = keras.permuted([4, 3, 0, 1, 2])
+            XCTAssertEqual(torch.shape, [cout, cin, 3, 3, 3])
+            let f = torch.floats()
+            var mismatches = 0
+            for o in 0..<cout {
+                for i in 0..<cin {
+                    for tap in 0..<27 where f[(o * cin + i) * 27 + tap] != Float((tap * cin + i) * cout + o) { mismatches += 1 }
+                }
+            }
+            XCTAssertEqual(mismatches, 0, "\(cin)x\(cout)")
+            XCTAssertEqual(torch.permuted([2, 3, 4, 1, 0]), keras, "\(cin)x\(cout) back")
+        }
+    }
+
     func testByteCountMismatchIsRefused() {
         XCTAssertThrowsError(try Tensor(dtype: .float32, shape: [2, 2], bytes: [0, 0, 0, 0], name: "w")) { e in
             XCTAssertEqual(e as? TensorError, .byteCountMismatch(name: "w", expected: 16, found: 4))
