@@ -55,8 +55,8 @@ struct ConvertCommand: ParsableCommand {
         let eps = source.effectiveBNEpsilon ?? r.written.architecture.variant.defaultBNEpsilon
         let forward: ForwardComparison.Result
         do {
-            let a = try GenesisNetwork(architecture: try source.architecture(), weights: source.mapped.store, bnEpsilon: eps)
-            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps)
+            let a = try GenesisNetwork(architecture: try source.architecture(), weights: source.mapped.store, bnEpsilon: eps, algorithm: .im2col)
+            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps, algorithm: .im2col)
             forward = try ForwardComparison.compare(a, b, spatial: ForwardComparison.cubeSpatial(for: source.inputShape))
             try r.commit()
         } catch {

@@ -10,13 +10,19 @@ public enum ForwardComparison {
         public var worst: Double { maxAbsDifference.values.max() ?? 0 }
     }
 
-    /// The cube side used for proofs: the model's own input when recorded and small enough,
-    /// else 32x32x16 (every side a multiple of 8; an eighth of the official cube's cost).
+    /// The smallest proof cube that still reaches every weight: after the three poolings each
+    /// side is 2, so every one of the 27 taps of every 3x3x3 kernel meets in-bounds voxels at
+    /// every level (a side of 1 at the bottom would leave the outer depth taps untested).
+    public static let proofSpatial = [16, 16, 16]
+
+    /// The cube side used for proofs: the model's own input when recorded, every side at least
+    /// 16 and a multiple of 8, and no larger than 32x32x16; else `proofSpatial` (1/32 of the
+    /// official 64x64x32 cube's cost).
     public static func cubeSpatial(for inputShape: [Int]?) -> [Int] {
-        if let s = inputShape, s.count == 4, s[1...].allSatisfy({ $0 > 0 && $0 % 8 == 0 }), s[1...].reduce(1, *) <= 32 * 32 * 16 {
+        if let s = inputShape, s.count == 4, s[1...].allSatisfy({ $0 >= 16 && $0 % 8 == 0 }), s[1...].reduce(1, *) <= 32 * 32 * 16 {
             return Array(s[1...])
         }
-        return [32, 32, 16]
+        return proofSpatial
     }
 
     /// A seeded cube in [0, 1) of shape (1, 1, D, H, W).
@@ -28,7 +34,7 @@ public enum ForwardComparison {
 
     /// Runs both networks on one cube in both BN modes, with the same epsilon (the source's), so
     /// that only the weights differ.
-    public static func compare(_ a: GenesisNetwork, _ b: GenesisNetwork, spatial: [Int] = [32, 32, 16], seed: UInt64 = 1,
+    public static func compare(_ a: GenesisNetwork, _ b: GenesisNetwork, spatial: [Int] = ForwardComparison.proofSpatial, seed: UInt64 = 1,
                                modes: [BatchNormMode] = BatchNormMode.allCases) throws -> Result {
         let x = seededCube(spatial, seed: seed)
         var out: [BatchNormMode: Double] = [:]

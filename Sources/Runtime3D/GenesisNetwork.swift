@@ -39,9 +39,12 @@ public struct GenesisNetwork: Sendable {
 
     /// Checks and takes every tensor the architecture needs (extra tensors are ignored;
     /// `num_batches_tracked` is not needed). `bnEpsilon` defaults to the variant's framework
-    /// (keras 1e-3, torch 1e-5).
-    public init(architecture: Architecture, weights: TensorStore, bnEpsilon: Float? = nil) throws {
-        let w = NetworkWeights(architecture: architecture, store: weights)
+    /// (keras 1e-3, torch 1e-5). `algorithm` picks the 3x3x3 convolution method: the Winograd
+    /// default prepares transformed filters (4x the weights' memory, worth it on full-size
+    /// cubes); `.im2col` runs straight from the weights (cheaper for one small proof cube).
+    public init(architecture: Architecture, weights: TensorStore, bnEpsilon: Float? = nil,
+                algorithm: Conv3D.Algorithm = Conv3D.defaultAlgorithm) throws {
+        let w = NetworkWeights(architecture: architecture, store: weights, algorithm: algorithm)
         self.architecture = architecture
         let eps = bnEpsilon ?? architecture.variant.defaultBNEpsilon
         self.bnEpsilon = eps

@@ -6,6 +6,7 @@ import Tensors
 struct NetworkWeights {
     let architecture: Architecture
     let store: TensorStore
+    let algorithm: Conv3D.Algorithm
 
     /// Values of the canonical tensor `name`, which must exist with the spec's shape and a
     /// floating-point dtype.
@@ -21,7 +22,8 @@ struct NetworkWeights {
 
     func conv(_ block: ConvBlock, module: String) throws -> Conv3D {
         try Conv3D(weight: floats(module + ".weight"), bias: floats(module + ".bias"),
-                   outChannels: block.outChannels, inChannels: block.inChannels, kernel: block.kernel)
+                   outChannels: block.outChannels, inChannels: block.inChannels, kernel: block.kernel,
+                   algorithm: algorithm)
     }
 
     func batchNorm(block: Int, epsilon: Float) throws -> BatchNorm {

@@ -24,32 +24,42 @@ struct Winograd2D: Sendable {
                                  [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
 
     /// Transforms PyTorch-layout (out, in, 3, 3, 3) weights: U = G_h g G_w^T per (out, in, kd),
-    /// in Double, rounded once.
+    /// in Double, rounded once; output channels are split over the cores.
     init(weight: [Float], outChannels: Int, inChannels: Int, heightTile: Int) {
         precondition(heightTile == 2 || heightTile == 4, "height tile must be 2 or 4")
-        let gh = heightTile == 2 ? Winograd2D.g2 : Winograd2D.g4
-        let gw = Winograd2D.g4
+        let gh = (heightTile == 2 ? Winograd2D.g2 : Winograd2D.g4).flatMap { $0 }
+        let gw = Winograd2D.g4.flatMap { $0 }
         let hp = heightTile + 2
         let k = inChannels * 3
         let plane = outChannels * k
-        var u = [Float](repeating: 0, count: hp * 6 * plane)
-        for o in 0..<outChannels {
-            for i in 0..<inChannels {
-                for kd in 0..<3 {
-                    let base = ((o * inChannels + i) * 3 + kd) * 9
-                    for ih in 0..<hp {
-                        for iw in 0..<6 {
-                            var acc = 0.0
-                            for kh in 0..<3 where gh[ih][kh] != 0 {
-                                for kw in 0..<3 where gw[iw][kw] != 0 {
-                                    acc += gh[ih][kh] * gw[iw][kw] * Double(weight[base + kh * 3 + kw])
+        // Every element is written below: (hp * 6) points x out x (in * 3).
+        let u = [Float](unsafeUninitializedCapacity: hp * 6 * plane) { buf, count in
+            let dst = buf.baseAddress!
+            weight.withUnsafeBufferPointer { w in
+                Parallel.forEach(outChannels, threads: Parallel.defaultThreads) { o, _ in
+                    var g = [Double](repeating: 0, count: 9), t = [Double](repeating: 0, count: 3 * hp)
+                    for i in 0..<inChannels {
+                        for kd in 0..<3 {
+                            let base = ((o * inChannels + i) * 3 + kd) * 9
+                            for j in 0..<9 { g[j] = Double(w[base + j]) }
+                            // t = G_h g (hp x 3), then U = t G_w^T (hp x 6).
+                            for ih in 0..<hp {
+                                for kw in 0..<3 {
+                                    t[ih * 3 + kw] = gh[ih * 3] * g[kw] + gh[ih * 3 + 1] * g[3 + kw] + gh[ih * 3 + 2] * g[6 + kw]
                                 }
                             }
-                            u[(ih * 6 + iw) * plane + o * k + kd * inChannels + i] = Float(acc)
+                            let column = o * k + kd * inChannels + i
+                            for ih in 0..<hp {
+                                for iw in 0..<6 {
+                                    let v = t[ih * 3] * gw[iw * 3] + t[ih * 3 + 1] * gw[iw * 3 + 1] + t[ih * 3 + 2] * gw[iw * 3 + 2]
+                                    dst[(ih * 6 + iw) * plane + column] = Float(v)
+                                }
+                            }
                         }
                     }
                 }
             }
+            count = hp * 6 * plane
         }
         filters = u
         self.heightTile = heightTile
