@@ -68,7 +68,7 @@ public struct OptimizerState: Sendable, Equatable {
             let factor = Float(target == .torch ? -1 / lr : -lr)
             let params = slots.keys.filter { slots[$0]?["momentum"] != nil }
             let scaled = params.concurrentMap { p -> Tensor in
-                slots[p]!["momentum"]!.mapFloat32 { $0 * factor }
+                slots[p]!["momentum"]!.scaled(by: factor)
             }
             for (p, t) in zip(params, scaled) { out.slots[p]!["momentum"] = t }
             return (out, "SGD momentum rescaled: \(target == .torch ? "buf = -m / lr" : "m = -lr * buf") with lr \(lr)")

@@ -93,7 +93,12 @@ public enum Verification {
         var nan = 0, inf = 0
         func count(_ v: Float) { if !v.isFinite { if v.isNaN { nan += 1 } else { inf += 1 } } }
         if t.dtype == .float32 {
-            t.bytes.withUnsafeBytes { raw in for v in raw.bindMemory(to: Float.self) { count(v) } }
+            // A branch-free pass over the exponent bits (vectorised) first; the counting pass
+            // runs only for tensors that hold a NaN or an infinity.
+            let any = t.bytes.withUnsafeBytes { raw in
+                raw.bindMemory(to: UInt32.self).reduce(0 as UInt32) { $0 | (($1 & 0x7f80_0000) == 0x7f80_0000 ? 1 : 0) }
+            }
+            if any != 0 { t.bytes.withUnsafeBytes { raw in for v in raw.bindMemory(to: Float.self) { count(v) } } }
         } else {
             for v in t.floats() { count(v) }
         }

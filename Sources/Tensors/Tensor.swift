@@ -95,16 +95,15 @@ import Darwin
 #endif
 
 extension Tensor {
-    /// A float32 tensor of `transform` applied to every value, written in one pass into one new
-    /// buffer (for large tensors: no intermediate [Float] arrays).
-    @inlinable
-    public func mapFloat32(_ transform: (Float) -> Float) -> Tensor {
-        guard dtype == .float32 else { return Tensor(shape: shape, floats: floats().map(transform)) }
+    /// A float32 tensor of every value times `factor` (other dtypes are converted first), in one
+    /// vectorised pass into one new buffer.
+    public func scaled(by factor: Float) -> Tensor {
+        guard dtype == .float32 else { return asFloat32().scaled(by: factor) }
         let out = LargeBytes.make(bytes.count) { buf in
             bytes.withUnsafeBytes { src in
-                let s = src.bindMemory(to: Float.self)
-                let d = buf.bindMemory(to: Float.self)
-                for i in 0..<s.count { d[i] = transform(s[i]) }
+                let s = src.bindMemory(to: Float.self), d = buf.bindMemory(to: Float.self)
+                guard let sp = s.baseAddress, let dp = d.baseAddress else { return }
+                for i in 0..<s.count { dp[i] = sp[i] * factor }
             }
         }
         return try! Tensor(dtype: .float32, shape: shape, bytes: out)

@@ -54,6 +54,18 @@ final class DetectionTests: XCTestCase {
                                     "unexpected extra.weight"])
     }
 
+    func testNonFiniteValuesAreCountedByKind() throws {
+        let arch = Architecture(variant: .torch, baseFilters: 2, labels: 1)
+        var store = Initialization.heNormal(arch, seed: 2)
+        let name = "down_tr256.ops.1.conv1.weight"
+        var values = store[name]!.floats()
+        (values[0], values[5], values[values.count - 1], values[77]) = (.nan, .infinity, -.infinity, -.nan)
+        store[name] = Tensor(shape: store[name]!.shape, floats: values)
+        let problems = Verification.verify(Mapping.fromFlat(store), against: arch).problems
+        XCTAssertEqual(problems.map(\.kind), [.nonFinite])
+        XCTAssertEqual(problems.first?.found, "2 NaN, 2 Inf")
+    }
+
     func testKerasShapesAreReportedInKerasLayout() throws {
         let m0 = try ModelLoader.load(Fixtures.path("keras/genesis_tiny_weights.h5"))
         var m = m0.mapped

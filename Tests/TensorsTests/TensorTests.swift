@@ -91,10 +91,14 @@ final class TensorIntegerTests: XCTestCase {
 }
 
 final class TensorMapTests: XCTestCase {
-    func testMapFloat32MatchesMappingTheValues() throws {
-        let t = Tensor(shape: [2, 2], floats: [1, -2, 0.5, 3])
-        XCTAssertEqual(t.mapFloat32 { $0 * -0.1 }.floats(), [1, -2, 0.5, 3].map { $0 * -0.1 })
+    /// Each value times the factor in Float, exactly as Swift's own `*` rounds it; float64
+    /// input is converted first.
+    func testScaledMatchesMultiplyingTheValues() throws {
+        let values: [Float] = (0..<1000).map { Float($0) * 0.731 - 300 }
+        let t = Tensor(shape: [10, 100], floats: values)
+        XCTAssertEqual(t.scaled(by: -0.1).floats(), values.map { $0 * -0.1 })
+        XCTAssertEqual(t.scaled(by: -0.1).shape, [10, 100])
         let d = try Tensor(dtype: .float64, shape: [1], bytes: withUnsafeBytes(of: 2.0) { Array($0) })
-        XCTAssertEqual(d.mapFloat32 { $0 + 1 }, Tensor(shape: [1], floats: [3]))
+        XCTAssertEqual(d.scaled(by: 1.5), Tensor(shape: [1], floats: [3]))
     }
 }
