@@ -11,7 +11,8 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for o in pt safetensors genesis h5; do .build/release/GenesisBench convert "$F" "/tmp/genesis-bench.$o" 5; done
 "$PY" scripts/bench_convert_peer.py "$F" /tmp/genesis-bench-peer.pt 5
 # The official size: the same weights plus seeded SGD momentum slots (about 131 MB, like the
-# released Genesis_Chest_CT.h5). The peer script converts weights only, so it has no row here.
+# released Genesis_Chest_CT.h5); the peer converts the momentum too.
 .build/release/GenesisBench official-size "$F" /tmp/genesis-official-size.h5
 for i in 1 2 3; do .build/release/GenesisBench convert /tmp/genesis-official-size.h5 /tmp/genesis-bench-official.pt 9; done
+"$PY" scripts/bench_convert_peer.py /tmp/genesis-official-size.h5 /tmp/genesis-bench-official-peer.pt 9
 .build/release/GenesisBench convert /tmp/genesis-official-size.h5 /tmp/genesis-bench-official.genesis 5
