@@ -6,6 +6,7 @@ rescaled buf = -m / lr, saved as an SGD `optimizer_state_dict` indexed like
 `UNet3D.parameters()` (../shared/peers/torch_genesis.py). Prints one JSON line.
 
 usage: /opt/peers/bin/python scripts/bench_convert_peer.py IN.h5 OUT.pt [reps]
+       (reps 0: convert once and exit, for timing a fresh interpreter end to end)
 """
 import json, os, sys, time
 import h5py, numpy as np, torch
@@ -82,6 +83,8 @@ if __name__ == "__main__":
         base = g["depth_0_conv"][names(g["depth_0_conv"], "weight_names")[0]].shape[-1]
     order = [n for n, _ in UNet3D(base=base).named_parameters()]
     convert(src, dst, order)
+    if reps == 0:  # one conversion in a fresh interpreter, for `time` end to end
+        sys.exit(0)
     ts = []
     for _ in range(reps):
         t = time.perf_counter(); convert(src, dst, order); ts.append(time.perf_counter() - t)

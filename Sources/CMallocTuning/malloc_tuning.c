@@ -1,6 +1,7 @@
 #include "malloc_tuning.h"
-#include <stdint.h>
-#include <sys/mman.h>
+/* Any C library header first: it is what defines __GLIBC__ for the test below (without one the
+   test was always false and the settings silently never applied). */
+#include <stdlib.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 int genesis_reuse_large_buffers(void) {
@@ -9,16 +10,3 @@ int genesis_reuse_large_buffers(void) {
 #else
 int genesis_reuse_large_buffers(void) { return 0; }
 #endif
-
-int genesis_advise_huge_pages(void *start, size_t count) {
-#if defined(MADV_HUGEPAGE)
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t first = ((uintptr_t)start + huge - 1) & ~(huge - 1);
-    uintptr_t end = ((uintptr_t)start + count) & ~(huge - 1);
-    if (end <= first) return 0;
-    return madvise((void *)first, end - first, MADV_HUGEPAGE) == 0;
-#else
-    (void)start; (void)count;
-    return 0;
-#endif
-}

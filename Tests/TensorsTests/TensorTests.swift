@@ -102,3 +102,18 @@ final class TensorMapTests: XCTestCase {
         XCTAssertEqual(d.scaled(by: 1.5), Tensor(shape: [1], floats: [3]))
     }
 }
+
+final class MemoryTuningTests: XCTestCase {
+    /// On glibc both mallopt settings must take effect (they were once compiled out unnoticed:
+    /// the `__GLIBC__` test ran before any header had defined the macro).
+    func testLargeBufferReuseTakesEffectOnGlibc() {
+        #if canImport(Glibc)
+        XCTAssertTrue(MemoryTuning.reuseLargeBuffers())
+        #endif
+    }
+
+    func testLargeBytesHoldsWhatTheBodyWrote() {
+        let b = LargeBytes.make(5) { buf in for i in 0..<5 { buf[i] = UInt8(i * 3) } }
+        XCTAssertEqual(b, [0, 3, 6, 9, 12])
+    }
+}
