@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "TorchFormatTests", dependencies: ["TorchFormat", "Tensors", "HDF5", "TestSupport"]),
-        .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "KerasFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisIOTests", dependencies: ["GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),

@@ -44,20 +44,9 @@ public struct FileSummary: Sendable {
 
     public static func of(_ model: LoadedModel) -> FileSummary {
         let size = (try? FileIO.size(of: model.path)) ?? 0
-        if let k = model.keras {
-            var versions: [String: String] = [:]
-            versions["keras"] = k.kerasVersion
-            versions["backend"] = k.backend
-            versions["layout"] = k.layout.rawValue
-            let groups = k.layers.map { l in
-                Group(name: l.name, className: l.className, tensors: l.weights.map { Entry(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) })
-            }
-            var optimizer: Optimizer?
-            if !k.optimizerWeights.isEmpty || k.optimizer != nil {
-                optimizer = summarizeKerasOptimizer(k)
-            }
-            return FileSummary(path: model.path, format: model.format, formatDescription: model.formatDescription, versions: versions,
-                               groups: groups, optimizer: optimizer, genesis: model.detected, fileBytes: size)
+        if let k = model.kerasListing {
+            return FileSummary(path: model.path, format: model.format, formatDescription: model.formatDescription, versions: k.versions,
+                               groups: k.groups, optimizer: k.optimizer, genesis: model.detected, fileBytes: size)
         }
         // Flat stores: one group per module (the name up to its last dot).
         var groups: [Group] = []
@@ -100,5 +89,26 @@ public struct FileSummary: Sendable {
         return Optimizer(className: k.optimizer?.className, hyperparameters: k.optimizer?.hyperparameters ?? [:], iterations: iterations,
                          entries: k.optimizerWeights.map { Entry(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) },
                          slotCount: slots, slotValues: slotValues)
+    }
+}
+
+/// What a Keras file lists, in saved order, without its tensor data: kept by `LoadedModel` so
+/// that the Keras-layout tensors are freed once mapped onto the canonical layout.
+public struct KerasListing: Sendable {
+    public let versions: [String: String]
+    public let groups: [FileSummary.Group]
+    public let optimizer: FileSummary.Optimizer?
+
+    public init(_ k: KerasModelFile) {
+        var versions: [String: String] = [:]
+        versions["keras"] = k.kerasVersion
+        versions["backend"] = k.backend
+        versions["layout"] = k.layout.rawValue
+        self.versions = versions
+        groups = k.layers.map { l in
+            FileSummary.Group(name: l.name, className: l.className,
+                              tensors: l.weights.map { FileSummary.Entry(name: $0.name, shape: $0.tensor.shape, dtype: $0.tensor.dtype) })
+        }
+        optimizer = k.optimizerWeights.isEmpty && k.optimizer == nil ? nil : FileSummary.summarizeKerasOptimizer(k)
     }
 }

@@ -10,8 +10,9 @@ public struct LoadedModel: Sendable {
     public let formatDescription: String
     public let mapped: MappedTensors
     public let detected: Detection.Result?
-    /// The raw Keras view, for Keras files.
-    public let keras: KerasModelFile?
+    /// What a Keras file lists (layers, weights, optimizer entries in saved order), for Keras
+    /// files; the Keras-layout tensors themselves are not kept.
+    public let kerasListing: KerasListing?
     /// Input shape without batch (C, D, H, W) when the file records it.
     public let inputShape: [Int]?
     /// Optimizer state mapped onto canonical parameters, when the file has it and it maps.
@@ -24,14 +25,14 @@ public struct LoadedModel: Sendable {
     public var versions: [String: String] = [:]
 
     public init(path: String, format: FormatKind, formatDescription: String, mapped: MappedTensors, detected: Detection.Result?,
-                keras: KerasModelFile?, inputShape: [Int]?, optimizer: OptimizerState?, bnEpsilon: Float? = nil, epoch: Int? = nil,
+                kerasListing: KerasListing?, inputShape: [Int]?, optimizer: OptimizerState?, bnEpsilon: Float? = nil, epoch: Int? = nil,
                 versions: [String: String] = [:]) {
         self.path = path
         self.format = format
         self.formatDescription = formatDescription
         self.mapped = mapped
         self.detected = detected
-        self.keras = keras
+        self.kerasListing = kerasListing
         self.inputShape = inputShape
         self.optimizer = optimizer
         self.bnEpsilon = bnEpsilon
@@ -102,7 +103,7 @@ public enum ModelLoader {
                                                        shapes: Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0.shape) }))
             }
             return LoadedModel(path: path, format: kind, formatDescription: describe(k), mapped: mapped,
-                               detected: detected, keras: k, inputShape: input, optimizer: optimizer)
+                               detected: detected, kerasListing: KerasListing(k), inputShape: input, optimizer: optimizer)
         case .native:
             return try NativeBridge.load(path, verifyChecksum: verifyChecksums)
         case .safetensors:

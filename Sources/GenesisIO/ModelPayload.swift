@@ -69,7 +69,7 @@ extension LoadedModel {
     public func payload(digest: Bool = true) throws -> ModelPayload {
         let arch = try architecture()
         let digest = digest ? (try? Checksum.sha256Hex(fileAt: path)) ?? "" : ""
-        let version = keras?.kerasVersion ?? versions["format_version"] ?? versions["torch_format"]
+        let version = kerasListing?.versions["keras"] ?? versions["format_version"] ?? versions["torch_format"]
         return ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: epoch, bnEpsilon: effectiveBNEpsilon,
                             inputShape: inputShape ?? [1, 64, 64, 32],
                             provenance: .init(sourceFile: path, sourceSHA256: digest, sourceFormat: format.rawValue, sourceVersion: version))

@@ -66,7 +66,7 @@ enum NativeBridge {
         }
         let version = c.metadata.formatVersion.description
         return LoadedModel(path: path, format: .native, formatDescription: "genesis native checkpoint \(version)", mapped: mapped, detected: detected,
-                           keras: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
+                           kerasListing: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
                            versions: ["format_version": version, "source_format": c.metadata.provenance.sourceFormat ?? ""])
     }
 }

@@ -29,7 +29,7 @@ enum SafeTensorsBridge {
         versions.removeValue(forKey: "genesis")
         let label = f.metadata["format"].map { " (metadata format: \($0))" } ?? ""
         return LoadedModel(path: path, format: .safetensors, formatDescription: "safetensors\(label)", mapped: mapped,
-                           detected: Detection.detect(mapped), keras: nil, inputShape: nil, optimizer: nil, versions: versions)
+                           detected: Detection.detect(mapped), kerasListing: nil, inputShape: nil, optimizer: nil, versions: versions)
     }
 
     static func write(_ p: ModelPayload, to path: String, naming: Naming, modulePrefix: Bool) throws {

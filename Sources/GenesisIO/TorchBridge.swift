@@ -16,7 +16,7 @@ enum TorchBridge {
         var description = c.format == .legacy ? "PyTorch legacy pickle (torch < 1.6)" : "PyTorch zip (torch >= 1.6)"
         if c.stateDictKey != nil { description += ", checkpoint dict" + (c.epoch.map { " at epoch \($0)" } ?? "") }
         if c.hadModulePrefix { description += ", module. prefix" }
-        return LoadedModel(path: path, format: .torch, formatDescription: description, mapped: mapped, detected: detected, keras: nil,
+        return LoadedModel(path: path, format: .torch, formatDescription: description, mapped: mapped, detected: detected, kerasListing: nil,
                            inputShape: nil, optimizer: optimizer, epoch: c.epoch,
                            versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")])
     }

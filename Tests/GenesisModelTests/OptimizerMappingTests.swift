@@ -1,5 +1,6 @@
 import GenesisIO
 import GenesisModel
+import KerasFormat
 import Tensors
 import TestSupport
 import XCTest
@@ -19,7 +20,8 @@ final class OptimizerMappingTests: XCTestCase {
             XCTAssertEqual(s.slots[spec.name]?["momentum"]?.shape, spec.shape, spec.name)
         }
         // The slot is the file's tensor, moved into the canonical layout: compare one by value.
-        let raw = try XCTUnwrap(m.keras?.optimizerWeights.first { $0.name == "SGD/m/depth_3_conv/kernel:0" }?.tensor)
+        let file = try KerasReader.read(Fixtures.path("keras/genesis_tiny.h5"))
+        let raw = try XCTUnwrap(file.optimizerWeights.first { $0.name == "SGD/m/depth_3_conv/kernel:0" }?.tensor)
         XCTAssertEqual(s.slots["down_tr128.ops.1.conv1.weight"]?["momentum"], raw.permuted(NameMaps.kerasToCanonicalAxes))
     }
 
