@@ -94,7 +94,12 @@ public enum ModelLoader {
             let k = try KerasReader.read(path)
             let mapped = KerasBridge.mapped(k)
             var input: [Int]?
-            if let s = k.config?.inputShape, s.allSatisfy({ $0 != nil }) { input = s.map { $0! } }
+            // The recorded input (batch axis dropped) when it is a usable cube shape: 4 positive
+            // sides whose float32 cube fits the tensor cap; anything else is treated as absent.
+            if let s = k.config?.inputShape, s.count == 4, s.allSatisfy({ ($0 ?? 0) >= 1 }),
+               (try? Limits.byteCount(s.map { $0! }, .float32)) != nil {
+                input = s.map { $0! }
+            }
             let detected = Detection.detect(mapped)
             var optimizer: OptimizerState?
             if let arch = detected?.architecture {

@@ -22,6 +22,9 @@ extension NativeCheckpoint {
         guard a.inputShape.count == 4, a.inputShape.allSatisfy({ $0 >= 1 }) else {
             throw bad("architecture.input_shape", "\(a.inputShape), expected 4 positive integers [channels, rows, cols, depth]")
         }
+        guard (try? Limits.byteCount(a.inputShape, .float32)) != nil else {
+            throw bad("architecture.input_shape", "\(a.inputShape): one float32 input cube of that shape exceeds the \(Limits.maxTensorBytes >> 30) GiB tensor cap")
+        }
         guard a.bnEpsilon.isFinite, a.bnEpsilon > 0 else { throw bad("architecture.bn_epsilon", "\(a.bnEpsilon), expected > 0") }
         guard a.bnMomentum >= 0, a.bnMomentum <= 1 else { throw bad("architecture.bn_momentum", "\(a.bnMomentum), expected in [0, 1]") }
         guard Self.conventions.contains(a.bnMomentumConvention) else {

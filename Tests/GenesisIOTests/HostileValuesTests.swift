@@ -29,4 +29,23 @@ final class HostileValuesTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + out))
         }
     }
+
+    /// A Keras model config whose recorded input cube cannot exist (its volume overflows) is
+    /// read as recording no input shape; loading and converting go on with the defaults.
+    func testImpossibleRecordedInputShapeIsIgnored() throws {
+        let dir = Fixtures.scratchDirectory()
+        let m0 = try ModelLoader.load(Fixtures.path("keras/genesis_tiny.h5"))
+        var p = try m0.payload(digest: false)
+        p.inputShape = [1, 4_000_000_000_000_000_000, 4_000_000_000_000_000_000, 16]
+        try ModelWriter.write(p, to: dir + "/huge_input.h5", format: .kerasH5, options: WriteOptions(kerasFullModel: true))
+        let m = try ModelLoader.load(dir + "/huge_input.h5")
+        XCTAssertNil(m.inputShape)
+        XCTAssertEqual(try m.payload(digest: false).inputShape, [1, 64, 64, 32])
+        let r = try Converter.convert(m, to: dir + "/huge_input.pt", format: .torch)
+        XCTAssertTrue(r.reread.entries.allSatisfy(\.bitIdentical))
+        // A plausible recorded shape is kept.
+        p.inputShape = [1, 32, 32, 16]
+        try ModelWriter.write(p, to: dir + "/small_input.h5", format: .kerasH5, options: WriteOptions(kerasFullModel: true))
+        XCTAssertEqual(try ModelLoader.load(dir + "/small_input.h5").inputShape, [1, 32, 32, 16])
+    }
 }

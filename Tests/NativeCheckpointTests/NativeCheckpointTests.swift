@@ -165,6 +165,9 @@ final class NativeCheckpointTests: XCTestCase {
             ("bad variant", { $0.replacingOccurrences(of: "\"variant\":\"torch\"", with: "\"variant\":\"tf\"") }, "architecture.variant"),
             ("bad base", { $0.replacingOccurrences(of: "\"base_width\":4", with: "\"base_width\":0") }, "architecture.base_width"),
             ("string base", { $0.replacingOccurrences(of: "\"base_width\":4", with: "\"base_width\":\"4\"") }, "architecture.base_width"),
+            ("non-positive input side", { $0.replacingOccurrences(of: "\"input_shape\":[1,16,16,8]", with: "\"input_shape\":[1,16,0,8]") }, "architecture.input_shape"),
+            ("input cube past the tensor cap", { $0.replacingOccurrences(of: "\"input_shape\":[1,16,16,8]",
+                                                                         with: "\"input_shape\":[1,4000000000000000000,4000000000000000000,16]") }, "architecture.input_shape"),
             ("bad convention", { $0.replacingOccurrences(of: "\"convention\":\"torch\"", with: "\"convention\":\"jax\"") }, "training.optimizer.convention"),
             ("not JSON", { _ in "{\"architecture\":" }, "genesis"),
         ]
