@@ -45,13 +45,13 @@ struct Winograd2D: Sendable {
                             // t = G_h g (hp x 3), then U = t G_w^T (hp x 6).
                             for ih in 0..<hp {
                                 for kw in 0..<3 {
-                                    t[ih * 3 + kw] = gh[ih * 3] * g[kw] + gh[ih * 3 + 1] * g[3 + kw] + gh[ih * 3 + 2] * g[6 + kw]
+                                    t[ih * 3 + kw] = Self.dot3(gh, ih * 3, g[kw], g[3 + kw], g[6 + kw])
                                 }
                             }
                             let column = o * k + kd * inChannels + i
                             for ih in 0..<hp {
                                 for iw in 0..<6 {
-                                    let v = t[ih * 3] * gw[iw * 3] + t[ih * 3 + 1] * gw[iw * 3 + 1] + t[ih * 3 + 2] * gw[iw * 3 + 2]
+                                    let v = Self.dot3(gw, iw * 3, t[ih * 3], t[ih * 3 + 1], t[ih * 3 + 2])
                                     dst[(ih * 6 + iw) * plane + column] = Float(v)
                                 }
                             }
@@ -66,6 +66,13 @@ struct Winograd2D: Sendable {
         heightPoints = hp
         self.inChannels = inChannels
         self.outChannels = outChannels
+    }
+
+    /// c[at] x0 + c[at+1] x1 + c[at+2] x2 over the non-zero coefficients only, so that an
+    /// infinite weight stays infinite instead of 0 x inf turning it into NaN.
+    @inline(__always)
+    private static func dot3(_ c: [Double], _ at: Int, _ x0: Double, _ x1: Double, _ x2: Double) -> Double {
+        (c[at] == 0 ? 0 : c[at] * x0) + (c[at + 1] == 0 ? 0 : c[at + 1] * x1) + (c[at + 2] == 0 ? 0 : c[at + 2] * x2)
     }
 
     func fits(height: Int, width: Int) -> Bool { height % heightTile == 0 && width % 4 == 0 }
