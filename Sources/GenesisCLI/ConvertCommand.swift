@@ -9,7 +9,7 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert weights between formats, with proof.",
         discussion: """
-        The output format follows OUT's extension (.h5, .pt, .safetensors, .genesis) or --format. Keras -> PyTorch adds identity up-convolutions (exact). PyTorch -> Keras is refused when the up-convolutions are not the identity, unless --allow-lossy; then the deviation is measured. Optimizer state converts with the convention change (SGD: keras m = -lr * buf). Every conversion reads back what it wrote and compares every tensor, and where both sides run in the genesis runtime compares forward passes on a seeded cube (max_abs_diff): the model's recorded input when small, else 16x16x16, the smallest cube that reaches every weight of every 3x3x3 kernel.
+        The output format follows OUT's extension (.h5, .pt, .safetensors, .genesis) or --format. Keras -> PyTorch adds identity up-convolutions (exact). PyTorch -> Keras is refused when the up-convolutions are not the identity, unless --allow-lossy; then the deviation is measured. Optimizer state converts with the convention change (SGD: keras m = -lr * buf). Every conversion reads back what it wrote and compares every tensor, and where both sides run in the genesis runtime compares forward passes on a seeded cube (max_abs_diff): the model's recorded input when small, else 16x16x16, the smallest cube in which every tap of every 3x3x3 kernel meets the data.
 
         Examples:
           genesis convert Genesis_Chest_CT.h5 Genesis_Chest_CT.pt --module-prefix

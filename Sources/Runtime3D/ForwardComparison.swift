@@ -10,16 +10,18 @@ public enum ForwardComparison {
         public var worst: Double { maxAbsDifference.values.max() ?? 0 }
     }
 
-    /// The smallest proof cube that still reaches every weight: after the three poolings each
-    /// side is 2, so every one of the 27 taps of every 3x3x3 kernel meets in-bounds voxels at
-    /// every level (a side of 1 at the bottom would leave the outer depth taps untested).
+    /// The smallest proof cube that keeps two voxels per side after the three poolings, so every
+    /// one of the 27 taps of every 3x3x3 kernel meets in-bounds voxels at every level (a side of
+    /// 1 at the bottom would leave the outer taps unused). It proves layouts and the variant
+    /// mapping (a misplaced axis shows at any depth); a single weight can still hide behind a
+    /// zero (ReLU) input, which is why conversions also compare every tensor bit for bit.
     public static let proofSpatial = [16, 16, 16]
 
     /// The cube side used for proofs: the model's own input when recorded, every side at least
     /// 16 and a multiple of 8, and no larger than 32x32x16; else `proofSpatial` (1/32 of the
     /// official 64x64x32 cube's cost).
     public static func cubeSpatial(for inputShape: [Int]?) -> [Int] {
-        if let s = inputShape, s.count == 4, s[1...].allSatisfy({ $0 >= 16 && $0 % 8 == 0 }), s[1...].reduce(1, *) <= 32 * 32 * 16 {
+        if let s = inputShape, s.count == 4, s[1...].allSatisfy({ $0 >= 16 && $0 <= 32 && $0 % 8 == 0 }), s[1...].reduce(1, *) <= 32 * 32 * 16 {
             return Array(s[1...])
         }
         return proofSpatial
