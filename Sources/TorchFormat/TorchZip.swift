@@ -15,13 +15,17 @@ enum TorchZip {
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
             throw TorchError.notTorch(file: path, reason: "not a readable zip archive (\(error))")
         }
-        // One pass over the central directory: ZIPFoundation's subscript walks it from the
-        // start on every lookup. The first entry of a repeated name wins, as with the subscript.
+        // One pass over the central directory (ZIPFoundation's subscript walks it from the start
+        // on every lookup). A repeated name is refused: readers disagree on which copy counts
+        // (ZIPFoundation's subscript takes the first, Python's zipfile the last).
         var entries: [String: Entry] = [:]
         var first: Entry?
         for e in archive {
             if first == nil { first = e }
-            if entries[e.path] == nil { entries[e.path] = e }
+            guard entries[e.path] == nil else {
+                throw TorchError.malformed(file: path, key: e.path, expected: "one zip entry per name", found: "the name twice")
+            }
+            entries[e.path] = e
         }
         guard let first else { throw TorchError.notTorch(file: path, reason: "empty zip archive") }
         guard let slash = first.path.firstIndex(of: "/"), slash != first.path.startIndex else {

@@ -151,6 +151,11 @@ final class TorchSafetyTests: XCTestCase {
         // A view reaching past the storage.
         XCTAssertTrue(assertTorchError(try TorchReader.read(try zip([4], [1], offset: 3, numel: 6, bytes: six)))?
             .description.contains("reach element 6, the storage '0' has 6") ?? false)
+        // Two records of one name: refused (readers disagree on which one counts).
+        let twice = try Craft.zip(Craft.tensorPickle(name: "t", key: "0", numel: 6, offset: 0, shape: [6], stride: [1], legacy: false),
+                                  storages: [("0", [UInt8](repeating: 0xFF, count: 24)), ("0", six)], in: dir, name: "twice.pt")
+        XCTAssertEqual(assertTorchError(try TorchReader.read(twice)),
+                       .malformed(file: twice, key: "archive/data/0", expected: "one zip entry per name", found: "the name twice"))
         // A contiguous view with an offset copies the right bytes.
         let view = try TorchReader.read(try zip([2, 2], [2, 1], offset: 2, numel: 6, bytes: six))
         XCTAssertEqual(view.stateDict["t"]?.floats(), [2, 3, 4, 5])
