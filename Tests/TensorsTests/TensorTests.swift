@@ -26,7 +26,7 @@ final class TensorTests: XCTestCase {
     /// The blocked kernel transpose, with channel counts that leave partial blocks of 16 on
     /// both sides, against the index formula element by element, both directions.
     func testBlockedKernelTransposeCoversPartialBlocks() throws {
-        for (cin, cout) in [(7, 37), (33, 5), (16, 17), (1, 1)] {
+        for (cin, cout) in [(7, 37), (33, 5), (16, 17), (1, 20), (20, 1)] {
             let n = 27 * cin * cout
             let keras = Tensor(shape: [3, 3, 3, cin, cout], floats: (0..<n).map { Float($0) })
             let torch = keras.permuted([4, 3, 0, 1, 2])
