@@ -72,7 +72,7 @@ extension H5Group {
             defer { if i.dtype == .float16 { H5Tclose(mtype) } }
             // Filled by H5Dread whole (no zeroing pass): a failed read throws before use.
             var status: herr_t = 0
-            let bytes = LargeBytes.make(count) { buf in
+            let bytes = UnzeroedBytes.make(count) { buf in
                 if count > 0 { status = H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5Lib.defaultPL, buf.baseAddress) }
             }
             guard status >= 0 else { throw error("cannot read dataset", name) }

@@ -9,13 +9,3 @@ public enum MemoryTuning {
     @discardableResult
     public static func reuseLargeBuffers() -> Bool { genesis_reuse_large_buffers() == 1 }
 }
-
-/// A byte array filled once by `body`, which must write all `count` bytes (no zeroing pass).
-public enum LargeBytes {
-    public static func make(_ count: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buf, n in
-            try body(UnsafeMutableRawBufferPointer(buf))
-            n = count
-        }
-    }
-}

@@ -17,7 +17,7 @@ extension Tensor {
                 dims.append((shape[a], srcStrides[a]))
             }
         }
-        let out = LargeBytes.make(bytes.count) { dst in
+        let out = UnzeroedBytes.make(bytes.count) { dst in
             bytes.withUnsafeBytes { src in
                 switch dtype.byteSize {
                 case 1: Self.gather(src.bindMemory(to: UInt8.self), dst.bindMemory(to: UInt8.self), dims)

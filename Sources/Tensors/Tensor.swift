@@ -99,7 +99,7 @@ extension Tensor {
     /// vectorised pass into one new buffer.
     public func scaled(by factor: Float) -> Tensor {
         guard dtype == .float32 else { return asFloat32().scaled(by: factor) }
-        let out = LargeBytes.make(bytes.count) { buf in
+        let out = UnzeroedBytes.make(bytes.count) { buf in
             bytes.withUnsafeBytes { src in
                 let s = src.bindMemory(to: Float.self), d = buf.bindMemory(to: Float.self)
                 guard let sp = s.baseAddress, let dp = d.baseAddress else { return }

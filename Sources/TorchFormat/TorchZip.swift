@@ -65,7 +65,7 @@ enum TorchZip {
         }
         let size = Int(declared)
         var filled = 0
-        let out = try LargeBytes.make(size) { dst in
+        let out = try UnzeroedBytes.make(size) { dst in
             do {
                 // CRC-32 checked below with zlib: ZIPFoundation's own is a byte-wise Swift loop on
                 // Linux, a quarter of a full-size conversion's time.

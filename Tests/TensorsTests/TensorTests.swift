@@ -112,8 +112,8 @@ final class MemoryTuningTests: XCTestCase {
         #endif
     }
 
-    func testLargeBytesHoldsWhatTheBodyWrote() {
-        let b = LargeBytes.make(5) { buf in for i in 0..<5 { buf[i] = UInt8(i * 3) } }
+    func testUnzeroedBytesHoldsWhatTheBodyWrote() {
+        let b = UnzeroedBytes.make(5) { buf in for i in 0..<5 { buf[i] = UInt8(i * 3) } }
         XCTAssertEqual(b, [0, 3, 6, 9, 12])
     }
 }
