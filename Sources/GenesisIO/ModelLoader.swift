@@ -96,9 +96,10 @@ public enum ModelLoader {
             var input: [Int]?
             // The recorded input (batch axis dropped) when it is a usable cube shape: 4 positive
             // sides whose float32 cube fits the tensor cap; anything else is treated as absent.
-            if let s = k.config?.inputShape, s.count == 4, s.allSatisfy({ ($0 ?? 0) >= 1 }),
-               (try? Limits.byteCount(s.map { $0! }, .float32)) != nil {
-                input = s.map { $0! }
+            if let recorded = k.config?.inputShape, recorded.count == 4, case let s = recorded.compactMap({ $0 }), s.count == 4,
+               s.allSatisfy({ $0 >= 1 }),
+               (try? Limits.byteCount(s, .float32)) != nil {
+                input = s
             }
             let detected = Detection.detect(mapped)
             var optimizer: OptimizerState?

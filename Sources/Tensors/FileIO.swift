@@ -40,19 +40,16 @@ public enum FileIO {
         guard fstat(fd, &st) == 0 else { throw FileError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
         let size = Int(st.st_size)
         guard size <= cap else { throw FileError.tooLarge(path: path, bytes: size, cap: cap) }
-        var done = 0
-        var failure: String?
-        // Filled by pread whole (no zeroing pass); a short read throws before the bytes are used.
-        let out = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+        // Filled by pread whole (no zeroing pass); a short read throws, so no array is made.
+        let out = try UnzeroedBytes.make(size) { buf in
+            var done = 0
             while done < size {
                 let n = pread(fd, buf.baseAddress! + done, size - done, off_t(done))
-                if n < 0 { failure = String(cString: strerror(errno)); break }
-                if n == 0 { failure = "file shrank while reading"; break }
+                if n < 0 { throw FileError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
+                if n == 0 { throw FileError.cannotRead(path: path, reason: "file shrank while reading") }
                 done += n
             }
-            count = size
         }
-        if let failure { throw FileError.cannotRead(path: path, reason: failure) }
         return out
     }
 
