@@ -11,13 +11,17 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a forward pass of a model on cubes from a .npy file.",
         discussion: """
-        MODEL is any file genesis reads. X is a float32 or float64 .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise.
+        MODEL is any file genesis reads. X is a .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Float arrays are taken as they are (the network expects values in [0, 1]); integer arrays (raw HU) need --window. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise.
 
-        BatchNorm: `inference` normalises with the stored moving statistics (Keras predict); `batch` with the statistics of the batch itself (Keras training, and the official PyTorch model in every mode). The default is each variant's official behaviour: inference for the keras variant, batch for the torch variant. Epsilon is the one the file records, else its framework's (Keras 1e-3, PyTorch 1e-5); --bn-epsilon overrides.
+        BatchNorm: `inference` normalises with the stored moving statistics (Keras predict); `batch` with the statistics of the batch itself (Keras training, and the official PyTorch model in every mode). The default is each variant's official behaviour: inference for the keras variant, batch for the torch variant. Epsilon is the one the file records, else its framework's (Keras 1e-3, PyTorch 1e-5); --bn-epsilon overrides. A line on stderr says when either differs from the file's framework.
+
+        Memory: in inference mode cubes are independent and run in slices, the output streamed to disk, so peak memory stays near one cube's whatever N is. Batch statistics couple the cubes: they run as one batch, the estimated peak is printed first, and a batch over --max-memory is refused.
 
         Examples:
           genesis run Genesis_Chest_CT.h5 --input cubes.npy --output pred.npy
           genesis run Genesis_Chest_CT.pt --input cubes.npy --output pred.npy --bn batch --json
+          genesis run Genesis_Chest_CT.h5 --input scan_hu.npy --window ct --output pred.npy
+          genesis run model.h5 --input mr.npy --window -200,1800 --output pred.npy
         """
     )
 
@@ -26,13 +30,29 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where to write the output (.npy, float32).") var output: String
     @Option(help: "BatchNorm statistics: inference or batch (default: the variant's official mode).") var bn: BatchNormMode?
     @Option(help: "BatchNorm epsilon (default: recorded in the file, else the framework's).") var bnEpsilon: Float?
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI.", valueName: "ct|mri|LO,HI"))
+    var window: String?
+    @Flag(help: "Run an input that holds NaN or Inf (refused by default, naming the count and first index).") var allowNonfinite = false
+    @Option(help: ArgumentHelp("Largest estimated peak memory to start with, e.g. 12G, 800M (default: 80% of RAM).", valueName: "size"))
+    var maxMemory: String?
+    @Option(help: "Inference mode: cubes per forward call (default: as many as fit 256 MiB of activations, at least 1).")
+    var cubesPerSlice: Int?
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @OptionGroup var inputFormat: InputOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
+    /// Activations per inference slice: small cubes run several at a time, large ones one by one.
+    static let sliceBudgetBytes = 256 << 20
+
     func validate() throws {
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be 1...256") }
+        if let c = cubesPerSlice, c < 1 { throw ValidationError("--cubes-per-slice must be at least 1") }
         if let e = bnEpsilon, !(e > 0 && e < 1) { throw ValidationError("--bn-epsilon must be in (0, 1)") }
+        if let w = window, IntensityWindow(parsing: w) == nil {
+            throw ValidationError("--window takes ct, mri or LO,HI with LO < HI (e.g. --window -1000,400), not '\(w)'")
+        }
+        if let m = maxMemory, MemorySize.parse(m) == nil { throw ValidationError("--max-memory takes a size such as 12G, 800M or 2000000000, not '\(m)'") }
     }
 
     func run() throws {
@@ -40,33 +60,91 @@ struct RunCommand: ParsableCommand {
         let arch = try loaded.architecture()
         let problems = Verification.verify(loaded.mapped, against: arch).problems.filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: model, problems: problems) }
-        let mode = bn ?? (arch.variant == .keras ? .inference : .batch)
+        let mode = bn ?? arch.variant.officialBatchNormMode
         let eps = bnEpsilon ?? loaded.effectiveBNEpsilon ?? arch.variant.defaultBNEpsilon
+        if !json { for note in BatchNormNotes.notes(loaded: loaded, variant: arch.variant, mode: mode, epsilon: eps, epsilonFlag: bnEpsilon != nil) { CLIOutput.warn(note) } }
+
+        let x = try VolumeBatch.readNPY(input, window: window.flatMap(IntensityWindow.init(parsing:)))
+        if !allowNonfinite, let bad = VolumeBatch.nonFinite(x) {
+            throw CLIError(subject: input, message: "\(bad.count) of \(x.elementCount) values are NaN or Inf (first at index \(bad.firstIndex)); the network needs finite input (--allow-nonfinite runs it anyway)")
+        }
         let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
-        let x = try VolumeBatch.readNPY(input)
+        let count = x.shape[0], spatial = Array(x.shape[2...])
+        try net.validate(FeatureMap(shape: [1, 1] + spatial, data: [Float](repeating: 0, count: spatial.reduce(1, *))))
+
+        let plan = try slicePlan(arch, cubes: count, spatial: spatial, mode: mode)
         let nThreads = threads ?? Parallel.defaultThreads
-        let spatial = Array(x.shape[2...])
-        let progress = Progress(total: arch.forwardFLOPs(depth: spatial[0], height: spatial[1], width: spatial[2]) * Double(x.shape[0]),
-                                label: "forward", enabled: !json)
+        let flopsPerCube = arch.forwardFLOPs(depth: spatial[0], height: spatial[1], width: spatial[2])
+        let progress = Progress(label: "forward", totalWork: flopsPerCube * Double(count), totalItems: count,
+                                units: .init(item: "cubes", rateLabel: "GFLOP/s", rateScale: 1e9), enabled: !json)
+        let writer = try NPYStreamWriter(path: output, shape: [count, arch.labels] + spatial)
+        var stats = OutputStatistics()
         let start = Date()
-        let y = try net.forward(x, bn: mode, threads: nThreads) { progress.advance(by: $0.flops) }
+        do {
+            var first = 0
+            while first < count {
+                let n = min(plan.cubesPerSlice, count - first)
+                let y = try net.forward(try Self.cubes(x, first..<(first + n)), bn: mode, threads: nThreads) { progress.advance(work: $0.flops) }
+                stats.add(y.data)
+                try writer.append(y.data)
+                first += n
+                progress.finished(items: first)
+            }
+            try writer.commit()
+        } catch {
+            writer.discard()
+            throw error
+        }
         let seconds = Date().timeIntervalSince(start)
         progress.finish()
-        try NPY.write(y, to: output)
-        let v = y.floats()
-        let mean = v.reduce(0.0) { $0 + Double($1) } / Double(max(1, v.count))
-        let stats: [String: Any?] = ["min": v.min().map { Double($0) }, "max": v.max().map { Double($0) }, "mean": mean]
-        let gflops = arch.forwardFLOPs(depth: spatial[0], height: spatial[1], width: spatial[2]) * Double(x.shape[0]) / 1e9
+        let gflops = flopsPerCube * Double(count) / 1e9
+        let outputShape = [count, arch.labels] + spatial
         if json {
-            CLIOutput.json(["model": model, "input": input, "output": output, "input_shape": x.shape, "output_shape": y.shape,
+            CLIOutput.json(["model": model, "input": input, "output": output, "input_shape": x.shape, "output_shape": outputShape,
                             "variant": arch.variant.rawValue, "base_filters": arch.baseFilters, "labels": arch.labels,
                             "bn": mode.rawValue, "bn_epsilon": Double(eps), "threads": nThreads, "seconds": seconds,
-                            "gflop": gflops, "output_stats": stats])
+                            "window": window.flatMap(IntensityWindow.init(parsing:)).map { ["low": $0.low, "high": $0.high] },
+                            "cubes_per_slice": plan.cubesPerSlice, "estimated_peak_bytes": plan.estimatedPeakBytes,
+                            "gflop": gflops, "output_stats": stats.json])
         } else {
             CLIOutput.line("\(arch), BN \(mode.rawValue) (eps \(eps)), \(nThreads) threads")
-            CLIOutput.line("input \(CLIOutput.shape(x.shape)) -> output \(CLIOutput.shape(y.shape)) in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", gflops / seconds)) GFLOP/s)")
-            CLIOutput.line(String(format: "output min %.6f, max %.6f, mean %.6f; wrote %@", v.min() ?? 0, v.max() ?? 0, mean, output))
+            CLIOutput.line("input \(CLIOutput.shape(x.shape)) -> output \(CLIOutput.shape(outputShape)) in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", gflops / seconds)) GFLOP/s)")
+            CLIOutput.line(stats.text + "; wrote \(output)")
         }
+    }
+
+    struct SlicePlan {
+        let cubesPerSlice: Int
+        let estimatedPeakBytes: Int
+    }
+
+    /// Inference: slices within `sliceBudgetBytes`. Batch statistics: one batch, announced, and
+    /// refused over the memory limit.
+    func slicePlan(_ arch: Architecture, cubes: Int, spatial: [Int], mode: BatchNormMode) throws -> SlicePlan {
+        let estimate = ForwardMemoryEstimate(architecture: arch, depth: spatial[0], height: spatial[1], width: spatial[2])
+        let limit = maxMemory.flatMap(MemorySize.parse) ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
+        let perSlice = mode == .batch ? cubes : min(cubes, cubesPerSlice ?? estimate.cubesPerSlice(budget: Self.sliceBudgetBytes, total: cubes))
+        let peak = estimate.bytes(cubes: perSlice)
+        let limitText = maxMemory == nil ? "80% of RAM, \(MemorySize.format(limit))" : MemorySize.format(limit)
+        if peak > limit {
+            let advice = mode == .batch && cubes > 1
+                ? "batch statistics couple the \(cubes) cubes, so they run as one batch; use fewer cubes, --bn inference, or a larger --max-memory"
+                : "use smaller cubes or a larger --max-memory"
+            throw CLIError(subject: input, message: "estimated peak memory \(MemorySize.format(peak)) exceeds --max-memory (\(limitText)): \(advice)")
+        }
+        if mode == .batch, cubes > 1, !json {
+            CLIOutput.warn("note: BatchNorm batch statistics couple the \(cubes) cubes: they run as one batch, estimated peak memory \(MemorySize.format(peak)) (limit \(limitText))")
+        }
+        return SlicePlan(cubesPerSlice: perSlice, estimatedPeakBytes: peak)
+    }
+
+    /// Cubes `range` of a float32 (N, 1, D, H, W) tensor.
+    static func cubes(_ x: Tensor, _ range: Range<Int>) throws -> FeatureMap {
+        let per = x.elementCount / x.shape[0]
+        let values = x.bytes.withUnsafeBytes { raw in
+            Array(raw.bindMemory(to: Float.self)[(range.lowerBound * per)..<(range.upperBound * per)])
+        }
+        return try FeatureMap(shape: [range.count] + Array(x.shape[1...]), data: values)
     }
 }
 

@@ -15,6 +15,8 @@ do {
         GenesisCommand.exit(withError: error)
     }
     let isUsage = code == .validationFailure
-    let message = isUsage ? GenesisCommand.fullMessage(for: error) : "\(error)"
+    // ArgumentParser's own text starts with "Error: "; our line already says "error:".
+    var message = isUsage ? GenesisCommand.fullMessage(for: error) : "\(error)"
+    if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
     CLIOutput.fail(message: message, usage: isUsage)
 }

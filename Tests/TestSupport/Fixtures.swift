@@ -51,11 +51,13 @@ public struct ProcessResult {
     }
 }
 
-public func runProcess(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
+/// `environment` entries are added to (or replace) the test's own environment.
+public func runProcess(_ executable: String, _ arguments: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
