@@ -7,7 +7,7 @@
 /// always mapped by position and shape; these names are only for showing.
 public enum KerasNames {
     /// Said wherever a Keras 2.2.4 auto-name stands in for a name the file does not give.
-    public static let autoNameNote = "conv3d_1 and conv3d_transpose_N are the names Keras 2.2.4 gave these auto-named layers; other Keras versions number them differently"
+    public static let autoNameNote = "the final conv and the up-convolutions are auto-named layers: conv3d_1 and conv3d_transpose_N in Keras 2.2.4, other names in other Keras versions"
 
     /// Canonical name -> `layer/weight:0` in the official Keras 2.2.4 file, for a variant.
     static let official: [Variant: [String: String]] = Dictionary(uniqueKeysWithValues: Variant.allCases.map { v in
@@ -39,8 +39,13 @@ public enum KerasNames {
         let layer = NameMaps.kerasLayer(of: spec)
         if m.naming == .keras3 {
             // Keras 3.6+ records layer names (`vars@name`); older files only the class keys.
-            let byName = m.sourceNames.values.contains { $0.hasPrefix("depth_") }
-            if byName, let layer { return ("\(layer)/\(weight)", false) }
+            // Named layers keep their names; Keras 3 auto-names the final conv `conv3d` and the
+            // up-convolutions `conv3d_transpose`, `conv3d_transpose_1`, ...
+            if m.sourceNames.values.contains(where: { $0.hasPrefix("depth_") }) {
+                if let layer { return ("\(layer)/\(weight)", false) }
+                if spec.block == 14 { return ("\(NameMaps.keras3ConvClass)/\(weight)", true) }
+                if let u = spec.upsampler { return ("\(u == 0 ? NameMaps.keras3UpClass : "\(NameMaps.keras3UpClass)_\(u)")/\(weight)", true) }
+            }
             return (keras3Group(spec).map { "\($0)/\(weight)" } ?? spec.name, isAutoNamed(spec))
         }
         if let layer { return ("\(layer)/\(weight)\(suffix)", false) }
