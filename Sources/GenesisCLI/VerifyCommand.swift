@@ -9,7 +9,9 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
         Detects the variant (keras: UpSampling3D; torch: ConvTranspose3d), base width and label count from the tensors (or takes them from the flags), then reports every missing, unexpected, mis-shaped or mistyped tensor, NaN/Inf values and BatchNorm variances <= 0.
 
-        Exit 0 when the file is clean, 1 when problems were found, 2 when it cannot be read.
+        A file is a Genesis network when at least 10 of the 14 block kernels have the shape the network gives them at one base width (each conv's in-channels what the previous block, or the upsampled map plus the skip, give); the report says how many fit and how the channel links chain. Otherwise the first line says "not a Models Genesis network: ...", naming what matched and the first block that does not, and the match follows step by step (exit 1); --variant with --base-filters checks every tensor against that architecture anyway.
+
+        Exit 0 when the file is clean, 1 when problems were found (or it is not a Genesis network), 2 when it cannot be read.
 
         Examples:
           genesis verify Genesis_Chest_CT.h5
