@@ -27,12 +27,14 @@ struct ArchitectureCommand: ParsableCommand {
         let arch = Architecture(variant: variant, baseFilters: baseFilters, labels: labels)
         let rows = arch.tensors.map { t -> [String: Any?] in
             ["name": t.name, "role": t.role.rawValue, "shape": t.shape, "dtype": t.dtype.rawValue, "trainable": t.role.isTrainable,
-             "optional": t.optional, "torch_name": t.name, "keras_name": NameMaps.kerasDisplayName(of: t),
+             "optional": t.optional, "torch_name": t.name, "keras_name": KerasNames.official(t, variant: variant),
+             "keras_auto_named": KerasNames.isAutoNamed(t),
              "keras_shape": NameMaps.kerasShape(of: t)]
         }
         if json {
             CLIOutput.json(["variant": variant.rawValue, "base_filters": baseFilters, "labels": labels,
                             "parameters": arch.trainableCount, "bn_statistics": arch.statisticsCount,
+                            "keras_names": "the official Keras 2.2.4 file's; " + KerasNames.autoNameNote,
                             "blocks": arch.blocks.map { ["index": $0.index, "in": $0.inChannels, "out": $0.outChannels, "module": Layout.blockModules[$0.index], "keras": "depth_\($0.index)"] },
                             "tensors": rows])
             return
@@ -40,7 +42,8 @@ struct ArchitectureCommand: ParsableCommand {
         CLIOutput.line("\(arch): \(CLIOutput.grouped(arch.trainableCount)) trainable values, \(arch.tensors.count) tensors")
         for t in arch.tensors {
             CLIOutput.line(InspectRendering.pad(t.name, 42) + InspectRendering.pad(CLIOutput.shape(t.shape), 18)
-                           + InspectRendering.pad(NameMaps.kerasDisplayName(of: t), 32) + CLIOutput.shape(NameMaps.kerasShape(of: t)))
+                           + InspectRendering.pad(KerasNames.official(t, variant: variant) ?? "-", 34) + CLIOutput.shape(NameMaps.kerasShape(of: t)))
         }
+        CLIOutput.line("Keras names are the official Keras 2.2.4 file's; \(KerasNames.autoNameNote) (genesis finds them by position and shape).")
     }
 }

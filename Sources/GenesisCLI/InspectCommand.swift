@@ -22,7 +22,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let model = try ModelLoader.load(file, format: input.format)
         let s = FileSummary.of(model)
-        if json { CLIOutput.json(InspectRendering.json(s)) } else { InspectRendering.text(s) }
+        if json { CLIOutput.json(InspectRendering.json(s)) } else { InspectRendering.text(s, topology: Detection.analyze(model.mapped)) }
     }
 }
 
@@ -45,17 +45,20 @@ enum InspectRendering {
             out["optimizer"] = nil as Any?
         }
         if let g = s.genesis {
-            out["genesis"] = ["variant": g.architecture.variant.rawValue, "base_filters": g.architecture.baseFilters, "labels": g.architecture.labels]
+            out["genesis"] = ["variant": g.architecture.variant.rawValue, "base_filters": g.architecture.baseFilters, "labels": g.architecture.labels,
+                              "evidence": g.evidence]
         } else {
             out["genesis"] = nil as Any?
         }
         return out
     }
 
-    static func text(_ s: FileSummary) {
+    static func text(_ s: FileSummary, topology: TopologyMatch) {
         CLIOutput.line("\(s.path): \(s.formatDescription), \(CLIOutput.megabytes(s.fileBytes))")
         if let g = s.genesis {
-            CLIOutput.line("looks like: \(g.architecture) (run `genesis verify` to check every tensor)")
+            CLIOutput.line("looks like: \(g.architecture): \(g.evidence) (run `genesis verify` to check every tensor)")
+        } else {
+            CLIOutput.line("looks like: not a Models Genesis network: \(topology.verdict)")
         }
         let nameWidth = min(40, max(8, s.groups.flatMap { $0.tensors.map(\.name.count) }.max() ?? 8))
         let layerWidth = min(28, max(5, s.groups.map(\.name.count).max() ?? 5))

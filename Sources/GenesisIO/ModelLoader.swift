@@ -46,7 +46,7 @@ public struct LoadedModel: Sendable {
     /// Detected architecture or a `notGenesis` error naming the file.
     public func architecture() throws -> Architecture {
         guard let d = detected else {
-            throw GenesisIOError.notGenesis(file: path, reason: "none of its tensors belongs to the Genesis 3D U-Net")
+            throw GenesisIOError.notGenesis(file: path, reason: Detection.analyze(mapped).verdict)
         }
         return d.architecture
     }

@@ -35,11 +35,12 @@ public struct MappedTensors: Sendable {
 
     public init(naming: Naming) { self.naming = naming }
 
-    /// The name a user of the source file would look for.
+    /// The name a user of the source file would look for: the file's own name, or for a tensor
+    /// the file lacks, the name it would have there (`KerasNames.missingName`).
     public func displayName(_ spec: TensorSpec) -> String {
         if let s = sourceNames[spec.name] { return s }
         switch naming {
-        case .keras2, .keras3: return NameMaps.kerasDisplayName(of: spec)
+        case .keras2, .keras3: return KerasNames.missingName(spec, in: self).name
         case .torch: return (hadModulePrefix ? NameMaps.dataParallelPrefix : "") + spec.name
         case .canonical: return spec.name
         }

@@ -47,14 +47,6 @@ public enum NameMaps {
         }
     }
 
-    /// The name a Keras user would recognise: `depth_3_conv/kernel`, or `final conv/kernel`.
-    public static func kerasDisplayName(of spec: TensorSpec) -> String {
-        let w = kerasWeight(spec.role)
-        if let l = kerasLayer(of: spec) { return "\(l)/\(w)" }
-        if let u = spec.upsampler { return "up-convolution \(u)/\(w)" }
-        return "final conv/\(w)"
-    }
-
     /// Shape of a canonical tensor as Keras stores it.
     public static func kerasShape(of spec: TensorSpec) -> [Int] {
         spec.shape.count == 5 ? canonicalToKerasAxes.map { spec.shape[$0] } : spec.shape

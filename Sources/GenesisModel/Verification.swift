@@ -41,8 +41,9 @@ public enum Verification {
             guard let t = m.store[spec.name] else {
                 if !spec.optional {
                     let shape = fmt(m.kerasLayout ? NameMaps.kerasShape(of: spec) : spec.shape)
+                    let note = m.kerasLayout && KerasNames.missingName(spec, in: m).guessed ? " (\(KerasNames.autoNameNote))" : ""
                     problems.append(Problem(tensor: shown, kind: .missing, expected: shape, found: "absent",
-                                            message: "\(shown): missing (expected \(spec.dtype.rawValue) \(shape))"))
+                                            message: "\(shown): missing (expected \(spec.dtype.rawValue) \(shape))\(note)"))
                 }
                 continue
             }

@@ -80,8 +80,12 @@ final class VerifyCLITests: XCTestCase {
         XCTAssertEqual(problems[0]["kind"] as? String, "shape")
         XCTAssertEqual(problems[0]["expected"] as? String, "(3,3,3,8,16)")
         XCTAssertEqual(problems[0]["found"] as? String, "(3,3,3,16,16)")
+        // Still a Genesis network at base 4: one block of 14 does not fit, one link does not chain.
+        XCTAssertEqual(r.json?["base_filters"] as? Int, 4)
+        XCTAssertEqual(r.json?["genesis"] as? Bool, true)
         let text = try genesis("verify", p)
         XCTAssertTrue(text.stdout.contains("depth_3_conv/kernel:0: wrong shape: expected (3,3,3,8,16), found (3,3,3,16,16)"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("\nstructure: 13 of 14 blocks fit base 4 (not depth_3), 14 of 15 channel links chain; final conv 8 -> 1\n"), text.stdout)
     }
 
     func testNaNInAWeightIsCounted() throws {
@@ -109,8 +113,9 @@ final class VerifyCLITests: XCTestCase {
         let r = try genesis("verify", p, "--json")
         XCTAssertEqual(r.status, 1)
         let kinds = try XCTUnwrap(r.json?["problems"] as? [[String: Any]]).map { "\($0["kind"]!) \($0["tensor"]!)" }
-        XCTAssertEqual(Set(kinds), ["bn_variance depth_0_bn/moving_variance:0", "missing depth_7_bn/gamma", "missing depth_7_bn/beta",
-                                    "missing depth_7_bn/moving_mean", "missing depth_7_bn/moving_variance"])
+        // Missing tensors named as the file names its others (`:0`, as TensorFlow writes them).
+        XCTAssertEqual(Set(kinds), ["bn_variance depth_0_bn/moving_variance:0", "missing depth_7_bn/gamma:0", "missing depth_7_bn/beta:0",
+                                    "missing depth_7_bn/moving_mean:0", "missing depth_7_bn/moving_variance:0"])
     }
 
     func testBadUsageExitsTwo() throws {
@@ -118,5 +123,92 @@ final class VerifyCLITests: XCTestCase {
         XCTAssertEqual(try genesis("verify", Fixtures.path("keras/genesis_tiny.h5"), "--base-filters", "0").status, 2)
         XCTAssertEqual(try genesis("frobnicate").status, 2)
         XCTAssertEqual(try genesis("--help").status, 0)
+    }
+}
+
+/// Files that are not Genesis networks, forced architectures, and the names shown (the file's
+/// own, else the official Keras 2.2.4 ones).
+extension VerifyCLITests {
+    static let wild = ["wild/keras216_voxelmorph_miccai2018_adam.h5", "wild/keras224_carnd_model_adam.h5",
+                       "wild/keras224_voxelmorph_cvpr2018_vm2_cc.h5", "wild/tfkeras224_kotlindl_toyresnet_weights.h5"]
+
+    func testWildFilesAreNotGenesisNetworks() throws {
+        for f in Self.wild {
+            let text = try genesis("verify", Fixtures.path(f))
+            XCTAssertEqual(text.status, 1, f)
+            XCTAssertTrue(text.stdout.hasPrefix("not a Models Genesis network: "), "\(f): \(text.stdout)")
+            XCTAssertFalse(text.stdout.contains("invalid:"), f)  // no list of 81 "problems" against a guessed network
+            let r = try genesis("verify", Fixtures.path(f), "--json")
+            XCTAssertEqual(r.status, 1, f)
+            let j = try XCTUnwrap(r.json, f)
+            XCTAssertEqual(j["valid"] as? Bool, false, f)
+            XCTAssertEqual(j["genesis"] as? Bool, false, f)
+            XCTAssertTrue(j["variant"] is NSNull, f)
+            XCTAssertEqual((j["structure"] as? [String: Any])?["genesis"] as? Bool, false, f)
+            let problems = try XCTUnwrap(j["problems"] as? [[String: Any]], f)
+            XCTAssertEqual(problems.map { $0["kind"] as? String }, ["architecture"], f)
+            XCTAssertEqual(problems.first?["message"] as? String, text.stdout.components(separatedBy: "\n").first, f)
+        }
+        // Hand-worked from wild/EXPECTED.json: kernels 2->16, 16->32, 32->32, 32->32, ...; at
+        // base 16 depth_1 (b -> 2b) and depth_2 (2b -> 2b) fit, depth_0 takes 2 channels, not 1.
+        let r = try genesis("verify", Fixtures.path("wild/keras224_voxelmorph_cvpr2018_vm2_cc.h5"))
+        let lines = r.stdout.components(separatedBy: "\n")
+        XCTAssertEqual(lines[0], "not a Models Genesis network: 2 of 14 blocks fit base 16 (10 needed): depth_1, depth_2; "
+                       + "the first that does not: depth_0 (conv3d_245/kernel:0) is (3,3,3,2,16), the network has (3,3,3,1,16)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  depth_2 ") && $0.contains("conv3d_247/kernel:0") && $0.hasSuffix(" fits") }, r.stdout)
+        let carnd = try genesis("verify", Fixtures.path("wild/keras224_carnd_model_adam.h5"))
+        XCTAssertEqual(carnd.stdout.components(separatedBy: "\n").first,
+                       "not a Models Genesis network: none of its tensors is a convolution or BatchNorm weight of the Genesis 3D U-Net")
+    }
+
+    func testForcedArchitectureStillChecksEveryTensor() throws {
+        let r = try genesis("verify", Fixtures.path("wild/keras224_voxelmorph_cvpr2018_vm2_cc.h5"), "--variant", "keras", "--base-filters", "16", "--json")
+        XCTAssertEqual(r.status, 1)
+        let j = try XCTUnwrap(r.json)
+        XCTAssertEqual(j["variant"] as? String, "keras")
+        XCTAssertEqual(j["base_filters"] as? Int, 16)
+        XCTAssertEqual(j["genesis"] as? Bool, false)
+        let problems = try XCTUnwrap(j["problems"] as? [[String: Any]])
+        XCTAssertEqual(problems.first.map { "\($0["kind"]!) \($0["tensor"]!) \($0["expected"]!) \($0["found"]!)" },
+                       "shape conv3d_245/kernel:0 (3,3,3,1,16) (3,3,3,2,16)")
+        // The keras file checked as the torch variant: the up-convolutions it lacks, under the
+        // names the official Keras builder (deconvolution=True) gives them in Keras 2.2.4.
+        let t = try genesis("verify", Fixtures.path("keras/genesis_tiny.h5"), "--variant", "torch", "--json")
+        XCTAssertEqual(t.status, 1)
+        let missing = try XCTUnwrap(t.json?["problems"] as? [[String: Any]])
+        XCTAssertEqual(missing.map { $0["tensor"] as? String }, ["conv3d_transpose_1/kernel:0", "conv3d_transpose_1/bias:0", "conv3d_transpose_2/kernel:0",
+                                                               "conv3d_transpose_2/bias:0", "conv3d_transpose_3/kernel:0", "conv3d_transpose_3/bias:0"])
+        XCTAssertEqual(missing.first?["message"] as? String, "conv3d_transpose_1/kernel:0: missing (expected float32 (2,2,2,64,64)) (the final conv and "
+                       + "the up-convolutions are auto-named layers: conv3d_1 and conv3d_transpose_N in Keras 2.2.4, other names in other Keras versions)")
+    }
+
+    func testMissingFinalConvIsNamedAsKeras224NamesIt() throws {
+        var layers = try KerasReader.read(Fixtures.path("keras/genesis_tiny_weights.h5")).layers
+        layers.removeAll { $0.name == "conv3d_1" }
+        let p = Fixtures.scratchDirectory() + "/no_final.h5"
+        try KerasWriter.writeWeights(layers, to: p)
+        let r = try genesis("verify", p)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("\nstructure: 14 of 14 blocks fit base 4, 14 of 15 channel links chain; no final conv\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\n  missing: conv3d_1/kernel:0: missing (expected float32 (1,1,1,8,1))"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\n  missing: conv3d_1/bias:0: missing (expected float32 (1))"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("final conv/"), r.stdout)
+    }
+
+    func testArchitectureShowsTheOfficialKerasNames() throws {
+        let r = try genesis("architecture", "--base-filters", "4", "--json")
+        XCTAssertEqual(r.status, 0)
+        let rows = try XCTUnwrap(r.json?["tensors"] as? [[String: Any]])
+        let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as! String, $0) })
+        // keras/genesis_chest_ct_shape.h5 (the released file's names): conv3d_1 is the final conv.
+        XCTAssertEqual(byName["out_tr.final_conv.weight"]?["keras_name"] as? String, "conv3d_1/kernel:0")
+        XCTAssertEqual(byName["out_tr.final_conv.weight"]?["keras_auto_named"] as? Bool, true)
+        XCTAssertEqual(byName["down_tr128.ops.1.conv1.weight"]?["keras_name"] as? String, "depth_3_conv/kernel:0")
+        XCTAssertEqual(byName["down_tr128.ops.1.conv1.weight"]?["keras_auto_named"] as? Bool, false)
+        let text = try genesis("architecture", "--base-filters", "4")
+        let final = try XCTUnwrap(text.stdout.components(separatedBy: "\n").first { $0.hasPrefix("out_tr.final_conv.weight ") })
+        XCTAssertEqual(final.split(separator: " ", omittingEmptySubsequences: true), ["out_tr.final_conv.weight", "(1,8,1,1,1)", "conv3d_1/kernel:0", "(1,1,1,8,1)"])
+        XCTAssertTrue(text.stdout.contains("other names in other Keras versions"), text.stdout)
+        XCTAssertFalse(text.stdout.contains("final conv/"), text.stdout)
     }
 }
