@@ -75,6 +75,7 @@ public struct GenesisNetwork: Sendable {
     public func forward(_ x: FeatureMap, bn: BatchNormMode, threads: Int = Parallel.defaultThreads,
                         trace: ForwardTrace? = nil, onLayer: ((LayerTiming) -> Void)? = nil) throws -> FeatureMap {
         try validate(x)
+        trace?.mode = bn
         let clock = StepClock(report: onLayer)
         var skips: [FeatureMap] = []
         var current = x
