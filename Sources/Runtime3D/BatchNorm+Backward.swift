@@ -34,7 +34,7 @@ extension BatchNorm {
                         dGamma.withUnsafeMutableBufferPointer { dgp in
                             dBeta.withUnsafeMutableBufferPointer { dbp in
                                 let (xb, gb, db) = (xp.baseAddress!, gp.baseAddress!, dp.baseAddress!)
-                                let yb = yp.baseAddress
+                                let yb = relu ? yp.baseAddress : nil   // an empty array's base may be non-nil
                                 Parallel.forEach(c, threads: threads) { ch, _ in
                                     let mean = stats.mean[ch]
                                     let inv = 1 / (stats.variance[ch] + epsilon).squareRoot()

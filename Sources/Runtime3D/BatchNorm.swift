@@ -15,6 +15,12 @@ public struct BatchNormStatistics: Sendable, Equatable {
     public let variance: [Float]
     /// Elements per channel the statistics were taken over (N * D * H * W; 0 in inference mode).
     public let count: Int
+
+    public init(mean: [Float], variance: [Float], count: Int) {
+        self.mean = mean
+        self.variance = variance
+        self.count = count
+    }
 }
 
 /// BatchNorm over channels of an NCDHW map: y = gamma * (x - mean) / sqrt(var + eps) + beta.
