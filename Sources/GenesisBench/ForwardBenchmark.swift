@@ -8,6 +8,8 @@ struct ForwardBenchmark {
     let reps: Int
     let threads: Int
     let bn: BatchNormMode
+    let algorithm: Conv3D.Algorithm
+    let tuning: ConvolutionTuning
     let shape = [1, 1, 64, 64, 32]
 
     struct Result {
@@ -22,7 +24,7 @@ struct ForwardBenchmark {
 
     func run() throws -> Result {
         let arch = Architecture(variant: variant, baseFilters: 32, labels: 1)
-        let net = try GenesisNetwork(architecture: arch, weights: SeededWeights.store(arch, seed: 42))
+        let net = try GenesisNetwork(architecture: arch, weights: SeededWeights.store(arch, seed: 42), algorithm: algorithm, tuning: tuning)
         var r = SplitMix(seed: 7)
         let x = try FeatureMap(shape: shape, data: (0..<(64 * 64 * 32)).map { _ in r.unit() })
         var checksum = 0.0

@@ -27,6 +27,7 @@ if args.first == "permute" { PermuteBenchmark.run(args) }
 guard args.first == "forward" else { fail(args.isEmpty ? "missing benchmark name" : "unknown benchmark \(args[0])") }
 args.removeFirst()
 var variant = Variant.keras, reps = 5, threads = Parallel.defaultThreads, json = false, bn = BatchNormMode.inference
+var tuning = ConvolutionTuning.default, algorithm = Conv3D.defaultAlgorithm
 while let a = args.first {
     args.removeFirst()
     func value() -> String { guard let v = args.first else { fail("\(a) needs a value") }; args.removeFirst(); return v }
@@ -36,30 +37,30 @@ while let a = args.first {
     case "--reps": reps = int()
     case "--threads": threads = int()
     case "--bn": guard let m = BatchNormMode(rawValue: value()) else { fail("--bn: inference or batch") }; bn = m
-    case "--tile-floats": Conv3D.tileFloats = int()
-    case "--min-tile-columns": Conv3D.minTileColumns = int()
-    case "--winograd2d-min-channels": Conv3D.winograd2DMinChannels = int()
-    case "--algorithm": guard let v = Conv3D.Algorithm(rawValue: value()) else { fail("--algorithm: im2col, winograd or winograd2D") }; Conv3D.defaultAlgorithm = v
-    case "--plane-stacking": guard let v = Bool(value()) else { fail("--plane-stacking: true or false") }; Conv3D.planeStacking = v
+    case "--tile-floats": tuning.tileFloats = int()
+    case "--min-tile-columns": tuning.minTileColumns = int()
+    case "--winograd2d-min-channels": tuning.winograd2DMinChannels = int()
+    case "--algorithm": guard let v = Conv3D.Algorithm(rawValue: value()) else { fail("--algorithm: im2col, winograd or winograd2D") }; algorithm = v
+    case "--plane-stacking": guard let v = Bool(value()) else { fail("--plane-stacking: true or false") }; tuning.planeStacking = v
     case "--json": json = true
     default: fail("unknown option \(a)")
     }
 }
 
 do {
-    let r = try ForwardBenchmark(variant: variant, reps: reps, threads: threads, bn: bn).run()
+    let r = try ForwardBenchmark(variant: variant, reps: reps, threads: threads, bn: bn, algorithm: algorithm, tuning: tuning).run()
     if json {
         let obj: [String: Any] = [
             "benchmark": "forward", "variant": variant.rawValue, "shape": [1, 1, 64, 64, 32], "bn": bn.rawValue,
             "threads": threads, "reps": reps, "median_s": r.median, "best_s": r.best, "gflop": r.flops / 1e9,
             "gflops_median": r.flops / r.median / 1e9, "peak_rss_mb": Double(r.peakRSSBytes) / 1048576, "cpu_s_per_forward": r.cpuSecondsPerForward,
-            "tile_floats": Conv3D.tileFloats, "algorithm": Conv3D.defaultAlgorithm.rawValue, "winograd2d_min_channels": Conv3D.winograd2DMinChannels, "min_tile_columns": Conv3D.minTileColumns, "output_sum": r.outputChecksum,
+            "tile_floats": tuning.tileFloats, "algorithm": algorithm.rawValue, "winograd2d_min_channels": tuning.winograd2DMinChannels, "min_tile_columns": tuning.minTileColumns, "output_sum": r.outputChecksum,
             "layers": r.layers.map { ["name": $0.name, "median_s": $0.seconds, "gflop": $0.flops / 1e9, "shape": $0.shape] as [String: Any] },
         ]
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     } else {
-        print(String(format: "forward %@ variant, 1x1x64x64x32, %d threads, BN %@, %d reps, conv %@", variant.rawValue, threads, bn.rawValue, reps, Conv3D.defaultAlgorithm.rawValue))
+        print(String(format: "forward %@ variant, 1x1x64x64x32, %d threads, BN %@, %d reps, conv %@", variant.rawValue, threads, bn.rawValue, reps, algorithm.rawValue))
         print(String(format: "median %.3f s, best %.3f s, %.1f GFLOP, %.1f GFLOP/s (median), peak RSS %.0f MB, CPU %.2f s per forward",
                      r.median, r.best, r.flops / 1e9, r.flops / r.median / 1e9, Double(r.peakRSSBytes) / 1048576, r.cpuSecondsPerForward))
         print("| step | output shape | median ms | GFLOP | GFLOP/s |")

@@ -2,14 +2,19 @@ import Foundation
 
 /// Elementwise and per-voxel activations.
 public enum Activations {
-    /// max(0, x) in place.
+    /// max(0, x) in place; NaN stays NaN (as PyTorch's `relu`; Swift's `max(0, .nan)` is 0).
     public static func relu(_ x: inout FeatureMap) {
         x.data.withUnsafeMutableBufferPointer { p in
-            for i in p.indices { p[i] = max(0, p[i]) }
+            for i in p.indices { p[i] = reluKeepingNaN(p[i]) }
         }
     }
 
-    /// 1 / (1 + exp(-x)) in place, written so neither branch overflows.
+    /// ReLU that propagates NaN: a compare-and-select that still vectorises.
+    @inline(__always)
+    static func reluKeepingNaN(_ v: Float) -> Float { v > 0 || v.isNaN ? v : 0 }
+
+    /// 1 / (1 + exp(-x)) in place, written so neither branch overflows; NaN takes the second
+    /// branch and stays NaN.
     public static func sigmoid(_ x: inout FeatureMap) {
         x.data.withUnsafeMutableBufferPointer { p in
             for i in p.indices {
@@ -24,7 +29,8 @@ public enum Activations {
         }
     }
 
-    /// Softmax over the channel axis at every voxel, in place (max subtracted first).
+    /// Softmax over the channel axis at every voxel, in place (max subtracted first). A voxel
+    /// with a NaN logit is NaN in every channel (the NaN reaches the sum), as in PyTorch.
     public static func softmaxChannels(_ x: inout FeatureMap) {
         let s = x.spatialCount, c = x.channels
         x.data.withUnsafeMutableBufferPointer { p in

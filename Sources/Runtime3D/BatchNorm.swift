@@ -15,6 +15,12 @@ public struct BatchNormStatistics: Sendable, Equatable {
     public let variance: [Float]
     /// Elements per channel the statistics were taken over (N * D * H * W; 0 in inference mode).
     public let count: Int
+
+    public init(mean: [Float], variance: [Float], count: Int) {
+        self.mean = mean
+        self.variance = variance
+        self.count = count
+    }
 }
 
 /// BatchNorm over channels of an NCDHW map: y = gamma * (x - mean) / sqrt(var + eps) + beta.
@@ -41,7 +47,9 @@ public struct BatchNorm: Sendable {
     public var channels: Int { gamma.count }
 
     /// Batch statistics: per channel mean and biased variance over N, D, H, W, accumulated in
-    /// Double in two passes (mean, then squared deviations).
+    /// Double in two passes (mean, then squared deviations). A channel holding NaN or Inf gets
+    /// NaN statistics (Inf - Inf in the second pass), so BatchNorm makes it NaN throughout, as
+    /// PyTorch does.
     public static func batchStatistics(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) -> BatchNormStatistics {
         let s = x.spatialCount, c = x.channels
         let count = x.batch * s
@@ -85,8 +93,8 @@ public struct BatchNorm: Sendable {
     }
 
     /// Normalises `x` in place with the mode's statistics, then applies ReLU when asked
-    /// (the network's Conv -> BN -> ReLU blocks fuse the two into one pass). Returns the
-    /// statistics used.
+    /// (the network's Conv -> BN -> ReLU blocks fuse the two into one pass; the ReLU keeps NaN).
+    /// Returns the statistics used.
     @discardableResult
     public func apply(_ x: inout FeatureMap, mode: BatchNormMode, relu: Bool = false,
                       threads: Int = Parallel.defaultThreads) throws -> BatchNormStatistics {
@@ -110,7 +118,7 @@ public struct BatchNorm: Sendable {
                 let (a, b) = (scale[ch], shift[ch])
                 let p = xb + plane * s
                 if relu {
-                    for i in 0..<s { p[i] = max(0, p[i] * a + b) }
+                    for i in 0..<s { p[i] = Activations.reluKeepingNaN(p[i] * a + b) }
                 } else {
                     for i in 0..<s { p[i] = p[i] * a + b }
                 }

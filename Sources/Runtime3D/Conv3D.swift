@@ -34,30 +34,18 @@ public struct Conv3D: Sendable {
         case winograd2D
     }
 
-    /// The algorithm new kernel-3 convolutions use (2-D Winograd: measured fastest, see
-    /// BENCHMARKS.md). Each convolution fixes its algorithm, and its transformed filters, at init.
-    public static var defaultAlgorithm: Algorithm = .winograd2D
+    /// The algorithm kernel-3 convolutions use unless told otherwise (2-D Winograd: measured
+    /// fastest, see BENCHMARKS.md). Each convolution fixes its algorithm, and its transformed
+    /// filters, at init.
+    public static let defaultAlgorithm: Algorithm = .winograd2D
     /// Fewest input channels for Winograd (the first layer, in = 1, is too thin for it).
     public static let winogradMinChannels = 4
-    /// Output rows per 2-D Winograd tile: 4 (F(4x4, 3x3), a quarter of im2col's multiplications)
-    /// or 2 (F(2x4, 3x3), a third; smaller transformed filters). Read at init.
-    public static var winograd2DHeightTile = 4
-    /// Fewest input channels for 2-D Winograd (its GEMMs reduce over only in, or in * 3;
-    /// narrower layers use the 1-D form). Read at init. 8: the official depth_1 (in = 32) runs
-    /// 1.5x faster in 2-D than in 1-D with plane stacking.
-    public static var winograd2DMinChannels = 8
 
-    /// 2-D Winograd: transform each input plane once per chunk of whole planes, with the depth
-    /// taps as separate GEMMs (else each plane is transformed once per depth tap).
-    public static var planeStacking = true
-
-    /// Column-tile budget per worker, in floats (tuned on the full network; see BENCHMARKS.md).
-    public static var tileFloats = 1 << 20
-    /// Fewest GEMM columns per tile, so deep layers (large in * 27) still get wide GEMMs.
-    public static var minTileColumns = 128
+    /// Tiling and algorithm thresholds this convolution was built with.
+    public let tuning: ConvolutionTuning
 
     public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernel: Int,
-                algorithm: Algorithm = Conv3D.defaultAlgorithm) throws {
+                algorithm: Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default) throws {
         guard kernel == 1 || kernel == 3 else { throw RuntimeError.badInput(reason: "conv3d: kernel \(kernel) unsupported (1 or 3)") }
         let k3 = kernel * kernel * kernel
         guard outChannels > 0, inChannels > 0, weight.count == outChannels * inChannels * k3 else {
@@ -70,10 +58,13 @@ public struct Conv3D: Sendable {
         self.weight = weight
         self.bias = bias
         self.algorithm = algorithm
-        let use2D = kernel == 3 && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, Conv3D.winograd2DMinChannels)
-        let use1D = kernel == 3 && algorithm != .im2col && !use2D && inChannels >= Conv3D.winogradMinChannels
+        self.tuning = tuning
+        // Non-finite weights run the direct form (see NonFinite): no transformed filters.
+        let winogradable = kernel == 3 && algorithm != .im2col && !NonFinite.contains(weight)
+        let use2D = winogradable && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, tuning.winograd2DMinChannels)
+        let use1D = winogradable && !use2D && inChannels >= Conv3D.winogradMinChannels
         winograd2D = use2D ? Winograd2D(weight: weight, outChannels: outChannels, inChannels: inChannels,
-                                        heightTile: Conv3D.winograd2DHeightTile) : nil
+                                        heightTile: tuning.winograd2DHeightTile) : nil
         winograd = use1D ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
@@ -90,14 +81,17 @@ public struct Conv3D: Sendable {
     }
 
     /// Convolution of the channel concatenation of `parts`; upsampled parts are read through
-    /// the upsampling by the Winograd paths and materialised for the others.
+    /// the upsampling by the Winograd paths and materialised for the others. An input holding
+    /// NaN or Inf runs the direct form (see `NonFinite`), so they propagate as in PyTorch.
     public func forward(_ parts: [ConvInput], threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
         var src = try ChannelSources(parts, op: "conv3d")
         guard src.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv3d: input has \(src.channels) channels, expected \(inChannels)")
         }
-        let use2D = winograd2D?.fits(height: src.height, width: src.width) ?? false
-        let use1D = !use2D && winograd != nil && WinogradF43.fits(width: src.width)
+        let path = self.path(for: src)
+        let finite = path == .im2col || !parts.contains { NonFinite.contains($0.map.data) }
+        let use2D = finite && path == .winograd2D
+        let use1D = finite && path == .winograd
         var maps = parts.map(\.map)
         if src.anyUpsampled, !(use2D || use1D) {
             maps = try parts.map { try $0.materialized(threads: threads) }
@@ -109,9 +103,9 @@ public struct Conv3D: Sendable {
                 weight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
                         if use2D, let wino = winograd2D {
-                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
+                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, tuning: tuning, threads: threads)
                         } else if use1D, let wino = winograd {
-                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, threads: threads)
+                            wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, tuning: tuning, threads: threads)
                         } else if kernel == 3 {
                             run3(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)
                         } else {
@@ -124,6 +118,14 @@ public struct Conv3D: Sendable {
         return out
     }
 
+    /// The algorithm that runs on inputs of this shape (kernel 1 reports `.im2col`: one GEMM):
+    /// the one chosen at init where the shape tiles, else the next simpler one.
+    func path(for src: ChannelSources) -> Algorithm {
+        if winograd2D?.fits(height: src.height, width: src.width) ?? false { return .winograd2D }
+        if winograd != nil && WinogradF43.fits(width: src.width) { return .winograd }
+        return .im2col
+    }
+
     /// 3x3x3: tiled im2col + GEMM per (sample, row chunk).
     private func run3(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ w: UnsafePointer<Float>,
                       _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, threads: Int) {
@@ -131,8 +133,8 @@ public struct Conv3D: Sendable {
         let s = src.spatialCount
         let k = inChannels * 27
         let rowsTotal = d * h
-        let rowsByBudget = max(1, Conv3D.tileFloats / (k * wd))
-        let rowsByWidth = (Conv3D.minTileColumns + wd - 1) / wd
+        let rowsByBudget = max(1, tuning.tileFloats / (k * wd))
+        let rowsByWidth = (tuning.minTileColumns + wd - 1) / wd
         var rowsPerChunk = min(rowsTotal, max(rowsByBudget, rowsByWidth))
         // Enough chunks that every worker has work.
         if src.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {

@@ -12,9 +12,12 @@ public struct ConvTranspose3D: Sendable {
     public let bias: [Float]
 
     /// Tile budget per worker, in floats.
-    public static var tileFloats = 1 << 20
+    public let tileFloats: Int
 
-    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
+                tileFloats: Int = ConvolutionTuning.default.transposedTileFloats) throws {
+        guard tileFloats > 0 else { throw RuntimeError.badInput(reason: "conv-transpose3d: tile budget \(tileFloats) must be positive") }
+        self.tileFloats = tileFloats
         guard inChannels > 0, outChannels > 0, weight.count == inChannels * outChannels * 8 else {
             throw RuntimeError.badInput(reason: "conv-transpose3d: weight holds \(weight.count) values, expected \(inChannels)x\(outChannels)x2x2x2")
         }
@@ -45,7 +48,7 @@ public struct ConvTranspose3D: Sendable {
         let (ow, ohw) = (out.width, out.height * out.width)
         let m = outChannels * 8, cin = inChannels, cout = outChannels
         let rowsTotal = x.depth * x.height
-        var rowsPerChunk = max(1, min(rowsTotal, ConvTranspose3D.tileFloats / (m * wi)))
+        var rowsPerChunk = max(1, min(rowsTotal, tileFloats / (m * wi)))
         if x.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
             rowsPerChunk = max(1, rowsTotal / max(1, threads / x.batch))
         }

@@ -7,6 +7,9 @@
 /// outputs of blocks 1, 3, 5 and the pooled maps are the inputs of blocks 2, 4, 6; up-convolution
 /// inputs are the outputs of blocks 7, 9, 11. Nothing here needs recomputing.
 public final class ForwardTrace {
+    /// The BatchNorm mode of the traced pass (the backward pass differentiates through batch
+    /// statistics only in batch mode).
+    public internal(set) var mode: BatchNormMode?
     public internal(set) var blockInputs: [[ConvInput]] = []
     public internal(set) var convOutputs: [FeatureMap] = []
     public internal(set) var statistics: [BatchNormStatistics] = []

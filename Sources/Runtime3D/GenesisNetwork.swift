@@ -15,7 +15,8 @@ public struct LayerTiming: Sendable {
     /// Canonical module path (`down_tr64.ops.1.conv1`) or op name (`maxpool 0`).
     public let name: String
     public let seconds: Double
-    /// Multiply-adds x 2 (0 for ops without weights).
+    /// Multiply-adds x 2 over the whole batch (every sample; 0 for ops without weights): the
+    /// steps of one call add up to `Architecture.forwardFLOPs(...)` times the batch size.
     public let flops: Double
     /// Output shape.
     public let shape: [Int]
@@ -42,9 +43,10 @@ public struct GenesisNetwork: Sendable {
     /// (keras 1e-3, torch 1e-5). `algorithm` picks the 3x3x3 convolution method: the Winograd
     /// default prepares transformed filters (4x the weights' memory, worth it on full-size
     /// cubes); `.im2col` runs straight from the weights (cheaper for one small proof cube).
+    /// `tuning` sets the convolutions' tiling (benchmarks and tests; the default is measured).
     public init(architecture: Architecture, weights: TensorStore, bnEpsilon: Float? = nil,
-                algorithm: Conv3D.Algorithm = Conv3D.defaultAlgorithm) throws {
-        let w = NetworkWeights(architecture: architecture, store: weights, algorithm: algorithm)
+                algorithm: Conv3D.Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default) throws {
+        let w = NetworkWeights(architecture: architecture, store: weights, algorithm: algorithm, tuning: tuning)
         self.architecture = architecture
         let eps = bnEpsilon ?? architecture.variant.defaultBNEpsilon
         self.bnEpsilon = eps
@@ -67,11 +69,13 @@ public struct GenesisNetwork: Sendable {
     }
 
     /// The network's output: sigmoid for one label (official), softmax over channels for more.
-    /// `onLayer` receives each step's wall time as it completes; `trace` (for training) keeps
+    /// `onLayer` receives each step's wall time and FLOPs (for the whole batch) as it
+    /// completes; `trace` (for training) keeps
     /// what the backward pass needs.
     public func forward(_ x: FeatureMap, bn: BatchNormMode, threads: Int = Parallel.defaultThreads,
                         trace: ForwardTrace? = nil, onLayer: ((LayerTiming) -> Void)? = nil) throws -> FeatureMap {
         try validate(x)
+        trace?.mode = bn
         let clock = StepClock(report: onLayer)
         var skips: [FeatureMap] = []
         var current = x
@@ -90,7 +94,7 @@ public struct GenesisNetwork: Sendable {
                 // Read through the upsampling by the next convolution (no 8x larger copy).
                 up = .upsampled(current)
             case let .transposed(t):
-                let flops = 2 * Double(current.spatialCount * 8) * Double(t.inChannels * t.outChannels)
+                let flops = 2 * Double(current.batch * current.spatialCount * 8) * Double(t.inChannels * t.outChannels)
                 let y = try clock.step(Layout.upsamplerModules[u], flops: flops) { try t.forward(current, threads: threads) }
                 trace?.upsampled.append(y)
                 up = .map(y)
@@ -99,7 +103,7 @@ public struct GenesisNetwork: Sendable {
             current = try block(8 + 2 * u, [up, .map(skip)], bn: bn, threads: threads, clock: clock, trace: trace)
             current = try block(9 + 2 * u, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
         }
-        var out = try clock.step(Layout.finalModule, flops: finalConvolution.flops(voxels: current.spatialCount)) {
+        var out = try clock.step(Layout.finalModule, flops: finalConvolution.flops(voxels: current.spatialCount) * Double(current.batch)) {
             try finalConvolution.forward(current, threads: threads)
         }
         trace?.logits = out
@@ -130,7 +134,8 @@ public struct GenesisNetwork: Sendable {
         let conv = convolutions[i]
         let module = Layout.blockModules[i]
         let voxels = inputs[0].shape[2...].reduce(1, *)
-        var y = try clock.step(module + ".conv1", flops: conv.flops(voxels: voxels)) {
+        let batch = inputs[0].shape[0]
+        var y = try clock.step(module + ".conv1", flops: conv.flops(voxels: voxels) * Double(batch)) {
             try conv.forward(inputs, threads: threads)
         }
         trace?.blockInputs.append(inputs)

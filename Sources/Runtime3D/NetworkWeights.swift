@@ -7,6 +7,7 @@ struct NetworkWeights {
     let architecture: Architecture
     let store: TensorStore
     let algorithm: Conv3D.Algorithm
+    let tuning: ConvolutionTuning
 
     /// Values of the canonical tensor `name`, which must exist with the spec's shape and a
     /// floating-point dtype.
@@ -23,7 +24,7 @@ struct NetworkWeights {
     func conv(_ block: ConvBlock, module: String) throws -> Conv3D {
         try Conv3D(weight: floats(module + ".weight"), bias: floats(module + ".bias"),
                    outChannels: block.outChannels, inChannels: block.inChannels, kernel: block.kernel,
-                   algorithm: algorithm)
+                   algorithm: algorithm, tuning: tuning)
     }
 
     func batchNorm(block: Int, epsilon: Float) throws -> BatchNorm {
@@ -36,6 +37,7 @@ struct NetworkWeights {
     func upConv(_ u: Int) throws -> ConvTranspose3D {
         let c = architecture.upsamplerChannels[u]
         let m = Layout.upsamplerModules[u]
-        return try ConvTranspose3D(weight: floats(m + ".weight"), bias: floats(m + ".bias"), inChannels: c, outChannels: c)
+        return try ConvTranspose3D(weight: floats(m + ".weight"), bias: floats(m + ".bias"), inChannels: c, outChannels: c,
+                                   tileFloats: tuning.transposedTileFloats)
     }
 }

@@ -1,7 +1,8 @@
 /// The U-Net's resolution changes that carry no weights: 2x max-pooling and 2x nearest
 /// upsampling (each voxel repeated 2x2x2).
 public enum Resampling {
-    /// MaxPool3D with kernel 2, stride 2; every spatial side must be even.
+    /// MaxPool3D with kernel 2, stride 2; every spatial side must be even. A window holding NaN
+    /// gives NaN (as PyTorch; Swift's `max` would drop it).
     public static func maxPool2(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
         guard x.depth % 2 == 0, x.height % 2 == 0, x.width % 2 == 0 else {
             throw RuntimeError.badInput(reason: "maxpool: spatial size \(x.depth)x\(x.height)x\(x.width) is not even")
@@ -22,9 +23,9 @@ public enum Resampling {
                             let b = a + w, c = a + hw, e = a + hw + w
                             for k in 0..<ow {
                                 let i = 2 * k
-                                let m1 = max(max(a[i], a[i + 1]), max(b[i], b[i + 1]))
-                                let m2 = max(max(c[i], c[i + 1]), max(e[i], e[i + 1]))
-                                dst[k] = max(m1, m2)
+                                let m1 = maxKeepingNaN(maxKeepingNaN(a[i], a[i + 1]), maxKeepingNaN(b[i], b[i + 1]))
+                                let m2 = maxKeepingNaN(maxKeepingNaN(c[i], c[i + 1]), maxKeepingNaN(e[i], e[i + 1]))
+                                dst[k] = maxKeepingNaN(m1, m2)
                             }
                             dst += ow
                         }
@@ -34,6 +35,10 @@ public enum Resampling {
         }
         return out
     }
+
+    /// The larger of two values, NaN when either is NaN (compare-and-select: vectorises).
+    @inline(__always)
+    static func maxKeepingNaN(_ x: Float, _ y: Float) -> Float { x > y || x.isNaN ? x : y }
 
     /// UpSampling3D(2), nearest: out[2d+a, 2h+b, 2w+c] = x[d, h, w].
     public static func upsampleNearest2(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {

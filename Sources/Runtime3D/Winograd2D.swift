@@ -81,9 +81,9 @@ struct Winograd2D: Sendable {
     static let stackedBudget = 8 << 20
 
     func run(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
-             _ o: UnsafeMutablePointer<Float>, threads: Int) {
-        if Conv3D.planeStacking, runPlaneStacked(src, ptrs, b, o, threads: threads) { return }
-        runBanded(src, ptrs, b, o, threads: threads)
+             _ o: UnsafeMutablePointer<Float>, tuning: ConvolutionTuning, threads: Int) {
+        if tuning.planeStacking, runPlaneStacked(src, ptrs, b, o, tuning: tuning, threads: threads) { return }
+        runBanded(src, ptrs, b, o, tuning: tuning, threads: threads)
     }
 
     /// Whole output planes per chunk. Each input plane is transformed once per chunk (not once
@@ -91,7 +91,7 @@ struct Winograd2D: Sendable {
     /// kd is a GEMM (K = in) whose B is that buffer shifted by kd planes, accumulating into the
     /// same product. Returns false (doing nothing) when the buffer would exceed the budget.
     func runPlaneStacked(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
-                         _ o: UnsafeMutablePointer<Float>, threads: Int) -> Bool {
+                         _ o: UnsafeMutablePointer<Float>, tuning: ConvolutionTuning, threads: Int) -> Bool {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let (cin, cout, k) = (inChannels, outChannels, inChannels * 3)
@@ -99,7 +99,7 @@ struct Winograd2D: Sendable {
         let tw = wd / 4
         let bandsPerPlane = h / th
         let tp = bandsPerPlane * tw                       // tiles per plane
-        var planes = min(d, max(2, (Conv3D.minTileColumns + tp - 1) / tp))
+        var planes = min(d, max(2, (tuning.minTileColumns + tp - 1) / tp))
         if src.batch * ((d + planes - 1) / planes) < threads { planes = max(1, d / max(1, threads / src.batch)) }
         guard np * cin * (planes + 2) * tp <= Winograd2D.stackedBudget else { return false }
         let chunksPerSample = (d + planes - 1) / planes
@@ -153,7 +153,7 @@ struct Winograd2D: Sendable {
 
     /// Runs of bands (m output rows each) per chunk; every depth tap in the GEMM's reduction.
     func runBanded(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
-                   _ o: UnsafeMutablePointer<Float>, threads: Int) {
+                   _ o: UnsafeMutablePointer<Float>, tuning: ConvolutionTuning, threads: Int) {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let k = inChannels * 3
@@ -162,8 +162,8 @@ struct Winograd2D: Sendable {
         let tw = wd / 4
         let bandsPerPlane = h / th
         let bandsTotal = d * bandsPerPlane
-        let byBudget = max(1, Conv3D.tileFloats / (np * k * tw))
-        let byWidth = (Conv3D.minTileColumns + tw - 1) / tw
+        let byBudget = max(1, tuning.tileFloats / (np * k * tw))
+        let byWidth = (tuning.minTileColumns + tw - 1) / tw
         var bandsPerChunk = min(bandsTotal, max(byBudget, byWidth))
         if src.batch * ((bandsTotal + bandsPerChunk - 1) / bandsPerChunk) < threads {
             bandsPerChunk = max(1, bandsTotal / max(1, threads / src.batch))

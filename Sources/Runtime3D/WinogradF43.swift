@@ -44,15 +44,15 @@ struct WinogradF43: Sendable {
     static func fits(width: Int) -> Bool { width % 4 == 0 }
 
     func run(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ b: UnsafePointer<Float>,
-             _ o: UnsafeMutablePointer<Float>, threads: Int) {
+             _ o: UnsafeMutablePointer<Float>, tuning: ConvolutionTuning, threads: Int) {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let k = inChannels * 9
         let cout = outChannels
         let tilesPerRow = wd / 4
         let rowsTotal = d * h
-        let rowsByBudget = max(1, Conv3D.tileFloats / (6 * k * tilesPerRow))
-        let rowsByWidth = (Conv3D.minTileColumns + tilesPerRow - 1) / tilesPerRow
+        let rowsByBudget = max(1, tuning.tileFloats / (6 * k * tilesPerRow))
+        let rowsByWidth = (tuning.minTileColumns + tilesPerRow - 1) / tilesPerRow
         var rowsPerChunk = min(rowsTotal, max(rowsByBudget, rowsByWidth))
         if src.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
             rowsPerChunk = max(1, rowsTotal / max(1, threads / src.batch))

@@ -6,13 +6,12 @@ final class ConvolutionTests: XCTestCase {
     /// Every algorithm, the 2-D one with both height tiles.
     private let algorithmsAndHeightTiles: [(Conv3D.Algorithm, Int)] = [(.im2col, 4), (.winograd, 4), (.winograd2D, 2), (.winograd2D, 4)]
 
-    /// Runs `body` with 2-D Winograd's plane stacking off, then on.
-    private func withBothStackings(_ body: (Bool) throws -> Void) rethrows {
-        let saved = Conv3D.planeStacking
-        defer { Conv3D.planeStacking = saved }
+    /// Runs `body` with 2-D Winograd's plane stacking off, then on, in `tuning`.
+    private func withBothStackings(_ tuning: ConvolutionTuning, _ body: (ConvolutionTuning) throws -> Void) rethrows {
         for stacking in [false, true] {
-            Conv3D.planeStacking = stacking
-            try body(stacking)
+            var t = tuning
+            t.planeStacking = stacking
+            try body(t)
         }
     }
 
@@ -56,9 +55,6 @@ final class ConvolutionTests: XCTestCase {
     /// Winograd transforms carry coefficients up to 8 per axis (64 in 2-D), so rounding grows
     /// beyond im2col's (~1e-6) on sums of magnitude ~10.
     func testEveryAlgorithmMatchesDirectLoop() throws {
-        let (savedMin, savedTile) = (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile)
-        Conv3D.winograd2DMinChannels = 1
-        defer { (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile) = (savedMin, savedTile) }
         let shapes: [[Int]] = [[2, 3, 3, 4, 8], [1, 3, 4, 2, 4], [1, 3, 2, 6, 12], [1, 3, 3, 3, 8], [1, 3, 2, 4, 6], [1, 3, 2, 8, 4]]
         for (index, shape) in shapes.enumerated() {
             let seed = UInt64(30 + index)
@@ -70,12 +66,11 @@ final class ConvolutionTests: XCTestCase {
             let w = r.array(6 * 5 * 27), b = r.array(6)
             let expected = naiveConv(try FeatureMap.concatenated([a, b2]), w, b, cout: 6, k: 3)
             for (algorithm, tile) in algorithmsAndHeightTiles {
-                Conv3D.winograd2DHeightTile = tile
-                let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3, algorithm: algorithm)
-                try withBothStackings { stacking in
+                try withBothStackings(ConvolutionTuning(winograd2DHeightTile: tile, winograd2DMinChannels: 1)) { tuning in
+                    let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3, algorithm: algorithm, tuning: tuning)
                     for threads in [1, 2] {
                         let y = try conv.forward([a, b2], threads: threads)
-                        XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(shape) \(algorithm) m=\(tile) stacking \(stacking) threads \(threads)")
+                        XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(shape) \(algorithm) m=\(tile) stacking \(tuning.planeStacking) threads \(threads)")
                     }
                 }
             }
@@ -86,9 +81,6 @@ final class ConvolutionTests: XCTestCase {
     /// materialised upsampling (the same values enter the same arithmetic: tolerance 0), on
     /// every algorithm and on a shape no Winograd form tiles (width 6: materialised fallback).
     func testUpsampledPartEqualsMaterialisedUpsampling() throws {
-        let (savedMin, savedTile) = (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile)
-        Conv3D.winograd2DMinChannels = 1
-        defer { (Conv3D.winograd2DMinChannels, Conv3D.winograd2DHeightTile) = (savedMin, savedTile) }
         for lowShape in [[2, 4, 2, 2, 4], [2, 4, 2, 3, 4], [1, 4, 1, 2, 3]] {
             let low = try randomMap(lowShape, seed: 40)
             let skip = try randomMap([lowShape[0], 1, 2 * lowShape[2], 2 * lowShape[3], 2 * lowShape[4]], seed: 41)
@@ -96,12 +88,11 @@ final class ConvolutionTests: XCTestCase {
             var r = SeededValues(seed: 42)
             let w = r.array(3 * 5 * 27), b = r.array(3)
             for (algorithm, heightTile) in algorithmsAndHeightTiles {
-                Conv3D.winograd2DHeightTile = heightTile
-                let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm)
-                try withBothStackings { stacking in
+                try withBothStackings(ConvolutionTuning(winograd2DHeightTile: heightTile, winograd2DMinChannels: 1)) { tuning in
+                    let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm, tuning: tuning)
                     let fused = try conv.forward([ConvInput.upsampled(low), .map(skip)], threads: 2)
                     let materialised = try conv.forward([up, skip], threads: 2)
-                    XCTAssertEqual(maxAbsDifference(fused.data, materialised.data), 0, "\(lowShape) \(algorithm) m=\(heightTile) stacking \(stacking)")
+                    XCTAssertEqual(maxAbsDifference(fused.data, materialised.data), 0, "\(lowShape) \(algorithm) m=\(heightTile) stacking \(tuning.planeStacking)")
                 }
             }
         }
@@ -115,23 +106,16 @@ final class ConvolutionTests: XCTestCase {
         var r = SeededValues(seed: 4)
         let w = r.array(3 * 5 * 27), b = r.array(3)
         let expected = naiveConv(x, w, b, cout: 3, k: 3)
-        let (savedTile, savedMin, saved2D) = (Conv3D.tileFloats, Conv3D.minTileColumns, Conv3D.winograd2DMinChannels)
-        Conv3D.minTileColumns = 1
-        Conv3D.winograd2DMinChannels = 1
-        defer { (Conv3D.tileFloats, Conv3D.minTileColumns, Conv3D.winograd2DMinChannels) = (savedTile, savedMin, saved2D) }
-        let savedHeightTile = Conv3D.winograd2DHeightTile
-        defer { Conv3D.winograd2DHeightTile = savedHeightTile }
         for (algorithm, heightTile) in algorithmsAndHeightTiles {
-            Conv3D.winograd2DHeightTile = heightTile
-            let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm)
             // im2col: 2 rows of 8 per tile (24 rows); 2-D, m = 2 (4 bands per plane): 5 or 4
             // bands per chunk; m = 4 (2 bands per plane): 3 bands, so chunks cross planes.
             for tile in [5 * 27 * 8 * 2, 24 * 15 * 2 * 5, 36 * 15 * 2 * 3] {
-                Conv3D.tileFloats = tile
+                let tuning = ConvolutionTuning(winograd2DHeightTile: heightTile, winograd2DMinChannels: 1, tileFloats: tile, minTileColumns: 1)
                 // Plane stacking ignores the tile budget: one or two planes per chunk here.
-                try withBothStackings { stacking in
+                try withBothStackings(tuning) { tuning in
+                    let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm, tuning: tuning)
                     let y = try conv.forward(x, threads: 2)
-                    XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(algorithm) m=\(heightTile) tile \(tile) stacking \(stacking)")
+                    XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(algorithm) m=\(heightTile) tile \(tile) stacking \(tuning.planeStacking)")
                 }
             }
         }

@@ -86,17 +86,23 @@ final class NetworkTests: XCTestCase {
         XCTAssertTrue(y.data.allSatisfy { $0 >= 0 && $0 <= 1 })
     }
 
-    /// The per-layer hook sees every step once, in order, and the FLOPs add up to
-    /// `Architecture.forwardFLOPs` (exact: the same products, in Double).
-    func testLayerTimingsCoverTheNetwork() throws {
-        let arch = Architecture(variant: .torch, baseFilters: 2, labels: 1)
-        let net = try GenesisNetwork(architecture: arch, weights: seededStore(arch, seed: 9))
-        var steps: [LayerTiming] = []
-        _ = try net.forward(try randomMap([1, 1, 16, 8, 8], seed: 10), bn: .inference, onLayer: { steps.append($0) })
-        XCTAssertEqual(steps.count, 14 * 2 + 3 + 3 + 1 + 1)
-        XCTAssertEqual(steps.first?.name, "down_tr64.ops.0.conv1")
-        XCTAssertEqual(steps.last?.name, "sigmoid")
-        XCTAssertEqual(steps.reduce(0) { $0 + $1.flops }, arch.forwardFLOPs(depth: 16, height: 8, width: 8))
+    /// The per-layer hook sees every step once, in order, and the FLOPs cover the whole batch:
+    /// they add up to `Architecture.forwardFLOPs` (one sample) times N, for N = 1, 2 and 3 and
+    /// both variants (exact: the same products of small integers, in Double).
+    func testLayerTimingsCoverTheNetworkAndTheBatch() throws {
+        for variant in [Variant.torch, .keras] {
+            let arch = Architecture(variant: variant, baseFilters: 2, labels: 1)
+            let net = try GenesisNetwork(architecture: arch, weights: seededStore(arch, seed: 9))
+            for n in 1...3 {
+                var steps: [LayerTiming] = []
+                _ = try net.forward(try randomMap([n, 1, 16, 8, 8], seed: 10), bn: .inference, onLayer: { steps.append($0) })
+                XCTAssertEqual(steps.count, 14 * 2 + 3 + (variant == .torch ? 3 : 0) + 1 + 1)
+                XCTAssertEqual(steps.first?.name, "down_tr64.ops.0.conv1")
+                XCTAssertEqual(steps.last?.name, "sigmoid")
+                XCTAssertEqual(steps.first?.shape, [n, 2, 16, 8, 8])
+                XCTAssertEqual(steps.reduce(0) { $0 + $1.flops }, arch.forwardFLOPs(depth: 16, height: 8, width: 8) * Double(n), "\(variant) N = \(n)")
+            }
+        }
     }
 
     /// A trace keeps, per block, the pre-BN convolution output and the statistics BN used:
@@ -118,7 +124,26 @@ final class NetworkTests: XCTestCase {
         for i in [0, 5, 13] {
             let bn = net.batchNorms[i]
             let stats = trace.statistics[i]
-            XCTAssertEqual(stats, BatchNorm.batchStatistics(trace.convOutputs[i]))
+            // Independent reference: mean and biased variance per channel in Double, one pass
+            // over every (sample, voxel). Tolerance: float32 rounding of the values (relative
+            // 1e-6 of the mean square, plus 1e-7 absolute).
+            let map = trace.convOutputs[i]
+            XCTAssertEqual(stats.count, map.batch * map.spatialCount)
+            for ch in 0..<map.channels {
+                var sum = 0.0, sumSquares = 0.0
+                for n in 0..<map.batch {
+                    for v in 0..<map.spatialCount {
+                        let x = Double(map.data[(n * map.channels + ch) * map.spatialCount + v])
+                        sum += x
+                        sumSquares += x * x
+                    }
+                }
+                let count = Double(stats.count)
+                let mean = sum / count, variance = sumSquares / count - mean * mean
+                let scale = 1e-6 * (sumSquares / count) + 1e-7
+                XCTAssertEqual(Double(stats.mean[ch]), mean, accuracy: scale, "block \(i) channel \(ch) mean")
+                XCTAssertEqual(Double(stats.variance[ch]), variance, accuracy: scale, "block \(i) channel \(ch) variance")
+            }
             let c = stats.mean.count, s = trace.convOutputs[i].spatialCount
             var expected = trace.convOutputs[i].data
             for j in expected.indices {

@@ -1,0 +1,186 @@
+import CBLAS
+
+/// What a convolution's backward pass returns: the gradients of its weight (the forward's
+/// layout, (out, in, k, k, k)), its bias, and of each input part in that part's own shape (a
+/// part read through 2x nearest upsampling gets its gradient at its low resolution: the sum
+/// over each voxel's 2x2x2 children).
+public struct Conv3DGradients: Sendable {
+    public var weight: [Float]
+    public var bias: [Float]
+    /// One per input part; empty when the input gradient was not asked for.
+    public var inputs: [FeatureMap]
+}
+
+extension Conv3D {
+    /// Backward of `forward(parts)` given dLoss/dOutput.
+    ///
+    /// Input gradient: for kernel 3 a "same" convolution of dY with the kernel flipped on all
+    /// three axes and in/out swapped, run by the same algorithm as the forward (its Winograd
+    /// paths included); for kernel 1 one GEMM W^T dY. Weight gradient: dW (out x in * 27) =
+    /// sum over tiles of dY_tile (out x columns) times im2col(x)_tile^T, per-worker
+    /// accumulators, one column tile per worker (never a full im2col). Bias: the sum of dY.
+    /// Sums are accumulated in float32 GEMMs and reduced across workers in Double.
+    public func backward(_ parts: [ConvInput], outputGradient dY: FeatureMap, inputGradient: Bool = true,
+                         threads: Int = Parallel.defaultThreads) throws -> Conv3DGradients {
+        let src = try ChannelSources(parts, op: "conv3d backward")
+        guard src.channels == inChannels else {
+            throw RuntimeError.badInput(reason: "conv3d backward: input has \(src.channels) channels, expected \(inChannels)")
+        }
+        guard dY.shape == [src.batch, outChannels, src.depth, src.height, src.width] else {
+            throw RuntimeError.badInput(reason: "conv3d backward: output gradient has shape \(dY.shape), expected \([src.batch, outChannels, src.depth, src.height, src.width])")
+        }
+        let biasGradient = Reductions.channelSums(dY, threads: threads)
+        let weightGradient = kernel == 3 ? weightGradient3(src, parts, dY, threads: threads)
+                                         : weightGradient1(src, parts, dY, threads: threads)
+        var inputs: [FeatureMap] = []
+        if inputGradient {
+            let dX = kernel == 3 ? try flippedForData().forward(dY, threads: threads) : try dataGradient1(dY, threads: threads)
+            inputs = try dX.splitChannels(src.channelCounts).enumerated().map { i, g in
+                parts[i].isUpsampled ? try Resampling.upsampleNearest2Backward(g, threads: threads) : g
+            }
+        }
+        return Conv3DGradients(weight: weightGradient, bias: biasGradient, inputs: inputs)
+    }
+
+    /// The convolution whose forward is this one's input gradient: weight W'[i, o, a, b, c] =
+    /// W[o, i, 2-a, 2-b, 2-c], no bias, same algorithm and tuning.
+    func flippedForData() throws -> Conv3D {
+        var flipped = [Float](repeating: 0, count: weight.count)
+        weight.withUnsafeBufferPointer { w in
+            flipped.withUnsafeMutableBufferPointer { f in
+                for o in 0..<outChannels {
+                    for i in 0..<inChannels {
+                        let from = w.baseAddress! + (o * inChannels + i) * 27
+                        let to = f.baseAddress! + (i * outChannels + o) * 27
+                        for t in 0..<27 { to[t] = from[26 - t] }
+                    }
+                }
+            }
+        }
+        return try Conv3D(weight: flipped, bias: [Float](repeating: 0, count: inChannels), outChannels: inChannels,
+                          inChannels: outChannels, kernel: 3, algorithm: algorithm, tuning: tuning)
+    }
+
+    /// dW for kernel 3: per (sample, row chunk) the chunk's im2col columns (read through any
+    /// upsampling) and one GEMM dW_worker += dY_chunk col^T.
+    private func weightGradient3(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let s = src.spatialCount
+        let k = inChannels * 27
+        let rowsTotal = d * h
+        var rowsPerChunk = min(rowsTotal, max(max(1, tuning.tileFloats / (k * wd)), (tuning.minTileColumns + wd - 1) / wd))
+        if src.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
+            rowsPerChunk = max(1, rowsTotal / max(1, threads / src.batch))
+        }
+        let chunksPerSample = (rowsTotal + rowsPerChunk - 1) / rowsPerChunk
+        let chunks = src.batch * chunksPerSample
+        let workers = Parallel.workers(chunks, threads: threads)
+        let columns = Scratch(workers: workers, capacity: k * rowsPerChunk * wd + wd + 2)
+        let accumulators = Scratch(workers: workers, capacity: outChannels * k)
+        let used = WorkerFlags(workers)
+        let table = src.channelTable
+        let cout = outChannels
+        ChannelSources.withPointers(parts.map(\.map)) { ptrs in
+            dY.data.withUnsafeBufferPointer { g in
+                Parallel.forEach(chunks, threads: threads) { chunk, worker in
+                    let n = chunk / chunksPerSample
+                    let r0 = (chunk % chunksPerSample) * rowsPerChunk
+                    let r1 = min(rowsTotal, r0 + rowsPerChunk)
+                    let cols = (r1 - r0) * wd
+                    let col = columns.buffer(worker)
+                    let line = col + k * rowsPerChunk * wd
+                    for (ci, entry) in table.enumerated() {
+                        Im2col.fill3(src, src.plane(ptrs, entry, sample: n), upsampled: src.upsampled[entry.source], rows: r0..<r1,
+                                     line: line, into: col + ci * 27 * cols, rowStride: cols)
+                    }
+                    let first = used.claim(worker)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(k), Int32(cols),
+                                1, g.baseAddress! + n * cout * s + r0 * wd, Int32(s), col, Int32(cols),
+                                first ? 0 : 1, accumulators.buffer(worker), Int32(k))
+                }
+            }
+        }
+        return used.sum(accumulators, count: outChannels * k)
+    }
+
+    /// dW for kernel 1: per sample and part, dW[:, part] += dY_n X_n^T (out x s times s x in_part).
+    private func weightGradient1(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+        let maps = (try? parts.map { try $0.materialized(threads: threads) }) ?? []
+        let s = src.spatialCount
+        let (cout, cin) = (outChannels, inChannels)
+        let ranges = Parallel.ranges(s, parts: max(1, min(s / 4096, 4 * threads)))
+        let chunks = src.batch * ranges.count
+        let workers = Parallel.workers(chunks, threads: threads)
+        let accumulators = Scratch(workers: workers, capacity: cout * cin)
+        let used = WorkerFlags(workers)
+        ChannelSources.withPointers(maps) { ptrs in
+            dY.data.withUnsafeBufferPointer { g in
+                Parallel.forEach(chunks, threads: threads) { chunk, worker in
+                    let n = chunk / ranges.count
+                    let r = ranges[chunk % ranges.count]
+                    let acc = accumulators.buffer(worker)
+                    let first = used.claim(worker)
+                    var offset = 0
+                    for (part, cp) in src.channelCounts.enumerated() {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(cp), Int32(r.count),
+                                    1, g.baseAddress! + n * cout * s + r.lowerBound, Int32(s), ptrs[part] + n * cp * s + r.lowerBound, Int32(s),
+                                    first ? 0 : 1, acc + offset, Int32(cin))
+                        offset += cp
+                    }
+                }
+            }
+        }
+        return used.sum(accumulators, count: cout * cin)
+    }
+
+    /// dX for kernel 1: W^T dY per (sample, column chunk).
+    private func dataGradient1(_ dY: FeatureMap, threads: Int) throws -> FeatureMap {
+        var dX = try FeatureMap(uninitializedBatch: dY.batch, channels: inChannels, depth: dY.depth, height: dY.height, width: dY.width)
+        let s = dY.spatialCount
+        let (cout, cin) = (outChannels, inChannels)
+        let ranges = Parallel.ranges(s, parts: max(1, min(s / 1024, 4 * threads)))
+        dY.data.withUnsafeBufferPointer { g in
+            weight.withUnsafeBufferPointer { w in
+                dX.data.withUnsafeMutableBufferPointer { x in
+                    let (gb, wb, xb) = (g.baseAddress!, w.baseAddress!, x.baseAddress!)
+                    Parallel.forEach(dY.batch * ranges.count, threads: threads) { chunk, _ in
+                        let n = chunk / ranges.count
+                        let r = ranges[chunk % ranges.count]
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cin), Int32(r.count), Int32(cout),
+                                    1, wb, Int32(cin), gb + n * cout * s + r.lowerBound, Int32(s), 0, xb + n * cin * s + r.lowerBound, Int32(s))
+                    }
+                }
+            }
+        }
+        return dX
+    }
+}
+
+extension Im2col {
+    /// `fill3` for one channel plane as a convolution over `src` sees it (read through 2x
+    /// nearest upsampling when `upsampled`): each input line is copied once, zero-padded, into
+    /// `line` (width + 2 floats), and its three width shifts go to the kw taps.
+    static func fill3(_ src: ChannelSources, _ plane: UnsafePointer<Float>, upsampled: Bool, rows: Range<Int>,
+                      line: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let (depth, height, width) = (src.depth, src.height, src.width)
+        line[0] = 0
+        line[width + 1] = 0
+        for kd in 0..<3 {
+            for kh in 0..<3 {
+                let tap = dst + (kd * 9 + kh * 3) * rowStride
+                var offset = 0
+                for r in rows {
+                    let sd = r / height + kd - 1
+                    let sh = r % height + kh - 1
+                    if sd < 0 || sd >= depth || sh < 0 || sh >= height {
+                        for kw in 0..<3 { (tap + kw * rowStride + offset).update(repeating: 0, count: width) }
+                    } else {
+                        src.copyLine(plane, upsampled: upsampled, d: sd, h: sh, into: line + 1)
+                        for kw in 0..<3 { (tap + kw * rowStride + offset).update(from: line + kw, count: width) }
+                    }
+                    offset += width
+                }
+            }
+        }
+    }
+}

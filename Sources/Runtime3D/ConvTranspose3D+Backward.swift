@@ -1,0 +1,75 @@
+import CBLAS
+
+/// Gradients of one transposed convolution: weight in the forward's layout (in, out, 2, 2, 2),
+/// bias, and the input.
+public struct ConvTranspose3DGradients: Sendable {
+    public var weight: [Float]
+    public var bias: [Float]
+    public var input: FeatureMap
+}
+
+extension ConvTranspose3D {
+    /// Backward of `forward(x)` given dLoss/dOutput. Per chunk of input rows the output
+    /// gradient's 8 taps are gathered into G ((out * 8) x columns, the forward's tile layout);
+    /// then dX_chunk = W G (W as the (in) x (out * 8) matrix) and dW_worker += X_chunk G^T.
+    /// The bias gradient is the sum of dY per channel.
+    public func backward(input x: FeatureMap, outputGradient dY: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> ConvTranspose3DGradients {
+        guard x.channels == inChannels, dY.shape == [x.batch, outChannels, 2 * x.depth, 2 * x.height, 2 * x.width] else {
+            throw RuntimeError.badInput(reason: "conv-transpose3d backward: input \(x.shape) and output gradient \(dY.shape) do not fit")
+        }
+        var dX = try FeatureMap(uninitializedBatch: x.batch, channels: inChannels, depth: x.depth, height: x.height, width: x.width)
+        let (si, so) = (x.spatialCount, dY.spatialCount)
+        let (wi, hi) = (x.width, x.height)
+        let (ow, ohw) = (dY.width, dY.height * dY.width)
+        let m = outChannels * 8, cin = inChannels, cout = outChannels
+        let rowsTotal = x.depth * x.height
+        var rowsPerChunk = max(1, min(rowsTotal, tileFloats / (m * wi)))
+        if x.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
+            rowsPerChunk = max(1, rowsTotal / max(1, threads / x.batch))
+        }
+        let chunksPerSample = (rowsTotal + rowsPerChunk - 1) / rowsPerChunk
+        let chunks = x.batch * chunksPerSample
+        let workers = Parallel.workers(chunks, threads: threads)
+        let tiles = Scratch(workers: workers, capacity: m * rowsPerChunk * wi)
+        let accumulators = Scratch(workers: workers, capacity: cin * m)
+        let used = WorkerFlags(workers)
+        x.data.withUnsafeBufferPointer { xp in
+            dY.data.withUnsafeBufferPointer { gp in
+                dX.data.withUnsafeMutableBufferPointer { dp in
+                    weight.withUnsafeBufferPointer { wp in
+                        let (xb, gb, db, wb) = (xp.baseAddress!, gp.baseAddress!, dp.baseAddress!, wp.baseAddress!)
+                        Parallel.forEach(chunks, threads: threads) { chunk, worker in
+                            let n = chunk / chunksPerSample
+                            let r0 = (chunk % chunksPerSample) * rowsPerChunk
+                            let r1 = min(rowsTotal, r0 + rowsPerChunk)
+                            let cols = (r1 - r0) * wi
+                            let t = tiles.buffer(worker)
+                            let sample = gb + n * cout * so
+                            for co in 0..<cout {
+                                for tap in 0..<8 {
+                                    let (a, b, c) = (tap >> 2, (tap >> 1) & 1, tap & 1)
+                                    let row = t + (co * 8 + tap) * cols
+                                    let plane = sample + co * so + a * ohw + b * ow + c
+                                    for r in r0..<r1 {
+                                        let (d, h) = (r / hi, r % hi)
+                                        let src = plane + 2 * d * ohw + 2 * h * ow
+                                        let dst = row + (r - r0) * wi
+                                        for k in 0..<wi { dst[k] = src[2 * k] }
+                                    }
+                                }
+                            }
+                            let xc = xb + n * cin * si + r0 * wi
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cin), Int32(cols), Int32(m),
+                                        1, wb, Int32(m), t, Int32(cols), 0, db + n * cin * si + r0 * wi, Int32(si))
+                            let first = used.claim(worker)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cin), Int32(m), Int32(cols),
+                                        1, xc, Int32(si), t, Int32(cols), first ? 0 : 1, accumulators.buffer(worker), Int32(m))
+                        }
+                    }
+                }
+            }
+        }
+        return ConvTranspose3DGradients(weight: used.sum(accumulators, count: cin * m),
+                                        bias: Reductions.channelSums(dY, threads: threads), input: dX)
+    }
+}

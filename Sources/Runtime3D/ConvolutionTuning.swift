@@ -1,0 +1,35 @@
+/// The knobs of the convolutions' tiling and algorithm choice, passed in as a value and kept
+/// by each op (nothing global: tests and benchmarks may use different tunings concurrently).
+/// The defaults are the ones measured fastest on the full network (BENCHMARKS.md).
+public struct ConvolutionTuning: Sendable, Equatable {
+    /// Output rows per 2-D Winograd tile: 4 (F(4x4, 3x3), a quarter of im2col's multiplications)
+    /// or 2 (F(2x4, 3x3), a third; smaller transformed filters).
+    public var winograd2DHeightTile: Int
+    /// Fewest input channels for 2-D Winograd (its GEMMs reduce over only in, or in * 3;
+    /// narrower layers use the 1-D form). 8: the official depth_1 (in = 32) runs 1.5x faster in
+    /// 2-D than in 1-D with plane stacking.
+    public var winograd2DMinChannels: Int
+    /// 2-D Winograd: transform each input plane once per chunk of whole planes, with the depth
+    /// taps as separate GEMMs (else each plane is transformed once per depth tap).
+    public var planeStacking: Bool
+    /// Column-tile budget per worker, in floats (im2col columns, Winograd transformed inputs).
+    public var tileFloats: Int
+    /// Fewest GEMM columns per tile, so deep layers (large in * 27) still get wide GEMMs.
+    public var minTileColumns: Int
+    /// Tile budget per worker of the transposed convolution, in floats.
+    public var transposedTileFloats: Int
+
+    public init(winograd2DHeightTile: Int = 4, winograd2DMinChannels: Int = 8, planeStacking: Bool = true,
+                tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20) {
+        precondition(winograd2DHeightTile == 2 || winograd2DHeightTile == 4, "2-D Winograd height tile must be 2 or 4")
+        precondition(tileFloats > 0 && minTileColumns > 0 && transposedTileFloats > 0, "tile sizes must be positive")
+        self.winograd2DHeightTile = winograd2DHeightTile
+        self.winograd2DMinChannels = winograd2DMinChannels
+        self.planeStacking = planeStacking
+        self.tileFloats = tileFloats
+        self.minTileColumns = minTileColumns
+        self.transposedTileFloats = transposedTileFloats
+    }
+
+    public static let `default` = ConvolutionTuning()
+}
