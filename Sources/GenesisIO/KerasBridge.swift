@@ -100,7 +100,7 @@ struct KerasBridge: FormatBridge {
             training = KerasModelConfig.trainingConfig(optimizer: o.kind == .sgd ? "SGD" : "Adam", hyperparameters: o.hyperparameters)
         }
         try KerasWriter.writeModel(layers, optimizerWeights: optimizerWeights,
-                                   modelConfig: KerasModelConfig.modelConfig(p.architecture, inputShape: p.inputShape, bnEpsilon: Double(p.bnEpsilon)),
+                                   modelConfig: KerasModelConfig.modelConfig(p.architecture, inputShape: p.inputShape, bnEpsilon: p.bnEpsilonDecimal),
                                    trainingConfig: training, to: path, header: header)
     }
 

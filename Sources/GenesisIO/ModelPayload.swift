@@ -27,6 +27,9 @@ public struct ModelPayload: Sendable {
     public var epoch: Int?
     /// BatchNorm epsilon of the framework the weights were trained in.
     public var bnEpsilon: Float
+    /// The epsilon as the shortest decimal that reads back as this Float (0.001, not
+    /// 0.0010000000474974513): what JSON metadata and model_config record.
+    public var bnEpsilonDecimal: Double { Double("\(bnEpsilon)") ?? Double(bnEpsilon) }
     /// Input shape (C, D, H, W) the network was built for.
     public var inputShape: [Int]
     public var provenance: Provenance?

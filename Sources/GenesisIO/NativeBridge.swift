@@ -19,7 +19,7 @@ struct NativeBridge: FormatBridge {
         let includeOptimizer = options.includeOptimizer
         let arch = p.architecture
         let info = ArchitectureInfo(variant: arch.variant.rawValue, baseWidth: arch.baseFilters, labels: arch.labels, inputShape: p.inputShape,
-                                    bnEpsilon: Double(p.bnEpsilon), bnMomentum: arch.variant == .keras ? 0.99 : 0.1,
+                                    bnEpsilon: p.bnEpsilonDecimal, bnMomentum: arch.variant == .keras ? 0.99 : 0.1,
                                     bnMomentumConvention: arch.variant.rawValue)
         let prov = Provenance(sourceFile: p.provenance.map { URL(fileURLWithPath: $0.sourceFile).lastPathComponent },
                               sourceSHA256: p.provenance?.sourceSHA256, sourceFormat: p.provenance?.sourceFormat,
