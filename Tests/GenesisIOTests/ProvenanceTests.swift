@@ -120,4 +120,35 @@ final class ProvenanceTests: XCTestCase {
         XCTAssertEqual(k.optimizerWeights.count, 0)
         XCTAssertNil(try TorchReader.read(dir + "/i.pt").epoch)
     }
+
+    /// tf_keras 2.21 restores optimizer entries by position into [iteration, m0, v0, m1, v1, ...]
+    /// (fixtures/formats/tfk_adam_model.h5 lists them so): our Adam entries follow that order and
+    /// read back as the state written.
+    func testAdamEntriesInterleaveAsTfKerasWritesThem() throws {
+        let dir = Fixtures.scratchDirectory()
+        let arch = Architecture(variant: .keras, baseFilters: 2)
+        let weights = Initialization.heNormal(arch, seed: 3)
+        var slots: [String: [String: Tensor]] = [:]
+        for (i, spec) in arch.tensors.filter({ $0.role.isTrainable }).enumerated() {
+            let n = spec.shape.reduce(1, *)
+            slots[spec.name] = ["m": Tensor(shape: spec.shape, floats: (0..<n).map { Float($0 + i) * 0.5 }),
+                                "v": Tensor(shape: spec.shape, floats: (0..<n).map { Float($0 + i) * 0.25 })]
+        }
+        let state = OptimizerState(kind: .adam, convention: .keras, step: 7, hyperparameters: ["learning_rate": 0.001], slots: slots)
+        try ModelWriter.write(ModelPayload(architecture: arch, weights: weights, optimizer: state), to: dir + "/adam.h5", format: .kerasH5)
+        let k = try KerasReader.read(dir + "/adam.h5")
+        let reference = try KerasReader.read(Fixtures.path("formats/tfk_adam_model.h5")).optimizerWeights.prefix(5).map(\.name)
+        XCTAssertEqual(reference, ["iteration:0", "Adam/m/depth_0_conv/kernel:0", "Adam/v/depth_0_conv/kernel:0",
+                                   "Adam/m/depth_0_conv/bias:0", "Adam/v/depth_0_conv/bias:0"])
+        XCTAssertEqual(k.optimizerWeights.prefix(5).map(\.name), reference)
+        XCTAssertEqual(k.optimizerWeights.count, 1 + 2 * 58)
+        XCTAssertEqual(k.optimizerWeights[0].tensor.int64s(), [7])
+        let back = try XCTUnwrap(ModelLoader.load(dir + "/adam.h5").optimizer)
+        XCTAssertEqual(back.kind, .adam)
+        XCTAssertEqual(back.step, 7)
+        for (name, s) in slots {
+            XCTAssertEqual(back.slots[name]?["m"], s["m"], name)
+            XCTAssertEqual(back.slots[name]?["v"], s["v"], name)
+        }
+    }
 }
