@@ -9,8 +9,8 @@ rm -rf "$out" && mkdir -p "$out"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "genesis init: a seeded network, base width 8, Keras 2 model layout (loads in Keras load_model)"
-"$genesis" init --base-filters 8 --seed 42 --keras-model --out "$out/genesis_b8.h5"
+step "genesis init: a seeded network, base width 8, Keras 2 model.save layout (loads in Keras load_model and load_weights)"
+"$genesis" init --base-filters 8 --seed 42 --out "$out/genesis_b8.h5"
 
 step "genesis inspect: layers, weights, totals"
 "$genesis" inspect "$out/genesis_b8.h5" | sed -n '1,10p;/^totals/,$p'
@@ -31,10 +31,20 @@ step "genesis convert to PyTorch (.pt, DataParallel keys), safetensors and nativ
 
 step "and back to Keras"
 "$genesis" convert "$out/genesis_b8.pt" "$out/from_pt.h5"
-"$genesis" convert "$out/genesis_b8.genesis" "$out/from_genesis.h5" --keras-model
+"$genesis" convert "$out/genesis_b8.genesis" "$out/from_genesis.h5"
+"$genesis" convert "$out/genesis_b8.genesis" "$out/from_genesis_weights.h5" --weights-only
+
+step "genesis inspect of the native file: its recorded provenance, BatchNorm epsilon and source hash"
+"$genesis" inspect "$out/genesis_b8.genesis" | sed -n '/^written by/,$p'
+
+step "a conversion never writes onto its input (exit 2)"
+set +e
+"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.h5"
+echo "exit code: $?"
+set -e
 
 step "genesis diff: every conversion against the original (exit 0 = identical within tolerance 0)"
-for f in genesis_b8.pt genesis_b8.safetensors genesis_b8.genesis from_pt.h5 from_genesis.h5; do
+for f in genesis_b8.pt genesis_b8.safetensors genesis_b8.genesis from_pt.h5 from_genesis.h5 from_genesis_weights.h5; do
     printf '%-24s ' "$f"
     "$genesis" diff "$out/genesis_b8.h5" "$out/$f" | tail -n 1
 done

@@ -14,6 +14,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "..", "..", "shared", "peers")
 sys.path.insert(0, PEERS)
+FIXTURES = os.path.join(HERE, "..", "..", "shared", "fixtures")
 GENESIS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", ".build", "release", "genesis")
 B, SHAPE = 4, (1, 16, 16, 8)
 results = []
@@ -43,8 +44,8 @@ def main():
     rng = np.random.default_rng(0)
     x = rng.random((2,) + SHAPE, dtype=np.float32)
     h5w, h5m = os.path.join(d, "w.h5"), os.path.join(d, "m.h5")
-    g("init", "--base-filters", str(B), "--seed", "11", "--out", h5w)
-    g("init", "--base-filters", str(B), "--seed", "11", "--keras-model", "--input-shape", ",".join(map(str, SHAPE)), "--out", h5m)
+    g("init", "--base-filters", str(B), "--seed", "11", "--weights-only", "--out", h5w)
+    g("init", "--base-filters", str(B), "--seed", "11", "--input-shape", ",".join(map(str, SHAPE)), "--out", h5m)
     pt, st, nat = os.path.join(d, "m.pt"), os.path.join(d, "m.safetensors"), os.path.join(d, "m.genesis")
     g("convert", h5w, pt, "--module-prefix")
     g("convert", h5w, st, "--naming", "torch")
@@ -66,6 +67,48 @@ def main():
     km2 = K.models.load_model(h5m)
     report("tf_keras load_model(.h5 full save)", km2.count_params() == km.count_params(), f"{km2.count_params()} parameters")
 
+    # The default conversion of a full save with optimizer state (fixtures/README: SGD after two
+    # steps) is a full save again: load_model restores the network and every optimizer entry.
+    import h5py
+    src = os.path.join(FIXTURES, "keras", "genesis_tiny.h5")
+    conv = os.path.join(d, "converted.h5")
+    g("convert", src, conv)
+    with h5py.File(src, "r") as f:
+        ow = f["optimizer_weights"]
+        want = [np.array(ow[n.decode() if isinstance(n, bytes) else n]) for n in ow.attrs["weight_names"]]
+    with h5py.File(conv, "r") as f:
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items() if k in ("keras_version", "genesis_writer")}
+    kc = K.models.load_model(conv)
+    got = [np.array(v) for v in kc.optimizer.variables()]
+    same = len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
+    report("tf_keras load_model(genesis convert genesis_tiny.h5 out.h5): optimizer state restored", same,
+           f"{type(kc.optimizer).__name__}, {len(got)} optimizer variables (source {len(want)}), iteration {int(got[0]) if got else None}, "
+           f"all equal to the source's: {same}; file says {attrs}")
+    ref_c = K.models.load_model(src).predict(x, verbose=0)
+    diff = np.abs(kc.predict(x, verbose=0) - ref_c).max()
+    report("  its predict equals load_model(source).predict", diff == 0, f"max |diff| {diff:.2e}")
+    # A PyTorch checkpoint converted to Keras (lossy: its up-convolutions are not the identity)
+    # brings its SGD state over as Keras momentum (m = -lr * buf).
+    tconv = os.path.join(d, "from_torch.h5")
+    g("convert", os.path.join(FIXTURES, "torch", "genesis_tiny.pt"), tconv, "--allow-lossy")
+    kt = K.models.load_model(tconv)
+    import torch
+    from torch_genesis import UNet3D
+    tsrc = torch.load(os.path.join(FIXTURES, "torch", "genesis_tiny.pt"), weights_only=True)
+    lr = tsrc["optimizer_state_dict"]["param_groups"][0]["lr"]
+    names = [n for n, _ in UNet3D(base=B).named_parameters()]
+    expect = []
+    for i, n in enumerate(names):
+        if ".up_conv." in n:
+            continue  # the keras variant has no up-convolutions
+        buf = tsrc["optimizer_state_dict"]["state"][i]["momentum_buffer"].numpy()
+        m = (-np.float32(lr) * buf).astype(np.float32)
+        expect.append(m.transpose(2, 3, 4, 1, 0) if m.ndim == 5 else m)
+    got_t = [np.array(v) for v in kt.optimizer.variables()[1:]]
+    worst = max(float(np.abs(a - b).max()) for a, b in zip(got_t, expect)) if len(got_t) == len(expect) else float("inf")
+    report("tf_keras load_model(.pt converted to .h5): momentum = -lr * torch buffer", worst <= 1e-7,
+           f"{len(got_t)} slots (expected {len(expect)}), max |diff| {worst:.2e}")
+
     # Keras 3: the legacy h5 loader.
     import keras
     k3 = keras.models.load_model(h5m, compile=False)
@@ -75,9 +118,9 @@ def main():
     report("Keras 3 load_model(.h5 full save, compile=False)", diff <= 1e-5, f"max |diff| vs tf_keras {diff:.2e}")
 
     # PyTorch: weights_only load, official UNet3D, strict=True; outputs with eps 1e-3 (Keras's).
-    import torch
-    from torch_genesis import UNet3D
     ck = torch.load(pt, weights_only=True)
+    report("torch.load(weights_only=True) of our .pt: no invented epoch, writer named",
+           "epoch" not in ck and ck.get("genesis_writer", "").startswith("genesis "), f"top-level keys {sorted(ck)}")
     sd = ck["state_dict"] if "state_dict" in ck else ck
     sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
     tm = UNet3D(base=B)

@@ -9,7 +9,7 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert weights between formats, with proof.",
         discussion: """
-        The output format follows OUT's extension (.h5, .pt, .safetensors, .genesis) or --format. Keras -> PyTorch adds identity up-convolutions (exact). PyTorch -> Keras is refused when the up-convolutions are not the identity, unless --allow-lossy; then the deviation is measured. Optimizer state converts with the convention change (SGD: keras m = -lr * buf). Every conversion reads back what it wrote and compares every tensor, and where both sides run in the genesis runtime compares forward passes on a seeded cube (max_abs_diff): the model's recorded input when small, else 16x16x16, the smallest cube in which every tap of every 3x3x3 kernel meets the data.
+        The output format follows OUT's extension or --format; genesis writes \(FormatRegistry.describe(FormatRegistry.writable)). Keras .h5 output is the model.save layout (model_config, model_weights, optimizer_weights when there is optimizer state), which tf_keras/Keras load_model and load_weights both take; --weights-only writes the save_weights layout. Keras -> PyTorch adds identity up-convolutions (exact). PyTorch -> Keras is refused when the up-convolutions are not the identity, unless --allow-lossy; then the deviation is measured. Optimizer state converts with the convention change (SGD: keras m = -lr * buf). Every conversion reads back what it wrote and compares every tensor, and where both sides run in the genesis runtime compares forward passes on a seeded cube (max_abs_diff): the model's recorded input when small, else 16x16x16, the smallest cube in which every tap of every 3x3x3 kernel meets the data. OUT may not be IN (also not through a symlink or hard link): exit 2.
 
         Examples:
           genesis convert Genesis_Chest_CT.h5 Genesis_Chest_CT.pt --module-prefix
@@ -19,29 +19,28 @@ struct ConvertCommand: ParsableCommand {
 
     @Argument(help: "The file to convert.") var input: String
     @Argument(help: "The file to write (written beside, then renamed into place).") var output: String
-    @Option(help: "Output format (\(FormatKind.allCases.map(\.rawValue).joined(separator: ", "))) instead of guessing from OUT.") var format: FormatKind?
+    @Option(help: "Output format instead of guessing from OUT (only the formats genesis writes).") var format: WritableFormat?
     @Option(name: .customLong("input-format"), help: "Read INPUT as this format.") var inputFormat: FormatKind?
     @Flag(help: "PyTorch output: prefix keys with `module.` as nn.DataParallel saves them (the official .pt does).") var modulePrefix = false
     @Flag(help: "Allow a conversion that cannot be exact (non-identity up-convolutions to Keras), and measure it.") var allowLossy = false
-    @Flag(help: "Keras output: write the model.save layout (model_config, optimizer) instead of save_weights.") var kerasModel = false
+    @Flag(help: "Keras output: write the save_weights layout (layer_names at the root, no model_config, no optimizer state) instead of the model.save layout.")
+    var weightsOnly = false
+    @Flag(help: "Accepted for old scripts and ignored: the model.save layout is the default now.") var kerasModel = false
     @Flag(help: "Leave optimizer state out.") var noOptimizer = false
-    @Option(help: "safetensors output: names to write (canonical, torch, keras2).") var naming: Naming = .canonical
+    @Option(help: "safetensors output: names to write.") var naming: Naming = .canonical
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
-        guard format != nil || FormatKind.fromExtension(output) != nil else {
-            throw ValidationError("cannot tell the output format from '\(output)': use .h5, .pt, .safetensors, .genesis or --format")
-        }
-        if [FormatKind.keras3Weights, .keras3Zip].contains(format ?? FormatKind.fromExtension(output)!) {
-            throw ValidationError("writing Keras 3 files is not supported: write .h5 (Keras 3 loads it with keras.models.load_model) or .safetensors")
-        }
+        _ = try OutputFormat.resolve(format, path: output)
+        if weightsOnly && kerasModel { throw ValidationError("--weights-only and --keras-model ask for different Keras layouts: give one") }
     }
 
     func run() throws {
         let start = Date()
-        let fmt = format ?? FormatKind.fromExtension(output)!
+        let fmt = try OutputFormat.resolve(format, path: output)
+        if FileIdentity.same(input, output) { throw GenesisIOError.sameFile(input: input, output: output) }
         let source = try ModelLoader.load(input, format: inputFormat)
-        let options = WriteOptions(kerasFullModel: kerasModel, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming)
+        let options = WriteOptions(kerasFullModel: !weightsOnly, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming)
         let r: Converter.Result
         do {
             r = try Converter.convert(source, to: output, format: fmt, options: options, allowLossy: allowLossy, staged: true)
@@ -88,4 +87,6 @@ struct ConvertCommand: ParsableCommand {
     }
 }
 
-extension Naming: ExpressibleByArgument {}
+extension Naming: ExpressibleByArgument {
+    public static var allValueStrings: [String] { [Naming.canonical, .torch, .keras2].map(\.rawValue) }
+}

@@ -39,6 +39,8 @@ struct DiffCommand: ParsableCommand {
                 "max_abs_diff": d.maxAbs, "tensors_compared": d.entries.count,
                 "bit_identical": d.entries.filter(\.bitIdentical).count,
                 "only_in_a": d.onlyInA, "only_in_b": d.onlyInB, "implied": d.implied,
+                "missing": ["only_in_a": d.missingFromB.count, "only_in_b": d.missingFromA.count],
+                "values_within_tolerance": d.valuesWithin(tolerance),
                 "not_genesis_in_a": extraA, "not_genesis_in_b": extraB,
                 "tensors": d.entries.filter { all || !$0.bitIdentical }.map {
                     ["name": $0.name, "max_abs": $0.maxAbs.isFinite ? $0.maxAbs : nil, "max_rel": $0.maxRel.isFinite ? $0.maxRel : nil,
@@ -54,14 +56,30 @@ struct DiffCommand: ParsableCommand {
                     : e.bitIdentical ? "bit-identical" : String(format: "max abs %.3g, max rel %.3g", e.maxAbs, e.maxRel)
                 CLIOutput.line("  \(e.name): \(what)")
             }
-            for n in d.onlyInA { CLIOutput.line("  only in a: \(n)\(d.implied.contains(n) ? " (implied by b's variant)" : "")") }
-            for n in d.onlyInB { CLIOutput.line("  only in b: \(n)\(d.implied.contains(n) ? " (implied by a's variant)" : "")") }
+            for n in d.missingFromB { CLIOutput.line("  only in a: \(n)") }
+            for n in d.missingFromA { CLIOutput.line("  only in b: \(n)") }
+            for (side, names, other) in [("a", d.impliedOnlyInA, "b"), ("b", d.impliedOnlyInB, "a")] where !names.isEmpty {
+                CLIOutput.line("  \(names.count) tensor\(names.count == 1 ? "" : "s") only in \(side), implied by \(other)'s variant (identity up-convolutions, BN counters): not compared")
+            }
             for n in extraA { CLIOutput.line("  not part of the network, in a: \(n)") }
             for n in extraB { CLIOutput.line("  not part of the network, in b: \(n)") }
-            let identical = d.entries.filter(\.bitIdentical).count
-            CLIOutput.line("\(d.entries.count) tensors compared, \(identical) bit-identical, max |a - b| = \(d.maxAbs): "
-                           + (clean ? "within tolerance \(tolerance)" : "NOT within tolerance \(tolerance)"))
+            CLIOutput.line(DiffCommand.verdict(d, tolerance: tolerance, extraA: extraA.count, extraB: extraB.count))
         }
         if !clean { throw ExitCode(1) }
+    }
+
+    /// The last line: what was compared, and what (values, missing tensors, foreign tensors) keeps it from passing.
+    static func verdict(_ d: TensorDiff, tolerance: Double, extraA: Int, extraB: Int) -> String {
+        let identical = d.entries.filter(\.bitIdentical).count
+        var problems: [String] = []
+        if !d.valuesWithin(tolerance) { problems.append("max |a - b| = \(d.maxAbs): NOT within tolerance \(tolerance)") }
+        if !d.missingFromB.isEmpty || !d.missingFromA.isEmpty {
+            problems.append("missing tensors: \(d.missingFromB.count) only in a, \(d.missingFromA.count) only in b")
+        }
+        if extraA + extraB > 0 { problems.append("not part of the network: \(extraA) in a, \(extraB) in b") }
+        let head = "\(d.entries.count) tensors compared, \(identical) bit-identical"
+        if problems.isEmpty { return "\(head), max |a - b| = \(d.maxAbs): within tolerance \(tolerance)" }
+        let values = d.valuesWithin(tolerance) ? ", max |a - b| = \(d.maxAbs) (within tolerance \(tolerance))" : ""
+        return "\(head)\(values); " + problems.joined(separator: "; ")
     }
 }

@@ -9,7 +9,7 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Write a freshly initialised, seeded Genesis network.",
         discussion: """
-        He-normal convolution kernels, zero biases, BatchNorm at identity statistics (mean 0, variance 1); the torch variant's up-convolutions start as exact nearest upsamplers. The same seed gives the same bytes on every machine. The output format follows the extension (.h5: Keras 2 weights layout that Keras load_weights accepts).
+        He-normal convolution kernels, zero biases, BatchNorm at identity statistics (mean 0, variance 1); the torch variant's up-convolutions start as exact nearest upsamplers. The same seed gives the same bytes on every machine. The output format follows the extension or --format (genesis writes \(FormatRegistry.describe(FormatRegistry.writable))); .h5 is the Keras 2 model.save layout that tf_keras/Keras load_model and load_weights both take, --weights-only the save_weights layout.
 
         Example:
           genesis init --base-filters 4 --seed 7 --out tiny.h5
@@ -21,9 +21,9 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Variant: keras (UpSampling3D) or torch (ConvTranspose3d).") var variant: Variant = .keras
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Output file; its extension picks the format.") var out: String
-    @Option(help: "Write this format regardless of the extension.") var format: FormatKind?
-    @Flag(help: "For .h5: write the model.save layout (model_config + model_weights) that keras load_model opens, instead of save_weights.")
-    var kerasModel = false
+    @Option(help: "Write this format regardless of the extension.") var format: WritableFormat?
+    @Flag(help: "For .h5: write the save_weights layout (no model_config) instead of the model.save layout.") var weightsOnly = false
+    @Flag(help: "Accepted for old scripts and ignored: the model.save layout is the default now.") var kerasModel = false
     @Option(help: "Input shape C,D,H,W recorded in a Keras model_config.", transform: InitCommand.parseShape)
     var inputShape: [Int] = [1, 64, 64, 32]
     @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -39,17 +39,16 @@ struct InitCommand: ParsableCommand {
     func validate() throws {
         guard (1...Architecture.maxBaseFilters).contains(baseFilters) else { throw ValidationError("--base-filters must be 1...\(Architecture.maxBaseFilters)") }
         guard (1...Architecture.maxLabels).contains(labels) else { throw ValidationError("--labels must be 1...\(Architecture.maxLabels)") }
-        guard format != nil || FormatKind.fromExtension(out) != nil else {
-            throw ValidationError("cannot tell the format of '\(out)' from its extension: use .h5, .weights.h5, .keras, .pt, .safetensors, .genesis or --format")
-        }
+        _ = try OutputFormat.resolve(format, path: out)
+        if weightsOnly && kerasModel { throw ValidationError("--weights-only and --keras-model ask for different Keras layouts: give one") }
     }
 
     func run() throws {
         let arch = Architecture(variant: variant, baseFilters: baseFilters, labels: labels)
         let store = Initialization.heNormal(arch, seed: seed)
-        let fmt = format ?? FormatKind.fromExtension(out)!
+        let fmt = try OutputFormat.resolve(format, path: out)
         let payload = ModelPayload(architecture: arch, weights: store, inputShape: inputShape)
-        try ModelWriter.write(payload, to: out, format: fmt, options: WriteOptions(kerasFullModel: kerasModel))
+        try ModelWriter.write(payload, to: out, format: fmt, options: WriteOptions(kerasFullModel: !weightsOnly))
         let digest = try Checksum.sha256Hex(fileAt: out)
         if json {
             CLIOutput.json(["file": out, "format": fmt.rawValue, "variant": arch.variant.rawValue, "base_filters": baseFilters,

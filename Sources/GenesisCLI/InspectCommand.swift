@@ -38,6 +38,7 @@ enum InspectRendering {
             "totals": ["layers": s.groups.count, "weighted_layers": s.groups.filter { !$0.tensors.isEmpty }.count,
                        "tensors": s.tensorCount, "values": s.valueCount, "bytes": s.tensorBytes],
         ]
+        InspectRendering.addProvenance(s, to: &out)
         if let o = s.optimizer {
             out["optimizer"] = ["class": o.className, "hyperparameters": o.hyperparameters, "iterations": o.iterations,
                                 "slots": o.slotCount, "slot_values": o.slotValues, "entries": o.entries.map(entry)] as [String: Any?]
@@ -84,6 +85,7 @@ enum InspectRendering {
         } else {
             CLIOutput.line("optimizer: none saved")
         }
+        provenanceText(s)
     }
 
     static func pad(_ s: String, _ w: Int) -> String {

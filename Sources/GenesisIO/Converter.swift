@@ -77,6 +77,9 @@ public enum Converter {
     /// `discard()`) after checks of its own; otherwise it is moved into place before returning.
     public static func convert(_ source: LoadedModel, to output: String, format: FormatKind, options: WriteOptions = WriteOptions(),
                                allowLossy: Bool = false, staged stageOnly: Bool = false) throws -> Result {
+        // Writing onto the input itself (same file under another name, a symlink or a hard
+        // link) would replace what is being converted: refused before anything is read.
+        if FileIdentity.same(source.path, output) { throw GenesisIOError.sameFile(input: source.path, output: output) }
         var clock = PhaseClock()
         var payload = try source.payload(digest: format == .native)
         clock.mark("source digest")
@@ -96,13 +99,14 @@ public enum Converter {
         payload.architecture = v.architecture
 
         if let o = payload.optimizer {
-            let target: OptimizerState.Convention = format == .torch ? .torch : (format == .kerasH5 ? .keras : o.convention)
+            let bridge = FormatRegistry.bridge(format)
+            let target = bridge.optimizerConvention ?? o.convention
             if !options.includeOptimizer {
                 payload.optimizer = nil
                 notes.append("optimizer state left out (--no-optimizer)")
-            } else if !ModelWriter.carriesOptimizer(format, options: options) {
+            } else if !bridge.carriesOptimizer(options) {
                 payload.optimizer = nil
-                notes.append("optimizer state not written: this \(format.rawValue) layout holds weights only" + (format == .kerasH5 ? " (use --keras-model)" : ""))
+                notes.append("optimizer state not written: this \(format.rawValue) layout holds weights only" + (format == .kerasH5 ? " (--weights-only)" : ""))
             } else if let c = o.converted(to: target) {
                 payload.optimizer = c.state
                 notes.append(c.note)

@@ -37,12 +37,23 @@ public struct FileSummary: Sendable {
     public let optimizer: Optimizer?
     public let genesis: Detection.Result?
     public let fileBytes: Int
+    /// The program that wrote the file, when it says (`genesis_writer`, `created_by`).
+    public var writer: String?
+    /// What a `.genesis` file records: provenance, BatchNorm settings, training counters.
+    public var recorded: RecordedProvenance?
 
     public var tensorCount: Int { groups.reduce(0) { $0 + $1.tensors.count } }
     public var valueCount: Int { groups.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.values } } }
     public var tensorBytes: Int { groups.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.values * $1.dtype.byteSize } } }
 
     public static func of(_ model: LoadedModel) -> FileSummary {
+        var s = listing(model)
+        s.writer = model.writer
+        s.recorded = model.recorded
+        return s
+    }
+
+    static func listing(_ model: LoadedModel) -> FileSummary {
         let size = (try? FileIO.size(of: model.path)) ?? 0
         if let k = model.kerasListing {
             return FileSummary(path: model.path, format: model.format, formatDescription: model.formatDescription, versions: k.versions,

@@ -1,7 +1,7 @@
 import Tensors
 
-/// Every file format the tool reads or writes, chosen by extension with `--format` to override,
-/// and checked against the file's first bytes.
+/// The name of every file format the tool reads or writes (`--format` values). What each one
+/// does lives in its bridge (`FormatRegistry.all`); this is only the name.
 public enum FormatKind: String, Sendable, CaseIterable, Codable {
     case kerasH5 = "keras-h5"          // Keras 2 legacy HDF5 (.h5, .hdf5)
     case keras3Weights = "keras3-weights" // Keras 3 .weights.h5
@@ -11,19 +11,23 @@ public enum FormatKind: String, Sendable, CaseIterable, Codable {
     case native = "genesis"            // our own checkpoint
 
     /// The format an output path asks for by its extension.
-    public static func fromExtension(_ path: String) -> FormatKind? {
-        let p = path.lowercased()
-        if p.hasSuffix(".weights.h5") { return .keras3Weights }
-        if p.hasSuffix(".h5") || p.hasSuffix(".hdf5") || p.hasSuffix(".keras.h5") { return .kerasH5 }
-        if p.hasSuffix(".keras") { return .keras3Zip }
-        if p.hasSuffix(".pt") || p.hasSuffix(".pth") || p.hasSuffix(".ckpt") { return .torch }
-        if p.hasSuffix(".safetensors") { return .safetensors }
-        if p.hasSuffix(".genesis") { return .native }
-        return nil
-    }
+    public static func fromExtension(_ path: String) -> FormatKind? { FormatRegistry.fromExtension(path) }
 
     /// The container a file's first bytes show.
-    public enum Container: String, Sendable { case hdf5, zip, torchLegacy = "torch-legacy", safetensors, unknown }
+    public enum Container: String, Sendable {
+        case hdf5, zip, torchLegacy = "torch-legacy", safetensors, unknown
+
+        /// As an error message says it: "its bytes are HDF5".
+        public var description: String {
+            switch self {
+            case .hdf5: return "HDF5"
+            case .zip: return "a zip archive"
+            case .torchLegacy: return "a legacy PyTorch pickle"
+            case .safetensors: return "safetensors"
+            case .unknown: return "no supported format"
+            }
+        }
+    }
 
     public static func sniff(_ prefix: [UInt8]) -> Container {
         let hdf5: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]

@@ -4,6 +4,8 @@ public enum GenesisIOError: Error, CustomStringConvertible, Equatable {
     case formatMismatch(file: String, asked: String, found: String)
     case notGenesis(file: String, reason: String)
     case cannotWrite(file: String, reason: String)
+    /// The output is the input file (same device and inode after following symlinks).
+    case sameFile(input: String, output: String)
 
     public var description: String {
         switch self {
@@ -11,6 +13,8 @@ public enum GenesisIOError: Error, CustomStringConvertible, Equatable {
         case let .formatMismatch(f, a, found): return "\(f): asked to read it as \(a), but its bytes are \(found)"
         case let .notGenesis(f, r): return "\(f): not a Models Genesis network: \(r)"
         case let .cannotWrite(f, r): return "\(f): cannot write: \(r)"
+        case let .sameFile(i, o):
+            return "\(o): refusing to write: it is the input file \(i) (same device and inode); choose another output path"
         }
     }
 }

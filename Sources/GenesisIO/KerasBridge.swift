@@ -2,8 +2,73 @@ import GenesisModel
 import KerasFormat
 import Tensors
 
-/// Keras files <-> canonical Genesis tensors.
-enum KerasBridge {
+/// Keras files <-> canonical Genesis tensors: Keras 2 HDF5 (read and written), Keras 3
+/// `.weights.h5` and `.keras` (read). One bridge value per `FormatKind`; the three share the
+/// reader, which picks the layout from the file's structure.
+struct KerasBridge: FormatBridge {
+    static let kerasKinds: Set<FormatKind> = [.kerasH5, .keras3Weights, .keras3Zip]
+
+    let kind: FormatKind
+    init(_ kind: FormatKind) {
+        precondition(Self.kerasKinds.contains(kind))
+        self.kind = kind
+    }
+
+    var extensions: [String] {
+        switch kind {
+        case .kerasH5: return [".h5", ".hdf5"]
+        case .keras3Weights: return [".weights.h5"]
+        default: return [".keras"]
+        }
+    }
+    var containers: [FormatKind.Container] { kind == .keras3Zip ? [.zip] : [.hdf5] }
+    var summary: String {
+        switch kind {
+        case .kerasH5: return "Keras 2 HDF5: model.save (default when writing) or save_weights (--weights-only)"
+        case .keras3Weights: return "Keras 3 .weights.h5 (read only)"
+        default: return "Keras 3 .keras archive (read only)"
+        }
+    }
+    var canWrite: Bool { kind == .kerasH5 }
+    func variant(for source: Variant) -> Variant { .keras }
+    var optimizerConvention: OptimizerState.Convention? { .keras }
+    func carriesOptimizer(_ options: WriteOptions) -> Bool { canWrite && options.includeOptimizer && options.kerasFullModel }
+
+    // MARK: Reading
+
+    func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {
+        let k = try KerasReader.read(path)
+        let mapped = Self.mapped(k)
+        var input: [Int]?
+        // The recorded input (batch axis dropped) when it is a usable cube shape: 4 positive
+        // sides whose float32 cube fits the tensor cap; anything else is treated as absent.
+        if let recorded = k.config?.inputShape, recorded.count == 4, case let s = recorded.compactMap({ $0 }), s.count == 4,
+           s.allSatisfy({ $0 >= 1 }), (try? Limits.byteCount(s, .float32)) != nil {
+            input = s
+        }
+        let detected = Detection.detect(mapped)
+        var optimizer: OptimizerState?
+        if let arch = detected?.architecture {
+            let trainable = arch.tensors.filter { $0.role.isTrainable }
+            optimizer = KerasOptimizerBridge.state(k, trainable: trainable.map(\.name),
+                                                   shapes: Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0.shape) }))
+        }
+        return LoadedModel(path: path, format: kind, formatDescription: Self.describe(k), mapped: mapped, detected: detected,
+                           kerasListing: KerasListing(k), inputShape: input, optimizer: optimizer, writer: k.writer)
+    }
+
+    static func describe(_ k: KerasModelFile) -> String {
+        let what: String
+        switch k.layout {
+        case .fullSave: what = "Keras 2 HDF5 model save"
+        case .weightsOnly: what = "Keras 2 HDF5 weights (save_weights)"
+        case .keras3Weights: what = "Keras 3 .weights.h5"
+        case .keras3Archive: what = "Keras 3 .keras archive"
+        }
+        let details = [k.kerasVersion.map { "keras \($0)" }, k.backend].compactMap { $0 }
+        return details.isEmpty ? what : "\(what) (\(details.joined(separator: ", ")))"
+    }
+
     static func sourceLayers(_ m: KerasModelFile) -> [SourceLayer] {
         m.layers.map { l in SourceLayer(name: l.name, className: l.className, weights: l.weights.map { ($0.name, $0.tensor) }) }
     }
@@ -11,6 +76,32 @@ enum KerasBridge {
     static func mapped(_ m: KerasModelFile) -> MappedTensors {
         let naming: Naming = (m.layout == .keras3Weights || m.layout == .keras3Archive) ? .keras3 : .keras2
         return Mapping.fromKeras(sourceLayers(m), naming: naming)
+    }
+
+    // MARK: Writing
+
+    /// Keras 2 HDF5. The full save (default) carries `model_config`, and `training_config` and
+    /// `optimizer_weights` when there is Keras-convention optimizer state; `keras_version` and
+    /// `backend` are the source's when it recorded them, else tf_keras 2.21's (the layout's).
+    func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {
+        guard canWrite else { throw GenesisIOError.cannotWrite(file: path, reason: "writing \(kind.rawValue) is not available: write .h5 (Keras 3 loads it)") }
+        let layers = try Self.kerasLayers(p.weights, architecture: p.architecture)
+        var header = KerasWriter.Header(writer: GenesisWriter.name)
+        if let v = p.kerasVersion, !v.isEmpty { header.kerasVersion = v }
+        if let b = p.kerasBackend, !b.isEmpty { header.backend = b }
+        guard options.kerasFullModel else {
+            try KerasWriter.writeWeights(layers, to: path, header: header)
+            return
+        }
+        var optimizerWeights: [KerasWeight] = []
+        var training: String?
+        if options.includeOptimizer, let o = p.optimizer, o.convention == .keras {
+            optimizerWeights = KerasOptimizerBridge.kerasWeights(o, names: Self.kerasWeightNames(p.architecture))
+            training = KerasModelConfig.trainingConfig(optimizer: o.kind == .sgd ? "SGD" : "Adam", hyperparameters: o.hyperparameters)
+        }
+        try KerasWriter.writeModel(layers, optimizerWeights: optimizerWeights,
+                                   modelConfig: KerasModelConfig.modelConfig(p.architecture, inputShape: p.inputShape, bnEpsilon: p.bnEpsilonDecimal),
+                                   trainingConfig: training, to: path, header: header)
     }
 
     /// Canonical tensors as the Keras 2 layers of the official model (kernels back in Keras
@@ -25,6 +116,14 @@ enum KerasBridge {
                 return KerasWeight(name: "\(layer.name)/\(w.keras):0", tensor: k)
             }
             return KerasLayer(name: layer.name, className: layer.className, weights: weights)
+        }
+    }
+
+    /// Trainable canonical names in Keras weight order, with their Keras names (`depth_0_conv/kernel`).
+    static func kerasWeightNames(_ architecture: Architecture) -> [(canonical: String, keras: String)] {
+        let trainable = Set(architecture.tensors.filter { $0.role.isTrainable }.map(\.name))
+        return KerasLayerPlan(architecture).layers.flatMap { layer in
+            layer.weights.filter { trainable.contains($0.canonical) }.map { ($0.canonical, "\(layer.name)/\($0.keras)") }
         }
     }
 }

@@ -72,19 +72,19 @@ enum KerasOptimizerBridge {
         return nil
     }
 
-    /// Keras 2.2.4-style entries for a state in the keras convention: SGD
-    /// `SGD/iterations:0` + one `training/SGD/Variable_k:0` per parameter (the official file's layout).
-    static func kerasWeights(_ s: OptimizerState, trainable: [String]) -> [KerasWeight] {
+    /// Entries for a state in the keras convention, named and ordered as tf_keras 2.21 writes
+    /// them (the shared fixtures): `iteration:0`, then per trainable weight in Keras order SGD
+    /// `SGD/m/<layer>/<var>:0`, Adam `Adam/m/...` and `Adam/v/...` interleaved. tf_keras and
+    /// Keras restore these positionally, so the order is what matters; our reader takes any naming.
+    /// `names`: trainable canonical names with their Keras names (`depth_0_conv/kernel`), in Keras order.
+    static func kerasWeights(_ s: OptimizerState, names: [(canonical: String, keras: String)]) -> [KerasWeight] {
         let prefix = s.kind == .sgd ? "SGD" : "Adam"
-        var out = [KerasWeight(name: "\(prefix)/iterations:0", tensor: Tensor(scalarInt64: s.step ?? 0))]
-        let kinds = s.kind == .sgd ? ["momentum"] : ["m", "v"]
-        var k = 0
-        for kind in kinds {
-            for p in trainable {
-                guard let t = s.slots[p]?[kind] else { continue }
-                let name = k == 0 ? "training/\(prefix)/Variable:0" : "training/\(prefix)/Variable_\(k):0"
-                out.append(KerasWeight(name: name, tensor: t.rank == 5 ? t.permuted(NameMaps.canonicalToKerasAxes) : t))
-                k += 1
+        var out = [KerasWeight(name: "iteration:0", tensor: Tensor(scalarInt64: s.step ?? 0))]
+        let kinds = s.kind == .sgd ? [("momentum", "m")] : [("m", "m"), ("v", "v")]
+        for (canonical, keras) in names {
+            for (kind, label) in kinds {
+                guard let t = s.slots[canonical]?[kind] else { continue }
+                out.append(KerasWeight(name: "\(prefix)/\(label)/\(keras):0", tensor: t.rank == 5 ? t.permuted(NameMaps.canonicalToKerasAxes) : t))
             }
         }
         return out

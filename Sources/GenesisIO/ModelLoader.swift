@@ -1,5 +1,4 @@
 import GenesisModel
-import KerasFormat
 import Tensors
 
 /// A model file read and mapped onto the Genesis network.
@@ -23,10 +22,14 @@ public struct LoadedModel: Sendable {
     public var epoch: Int?
     /// Versions and details for `inspect`.
     public var versions: [String: String] = [:]
+    /// The program that wrote the file, when the file says (`genesis_writer`, `created_by`).
+    public var writer: String?
+    /// What a `.genesis` file records of its origin (nil for other formats).
+    public var recorded: RecordedProvenance?
 
     public init(path: String, format: FormatKind, formatDescription: String, mapped: MappedTensors, detected: Detection.Result?,
                 kerasListing: KerasListing?, inputShape: [Int]?, optimizer: OptimizerState?, bnEpsilon: Float? = nil, epoch: Int? = nil,
-                versions: [String: String] = [:]) {
+                versions: [String: String] = [:], writer: String? = nil, recorded: RecordedProvenance? = nil) {
         self.path = path
         self.format = format
         self.formatDescription = formatDescription
@@ -38,6 +41,8 @@ public struct LoadedModel: Sendable {
         self.bnEpsilon = bnEpsilon
         self.epoch = epoch
         self.versions = versions
+        self.writer = writer
+        self.recorded = recorded
     }
 
     /// BatchNorm epsilon to run this model with: recorded, else the variant's framework default.
@@ -52,36 +57,38 @@ public struct LoadedModel: Sendable {
     }
 }
 
+/// What a `.genesis` file records about where its weights came from (schema sections 4.1-4.3).
+public struct RecordedProvenance: Sendable, Equatable {
+    public var sourceFile: String?
+    public var sourceSHA256: String?
+    public var sourceFormat: String?
+    public var sourceFormatVersion: String?
+    public var conversion: [String]
+    public var createdBy: String?
+    public var bnEpsilon: Double
+    public var bnMomentum: Double
+    public var bnMomentumConvention: String
+    public var epoch: Int?
+    public var step: Int?
+    /// SHA-256 of the tensor data, as the file records it.
+    public var dataSHA256: String
+}
+
 public enum ModelLoader {
     /// Picks the format: the file's first bytes decide the container; the extension (or
-    /// `override`) decides between formats that share one.
+    /// `override`) decides between formats that share one (FormatRegistry).
     public static func resolveFormat(_ path: String, override: FormatKind? = nil) throws -> FormatKind {
         let prefix = try FileIO.readPrefix(path, count: 16)
         let container = FormatKind.sniff(prefix)
-        let byName = override ?? FormatKind.fromExtension(path)
-        switch container {
-        case .hdf5:
-            if let f = byName, f != .kerasH5, f != .keras3Weights {
-                throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "HDF5")
-            }
-            return byName ?? .kerasH5
-        case .zip:
-            if let f = byName, f != .keras3Zip, f != .torch {
-                throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "a zip archive")
-            }
-            return byName ?? .torch
-        case .torchLegacy:
-            if let f = byName, f != .torch { throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "a legacy PyTorch pickle") }
-            return .torch
-        case .safetensors:
-            if let f = byName, f != .safetensors, f != .native {
-                throw GenesisIOError.formatMismatch(file: path, asked: f.rawValue, found: "safetensors")
-            }
-            return byName ?? .safetensors
-        case .unknown:
+        guard container != .unknown, let fallback = FormatRegistry.defaultFormat(for: container) else {
             let size = (try? FileIO.size(of: path)) ?? 0
             throw GenesisIOError.unknownFormat(file: path, reason: size == 0 ? "the file is empty" : "its first bytes match no supported format (HDF5, zip, PyTorch pickle, safetensors)")
         }
+        guard let asked = override ?? FormatKind.fromExtension(path) else { return fallback }
+        guard FormatRegistry.bridge(asked).containers.contains(container) else {
+            throw GenesisIOError.formatMismatch(file: path, asked: asked.rawValue, found: container.description)
+        }
+        return asked
     }
 
     /// Reads any supported file and maps its tensors onto the network.
@@ -89,45 +96,6 @@ public enum ModelLoader {
     /// just written (stronger than the container's CRC-32 or SHA-256, which it skips).
     public static func load(_ path: String, format: FormatKind? = nil, verifyChecksums: Bool = true) throws -> LoadedModel {
         let kind = try resolveFormat(path, override: format)
-        switch kind {
-        case .kerasH5, .keras3Weights, .keras3Zip:
-            let k = try KerasReader.read(path)
-            let mapped = KerasBridge.mapped(k)
-            var input: [Int]?
-            // The recorded input (batch axis dropped) when it is a usable cube shape: 4 positive
-            // sides whose float32 cube fits the tensor cap; anything else is treated as absent.
-            if let recorded = k.config?.inputShape, recorded.count == 4, case let s = recorded.compactMap({ $0 }), s.count == 4,
-               s.allSatisfy({ $0 >= 1 }),
-               (try? Limits.byteCount(s, .float32)) != nil {
-                input = s
-            }
-            let detected = Detection.detect(mapped)
-            var optimizer: OptimizerState?
-            if let arch = detected?.architecture {
-                let trainable = arch.tensors.filter { $0.role.isTrainable }
-                optimizer = KerasOptimizerBridge.state(k, trainable: trainable.map(\.name),
-                                                       shapes: Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0.shape) }))
-            }
-            return LoadedModel(path: path, format: kind, formatDescription: describe(k), mapped: mapped,
-                               detected: detected, kerasListing: KerasListing(k), inputShape: input, optimizer: optimizer)
-        case .native:
-            return try NativeBridge.load(path, verifyChecksum: verifyChecksums)
-        case .safetensors:
-            return try SafeTensorsBridge.load(path, verifyChecksum: verifyChecksums)
-        case .torch:
-            return try TorchBridge.load(path, verifyChecksums: verifyChecksums)
-        }
-    }
-
-    static func describe(_ k: KerasModelFile) -> String {
-        let what: String
-        switch k.layout {
-        case .fullSave: what = "Keras 2 HDF5 model save"
-        case .weightsOnly: what = "Keras 2 HDF5 weights (save_weights)"
-        case .keras3Weights: what = "Keras 3 .weights.h5"
-        case .keras3Archive: what = "Keras 3 .keras archive"
-        }
-        let details = [k.kerasVersion.map { "keras \($0)" }, k.backend].compactMap { $0 }
-        return details.isEmpty ? what : "\(what) (\(details.joined(separator: ", ")))"
+        return try FormatRegistry.bridge(kind).load(path, verifyChecksums: verifyChecksums)
     }
 }

@@ -27,9 +27,17 @@ public struct ModelPayload: Sendable {
     public var epoch: Int?
     /// BatchNorm epsilon of the framework the weights were trained in.
     public var bnEpsilon: Float
+    /// The epsilon as the shortest decimal that reads back as this Float (0.001, not
+    /// 0.0010000000474974513): what JSON metadata and model_config record.
+    public var bnEpsilonDecimal: Double { Double("\(bnEpsilon)") ?? Double(bnEpsilon) }
     /// Input shape (C, D, H, W) the network was built for.
     public var inputShape: [Int]
     public var provenance: Provenance?
+    /// The Keras version and backend the source recorded (a Keras file's `keras_version` and
+    /// `backend`, or the Keras version a `.genesis` converted from one records); nil when the
+    /// source did not say. Keras writers keep them instead of claiming a version of their own.
+    public var kerasVersion: String?
+    public var kerasBackend: String?
 
     public init(architecture: Architecture, weights: TensorStore, optimizer: OptimizerState? = nil, epoch: Int? = nil,
                 bnEpsilon: Float? = nil, inputShape: [Int] = [1, 64, 64, 32], provenance: Provenance? = nil) {
@@ -45,8 +53,9 @@ public struct ModelPayload: Sendable {
 
 /// How to write: options that apply to some formats only.
 public struct WriteOptions: Sendable {
-    /// Keras .h5: the `model.save` layout (model_config + model_weights [+ optimizer_weights]).
-    public var kerasFullModel = false
+    /// Keras .h5: the `model.save` layout (model_config + model_weights [+ optimizer_weights]),
+    /// which both `load_model` and `load_weights` take; false: the `save_weights` layout.
+    public var kerasFullModel = true
     /// PyTorch: prefix keys with `module.` as `nn.DataParallel` saves them.
     public var modulePrefix = false
     /// Include optimizer state where the format carries it.
@@ -54,7 +63,7 @@ public struct WriteOptions: Sendable {
     /// safetensors: which names to write.
     public var naming: Naming = .canonical
 
-    public init(kerasFullModel: Bool = false, modulePrefix: Bool = false, includeOptimizer: Bool = true, naming: Naming = .canonical) {
+    public init(kerasFullModel: Bool = true, modulePrefix: Bool = false, includeOptimizer: Bool = true, naming: Naming = .canonical) {
         self.kerasFullModel = kerasFullModel
         self.modulePrefix = modulePrefix
         self.includeOptimizer = includeOptimizer
@@ -70,8 +79,15 @@ extension LoadedModel {
         let arch = try architecture()
         let digest = digest ? (try? Checksum.sha256Hex(fileAt: path)) ?? "" : ""
         let version = kerasListing?.versions["keras"] ?? versions["format_version"] ?? versions["torch_format"]
-        return ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: epoch, bnEpsilon: effectiveBNEpsilon,
-                            inputShape: inputShape ?? [1, 64, 64, 32],
-                            provenance: .init(sourceFile: path, sourceSHA256: digest, sourceFormat: format.rawValue, sourceVersion: version))
+        var p = ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: epoch, bnEpsilon: effectiveBNEpsilon,
+                             inputShape: inputShape ?? [1, 64, 64, 32],
+                             provenance: .init(sourceFile: path, sourceSHA256: digest, sourceFormat: format.rawValue, sourceVersion: version))
+        if let k = kerasListing {
+            p.kerasVersion = k.versions["keras"]
+            p.kerasBackend = k.versions["backend"]
+        } else if let r = recorded, let f = r.sourceFormat.flatMap(FormatKind.init(rawValue:)), KerasBridge.kerasKinds.contains(f) {
+            p.kerasVersion = r.sourceFormatVersion
+        }
+        return p
     }
 }

@@ -5,17 +5,25 @@ import Tensors
 
 /// `.genesis` files <-> payloads: canonical tensors, optimizer slots `optimizer/<param>/<slot>`
 /// in the state's own convention, architecture and provenance in the metadata document.
-enum NativeBridge {
+struct NativeBridge: FormatBridge {
     static let counterName = "iterations"
+    static let formatName = NativeCheckpoint.formatName
 
-    static func write(_ p: ModelPayload, to path: String, includeOptimizer: Bool) throws {
+    var kind: FormatKind { .native }
+    var extensions: [String] { [".genesis"] }
+    var containers: [FormatKind.Container] { [.safetensors] }
+    var summary: String { "genesis native checkpoint: architecture, provenance, optimizer slots, checksum" }
+    func carriesOptimizer(_ options: WriteOptions) -> Bool { options.includeOptimizer }
+
+    func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {
+        let includeOptimizer = options.includeOptimizer
         let arch = p.architecture
         let info = ArchitectureInfo(variant: arch.variant.rawValue, baseWidth: arch.baseFilters, labels: arch.labels, inputShape: p.inputShape,
-                                    bnEpsilon: Double(p.bnEpsilon), bnMomentum: arch.variant == .keras ? 0.99 : 0.1,
+                                    bnEpsilon: p.bnEpsilonDecimal, bnMomentum: arch.variant == .keras ? 0.99 : 0.1,
                                     bnMomentumConvention: arch.variant.rawValue)
         let prov = Provenance(sourceFile: p.provenance.map { URL(fileURLWithPath: $0.sourceFile).lastPathComponent },
                               sourceSHA256: p.provenance?.sourceSHA256, sourceFormat: p.provenance?.sourceFormat,
-                              sourceFormatVersion: p.provenance?.sourceVersion, conversion: p.provenance?.actions ?? [], createdBy: "genesis 0.1.0")
+                              sourceFormatVersion: p.provenance?.sourceVersion, conversion: p.provenance?.actions ?? [], createdBy: GenesisWriter.name)
         var slots = TensorStore()
         var training: TrainingState?
         if includeOptimizer, let o = p.optimizer {
@@ -24,7 +32,7 @@ enum NativeBridge {
                     slots[NativeCheckpoint.slotPrefix + spec.name + "/" + OptimizerState.slotName(generic, in: o.convention)] = t
                 }
             }
-            if let step = o.step { slots[NativeCheckpoint.slotPrefix + counterName] = Tensor(scalarInt64: step) }
+            if let step = o.step { slots[NativeCheckpoint.slotPrefix + Self.counterName] = Tensor(scalarInt64: step) }
             training = TrainingState(epoch: p.epoch, step: o.step.map { Int($0) },
                                      optimizer: OptimizerInfo(kind: o.kind.rawValue, convention: o.convention.rawValue,
                                                               hyperparameters: o.hyperparameters.mapValues { .number($0) }))
@@ -35,8 +43,8 @@ enum NativeBridge {
         try ckpt.write(to: path)
     }
 
-    static func load(_ path: String, verifyChecksum: Bool = true) throws -> LoadedModel {
-        let c = try NativeCheckpoint.read(path, verifyChecksum: verifyChecksum)
+    func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {
+        let c = try NativeCheckpoint.read(path, verifyChecksum: verifyChecksums)
         let mapped = Mapping.fromFlat(c.weights, naming: .canonical).canonicallyOrdered()
         let a = c.metadata.architecture
         var detected = Detection.detect(mapped)
@@ -50,7 +58,7 @@ enum NativeBridge {
             var step: Int64?
             for (name, t) in c.optimizerSlots.entries {
                 let rest = String(name.dropFirst(NativeCheckpoint.slotPrefix.count))
-                if rest == counterName { step = t.int64s().first; continue }
+                if rest == Self.counterName { step = t.int64s().first; continue }
                 guard let slash = rest.lastIndex(of: "/"), let generic = OptimizerState.genericSlot(String(rest[rest.index(after: slash)...])) else { continue }
                 slots[String(rest[..<slash]), default: [:]][generic] = t
             }
@@ -65,8 +73,13 @@ enum NativeBridge {
             optimizer = OptimizerState(kind: kind, convention: convention, step: step ?? c.metadata.training?.step.map { Int64($0) }, hyperparameters: hp, slots: slots)
         }
         let version = c.metadata.formatVersion.description
+        let p = c.metadata.provenance
+        let recorded = RecordedProvenance(sourceFile: p.sourceFile, sourceSHA256: p.sourceSHA256, sourceFormat: p.sourceFormat,
+                                          sourceFormatVersion: p.sourceFormatVersion, conversion: p.conversion, createdBy: p.createdBy,
+                                          bnEpsilon: a.bnEpsilon, bnMomentum: a.bnMomentum, bnMomentumConvention: a.bnMomentumConvention,
+                                          epoch: c.metadata.training?.epoch, step: c.metadata.training?.step, dataSHA256: c.metadata.dataSHA256)
         return LoadedModel(path: path, format: .native, formatDescription: "genesis native checkpoint \(version)", mapped: mapped, detected: detected,
                            kerasListing: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
-                           versions: ["format_version": version, "source_format": c.metadata.provenance.sourceFormat ?? ""])
+                           versions: ["format_version": version, "source_format": p.sourceFormat ?? ""], writer: p.createdBy, recorded: recorded)
     }
 }

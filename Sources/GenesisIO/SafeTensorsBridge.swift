@@ -4,10 +4,16 @@ import Tensors
 
 /// safetensors files <-> payloads, under canonical, PyTorch (`module.` optional) or Keras names.
 /// A safetensors container whose metadata says `format: genesis` is a native checkpoint.
-enum SafeTensorsBridge {
-    static func load(_ path: String, verifyChecksum: Bool = true) throws -> LoadedModel {
+struct SafeTensorsBridge: FormatBridge {
+    var kind: FormatKind { .safetensors }
+    var extensions: [String] { [".safetensors"] }
+    var containers: [FormatKind.Container] { [.safetensors] }
+    var summary: String { "safetensors, names by --naming (canonical, torch, keras2)" }
+    func carriesOptimizer(_ options: WriteOptions) -> Bool { false }
+
+    func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {
         let f = try SafeTensors.read(path)
-        if f.metadata["format"] == "genesis" { return try NativeBridge.load(path, verifyChecksum: verifyChecksum) }
+        if f.metadata["format"] == NativeBridge.formatName { return try NativeBridge().load(path, verifyChecksums: verifyChecksums) }
         let store = f.tensors
         let mapped: MappedTensors
         // Keras names are `layer/weight[:0]`; flat names are dotted module paths.
@@ -29,14 +35,16 @@ enum SafeTensorsBridge {
         versions.removeValue(forKey: "genesis")
         let label = f.metadata["format"].map { " (metadata format: \($0))" } ?? ""
         return LoadedModel(path: path, format: .safetensors, formatDescription: "safetensors\(label)", mapped: mapped,
-                           detected: Detection.detect(mapped), kerasListing: nil, inputShape: nil, optimizer: nil, versions: versions)
+                           detected: Detection.detect(mapped), kerasListing: nil, inputShape: nil, optimizer: nil, versions: versions,
+                           writer: f.metadata[GenesisWriter.key])
     }
 
-    static func write(_ p: ModelPayload, to path: String, naming: Naming, modulePrefix: Bool) throws {
+    func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {
+        let naming = options.naming
         var store = TensorStore()
         switch naming {
         case .canonical, .torch:
-            let prefix = modulePrefix ? NameMaps.dataParallelPrefix : ""
+            let prefix = options.modulePrefix ? NameMaps.dataParallelPrefix : ""
             for (n, t) in p.weights.entries { store[prefix + n] = t }
         case .keras2, .keras3:
             for layer in try KerasBridge.kerasLayers(p.weights, architecture: p.architecture) {
@@ -46,7 +54,8 @@ enum SafeTensorsBridge {
         // `format: pt` is what Python's safetensors conversion writes for PyTorch state dicts.
         let metadata = ["format": naming == .keras2 || naming == .keras3 ? "keras" : "pt",
                         "genesis_variant": p.architecture.variant.rawValue, "genesis_base_filters": String(p.architecture.baseFilters),
-                        "genesis_labels": String(p.architecture.labels), "genesis_bn_epsilon": String(p.bnEpsilon)]
+                        "genesis_labels": String(p.architecture.labels), "genesis_bn_epsilon": String(p.bnEpsilon),
+                        GenesisWriter.key: GenesisWriter.name]
         try SafeTensors.write(store, metadata: metadata, to: path)
     }
 }

@@ -4,21 +4,30 @@ import TorchFormat
 
 /// PyTorch `.pt` files <-> payloads. Optimizer state is keyed by position in
 /// `model.parameters()` order, which is the canonical order of the trainable tensors.
-enum TorchBridge {
-    static func load(_ path: String, verifyChecksums: Bool = true) throws -> LoadedModel {
+struct TorchBridge: FormatBridge {
+    var kind: FormatKind { .torch }
+    var extensions: [String] { [".pt", ".pth", ".ckpt"] }
+    var containers: [FormatKind.Container] { [.zip, .torchLegacy] }
+    var summary: String { "PyTorch torch.save, zip (read and written) or legacy pickle (read)" }
+    func variant(for source: Variant) -> Variant { .torch }
+    var optimizerConvention: OptimizerState.Convention? { .torch }
+    func carriesOptimizer(_ options: WriteOptions) -> Bool { options.includeOptimizer }
+
+    func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {
         let c = try TorchReader.read(path, verifyChecksums: verifyChecksums)
         let mapped = Mapping.fromFlat(c.stateDict, naming: .torch)
         let detected = Detection.detect(mapped)
         var optimizer: OptimizerState?
         if let o = c.optimizer, let arch = detected?.architecture {
-            optimizer = state(o, parameters: arch.tensors.filter { $0.role.isTrainable }.map(\.name))
+            optimizer = Self.state(o, parameters: arch.tensors.filter { $0.role.isTrainable }.map(\.name))
         }
         var description = c.format == .legacy ? "PyTorch legacy pickle (torch < 1.6)" : "PyTorch zip (torch >= 1.6)"
         if c.stateDictKey != nil { description += ", checkpoint dict" + (c.epoch.map { " at epoch \($0)" } ?? "") }
         if c.hadModulePrefix { description += ", module. prefix" }
         return LoadedModel(path: path, format: .torch, formatDescription: description, mapped: mapped, detected: detected, kerasListing: nil,
                            inputShape: nil, optimizer: optimizer, epoch: c.epoch,
-                           versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")])
+                           versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")],
+                           writer: c.extras[GenesisWriter.key].flatMap { if case let .string(w) = $0 { return w } else { return nil } })
     }
 
     /// Per-position state -> canonical names. Nil when the optimizer covers another parameter list.
@@ -47,9 +56,12 @@ enum TorchBridge {
         return OptimizerState(kind: o.kind == .adam ? .adam : .sgd, convention: .torch, step: step, hyperparameters: hp, slots: slots)
     }
 
-    static func write(_ p: ModelPayload, to path: String, modulePrefix: Bool, includeOptimizer: Bool) throws {
+    /// The official `{'epoch', 'state_dict', 'optimizer_state_dict'}` layout, `epoch` only when
+    /// the source recorded one, plus `genesis_writer` (a string: `torch.load(weights_only=True)`
+    /// takes it, and the official code reads only `state_dict`).
+    func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {
         var optimizer: TorchOptimizerState?
-        if includeOptimizer, let o = p.optimizer, o.convention == .torch {
+        if options.includeOptimizer, let o = p.optimizer, o.convention == .torch {
             let params = p.architecture.tensors.filter { $0.role.isTrainable }.map(\.name)
             var state: [Int: [TorchNamedValue]] = [:]
             for (i, name) in params.enumerated() {
@@ -61,10 +73,11 @@ enum TorchBridge {
                 }
                 state[i] = values
             }
-            optimizer = TorchOptimizerState(paramGroups: [TorchParamGroup(hyperparameters: hyperparameters(o), params: Array(0..<params.count))], state: state)
+            optimizer = TorchOptimizerState(paramGroups: [TorchParamGroup(hyperparameters: Self.hyperparameters(o), params: Array(0..<params.count))], state: state)
         }
-        let checkpoint = TorchCheckpoint(epoch: p.epoch ?? 0, stateDict: p.weights, optimizer: optimizer, format: .zip, otherKeys: [], stateDictKey: "state_dict")
-        try TorchWriter.write(checkpoint, to: path, modulePrefix: modulePrefix)
+        let checkpoint = TorchCheckpoint(epoch: p.epoch, stateDict: p.weights, optimizer: optimizer, format: .zip, otherKeys: [], stateDictKey: "state_dict",
+                                         extras: [TorchNamedValue(GenesisWriter.key, .string(GenesisWriter.name))])
+        try TorchWriter.write(checkpoint, to: path, modulePrefix: options.modulePrefix)
     }
 
     /// param_groups entries in torch 1.3.1's set (what the official `Genesis_Chest_CT.pt` has).

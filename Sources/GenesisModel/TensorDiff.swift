@@ -26,6 +26,15 @@ public struct TensorDiff: Sendable {
 
     public var maxAbs: Double { entries.map(\.maxAbs).max() ?? 0 }
 
+    /// Tensors only in A / only in B that nothing explains (not implied): really missing.
+    public var missingFromB: [String] { onlyInA.filter { !implied.contains($0) } }
+    public var missingFromA: [String] { onlyInB.filter { !implied.contains($0) } }
+    /// Implied tensors only in A (implied by B's variant) / only in B (implied by A's).
+    public var impliedOnlyInA: [String] { onlyInA.filter { implied.contains($0) } }
+    public var impliedOnlyInB: [String] { onlyInB.filter { implied.contains($0) } }
+    /// Every compared tensor within tolerance (missing tensors aside).
+    public func valuesWithin(_ tolerance: Double) -> Bool { entries.allSatisfy { $0.maxAbs <= tolerance } }
+
     /// Within tolerance: no missing or extra tensor (other than implied ones) and every
     /// max |a - b| <= tolerance.
     public func within(_ tolerance: Double) -> Bool {

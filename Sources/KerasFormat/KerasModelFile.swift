@@ -45,9 +45,11 @@ public struct KerasModelFile: Sendable {
     public let optimizerWeights: [KerasWeight]
     public let config: KerasModelConfig?
     public let optimizer: KerasOptimizerConfig?
+    /// The root attribute `genesis_writer` (the program that wrote the file), when present.
+    public let writer: String?
 
     public init(path: String, layout: Layout, kerasVersion: String?, backend: String?, layers: [KerasLayer],
-                optimizerWeights: [KerasWeight], config: KerasModelConfig?, optimizer: KerasOptimizerConfig?) {
+                optimizerWeights: [KerasWeight], config: KerasModelConfig?, optimizer: KerasOptimizerConfig?, writer: String? = nil) {
         self.path = path
         self.layout = layout
         self.kerasVersion = kerasVersion
@@ -56,6 +58,7 @@ public struct KerasModelFile: Sendable {
         self.optimizerWeights = optimizerWeights
         self.config = config
         self.optimizer = optimizer
+        self.writer = writer
     }
 
     /// Layers that carry weights.

@@ -52,8 +52,9 @@ public enum KerasReader {
         if root.exists("optimizer_weights") {
             optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights", budget: budget)
         }
+        let writer = try root.stringAttribute(KerasWriter.Header.writerAttribute)
         return KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: backend, layers: layers,
-                              optimizerWeights: optimizerWeights, config: config, optimizer: optimizer)
+                              optimizerWeights: optimizerWeights, config: config, optimizer: optimizer, writer: writer)
     }
 
     /// The datasets a group's `weight_names` lists, opened by the listed path exactly.

@@ -6,12 +6,22 @@ import Tensors
 /// (weightless ones included, with the empty float64 `weight_names`), float32 datasets at
 /// `<layer>/<weight_name>`. Files are written beside the target and renamed into place.
 public enum KerasWriter {
+    /// What the file says of itself. `kerasVersion` and `backend` go where Keras puts them (root
+    /// and weights group); `writer`, when set, becomes the root attribute `genesis_writer`,
+    /// which no Keras loader reads.
     public struct Header: Sendable {
+        /// The version tf_keras 2.21 records (`2.21.0`, as in the shared fixtures): the layout
+        /// written here (Keras 2 legacy HDF5, `:0` weight names, tf_keras optimizer entry names)
+        /// is the one tf_keras 2.21 `model.save(..., save_format="h5")` writes and loads.
+        public static let defaultKerasVersion = "2.21.0"
+        public static let writerAttribute = "genesis_writer"
         public var kerasVersion: String
         public var backend: String
-        public init(kerasVersion: String = "2.2.4", backend: String = "tensorflow") {
+        public var writer: String?
+        public init(kerasVersion: String = Header.defaultKerasVersion, backend: String = "tensorflow", writer: String? = nil) {
             self.kerasVersion = kerasVersion
             self.backend = backend
+            self.writer = writer
         }
     }
 
@@ -19,7 +29,9 @@ public enum KerasWriter {
     public static func writeWeights(_ layers: [KerasLayer], to path: String, header: Header = Header()) throws {
         try FileIO.atomicWrite(to: path) { tmp in
             let file = try H5File.create(tmp)
-            try writeLayers(layers, into: try file.root(), header: header)
+            let root = try file.root()
+            try writeLayers(layers, into: root, header: header)
+            if let w = header.writer { try root.setStringAttribute(Header.writerAttribute, w) }
             try file.flush()
         }
     }
@@ -35,6 +47,7 @@ public enum KerasWriter {
             try root.setVariableStringAttribute("backend", header.backend)
             try root.setVariableStringAttribute("model_config", modelConfig)
             if let trainingConfig { try root.setVariableStringAttribute("training_config", trainingConfig) }
+            if let w = header.writer { try root.setStringAttribute(Header.writerAttribute, w) }
             try writeLayers(layers, into: try root.createGroup("model_weights"), header: header)
             if !optimizerWeights.isEmpty {
                 let g = try root.createGroup("optimizer_weights")

@@ -126,9 +126,13 @@ public struct TorchCheckpoint: Sendable, Equatable {
     public var otherKeys: [String]
     /// The key the state dict sat under (`state_dict`), or nil for a bare state dict.
     public var stateDictKey: String?
+    /// Top-level entries with a plain string value besides the above (e.g. `genesis_writer`),
+    /// in file order; written after the state dict and optimizer of a checkpoint dict.
+    public var extras: [TorchNamedValue]
 
     public init(epoch: Int? = nil, stateDict: TensorStore, optimizer: TorchOptimizerState? = nil,
-                format: TorchFileFormat = .zip, otherKeys: [String] = [], stateDictKey: String? = "state_dict") {
+                format: TorchFileFormat = .zip, otherKeys: [String] = [], stateDictKey: String? = "state_dict",
+                extras: [TorchNamedValue] = []) {
         self.epoch = epoch
         self.stateDict = stateDict
         self.hadModulePrefix = TorchCheckpoint.allPrefixed(stateDict)
@@ -136,6 +140,7 @@ public struct TorchCheckpoint: Sendable, Equatable {
         self.format = format
         self.otherKeys = otherKeys
         self.stateDictKey = stateDictKey
+        self.extras = extras
     }
 
     public static let modulePrefix = "module."

@@ -122,13 +122,16 @@ struct Interpreter {
             optimizer = try OptimizerParser(file: file, convert: value).parse(o)
         }
         var others: [String] = []
-        for (k, _) in top.entries {
+        var extras: [TorchNamedValue] = []
+        for (k, v) in top.entries {
             let name = k.asString ?? k.kind
-            if name != sdKey && name != "epoch" && name != optKey { others.append(name) }
+            guard name != sdKey && name != "epoch" && name != optKey else { continue }
+            others.append(name)
+            if k.asString != nil, case let .string(s) = v { extras.append(TorchNamedValue(name, .string(s))) }
         }
         let store = try stateDict(sd, what: sdKey)
         return TorchCheckpoint(epoch: epoch, stateDict: store, optimizer: optimizer, format: format,
-                               otherKeys: others, stateDictKey: sdKey)
+                               otherKeys: others, stateDictKey: sdKey, extras: extras)
     }
 
     private func stateDict(_ d: PDict, what: String) throws -> TensorStore {

@@ -34,11 +34,11 @@ public enum TorchWriter {
         guard sd.count == checkpoint.stateDict.count else {
             throw TorchError.cannotWrite(file: file, key: "state dict", reason: "two keys become the same when the module. prefix changes")
         }
-        let wrapped = checkpoint.stateDictKey != nil || checkpoint.epoch != nil || checkpoint.optimizer != nil
+        let wrapped = checkpoint.stateDictKey != nil || checkpoint.epoch != nil || checkpoint.optimizer != nil || !checkpoint.extras.isEmpty
         if wrapped {
             enc.w.op(Op.emptyDict)
             enc.w.memoize()
-            let count = 1 + (checkpoint.epoch == nil ? 0 : 1) + (checkpoint.optimizer == nil ? 0 : 1)
+            let count = 1 + (checkpoint.epoch == nil ? 0 : 1) + (checkpoint.optimizer == nil ? 0 : 1) + checkpoint.extras.count
             enc.w.beginItems(count)
             if let e = checkpoint.epoch {
                 enc.w.string("epoch")
@@ -49,6 +49,13 @@ public enum TorchWriter {
             if let o = checkpoint.optimizer {
                 enc.w.string("optimizer_state_dict")
                 try enc.optimizer(o, keys: parameterKeys)
+            }
+            for e in checkpoint.extras {
+                guard ![checkpoint.stateDictKey ?? "state_dict", "epoch", "optimizer_state_dict"].contains(e.name) else {
+                    throw TorchError.cannotWrite(file: file, key: e.name, reason: "an extra top-level entry may not reuse a checkpoint key")
+                }
+                enc.w.string(e.name)
+                try enc.value(e.value, name: e.name)
             }
             enc.w.endItems(count)
         } else {

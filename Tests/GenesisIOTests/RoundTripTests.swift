@@ -25,7 +25,7 @@ final class RoundTripTests: XCTestCase {
             XCTAssertEqual(la.weights.map(\.name), lb.weights.map(\.name), la.name)
             for (wa, wb) in zip(la.weights, lb.weights) { XCTAssertEqual(wa.tensor, wb.tensor, wa.name) }
         }
-        // Optimizer state: same count, same values in the same order (names follow Keras 2.2.4).
+        // Optimizer state: same count, same values in the same order (names and order as tf_keras 2.21 wrote them).
         XCTAssertEqual(a.optimizerWeights.count, b.optimizerWeights.count)
         for (wa, wb) in zip(a.optimizerWeights, b.optimizerWeights) { XCTAssertEqual(wa.tensor, wb.tensor, "\(wa.name) vs \(wb.name)") }
     }
