@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "NativeCheckpointTests", dependencies: ["NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5"], path: "Tests/TestSupport"),
     ]

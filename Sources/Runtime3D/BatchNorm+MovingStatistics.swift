@@ -2,8 +2,11 @@
 /// (DESIGN.md section 2). Normalisation always uses the biased batch variance; the conventions
 /// differ in the momentum and in which variance they fold in.
 public enum MovingStatisticsConvention: String, Sendable, CaseIterable {
-    /// tf_keras 2.21 (and Keras 3): momentum 0.99, the biased batch variance, computed as TF
-    /// does: moving -= (moving - batch) * (1 - 0.99).
+    /// tf_keras 2.21: momentum 0.99 and the UNBIASED batch variance (times M / (M - 1)), as its
+    /// fused batch norm returns it for the update (keras/genesis_tiny.reference.h5 `after/`
+    /// shows it: with the biased variance the bottom blocks, M = 8 values per channel, miss by
+    /// 8/7; DESIGN.md section 2 says biased, which holds for the non-fused path only), computed
+    /// as TF does: moving -= (moving - batch) * (1 - 0.99).
     case keras
     /// PyTorch: momentum 0.1, the unbiased batch variance (times M / (M - 1)):
     /// running = (1 - 0.1) * running + 0.1 * batch. (`num_batches_tracked` is not touched: the
@@ -24,10 +27,11 @@ extension BatchNorm {
         let w = convention.batchWeight
         switch convention {
         case .keras:
-            // float32 throughout, as TF's assign_sub.
+            // float32 throughout, as TF's assign_sub; the variance Bessel-corrected as fused BN does.
             let wf = Float(w)
             let mean = zip(movingMean, stats.mean).map { m, b in m - (m - b) * wf }
-            let variance = zip(movingVariance, stats.variance).map { m, b in m - (m - b) * wf }
+            let c = Float(Double(stats.count) / Double(stats.count - 1))
+            let variance = zip(movingVariance, stats.variance).map { m, b in m - (m - b * c) * wf }
             return (mean, variance)
         case .torch:
             // ATen's CPU update: momentum * batch + (1 - momentum) * running, in double.

@@ -1,0 +1,89 @@
+import GenesisModel
+import Runtime3D
+import Tensors
+
+/// The framework whose training semantics a run follows: BatchNorm momentum, which batch
+/// variance the moving statistics take, epsilon, and the optimizer convention (DESIGN.md
+/// section 2). A run continues the framework its weights came from.
+public enum Framework: String, Sendable, Codable, CaseIterable {
+    case keras, torch
+
+    public init(_ variant: Variant) { self = variant == .keras ? .keras : .torch }
+
+    public var movingStatistics: MovingStatisticsConvention { self == .keras ? .keras : .torch }
+    public var bnEpsilon: Float { self == .keras ? 1e-3 : 1e-5 }
+    public var optimizerConvention: Optimizer.Convention { self == .keras ? .keras : .torch }
+}
+
+/// What one training step did.
+public struct StepResult: Sendable {
+    public let loss: Double
+    /// The network's output for the batch (before the update).
+    public let output: FeatureMap
+}
+
+/// One step of training, as the source framework's `train_on_batch` or
+/// `forward; loss.backward(); optimizer.step()` does it: forward with batch statistics (both
+/// frameworks train that way), the loss and its gradient, backward, the optimizer update of
+/// every trainable tensor, and the BatchNorm moving statistics folded in by the framework's rule.
+public struct Trainer: Sendable {
+    public let architecture: Architecture
+    public let framework: Framework
+    public let bnEpsilon: Float
+    public var loss: Loss
+    /// Every tensor of the network under canonical names: trainable ones and BN statistics.
+    public var weights: TensorStore
+    public var optimizer: Optimizer
+    public var threads: Int
+    /// Trainable tensors the optimizer leaves alone (e.g. a frozen encoder).
+    public var frozen: Set<String> = []
+    /// How the 3x3x3 convolutions run in training (see `trainingAlgorithm`).
+    public var algorithm: Conv3D.Algorithm = Trainer.trainingAlgorithm
+    public var tuning: ConvolutionTuning = .default
+
+    /// 1-D Winograd: its float32 rounding is close to a direct convolution's, so a step
+    /// reproduces the frameworks' (the max-pool and ReLU decisions of a small batch are
+    /// sensitive: 5e-6 relative noise on the input of the tiny fixture moves gradients by 8%,
+    /// which the 2-D form's larger rounding does).
+    public static let trainingAlgorithm = Conv3D.Algorithm.winograd
+
+    public init(architecture: Architecture, framework: Framework, bnEpsilon: Float? = nil, loss: Loss = .mse,
+                weights: TensorStore, optimizer: Optimizer, threads: Int = Parallel.defaultThreads) {
+        self.architecture = architecture
+        self.framework = framework
+        self.bnEpsilon = bnEpsilon ?? framework.bnEpsilon
+        self.loss = loss
+        self.weights = weights
+        self.optimizer = optimizer
+        self.threads = threads
+    }
+
+    /// The network with the current weights.
+    public func network() throws -> GenesisNetwork {
+        try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: algorithm, tuning: tuning)
+    }
+
+    /// One step on `input` (N, 1, D, H, W) towards `target` (the output's shape).
+    @discardableResult
+    public mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult {
+        let net = try network()
+        let trace = ForwardTrace()
+        let y = try net.forward(input, bn: .batch, threads: threads, trace: trace)
+        guard target.shape == y.shape else {
+            throw RuntimeError.badInput(reason: "training target has shape \(target.shape), the network's output \(y.shape)")
+        }
+        let value = loss.evaluate(y.data, target.data, channels: y.channels)
+        let dOut = try FeatureMap(shape: y.shape, data: value.gradient, what: "loss gradient")
+        let grads = try net.backward(trace: trace, outputGradient: dOut, threads: threads)
+        for spec in architecture.tensors where spec.role.isTrainable && !frozen.contains(spec.name) {
+            guard let g = grads.tensors[spec.name], let t = weights[spec.name] else { continue }
+            var w = t.floats()
+            optimizer.update(spec.name, weights: &w, gradient: g.floats())
+            weights[spec.name] = Tensor(shape: spec.shape, floats: w)
+        }
+        optimizer.finishStep()
+        let moving = try net.movingStatistics(after: grads.statistics, convention: framework.movingStatistics)
+        for (name, t) in moving.entries { weights[name] = t }
+        return StepResult(loss: value.loss, output: y)
+    }
+}
