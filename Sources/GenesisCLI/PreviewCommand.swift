@@ -119,7 +119,7 @@ struct PreviewCommand: ParsableCommand {
             if parsed.nonFinite > 0 { CLIOutput.warn("\(path): \(parsed.nonFinite) non-finite values not drawn") }
         }
         if !bad.isEmpty {
-            CLIOutput.warn("\(path): \(bad.count) line\(bad.count == 1 ? " is" : "s are") not JSON objects (line \(bad.prefix(5).map(String.init).joined(separator: ", "))\(bad.count > 5 ? ", ..." : ""))")
+            CLIOutput.warn("\(path): \(bad.count) line\(bad.count == 1 ? " is not a JSON object" : "s are not JSON objects") (line \(bad.prefix(5).map(String.init).joined(separator: ", "))\(bad.count > 5 ? ", ..." : ""))")
             throw ExitCode(1)
         }
     }
