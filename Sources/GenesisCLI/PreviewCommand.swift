@@ -62,9 +62,8 @@ struct PreviewCommand: ParsableCommand {
 
     func runCubes(_ path: String) throws {
         let batch = try VolumeBatch.readNPY(path, window: window.flatMap(IntensityWindow.init(parsing:)))
-        let all = try Cube.cubes(of: batch)
-        let cubes = Array(all.prefix(count))
-        if cubes.count < count, !json { CLIOutput.warn("note: \(path) holds \(all.count) cubes; showing \(cubes.count)") }
+        let cubes = try Cube.cubes(of: batch, limit: count)
+        if cubes.count < count, !json { CLIOutput.warn("note: \(path) holds \(batch.shape[0]) cubes; showing \(cubes.count)") }
         let nThreads = threads ?? Parallel.defaultThreads
         let pairs = GenesisTransforms.official.pairs(cubes, seed: seed, threads: nThreads)
         let restoration = try model.map { try PreviewRestoration.run($0, format: inputFormat.format, inputs: pairs.map(\.input), bn: bn, threads: nThreads) }

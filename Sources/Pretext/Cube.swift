@@ -43,15 +43,19 @@ public struct Cube: Equatable, Sendable {
 }
 
 extension Cube {
-    /// The cubes of a float32 (N, 1, D, H, W) tensor (VolumeBatch.networkInput's form).
-    public static func cubes(of batch: Tensor) throws -> [Cube] {
+    /// The cubes of a float32 (N, 1, D, H, W) tensor (VolumeBatch.networkInput's form), or
+    /// only the first `limit` of them.
+    public static func cubes(of batch: Tensor, limit: Int? = nil) throws -> [Cube] {
         guard batch.dtype == .float32, batch.rank == 5, batch.shape[1] == 1, batch.shape.allSatisfy({ $0 > 0 }) else {
             throw PretextError.shape(expected: "float32 (N, 1, D, H, W)", found: "\(batch.dtype.rawValue) \(batch.shape)")
         }
-        let (n, rows, cols, deps) = (batch.shape[0], batch.shape[2], batch.shape[3], batch.shape[4])
+        let (rows, cols, deps) = (batch.shape[2], batch.shape[3], batch.shape[4])
+        let n = min(batch.shape[0], max(0, limit ?? batch.shape[0]))
         let per = rows * cols * deps
-        let all = batch.floats()
-        return (0..<n).map { i in Cube(rows: rows, cols: cols, deps: deps, values: Array(all[(i * per)..<((i + 1) * per)])) }
+        return batch.bytes.withUnsafeBytes { raw in
+            let all = raw.bindMemory(to: Float.self)
+            return (0..<n).map { i in Cube(rows: rows, cols: cols, deps: deps, values: Array(all[(i * per)..<((i + 1) * per)])) }
+        }
     }
 
     /// Cubes of one shape as a float32 (N, 1, D, H, W) tensor.

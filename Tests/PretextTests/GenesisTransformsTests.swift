@@ -71,6 +71,8 @@ final class GenesisTransformsTests: XCTestCase {
 
         let batch = try Cube.batch(cubes)
         XCTAssertEqual(batch.shape, [4, 1, 64, 64, 32])
+        XCTAssertEqual(try Cube.cubes(of: batch), cubes)
+        XCTAssertEqual(try Cube.cubes(of: batch, limit: 2), Array(cubes.prefix(2)))
         let a = try t.pairs(batch: batch, seed: 7, firstIndex: 12, threads: 1)
         let b = try t.pairs(batch: batch, seed: 7, firstIndex: 12, threads: 2)
         XCTAssertEqual(a.input.bytes, b.input.bytes)
