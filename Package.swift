@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         // Data model shared by every format and the runtime.
         .target(name: "CMallocTuning"),
@@ -30,7 +31,7 @@ let package = Package(
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "VolumeIO", dependencies: ["Tensors"]),
+        .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG"]),
 
         // The network as data: architecture, name maps, detection, verification.
         .target(name: "GenesisModel", dependencies: ["Tensors"]),
@@ -42,12 +43,14 @@ let package = Package(
         .target(name: "Runtime3D", dependencies: ["CBLAS", "Tensors", "GenesisModel"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
+        // The Models Genesis transforms (pretext tasks), seeded.
+        .target(name: "Pretext", dependencies: ["Tensors"]),
         // Training: losses, optimizers, schedules, the loop and its checkpoints.
-        .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "Runtime3D"],
+        .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "Pretext"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
-            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat",
+            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "Pretext",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat"]),
@@ -64,6 +67,7 @@ let package = Package(
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5"], path: "Tests/TestSupport"),
     ]
 )
