@@ -41,4 +41,15 @@ public enum GenesisWriter {
     public static let name = "genesis \(version)"
     /// The key or attribute name used in Keras, PyTorch and safetensors files.
     public static let key = "genesis_writer"
+    /// Other string entries named `genesis_*` are annotations (e.g. `genesis_run`, a training
+    /// run's progress): kept by every format, as Keras root attributes, PyTorch top-level string
+    /// keys, safetensors metadata and the `.genesis` metadata's `annotations`.
+    public static let annotationPrefix = "genesis_"
+
+    /// The `genesis_*` entries of a file's string entries, the writer's own left out.
+    static func annotations(_ entries: [(String, String)]) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in entries where k.hasPrefix(annotationPrefix) && k != key { out[k] = v }
+        return out
+    }
 }

@@ -53,8 +53,10 @@ struct KerasBridge: FormatBridge {
             optimizer = KerasOptimizerBridge.state(k, trainable: trainable.map(\.name),
                                                    shapes: Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0.shape) }))
         }
-        return LoadedModel(path: path, format: kind, formatDescription: Self.describe(k), mapped: mapped, detected: detected,
-                           kerasListing: KerasListing(k), inputShape: input, optimizer: optimizer, writer: k.writer)
+        var loaded = LoadedModel(path: path, format: kind, formatDescription: Self.describe(k), mapped: mapped, detected: detected,
+                                 kerasListing: KerasListing(k), inputShape: input, optimizer: optimizer, writer: k.writer)
+        loaded.annotations = k.annotations
+        return loaded
     }
 
     static func describe(_ k: KerasModelFile) -> String {
@@ -86,7 +88,7 @@ struct KerasBridge: FormatBridge {
     func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {
         guard canWrite else { throw GenesisIOError.cannotWrite(file: path, reason: "writing \(kind.rawValue) is not available: write .h5 (Keras 3 loads it)") }
         let layers = try Self.kerasLayers(p.weights, architecture: p.architecture)
-        var header = KerasWriter.Header(writer: GenesisWriter.name)
+        var header = KerasWriter.Header(writer: GenesisWriter.name, annotations: p.annotations)
         if let v = p.kerasVersion, !v.isEmpty { header.kerasVersion = v }
         if let b = p.kerasBackend, !b.isEmpty { header.backend = b }
         guard options.kerasFullModel else {

@@ -26,6 +26,9 @@ public struct LoadedModel: Sendable {
     public var writer: String?
     /// What a `.genesis` file records of its origin (nil for other formats).
     public var recorded: RecordedProvenance?
+    /// The file's `genesis_*` string entries (`GenesisWriter.annotationPrefix`), e.g. a training
+    /// run's progress under `genesis_run`.
+    public var annotations: [String: String] = [:]
 
     public init(path: String, format: FormatKind, formatDescription: String, mapped: MappedTensors, detected: Detection.Result?,
                 kerasListing: KerasListing?, inputShape: [Int]?, optimizer: OptimizerState?, bnEpsilon: Float? = nil, epoch: Int? = nil,

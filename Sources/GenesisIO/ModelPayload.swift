@@ -38,6 +38,8 @@ public struct ModelPayload: Sendable {
     /// source did not say. Keras writers keep them instead of claiming a version of their own.
     public var kerasVersion: String?
     public var kerasBackend: String?
+    /// `genesis_*` string entries to store with the weights (`GenesisWriter.annotationPrefix`).
+    public var annotations: [String: String] = [:]
 
     public init(architecture: Architecture, weights: TensorStore, optimizer: OptimizerState? = nil, epoch: Int? = nil,
                 bnEpsilon: Float? = nil, inputShape: [Int] = [1, 64, 64, 32], provenance: Provenance? = nil) {
@@ -82,6 +84,7 @@ extension LoadedModel {
         var p = ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: epoch, bnEpsilon: effectiveBNEpsilon,
                              inputShape: inputShape ?? [1, 64, 64, 32],
                              provenance: .init(sourceFile: path, sourceSHA256: digest, sourceFormat: format.rawValue, sourceVersion: version))
+        p.annotations = annotations
         if let k = kerasListing {
             p.kerasVersion = k.versions["keras"]
             p.kerasBackend = k.versions["backend"]

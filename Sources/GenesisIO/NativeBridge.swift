@@ -39,7 +39,9 @@ struct NativeBridge: FormatBridge {
         } else if let e = p.epoch {
             training = TrainingState(epoch: e)
         }
-        let ckpt = NativeCheckpoint(weights: p.weights, optimizerSlots: slots, metadata: NativeMetadata(architecture: info, provenance: prov, training: training))
+        var metadata = NativeMetadata(architecture: info, provenance: prov, training: training)
+        metadata.annotations = p.annotations.isEmpty ? nil : p.annotations
+        let ckpt = NativeCheckpoint(weights: p.weights, optimizerSlots: slots, metadata: metadata)
         try ckpt.write(to: path)
     }
 
@@ -78,8 +80,10 @@ struct NativeBridge: FormatBridge {
                                           sourceFormatVersion: p.sourceFormatVersion, conversion: p.conversion, createdBy: p.createdBy,
                                           bnEpsilon: a.bnEpsilon, bnMomentum: a.bnMomentum, bnMomentumConvention: a.bnMomentumConvention,
                                           epoch: c.metadata.training?.epoch, step: c.metadata.training?.step, dataSHA256: c.metadata.dataSHA256)
-        return LoadedModel(path: path, format: .native, formatDescription: "genesis native checkpoint \(version)", mapped: mapped, detected: detected,
-                           kerasListing: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
-                           versions: ["format_version": version, "source_format": p.sourceFormat ?? ""], writer: p.createdBy, recorded: recorded)
+        var loaded = LoadedModel(path: path, format: .native, formatDescription: "genesis native checkpoint \(version)", mapped: mapped, detected: detected,
+                                 kerasListing: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
+                                 versions: ["format_version": version, "source_format": p.sourceFormat ?? ""], writer: p.createdBy, recorded: recorded)
+        loaded.annotations = c.metadata.annotations ?? [:]
+        return loaded
     }
 }

@@ -24,10 +24,14 @@ struct TorchBridge: FormatBridge {
         var description = c.format == .legacy ? "PyTorch legacy pickle (torch < 1.6)" : "PyTorch zip (torch >= 1.6)"
         if c.stateDictKey != nil { description += ", checkpoint dict" + (c.epoch.map { " at epoch \($0)" } ?? "") }
         if c.hadModulePrefix { description += ", module. prefix" }
-        return LoadedModel(path: path, format: .torch, formatDescription: description, mapped: mapped, detected: detected, kerasListing: nil,
-                           inputShape: nil, optimizer: optimizer, epoch: c.epoch,
-                           versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")],
-                           writer: c.extras[GenesisWriter.key].flatMap { if case let .string(w) = $0 { return w } else { return nil } })
+        var loaded = LoadedModel(path: path, format: .torch, formatDescription: description, mapped: mapped, detected: detected, kerasListing: nil,
+                                 inputShape: nil, optimizer: optimizer, epoch: c.epoch,
+                                 versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")],
+                                 writer: c.extras[GenesisWriter.key].flatMap { if case let .string(w) = $0 { return w } else { return nil } })
+        loaded.annotations = GenesisWriter.annotations(c.extras.compactMap { e in
+            if case let .string(s) = e.value { return (e.name, s) } else { return nil }
+        })
+        return loaded
     }
 
     /// Per-position state -> canonical names. Nil when the optimizer covers another parameter list.
@@ -76,7 +80,8 @@ struct TorchBridge: FormatBridge {
             optimizer = TorchOptimizerState(paramGroups: [TorchParamGroup(hyperparameters: Self.hyperparameters(o), params: Array(0..<params.count))], state: state)
         }
         let checkpoint = TorchCheckpoint(epoch: p.epoch, stateDict: p.weights, optimizer: optimizer, format: .zip, otherKeys: [], stateDictKey: "state_dict",
-                                         extras: [TorchNamedValue(GenesisWriter.key, .string(GenesisWriter.name))])
+                                         extras: [TorchNamedValue(GenesisWriter.key, .string(GenesisWriter.name))]
+                                             + p.annotations.sorted { $0.key < $1.key }.map { TorchNamedValue($0.key, .string($0.value)) })
         try TorchWriter.write(checkpoint, to: path, modulePrefix: options.modulePrefix)
     }
 

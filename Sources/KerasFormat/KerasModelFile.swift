@@ -47,6 +47,8 @@ public struct KerasModelFile: Sendable {
     public let optimizer: KerasOptimizerConfig?
     /// The root attribute `genesis_writer` (the program that wrote the file), when present.
     public let writer: String?
+    /// Root string attributes named `genesis_*` other than the writer (e.g. `genesis_run`).
+    public var annotations: [String: String] = [:]
 
     public init(path: String, layout: Layout, kerasVersion: String?, backend: String?, layers: [KerasLayer],
                 optimizerWeights: [KerasWeight], config: KerasModelConfig?, optimizer: KerasOptimizerConfig?, writer: String? = nil) {

@@ -53,8 +53,12 @@ public enum KerasReader {
             optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights", budget: budget)
         }
         let writer = try root.stringAttribute(KerasWriter.Header.writerAttribute)
-        return KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: backend, layers: layers,
-                              optimizerWeights: optimizerWeights, config: config, optimizer: optimizer, writer: writer)
+        var file = KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: backend, layers: layers,
+                                  optimizerWeights: optimizerWeights, config: config, optimizer: optimizer, writer: writer)
+        for name in try root.attributeNames() where name.hasPrefix("genesis_") && name != KerasWriter.Header.writerAttribute {
+            if let v = try? root.stringAttribute(name) { file.annotations[name] = v }
+        }
+        return file
     }
 
     /// The datasets a group's `weight_names` lists, opened by the listed path exactly.

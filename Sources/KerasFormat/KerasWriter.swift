@@ -18,10 +18,19 @@ public enum KerasWriter {
         public var kerasVersion: String
         public var backend: String
         public var writer: String?
-        public init(kerasVersion: String = Header.defaultKerasVersion, backend: String = "tensorflow", writer: String? = nil) {
+        /// More root attributes (variable-length strings), e.g. `genesis_run`; no Keras loader reads them.
+        public var annotations: [String: String]
+        public init(kerasVersion: String = Header.defaultKerasVersion, backend: String = "tensorflow", writer: String? = nil,
+                    annotations: [String: String] = [:]) {
             self.kerasVersion = kerasVersion
             self.backend = backend
             self.writer = writer
+            self.annotations = annotations
+        }
+
+        func writeRootAttributes(_ root: H5Group) throws {
+            if let w = writer { try root.setStringAttribute(Header.writerAttribute, w) }
+            for (k, v) in annotations.sorted(by: { $0.key < $1.key }) { try root.setVariableStringAttribute(k, v, utf8: true) }
         }
     }
 
@@ -31,7 +40,7 @@ public enum KerasWriter {
             let file = try H5File.create(tmp)
             let root = try file.root()
             try writeLayers(layers, into: root, header: header)
-            if let w = header.writer { try root.setStringAttribute(Header.writerAttribute, w) }
+            try header.writeRootAttributes(root)
             try file.flush()
         }
     }
@@ -47,7 +56,7 @@ public enum KerasWriter {
             try root.setVariableStringAttribute("backend", header.backend)
             try root.setVariableStringAttribute("model_config", modelConfig)
             if let trainingConfig { try root.setVariableStringAttribute("training_config", trainingConfig) }
-            if let w = header.writer { try root.setStringAttribute(Header.writerAttribute, w) }
+            try header.writeRootAttributes(root)
             try writeLayers(layers, into: try root.createGroup("model_weights"), header: header)
             if !optimizerWeights.isEmpty {
                 let g = try root.createGroup("optimizer_weights")

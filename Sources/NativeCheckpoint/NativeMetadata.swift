@@ -6,6 +6,8 @@ public struct NativeMetadata: Codable, Equatable, Sendable {
     public var architecture: ArchitectureInfo
     public var provenance: Provenance
     public var training: TrainingState?
+    /// Named strings a writer keeps with the weights (`genesis_run`: a training run's progress).
+    public var annotations: [String: String]?
     /// SHA-256 of the data buffer; the writer sets it, the reader checks it.
     public var dataSHA256: String
 
@@ -19,7 +21,7 @@ public struct NativeMetadata: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, architecture, provenance, training
+        case format, architecture, provenance, training, annotations
         case formatVersion = "format_version"
         case dataSHA256 = "data_sha256"
     }
