@@ -27,6 +27,8 @@ final class Progress {
     private var lastDraw = Date.distantPast
     private var lastPlain: Date
     private var printedPlain = false
+    /// Shown after the counts, e.g. "loss 0.0123".
+    var detail = ""
 
     init(label: String, totalWork: Double, totalItems: Int, units: Units, enabled: Bool = true) {
         self.label = label
@@ -92,7 +94,8 @@ final class Progress {
         }
         parts.append(String(format: "%3.0f%%", fraction * 100))
         parts.append("\(items)/\(totalItems) \(units.item)")
-        parts.append(String(format: "%.1f %@", rate, units.rateLabel))
+        parts.append(String(format: rate < 10 ? "%.2f %@" : "%.1f %@", rate, units.rateLabel))
+        if !detail.isEmpty { parts.append(detail) }
         parts.append(String(format: "%.1f s elapsed, ETA %.1f s", elapsed, eta))
         return parts.joined(separator: "  ")
     }

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import GenesisIO
+import GenesisModel
+import Pretext
+import Runtime3D
+import Tensors
+import Training
+import VolumeIO
+
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Continue the Models Genesis self-supervised pretraining of a model on your cubes.",
+        discussion: """
+        Each step takes a batch of cubes, applies the Models Genesis transforms (flip, local pixel shuffling, non-linear intensity map, in- or out-painting, exactly as the official generate_pair), and trains the network to restore the (flipped) original with MSE, as the source framework would: a Keras model trains as tf_keras train_on_batch (BN momentum 0.99, epsilon 1e-3, Keras SGD/Adam), a PyTorch model as the official PyTorch code (momentum 0.1, epsilon 1e-5, torch SGD/Adam). The optimizer continues the state the model records unless --optimizer names another.
+
+        Data: .npy files of cubes, (N, 64, 64, 32) float64 in [0, 1] as the official cube files, or (N, 1, D, H, W); several files with commas. --transforms none trains input -> target as given (--targets T.npy, else the input itself).
+
+        The checkpoint (OUT) is written in its extension's format: .h5 (Keras full save) or .genesis for a Keras model, .pt (official layout) or .genesis for a PyTorch one, with optimizer state and the run's progress, atomically, every --checkpoint-every steps and at the end. --resume OUT continues the run exactly (weights, optimizer, step, data order, transforms); --steps and --epochs count the whole run.
+
+        Examples:
+          genesis pretrain --init Genesis_Chest_CT.h5 --data cubes.npy --validation val.npy --epochs 10 --out run.h5
+          genesis pretrain --init Genesis_Chest_CT.pt --data a.npy,b.npy --steps 1000 --lr 0.01 --schedule step --out run.pt --checkpoint-every 100
+          genesis pretrain --resume run.pt --data a.npy,b.npy --steps 2000 --out run.pt
+        """
+    )
+
+    @Option(name: .customLong("init"), help: "The model to start from: its weights and optimizer state.") var initial: String?
+    @Option(help: "Continue the run a checkpoint records.") var resume: String?
+    @Option(help: "Training cubes (.npy), several with commas.") var data: String
+    @Option(help: "Validation cubes (.npy): the loss per epoch.") var validation: String?
+    @Option(help: "With --transforms none: targets for the cubes of --data (.npy, same count and shape).") var targets: String?
+    @Option(help: "genesis (the official transforms) or none.") var transforms: TransformChoice = .genesis
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "Where to write the checkpoint (.h5, .pt or .genesis).") var out: String
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    enum TransformChoice: String, ExpressibleByArgument, CaseIterable { case genesis, none }
+
+
+    mutating func validate() throws {
+        guard (initial == nil) != (resume == nil) else { throw ValidationError("give --init MODEL to start a run or --resume CKPT to continue one") }
+        if targets != nil, transforms != .none { throw ValidationError("--targets goes with --transforms none") }
+    }
+
+    func run() throws {
+        let session = try TrainingSession.prepare(kind: "pretrain", initial: initial, resume: resume, out: out, options: training,
+                                                  transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json)
+        let threads = training.threads ?? Parallel.defaultThreads
+        let cubes = try TrainingSession.cubes(data, expect: session.inputSpatial)
+        try session.checkData(count: cubes.count)
+        let pretext: GenesisTransforms? = transforms == .genesis ? .official : nil
+        let data = try TrainingData(inputs: cubes, targets: try targets.map { try TrainingSession.cubes($0, expect: cubes.spatial) }, transforms: pretext)
+        let validationPairs = try validation.map {
+            try TrainingLoop.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
+                                             seed: training.seed, threads: threads)
+        }
+        var run = try session.runState(data: cubes)
+        run.transforms = transforms.rawValue
+        try session.train(data: data, validation: validationPairs, run: run)
+    }
+}

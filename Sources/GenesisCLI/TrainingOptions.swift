@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import GenesisIO
+import GenesisModel
+import Runtime3D
+import Training
+
+/// The optimizer, schedule, step and checkpoint flags `pretrain` and `finetune` share.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Steps the whole run takes (a resumed run counts the steps already done).") var steps: Int?
+    @Option(help: "Epochs the whole run takes (an epoch: N / batch steps, a last partial batch left out). Default: 1.") var epochs: Int?
+    @Option(help: "Cubes per step (official: 6).") var batch: Int = 6
+    @Option(help: "sgd or adam (default: what the model records, its state continued; else sgd).") var optimizer: Optimizer.Kind?
+    @Option(help: "Learning rate (default: the model's recorded one; else 0.1 for SGD, 1e-3 for Adam; the official pretraining used 1.0).") var lr: Double?
+    @Option(help: "SGD momentum (default: recorded, else 0.9).") var momentum: Double?
+    @Option(help: "Weight decay (PyTorch: added to the gradient; Keras: decoupled).") var weightDecay: Double?
+    @Option(help: "Learning-rate schedule: none, step (x0.5 every 40 epochs, PyTorch StepLR) or plateau (x0.5 after 10 epochs without improvement, floor 1e-6, Keras ReduceLROnPlateau).")
+    var schedule: ScheduleKind = .none
+    @Option(help: "Stop after this many epochs without improvement of the validation loss (else the training loss).") var patience: Int?
+    @Option(help: "Seed of the data order and the transforms.") var seed: UInt64 = 0
+    @Flag(help: "Take the cubes in file order: step k uses cubes k*B ..< (k+1)*B of the epoch.") var noShuffle = false
+    @Option(help: "Write the checkpoint every K steps too (always at the end).") var checkpointEvery: Int = 0
+    @Option(help: "JSON lines of every step and epoch (default: OUT.log.jsonl; appended on --resume).") var log: String?
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    enum ScheduleKind: String, ExpressibleByArgument, CaseIterable { case none, step, plateau }
+
+    func validate() throws {
+        if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
+        if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
+        if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1") }
+        guard batch >= 1 && batch <= 4096 else { throw ValidationError("--batch must be 1...4096") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
+        if let m = momentum, !(m >= 0 && m < 1) { throw ValidationError("--momentum must be in [0, 1)") }
+        if let p = patience, p < 1 { throw ValidationError("--patience must be at least 1") }
+        if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0") }
+        if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be 1...256") }
+    }
+
+    var scheduleValue: Schedule {
+        switch schedule {
+        case .none: return .constant
+        case .step: return .officialStep
+        case .plateau: return .officialPlateau
+        }
+    }
+
+    /// The optimizer a new run starts with: the model's own state continued (flags override
+    /// its hyperparameters), or a fresh one of the framework's convention.
+    func optimizer(recorded: OptimizerState?, framework: Framework, fresh: Bool) -> (optimizer: Optimizer, note: String) {
+        let convention = framework.optimizerConvention
+        if !fresh, let recorded, let state = recorded.converted(to: convention == .keras ? .keras : .torch)?.state,
+           var o = Optimizer(state: state), optimizer == nil || optimizer == o.kind {
+            if let lr { o.learningRate = lr }
+            if let momentum { o.momentum = momentum }
+            if let weightDecay { o.weightDecay = weightDecay }
+            return (o, "continuing the model's \(o.kind.rawValue) state (\(convention.rawValue) convention, step \(o.step), lr \(o.learningRate))")
+        }
+        let kind = optimizer ?? .sgd
+        let o = Optimizer(kind: kind, convention: convention, learningRate: lr ?? (kind == .sgd ? 0.1 : 1e-3),
+                          momentum: kind == .sgd ? momentum ?? 0.9 : 0, weightDecay: weightDecay ?? 0)
+        return (o, "a fresh \(kind.rawValue) optimizer (\(convention.rawValue) convention, lr \(o.learningRate))")
+    }
+}
+
+extension Optimizer.Kind: ExpressibleByArgument {}

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import GenesisIO
+import GenesisModel
+import Runtime3D
+import Tensors
+import Training
+import VolumeIO
+
+/// What `pretrain` and `finetune` share: starting a run from a model or resuming one from a
+/// checkpoint, the data, and the loop with its progress bar, JSON-lines log, checkpoints and
+/// final report.
+struct TrainingSession {
+    let kind: String
+    let out: String
+    let options: TrainingOptions
+    let json: Bool
+    var trainer: Trainer
+    /// Set when resuming.
+    let resumed: RunState?
+    let inputShape: [Int]
+    let transforms: String
+    let loss: Loss
+    var notes: [String]
+    var extraAnnotations: [String: String] = [:]
+
+    var inputSpatial: [Int]? { resumed?.dataSpatial }
+
+    static func prepare(kind: String, initial: String?, resume: String?, out: String, options: TrainingOptions,
+                        transforms: String, loss: Loss, json: Bool) throws -> TrainingSession {
+        let threads = options.threads ?? Parallel.defaultThreads
+        if let resume {
+            let r = try TrainingCheckpoint.resume(resume)
+            let arch = try r.loaded.architecture()
+            guard r.run.kind == kind else {
+                throw CLIError(subject: resume, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind)")
+            }
+            _ = try TrainingCheckpoint.format(for: out, framework: r.run.framework)
+            var optimizer = r.optimizer
+            optimizer.learningRate = r.run.schedule.learningRate
+            let trainer = Trainer(architecture: arch, framework: r.run.framework, bnEpsilon: r.loaded.effectiveBNEpsilon, loss: r.run.loss,
+                                  weights: r.loaded.mapped.store, optimizer: optimizer, threads: threads)
+            return TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: r.run,
+                                   inputShape: r.loaded.inputShape ?? [1, 64, 64, 32], transforms: r.run.transforms, loss: r.run.loss,
+                                   notes: ["resuming \(resume) at step \(r.run.step) of \(r.run.totalSteps)"])
+        }
+        let path = initial!
+        let loaded = try ModelLoader.load(path)
+        let arch = try loaded.architecture()
+        let problems = Verification.verify(loaded.mapped, against: arch).problems.filter { $0.kind != .unexpected }
+        guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: path, problems: problems) }
+        let framework = Framework(arch.variant)
+        _ = try TrainingCheckpoint.format(for: out, framework: framework)
+        let o = options.optimizer(recorded: loaded.optimizer, framework: framework, fresh: kind == "finetune")
+        let trainer = Trainer(architecture: arch, framework: framework, bnEpsilon: loaded.effectiveBNEpsilon, loss: loss,
+                              weights: loaded.mapped.store, optimizer: o.optimizer, threads: threads)
+        return TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
+                               inputShape: loaded.inputShape ?? [1, 64, 64, 32], transforms: transforms, loss: loss,
+                               notes: ["\(arch), trained as \(framework.rawValue) (BN momentum \(framework == .keras ? "0.99" : "0.1"), epsilon \(trainer.bnEpsilon))", o.note])
+    }
+
+    /// Cubes from one or more .npy files (commas), as float32 (N, 1, D, H, W).
+    static func cubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
+        var values: [Float] = []
+        var shape: [Int]?
+        var count = 0
+        for path in list.split(separator: ",").map(String.init) where !path.isEmpty {
+            let t = try VolumeBatch.readNPY(path)
+            let s = Array(t.shape[2...])
+            if let shape, shape != s { throw CLIError(subject: path, message: "cubes of \(s), the other files' are \(shape)") }
+            if let v = VolumeBatch.nonFinite(t) {
+                throw CLIError(subject: path, message: "\(v.count) values are NaN or Inf (first at index \(v.firstIndex)): training needs finite cubes")
+            }
+            shape = s
+            values += t.floats()
+            count += t.shape[0]
+        }
+        guard let shape, count > 0 else { throw CLIError(subject: list, message: "no cubes") }
+        if let spatial, spatial != shape { throw CLIError(subject: list, message: "cubes of \(shape), the run was trained on \(spatial)") }
+        return try CubeSet(Tensor(shape: [count, 1] + shape, floats: values))
+    }
+
+    func checkData(count: Int) throws {
+        if let r = resumed, r.dataCount != count {
+            throw CLIError(subject: "--data", message: "\(count) cubes, the run was trained on \(r.dataCount): give the same data to --resume")
+        }
+        guard count >= options.batch || resumed != nil else {
+            throw CLIError(subject: "--data", message: "\(count) cubes are fewer than one batch of \(options.batch) (--batch)")
+        }
+    }
+
+    /// The run's state: resumed (with --steps/--epochs counting the whole run), or new.
+    func runState(data: CubeSet) throws -> RunState {
+        if var r = resumed {
+            if let s = options.steps { r.totalSteps = s }
+            if let e = options.epochs { r.totalSteps = e * r.stepsPerEpoch }
+            return r
+        }
+        let dataCount = data.count
+        let perEpoch = dataCount / options.batch
+        let total = options.steps ?? (options.epochs ?? 1) * perEpoch
+        return RunState(kind: kind, framework: trainer.framework, seed: options.seed, batch: options.batch, totalSteps: total,
+                        stepsPerEpoch: perEpoch, shuffle: !options.noShuffle, transforms: transforms, loss: loss,
+                        learningRate: trainer.optimizer.learningRate, patience: options.patience, dataCount: dataCount,
+                        dataSpatial: data.spatial)
+    }
+
+    /// Runs the loop and reports.
+    func train(data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
+               onEpochExtra: ((TrainingLoop) throws -> [String: Any])? = nil) throws {
+        var loop = TrainingLoop(trainer: trainer, run: run, data: data, validation: validation, schedule: options.scheduleValue)
+        let firstStep = run.step
+        let todo = max(0, run.totalSteps - run.step)
+        if !json { for n in notes { CLIOutput.warn(n) } }
+        let log = try JSONLinesLog(path: options.log ?? out + ".log.jsonl", append: resumed != nil)
+        let progress = Progress(label: kind, totalWork: Double(max(1, todo)), totalItems: todo,
+                                units: .init(item: "steps", rateLabel: "steps/s", rateScale: 1), enabled: !json)
+        var losses: [Double] = []
+        var epochs: [[String: Any]] = []
+        let start = Date()
+        try loop.run(checkpointEvery: options.checkpointEvery, onStep: { e in
+            losses.append(e.loss)
+            log.write(["step": e.step, "epoch": e.epoch, "loss": e.loss, "lr": e.learningRate, "seconds": e.seconds])
+            progress.detail = String(format: "loss %.5g", e.loss)
+            progress.advance(work: 1)
+            progress.finished(items: e.step - firstStep)
+        }, onEpoch: { e in
+            var line: [String: Any] = ["epoch": e.epoch, "step": e.step, "train_loss": e.trainLoss, "lr": e.learningRate]
+            if let v = e.validation { line["validation"] = v }
+            if e.stop { line["early_stop"] = true }
+            epochs.append(line)
+            log.write(line)
+        }, checkpoint: { trainer, run in
+            try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, annotations: extraAnnotations)
+        })
+        progress.finish()
+        let seconds = Date().timeIntervalSince(start)
+        let validationLosses = epochs.compactMap { $0["validation"] as? Double }
+        if json {
+            CLIOutput.json(["out": out, "kind": kind, "framework": loop.run.framework.rawValue, "losses": losses,
+                            "validation": validationLosses, "epochs": epochs, "steps": losses.count, "first_step": firstStep,
+                            "total_steps": loop.run.step, "stopped_early": loop.run.stopped, "seconds": seconds,
+                            "seconds_per_step": losses.isEmpty ? nil : seconds / Double(losses.count),
+                            "learning_rate": loop.trainer.optimizer.learningRate, "log": options.log ?? out + ".log.jsonl",
+                            "notes": notes])
+        } else {
+            let last = losses.last.map { String(format: "%.6g", $0) } ?? "-"
+            CLIOutput.line("\(losses.count) steps (\(firstStep + 1)...\(loop.run.step) of \(loop.run.totalSteps)) in \(String(format: "%.1f", seconds)) s, last loss \(last)"
+                           + (validationLosses.last.map { String(format: ", validation %.6g", $0) } ?? "") + (loop.run.stopped ? "; stopped early" : ""))
+            CLIOutput.line("wrote \(out); log \(options.log ?? out + ".log.jsonl")")
+        }
+    }
+}
+
+/// Appends JSON objects, one per line, flushed as they come (a log, not an atomic output).
+final class JSONLinesLog {
+    private let handle: FileHandle
+
+    init(path: String, append: Bool) throws {
+        if !append || !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CLIError(subject: path, message: "cannot create the log")
+            }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw CLIError(subject: path, message: "cannot open the log") }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    deinit { try? handle.close() }
+
+    func write(_ object: [String: Any]) {
+        let clean = CLIOutput.sanitize(object)
+        guard let data = try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys]) else { return }
+        handle.write(data + Data("\n".utf8))
+    }
+}

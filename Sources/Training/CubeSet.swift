@@ -1,0 +1,63 @@
+import Runtime3D
+import Tensors
+
+/// Training cubes in memory as float32 (N, 1, D, H, W), and the order a run visits them.
+public struct CubeSet: Sendable {
+    public let values: [Float]
+    public let count: Int
+    /// D, H, W.
+    public let spatial: [Int]
+
+    /// A float32 (N, 1, D, H, W) tensor.
+    public init(_ t: Tensor) throws {
+        guard t.rank == 5, t.shape[1] == 1, t.dtype == .float32 else {
+            throw RuntimeError.badInput(reason: "training cubes must be float32 (N, 1, D, H, W), found \(t.dtype.rawValue) \(t.shape)")
+        }
+        values = t.floats()
+        count = t.shape[0]
+        spatial = Array(t.shape[2...])
+    }
+
+    public var valuesPerCube: Int { spatial.reduce(1, *) }
+
+    /// The cubes at `indices`, in that order, as one batch.
+    public func batch(_ indices: [Int]) throws -> FeatureMap {
+        let per = valuesPerCube
+        var out = [Float]()
+        out.reserveCapacity(indices.count * per)
+        for i in indices { out.append(contentsOf: values[(i * per)..<((i + 1) * per)]) }
+        return try FeatureMap(shape: [indices.count, 1] + spatial, data: out)
+    }
+
+    /// The cube indices of a run's step: with `shuffle`, each epoch visits the cubes in a seeded
+    /// permutation (Fisher-Yates from (seed, epoch)); without, step k takes k*B ..< (k+1)*B of
+    /// the epoch in file order. Steps per epoch = N / B (a last partial batch is left out).
+    public static func indices(step: Int, batch: Int, count: Int, shuffle: Bool, seed: UInt64) -> [Int] {
+        let perEpoch = max(1, count / batch)
+        let epoch = step / perEpoch, k = step % perEpoch
+        let window = (k * batch)..<((k + 1) * batch)
+        guard shuffle else { return Array(window) }
+        return Array(permutation(count: count, seed: seed, epoch: epoch)[window])
+    }
+
+    static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var g = SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: epoch) &+ 0x632B_E59B_D9B4_E019)
+        var p = Array(0..<count)
+        var i = count - 1
+        while i > 0 {
+            let j = Int(uniform(&g, below: UInt64(i + 1)))
+            p.swapAt(i, j)
+            i -= 1
+        }
+        return p
+    }
+
+    /// An unbiased draw in 0..<n (rejection sampling; the same on every platform).
+    static func uniform(_ g: inout SeededGenerator, below n: UInt64) -> UInt64 {
+        let limit = UInt64.max - UInt64.max % n
+        while true {
+            let v = g.next()
+            if v < limit { return v % n }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Pretext
+import Runtime3D
+import Tensors
+
+/// What a run trains on: cubes, optional targets (else the target is the input, after the
+/// transforms: the flipped original, as the official `generate_pair` gives), and the
+/// transforms (nil: none).
+public struct TrainingData: Sendable {
+    public let inputs: CubeSet
+    public let targets: CubeSet?
+    public let transforms: GenesisTransforms?
+
+    public init(inputs: CubeSet, targets: CubeSet? = nil, transforms: GenesisTransforms? = nil) throws {
+        if let t = targets, t.count != inputs.count {
+            throw RuntimeError.badInput(reason: "targets hold \(t.count) cubes, the data \(inputs.count)")
+        }
+        self.inputs = inputs
+        self.targets = targets
+        self.transforms = transforms
+    }
+
+    /// Input and target of the cubes at `indices`; transforms seeded by (seed, cube slot).
+    public func batch(_ indices: [Int], seed: UInt64, firstIndex: Int, threads: Int) throws -> (input: FeatureMap, target: FeatureMap) {
+        let x = try inputs.batch(indices)
+        if let transforms {
+            let p = try transforms.pairs(batch: x.tensor, seed: seed, firstIndex: firstIndex, threads: threads)
+            return (try FeatureMap(p.input), try FeatureMap(p.target))
+        }
+        return (x, try targets?.batch(indices) ?? x)
+    }
+}
+
+/// One step as it happened.
+public struct StepEvent: Sendable {
+    /// 1-based: the number of steps done after this one.
+    public let step: Int
+    /// 1-based: the epoch this step belongs to.
+    public let epoch: Int
+    public let loss: Double
+    public let learningRate: Double
+    public let seconds: Double
+}
+
+/// The end of an epoch.
+public struct EpochEvent: Sendable {
+    /// 1-based.
+    public let epoch: Int
+    public let step: Int
+    public let trainLoss: Double
+    public let validation: Double?
+    /// The learning rate for the next epoch.
+    public let learningRate: Double
+    public let stop: Bool
+}
+
+/// The training loop of `genesis pretrain` and `finetune`: steps over seeded batches, epoch
+/// ends (validation, schedule, early stopping), checkpoints every `checkpointEvery` steps and
+/// at the end. Resuming from a checkpoint's `Trainer` and `RunState` continues exactly.
+public struct TrainingLoop {
+    public var trainer: Trainer
+    public var run: RunState
+    public let data: TrainingData
+    /// Validation pairs, made once (transforms seeded apart from the training draws).
+    public let validation: (input: FeatureMap, target: FeatureMap)?
+    public let schedule: Schedule
+
+    public init(trainer: Trainer, run: RunState, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, schedule: Schedule) {
+        self.trainer = trainer
+        self.run = run
+        self.data = data
+        self.validation = validation
+        self.schedule = schedule
+    }
+
+    /// Validation pairs from cubes: the transforms (if any) drawn from a seed of their own.
+    public static func validationPairs(_ cubes: CubeSet, targets: CubeSet?, transforms: GenesisTransforms?, seed: UInt64,
+                                       threads: Int) throws -> (input: FeatureMap, target: FeatureMap) {
+        let d = try TrainingData(inputs: cubes, targets: targets, transforms: transforms)
+        return try d.batch(Array(0..<cubes.count), seed: seed ^ 0x7661_6C69_6461_7465, firstIndex: 0, threads: threads)
+    }
+
+    /// The loss on the validation pairs with the framework's own evaluation BatchNorm (Keras:
+    /// moving statistics, as `fit` validates; PyTorch's official model: batch statistics), in
+    /// slices of the batch size.
+    public func validationLoss() throws -> Double? {
+        guard let v = validation else { return nil }
+        let net = try trainer.network()
+        let mode: BatchNormMode = run.framework == .keras ? .inference : .batch
+        let n = v.input.batch, per = v.input.sampleCount, perOut = v.target.sampleCount
+        var total = 0.0
+        var first = 0
+        while first < n {
+            let m = min(run.batch, n - first)
+            let x = try FeatureMap(shape: [m] + Array(v.input.shape[1...]), data: Array(v.input.data[(first * per)..<((first + m) * per)]))
+            let y = try net.forward(x, bn: mode, threads: trainer.threads)
+            let t = Array(v.target.data[(first * perOut)..<((first + m) * perOut)])
+            total += run.loss.evaluate(y.data, t, channels: y.channels).loss * Double(m)
+            first += m
+        }
+        return total / Double(n)
+    }
+
+    /// Runs until the run's total steps (or early stopping). `checkpoint` is called every
+    /// `checkpointEvery` steps (0: never) and once at the end.
+    public mutating func run(checkpointEvery: Int, onStep: (StepEvent) -> Void, onEpoch: (EpochEvent) -> Void,
+                             checkpoint: (Trainer, RunState) throws -> Void) throws {
+        while run.step < run.totalSteps, !run.stopped {
+            let start = Date()
+            let indices = CubeSet.indices(step: run.step, batch: run.batch, count: data.inputs.count, shuffle: run.shuffle, seed: run.seed)
+            let b = try data.batch(indices, seed: run.seed, firstIndex: run.step * run.batch, threads: trainer.threads)
+            let r = try trainer.step(input: b.input, target: b.target)
+            run.step += 1
+            run.epochLossSum += r.loss
+            run.epochLossCount += 1
+            onStep(StepEvent(step: run.step, epoch: (run.step - 1) / run.stepsPerEpoch + 1, loss: r.loss, learningRate: trainer.optimizer.learningRate,
+                             seconds: Date().timeIntervalSince(start)))
+            if run.step % run.stepsPerEpoch == 0 { try endEpoch(onEpoch) }
+            if checkpointEvery > 0, run.step % checkpointEvery == 0, run.step < run.totalSteps, !run.stopped {
+                try checkpoint(trainer, run)
+            }
+        }
+        try checkpoint(trainer, run)
+    }
+
+    private mutating func endEpoch(_ onEpoch: (EpochEvent) -> Void) throws {
+        let train = run.epochLossSum / Double(max(1, run.epochLossCount))
+        let v = try validationLoss()
+        let monitored = v ?? train
+        let lr = run.schedule.endEpoch(loss: monitored, schedule: schedule)
+        trainer.optimizer.learningRate = lr
+        if var e = run.earlyStopping {
+            run.stopped = e.shouldStop(after: monitored)
+            run.earlyStopping = e
+        }
+        run.epochLossSum = 0
+        run.epochLossCount = 0
+        onEpoch(EpochEvent(epoch: run.epoch, step: run.step, trainLoss: train, validation: v, learningRate: lr, stop: run.stopped))
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import GenesisIO
+import Tensors
+import TestSupport
+import VolumeIO
+import XCTest
+
+/// `genesis pretrain` end to end (issue 9): one step from each fixture model against the real
+/// framework's step, and resuming bit for bit in every checkpoint format.
+final class PretrainCLITests: XCTestCase {
+    func genesis(_ args: [String]) throws -> ProcessResult { try runProcess(Fixtures.genesisBinary, args) }
+
+    /// `pretrain --transforms none --batch 2 --lr 0.1 --momentum 0.9 --steps 1 --no-shuffle` on the
+    /// reference's input and target: the loss to 1e-5 relative and every tensor of the written
+    /// checkpoint within 1e-5 + 1e-3 |after - before| of the framework's (DESIGN.md section 2).
+    func checkOneStep(model: String, reference: String, keras: Bool, out: String) throws {
+        let dir = Fixtures.scratchDirectory()
+        let ref = try TrainingReference(Fixtures.path(reference), keras: keras)
+        try NPY.write(ref.input, to: dir + "/x.npy")
+        try NPY.write(ref.target, to: dir + "/t.npy")
+        let r = try genesis(["pretrain", "--init", Fixtures.path(model), "--data", dir + "/x.npy", "--targets", dir + "/t.npy",
+                             "--transforms", "none", "--batch", "2", "--lr", "0.1", "--momentum", "0.9", "--steps", "1", "--no-shuffle",
+                             "--out", dir + "/" + out, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let loss = try XCTUnwrap((r.json?["losses"] as? [Double])?.first, r.stdout)
+        XCTAssertEqual(loss, ref.loss, accuracy: 1e-5 * ref.loss, model)
+        let written = try ModelLoader.load(dir + "/" + out)
+        let use = ref.toleranceUse(written.mapped.store)
+        XCTAssertEqual(use.missing, [], model)
+        XCTAssertGreaterThan(use.compared, 60, model)
+        XCTAssertLessThanOrEqual(use.worst, 1, "\(model): worst tolerance use")
+        XCTAssertNotNil(written.optimizer, "\(model): the checkpoint carries the optimizer state")
+    }
+
+    func testOneStepFromKerasMatchesTFKeras() throws {
+        try checkOneStep(model: "keras/genesis_tiny.h5", reference: "keras/genesis_tiny.reference.h5", keras: true, out: "k.h5")
+    }
+
+    func testOneStepFromPyTorchMatchesPyTorch() throws {
+        try checkOneStep(model: "torch/genesis_tiny.pt", reference: "torch/genesis_tiny.reference.h5", keras: false, out: "t.pt")
+        try checkOneStep(model: "torch/genesis_tiny_legacy.pt", reference: "torch/genesis_tiny_legacy.reference.h5", keras: false, out: "l.pt")
+    }
+
+    /// 6 steps in one run equal 3 steps, `--resume`, 3 more: every tensor and optimizer slot bit
+    /// for bit, and the losses of steps 4-6, with the Genesis transforms and shuffling on.
+    func testResumeIsBitExactInEveryCheckpointFormat() throws {
+        let dir = Fixtures.scratchDirectory()
+        XCTAssertEqual(try genesis(["cubes", "--count", "6", "--shape", "16,16,8", "--seed", "4", "--out", dir + "/x.npy"]).status, 0)
+        let cases = [("keras/genesis_tiny.h5", "h5"), ("keras/genesis_tiny.h5", "genesis"), ("torch/genesis_tiny.pt", "pt"), ("torch/genesis_tiny.pt", "genesis")]
+        for (i, (model, ext)) in cases.enumerated() {
+            let whole = dir + "/whole\(i).\(ext)", half = dir + "/half\(i).\(ext)"
+            let common = ["--data", dir + "/x.npy", "--batch", "2", "--seed", "9"]
+            let a = try genesis(["pretrain", "--init", Fixtures.path(model), "--steps", "6", "--out", whole, "--json"] + common)
+            XCTAssertEqual(a.status, 0, a.stderr)
+            let b1 = try genesis(["pretrain", "--init", Fixtures.path(model), "--steps", "3", "--out", half, "--json"] + common)
+            XCTAssertEqual(b1.status, 0, b1.stderr)
+            let b2 = try genesis(["pretrain", "--resume", half, "--steps", "6", "--out", half, "--json"] + common)
+            XCTAssertEqual(b2.status, 0, b2.stderr)
+            let la = a.json?["losses"] as? [Double] ?? [], lb = (b1.json?["losses"] as? [Double] ?? []) + (b2.json?["losses"] as? [Double] ?? [])
+            XCTAssertEqual(la.count, 6, "\(ext)")
+            XCTAssertEqual(la, lb, "\(model) -> .\(ext): losses")
+            XCTAssertEqual(b2.json?["first_step"] as? Int, 3)
+            let ma = try ModelLoader.load(whole), mb = try ModelLoader.load(half)
+            XCTAssertEqual(ma.mapped.store.names, mb.mapped.store.names)
+            for name in ma.mapped.store.names {
+                XCTAssertEqual(ma.mapped.store[name]?.bytes, mb.mapped.store[name]?.bytes, "\(model) -> .\(ext): \(name)")
+            }
+            let oa = try XCTUnwrap(ma.optimizer), ob = try XCTUnwrap(mb.optimizer)
+            XCTAssertEqual(oa.step, ob.step)
+            XCTAssertEqual(oa.hyperparameters, ob.hyperparameters)
+            XCTAssertEqual(oa.slots.keys.sorted(), ob.slots.keys.sorted())
+            for (p, slots) in oa.slots { for (s, t) in slots { XCTAssertEqual(t.bytes, ob.slots[p]?[s]?.bytes, "\(ext): \(p)/\(s)") } }
+        }
+    }
+
+    func testCheckpointFormatMustKeepTheRunsFramework() throws {
+        let dir = Fixtures.scratchDirectory()
+        XCTAssertEqual(try genesis(["cubes", "--count", "2", "--shape", "16,16,8", "--out", dir + "/x.npy"]).status, 0)
+        let r = try genesis(["pretrain", "--init", Fixtures.path("keras/genesis_tiny.h5"), "--data", dir + "/x.npy", "--batch", "2", "--out", dir + "/a.pt"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains(".h5 or .genesis"), r.stderr)
+        let n = try genesis(["pretrain", "--resume", Fixtures.path("keras/genesis_tiny.h5"), "--data", dir + "/x.npy", "--out", dir + "/b.h5"])
+        XCTAssertEqual(n.status, 2)
+        XCTAssertTrue(n.stderr.contains("records no training run"), n.stderr)
+    }
+}
