@@ -23,6 +23,8 @@ struct TrainingSession {
     let loss: Loss
     var notes: [String]
     var extraAnnotations: [String: String] = [:]
+    /// PyTorch checkpoints keep the source's `module.` prefix (the official file has it).
+    var modulePrefix = false
 
     var inputSpatial: [Int]? { resumed?.dataSpatial }
 
@@ -40,9 +42,11 @@ struct TrainingSession {
             optimizer.learningRate = r.run.schedule.learningRate
             let trainer = Trainer(architecture: arch, framework: r.run.framework, bnEpsilon: r.loaded.effectiveBNEpsilon, loss: r.run.loss,
                                   weights: r.loaded.mapped.store, optimizer: optimizer, threads: threads)
-            return TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: r.run,
-                                   inputShape: r.loaded.inputShape ?? [1, 64, 64, 32], transforms: r.run.transforms, loss: r.run.loss,
-                                   notes: ["resuming \(resume) at step \(r.run.step) of \(r.run.totalSteps)"])
+            var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: r.run,
+                                    inputShape: r.loaded.inputShape ?? [1, 64, 64, 32], transforms: r.run.transforms, loss: r.run.loss,
+                                    notes: ["resuming \(resume) at step \(r.run.step) of \(r.run.totalSteps)"])
+            s.modulePrefix = r.loaded.mapped.hadModulePrefix
+            return s
         }
         let path = initial!
         let loaded = try ModelLoader.load(path)
@@ -54,9 +58,11 @@ struct TrainingSession {
         let o = options.optimizer(recorded: loaded.optimizer, framework: framework, fresh: kind == "finetune")
         let trainer = Trainer(architecture: arch, framework: framework, bnEpsilon: loaded.effectiveBNEpsilon, loss: loss,
                               weights: loaded.mapped.store, optimizer: o.optimizer, threads: threads)
-        return TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
-                               inputShape: loaded.inputShape ?? [1, 64, 64, 32], transforms: transforms, loss: loss,
-                               notes: ["\(arch), trained as \(framework.rawValue) (BN momentum \(framework == .keras ? "0.99" : "0.1"), epsilon \(trainer.bnEpsilon))", o.note])
+        var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
+                                inputShape: loaded.inputShape ?? [1, 64, 64, 32], transforms: transforms, loss: loss,
+                                notes: ["\(arch), trained as \(framework.rawValue) (BN momentum \(framework == .keras ? "0.99" : "0.1"), epsilon \(trainer.bnEpsilon))", o.note])
+        s.modulePrefix = loaded.mapped.hadModulePrefix
+        return s
     }
 
     /// Cubes from one or more .npy files (commas), as float32 (N, 1, D, H, W).
@@ -131,7 +137,8 @@ struct TrainingSession {
             epochs.append(line)
             log.write(line)
         }, checkpoint: { trainer, run in
-            try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, annotations: extraAnnotations)
+            try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial,
+                                         modulePrefix: modulePrefix, annotations: extraAnnotations)
         })
         progress.finish()
         let seconds = Date().timeIntervalSince(start)

@@ -35,7 +35,9 @@ public enum TrainingCheckpoint {
         return kind
     }
 
-    public static func write(_ trainer: Trainer, run: RunState, to path: String, inputShape: [Int], annotations: [String: String] = [:]) throws {
+    /// `modulePrefix`: PyTorch keys with `module.`, as the official `nn.DataParallel` file has them.
+    public static func write(_ trainer: Trainer, run: RunState, to path: String, inputShape: [Int], modulePrefix: Bool = false,
+                             annotations: [String: String] = [:]) throws {
         let kind = try format(for: path, framework: trainer.framework)
         let arch = trainer.architecture
         let shapes = Dictionary(uniqueKeysWithValues: arch.tensors.filter { $0.role.isTrainable }.map { ($0.name, $0.shape) })
@@ -43,7 +45,7 @@ public enum TrainingCheckpoint {
                              epoch: run.epoch, bnEpsilon: trainer.bnEpsilon, inputShape: inputShape)
         p.annotations = annotations
         p.annotations[RunState.annotationKey] = try run.encoded()
-        try ModelWriter.write(p, to: path, format: kind)
+        try ModelWriter.write(p, to: path, format: kind, options: WriteOptions(modulePrefix: modulePrefix))
     }
 
     /// The run a checkpoint holds: its weights, optimizer and progress.
