@@ -53,11 +53,13 @@ struct PretrainCommand: ParsableCommand {
         let pretext: GenesisTransforms? = transforms == .genesis ? .official : nil
         let data = try TrainingData(inputs: cubes, targets: try targets.map { try TrainingSession.cubes($0, expect: cubes.spatial) }, transforms: pretext)
         let validationPairs = try validation.map {
-            try TrainingLoop.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
+            try TrainingData.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
                                              seed: training.seed, threads: threads)
         }
         var run = try session.runState(data: cubes)
         run.transforms = transforms.rawValue
-        try session.train(data: data, validation: validationPairs, run: run)
+        try session.train(session.trainer, data: data, validation: validationPairs, run: run) { trainer, run in
+            try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix)
+        }
     }
 }

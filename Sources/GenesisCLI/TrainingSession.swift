@@ -112,9 +112,11 @@ struct TrainingSession {
     }
 
     /// Runs the loop and reports.
-    func train(data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
-               onEpochExtra: ((TrainingLoop) throws -> [String: Any])? = nil) throws {
-        var loop = TrainingLoop(trainer: trainer, run: run, data: data, validation: validation, schedule: options.scheduleValue)
+    func train<Model: TrainingModel>(_ model: Model, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
+                                     metric: ((FeatureMap, FeatureMap) -> [String: Double])? = nil,
+                                     checkpoint: (Model, RunState) throws -> Void) throws {
+        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: options.scheduleValue)
+        loop.metric = metric
         let firstStep = run.step
         let todo = max(0, run.totalSteps - run.step)
         if !json { for n in notes { CLIOutput.warn(n) } }
@@ -133,13 +135,11 @@ struct TrainingSession {
         }, onEpoch: { e in
             var line: [String: Any] = ["epoch": e.epoch, "step": e.step, "train_loss": e.trainLoss, "lr": e.learningRate]
             if let v = e.validation { line["validation"] = v }
+            for (k, v) in e.metrics { line["validation_" + k] = v }
             if e.stop { line["early_stop"] = true }
             epochs.append(line)
             log.write(line)
-        }, checkpoint: { trainer, run in
-            try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial,
-                                         modulePrefix: modulePrefix, annotations: extraAnnotations)
-        })
+        }, checkpoint: checkpoint)
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
         let validationLosses = epochs.compactMap { $0["validation"] as? Double }
@@ -148,7 +148,7 @@ struct TrainingSession {
                             "validation": validationLosses, "epochs": epochs, "steps": losses.count, "first_step": firstStep,
                             "total_steps": loop.run.step, "stopped_early": loop.run.stopped, "seconds": seconds,
                             "seconds_per_step": losses.isEmpty ? nil : seconds / Double(losses.count),
-                            "learning_rate": loop.trainer.optimizer.learningRate, "log": options.log ?? out + ".log.jsonl",
+                            "learning_rate": loop.trainer.learningRate, "log": options.log ?? out + ".log.jsonl",
                             "notes": notes])
         } else {
             let last = losses.last.map { String(format: "%.6g", $0) } ?? "-"

@@ -29,6 +29,13 @@ public struct TrainingData: Sendable {
         }
         return (x, try targets?.batch(indices) ?? x)
     }
+
+    /// Validation pairs from cubes: the transforms (if any) drawn from a seed of their own.
+    public static func validationPairs(_ cubes: CubeSet, targets: CubeSet?, transforms: GenesisTransforms?, seed: UInt64,
+                                       threads: Int) throws -> (input: FeatureMap, target: FeatureMap) {
+        let d = try TrainingData(inputs: cubes, targets: targets, transforms: transforms)
+        return try d.batch(Array(0..<cubes.count), seed: seed ^ 0x7661_6C69_6461_7465, firstIndex: 0, threads: threads)
+    }
 }
 
 /// One step as it happened.
@@ -49,6 +56,8 @@ public struct EpochEvent: Sendable {
     public let step: Int
     public let trainLoss: Double
     public let validation: Double?
+    /// Task metrics on the validation data (Dice; accuracy and AUC), when the loop has a metric.
+    public let metrics: [String: Double]
     /// The learning rate for the next epoch.
     public let learningRate: Double
     public let stop: Bool
@@ -57,15 +66,38 @@ public struct EpochEvent: Sendable {
 /// The training loop of `genesis pretrain` and `finetune`: steps over seeded batches, epoch
 /// ends (validation, schedule, early stopping), checkpoints every `checkpointEvery` steps and
 /// at the end. Resuming from a checkpoint's `Trainer` and `RunState` continues exactly.
-public struct TrainingLoop {
-    public var trainer: Trainer
+/// What the loop trains: the Genesis network (`Trainer`) or a classifier on its encoder.
+public protocol TrainingModel {
+    var framework: Framework { get }
+    var threads: Int { get }
+    var learningRate: Double { get set }
+    mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult
+    /// The output for `x` with BatchNorm in `bn` mode (validation).
+    func predict(_ x: FeatureMap, bn: BatchNormMode) throws -> FeatureMap
+}
+
+extension Trainer: TrainingModel {
+    public var learningRate: Double {
+        get { optimizer.learningRate }
+        set { optimizer.learningRate = newValue }
+    }
+
+    public func predict(_ x: FeatureMap, bn: BatchNormMode) throws -> FeatureMap {
+        try network().forward(x, bn: bn, threads: threads)
+    }
+}
+
+public struct TrainingLoop<Model: TrainingModel> {
+    public var trainer: Model
     public var run: RunState
     public let data: TrainingData
     /// Validation pairs, made once (transforms seeded apart from the training draws).
     public let validation: (input: FeatureMap, target: FeatureMap)?
     public let schedule: Schedule
+    /// Metrics of validation predictions against targets (e.g. Dice), reported per epoch.
+    public var metric: ((_ prediction: FeatureMap, _ target: FeatureMap) -> [String: Double])?
 
-    public init(trainer: Trainer, run: RunState, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, schedule: Schedule) {
+    public init(trainer: Model, run: RunState, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, schedule: Schedule) {
         self.trainer = trainer
         self.run = run
         self.data = data
@@ -73,38 +105,35 @@ public struct TrainingLoop {
         self.schedule = schedule
     }
 
-    /// Validation pairs from cubes: the transforms (if any) drawn from a seed of their own.
-    public static func validationPairs(_ cubes: CubeSet, targets: CubeSet?, transforms: GenesisTransforms?, seed: UInt64,
-                                       threads: Int) throws -> (input: FeatureMap, target: FeatureMap) {
-        let d = try TrainingData(inputs: cubes, targets: targets, transforms: transforms)
-        return try d.batch(Array(0..<cubes.count), seed: seed ^ 0x7661_6C69_6461_7465, firstIndex: 0, threads: threads)
-    }
-
     /// The loss on the validation pairs with the framework's own evaluation BatchNorm (Keras:
     /// moving statistics, as `fit` validates; PyTorch's official model: batch statistics), in
     /// slices of the batch size.
-    public func validationLoss() throws -> Double? {
+    public func validationLoss() throws -> (loss: Double, metrics: [String: Double])? {
         guard let v = validation else { return nil }
-        let net = try trainer.network()
         let mode: BatchNormMode = run.framework == .keras ? .inference : .batch
         let n = v.input.batch, per = v.input.sampleCount, perOut = v.target.sampleCount
         var total = 0.0
         var first = 0
+        var predictions: [Float] = []
+        var outShape: [Int] = []
         while first < n {
             let m = min(run.batch, n - first)
             let x = try FeatureMap(shape: [m] + Array(v.input.shape[1...]), data: Array(v.input.data[(first * per)..<((first + m) * per)]))
-            let y = try net.forward(x, bn: mode, threads: trainer.threads)
+            let y = try trainer.predict(x, bn: mode)
             let t = Array(v.target.data[(first * perOut)..<((first + m) * perOut)])
             total += run.loss.evaluate(y.data, t, channels: y.channels).loss * Double(m)
+            if metric != nil { predictions += y.data; outShape = Array(y.shape[1...]) }
             first += m
         }
-        return total / Double(n)
+        var metrics: [String: Double] = [:]
+        if let metric { metrics = metric(try FeatureMap(shape: [n] + outShape, data: predictions), v.target) }
+        return (total / Double(n), metrics)
     }
 
     /// Runs until the run's total steps (or early stopping). `checkpoint` is called every
     /// `checkpointEvery` steps (0: never) and once at the end.
     public mutating func run(checkpointEvery: Int, onStep: (StepEvent) -> Void, onEpoch: (EpochEvent) -> Void,
-                             checkpoint: (Trainer, RunState) throws -> Void) throws {
+                             checkpoint: (Model, RunState) throws -> Void) throws {
         while run.step < run.totalSteps, !run.stopped {
             let start = Date()
             let indices = CubeSet.indices(step: run.step, batch: run.batch, count: data.inputs.count, shuffle: run.shuffle, seed: run.seed)
@@ -113,7 +142,7 @@ public struct TrainingLoop {
             run.step += 1
             run.epochLossSum += r.loss
             run.epochLossCount += 1
-            onStep(StepEvent(step: run.step, epoch: (run.step - 1) / run.stepsPerEpoch + 1, loss: r.loss, learningRate: trainer.optimizer.learningRate,
+            onStep(StepEvent(step: run.step, epoch: (run.step - 1) / run.stepsPerEpoch + 1, loss: r.loss, learningRate: trainer.learningRate,
                              seconds: Date().timeIntervalSince(start)))
             if run.step % run.stepsPerEpoch == 0 { try endEpoch(onEpoch) }
             if checkpointEvery > 0, run.step % checkpointEvery == 0, run.step < run.totalSteps, !run.stopped {
@@ -126,15 +155,16 @@ public struct TrainingLoop {
     private mutating func endEpoch(_ onEpoch: (EpochEvent) -> Void) throws {
         let train = run.epochLossSum / Double(max(1, run.epochLossCount))
         let v = try validationLoss()
-        let monitored = v ?? train
+        let monitored = v?.loss ?? train
         let lr = run.schedule.endEpoch(loss: monitored, schedule: schedule)
-        trainer.optimizer.learningRate = lr
+        trainer.learningRate = lr
         if var e = run.earlyStopping {
             run.stopped = e.shouldStop(after: monitored)
             run.earlyStopping = e
         }
         run.epochLossSum = 0
         run.epochLossCount = 0
-        onEpoch(EpochEvent(epoch: run.epoch, step: run.step, trainLoss: train, validation: v, learningRate: lr, stop: run.stopped))
+        onEpoch(EpochEvent(epoch: run.epoch, step: run.step, trainLoss: train, validation: v?.loss, metrics: v?.metrics ?? [:],
+                           learningRate: lr, stop: run.stopped))
     }
 }
