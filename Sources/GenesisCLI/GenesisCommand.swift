@@ -17,6 +17,6 @@ struct GenesisCommand: ParsableCommand {
           genesis cubes --out x.npy && genesis run tiny.h5 --input x.npy --output y.npy
         """,
         version: "0.1.0",
-        subcommands: [InspectCommand.self, VerifyCommand.self, InitCommand.self, ArchitectureCommand.self, DiffCommand.self, ConvertCommand.self, RunCommand.self, CubesCommand.self, PretrainCommand.self, PreviewCommand.self]
+        subcommands: [InspectCommand.self, VerifyCommand.self, InitCommand.self, ArchitectureCommand.self, DiffCommand.self, ConvertCommand.self, RunCommand.self, CubesCommand.self, PretrainCommand.self, FinetuneCommand.self, PreviewCommand.self]
     )
 }

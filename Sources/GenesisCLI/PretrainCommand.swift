@@ -56,9 +56,10 @@ struct PretrainCommand: ParsableCommand {
             try TrainingData.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
                                              seed: training.seed, threads: threads)
         }
-        var run = try session.runState(data: cubes)
+        let trainer = session.trainer!
+        var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
         run.transforms = transforms.rawValue
-        try session.train(session.trainer, data: data, validation: validationPairs, run: run) { trainer, run in
+        try session.train(trainer, data: data, validation: validationPairs, run: run) { trainer, run in
             try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix)
         }
     }

@@ -15,7 +15,8 @@ struct TrainingSession {
     let out: String
     let options: TrainingOptions
     let json: Bool
-    var trainer: Trainer
+    /// The U-Net trainer `prepare` builds (finetune's classification builds its own model).
+    var trainer: Trainer?
     /// Set when resuming.
     let resumed: RunState?
     let inputShape: [Int]
@@ -60,9 +61,13 @@ struct TrainingSession {
                               weights: loaded.mapped.store, optimizer: o.optimizer, threads: threads)
         var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
                                 inputShape: loaded.inputShape ?? [1, 64, 64, 32], transforms: transforms, loss: loss,
-                                notes: ["\(arch), trained as \(framework.rawValue) (BN momentum \(framework == .keras ? "0.99" : "0.1"), epsilon \(trainer.bnEpsilon))", o.note])
+                                notes: [Self.trainedAs(arch, framework, trainer.bnEpsilon), o.note])
         s.modulePrefix = loaded.mapped.hadModulePrefix
         return s
+    }
+
+    static func trainedAs(_ arch: Architecture, _ framework: Framework, _ eps: Float) -> String {
+        "\(arch), trained as \(framework.rawValue) (BN momentum \(framework == .keras ? "0.99" : "0.1"), epsilon \(eps))"
     }
 
     /// Cubes from one or more .npy files (commas), as float32 (N, 1, D, H, W).
@@ -96,7 +101,7 @@ struct TrainingSession {
     }
 
     /// The run's state: resumed (with --steps/--epochs counting the whole run), or new.
-    func runState(data: CubeSet) throws -> RunState {
+    func runState(data: CubeSet, framework: Framework, learningRate: Double) throws -> RunState {
         if var r = resumed {
             if let s = options.steps { r.totalSteps = s }
             if let e = options.epochs { r.totalSteps = e * r.stepsPerEpoch }
@@ -105,16 +110,16 @@ struct TrainingSession {
         let dataCount = data.count
         let perEpoch = dataCount / options.batch
         let total = options.steps ?? (options.epochs ?? 1) * perEpoch
-        return RunState(kind: kind, framework: trainer.framework, seed: options.seed, batch: options.batch, totalSteps: total,
+        return RunState(kind: kind, framework: framework, seed: options.seed, batch: options.batch, totalSteps: total,
                         stepsPerEpoch: perEpoch, shuffle: !options.noShuffle, transforms: transforms, loss: loss,
-                        learningRate: trainer.optimizer.learningRate, patience: options.patience, dataCount: dataCount,
+                        learningRate: learningRate, patience: options.patience, dataCount: dataCount,
                         dataSpatial: data.spatial)
     }
 
     /// Runs the loop and reports.
     func train<Model: TrainingModel>(_ model: Model, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
                                      metric: ((FeatureMap, FeatureMap) -> [String: Double])? = nil,
-                                     checkpoint: (Model, RunState) throws -> Void) throws {
+                                     checkpoint: (Model, RunState) throws -> Void, extraJSON: [String: Any] = [:]) throws {
         var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: options.scheduleValue)
         loop.metric = metric
         let firstStep = run.step
@@ -144,12 +149,12 @@ struct TrainingSession {
         let seconds = Date().timeIntervalSince(start)
         let validationLosses = epochs.compactMap { $0["validation"] as? Double }
         if json {
-            CLIOutput.json(["out": out, "kind": kind, "framework": loop.run.framework.rawValue, "losses": losses,
+            CLIOutput.json(extraJSON.merging(["out": out, "kind": kind, "framework": loop.run.framework.rawValue, "losses": losses,
                             "validation": validationLosses, "epochs": epochs, "steps": losses.count, "first_step": firstStep,
                             "total_steps": loop.run.step, "stopped_early": loop.run.stopped, "seconds": seconds,
                             "seconds_per_step": losses.isEmpty ? nil : seconds / Double(losses.count),
                             "learning_rate": loop.trainer.learningRate, "log": options.log ?? out + ".log.jsonl",
-                            "notes": notes])
+                            "notes": notes] as [String: Any?]) { $1 })
         } else {
             let last = losses.last.map { String(format: "%.6g", $0) } ?? "-"
             CLIOutput.line("\(losses.count) steps (\(firstStep + 1)...\(loop.run.step) of \(loop.run.totalSteps)) in \(String(format: "%.1f", seconds)) s, last loss \(last)"

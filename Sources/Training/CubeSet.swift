@@ -1,24 +1,31 @@
 import Runtime3D
 import Tensors
 
-/// Training cubes in memory as float32 (N, 1, D, H, W), and the order a run visits them.
+/// Training cubes (or targets) in memory as float32 (N, C, D, H, W), and the order a run visits them.
 public struct CubeSet: Sendable {
     public let values: [Float]
     public let count: Int
+    public let channels: Int
     /// D, H, W.
     public let spatial: [Int]
 
-    /// A float32 (N, 1, D, H, W) tensor.
+    /// A float32 (N, C, D, H, W) tensor.
     public init(_ t: Tensor) throws {
-        guard t.rank == 5, t.shape[1] == 1, t.dtype == .float32 else {
-            throw RuntimeError.badInput(reason: "training cubes must be float32 (N, 1, D, H, W), found \(t.dtype.rawValue) \(t.shape)")
+        guard t.rank == 5, t.shape[1] >= 1, t.dtype == .float32 else {
+            throw RuntimeError.badInput(reason: "training cubes must be float32 (N, C, D, H, W), found \(t.dtype.rawValue) \(t.shape)")
         }
         values = t.floats()
         count = t.shape[0]
+        channels = t.shape[1]
         spatial = Array(t.shape[2...])
     }
 
-    public var valuesPerCube: Int { spatial.reduce(1, *) }
+    public var valuesPerCube: Int { channels * spatial.reduce(1, *) }
+
+    /// The cubes at `indices` as a set of their own (a validation split).
+    public func subset(_ indices: [Int]) throws -> CubeSet {
+        try CubeSet(batch(indices).tensor)
+    }
 
     /// The cubes at `indices`, in that order, as one batch.
     public func batch(_ indices: [Int]) throws -> FeatureMap {
@@ -26,7 +33,7 @@ public struct CubeSet: Sendable {
         var out = [Float]()
         out.reserveCapacity(indices.count * per)
         for i in indices { out.append(contentsOf: values[(i * per)..<((i + 1) * per)]) }
-        return try FeatureMap(shape: [indices.count, 1] + spatial, data: out)
+        return try FeatureMap(shape: [indices.count, channels] + spatial, data: out)
     }
 
     /// The cube indices of a run's step: with `shuffle`, each epoch visits the cubes in a seeded

@@ -29,6 +29,9 @@ public struct RunState: Codable, Equatable, Sendable {
     public var epochLossSum = 0.0
     public var epochLossCount = 0
     public var stopped = false
+    /// finetune: `segmentation` or `classification`, and the class count.
+    public var task: String?
+    public var classes: Int?
 
     public static let annotationKey = "genesis_run"
 

@@ -36,11 +36,12 @@ public enum TrainingCheckpoint {
     }
 
     /// `modulePrefix`: PyTorch keys with `module.`, as the official `nn.DataParallel` file has them.
-    public static func write(_ trainer: Trainer, run: RunState, to path: String, inputShape: [Int], modulePrefix: Bool = false,
-                             annotations: [String: String] = [:]) throws {
+    public static func write<Model: CheckpointableModel>(_ trainer: Model, run: RunState, to path: String, inputShape: [Int], modulePrefix: Bool = false,
+                                                         annotations: [String: String] = [:]) throws {
         let kind = try format(for: path, framework: trainer.framework)
         let arch = trainer.architecture
         let shapes = Dictionary(uniqueKeysWithValues: arch.tensors.filter { $0.role.isTrainable }.map { ($0.name, $0.shape) })
+            .merging(trainer.extraTrainableShapes) { a, _ in a }
         var p = ModelPayload(architecture: arch, weights: trainer.weights, optimizer: trainer.optimizer.state(shapes: shapes),
                              epoch: run.epoch, bnEpsilon: trainer.bnEpsilon, inputShape: inputShape)
         p.annotations = annotations

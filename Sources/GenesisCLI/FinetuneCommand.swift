@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import GenesisIO
+import GenesisModel
+import Runtime3D
+import Tensors
+import Training
+import VolumeIO
+
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune imported weights for segmentation or classification.",
+        discussion: """
+        Segmentation (the official recipe): the whole encoder-decoder, the pretrained 1x1x1 head kept when its label count matches --classes and a new one otherwise (sigmoid for one class, softmax over channels for more); Dice loss by default (1 - (2 sum(y p) + 1) / (sum y + sum p + 1) over the batch); validation Dice reported. Labels: (N, D, H, W) masks or class indices, or (N, K, D, H, W).
+
+        Classification: the encoder output (depth_7 / down_tr512) -> global average pooling -> Dense(1024, ReLU) -> Dense(K); sigmoid + BCE for one class, softmax + CE for more; validation accuracy and AUC reported. Labels: (N,) 0/1 or class indices, or (N, K) one-hot.
+
+        A fresh optimizer starts (SGD momentum 0.9 unless --optimizer adam). What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head (.pt or .genesis).
+
+        Examples:
+          genesis finetune --init Genesis_Chest_CT.h5 --task segmentation --images x.npy --labels masks.npy --validation-split 0.2 --epochs 20 --out seg.h5
+          genesis finetune --init Genesis_Chest_CT.pt --task classification --images x.npy --labels y.npy --classes 2 --freeze-encoder --out cls.pt
+        """
+    )
+
+    enum Task: String, ExpressibleByArgument, CaseIterable { case segmentation, classification }
+
+    @Option(name: .customLong("init"), help: "The model to start from.") var initial: String?
+    @Option(help: "Continue the run a finetune checkpoint records.") var resume: String?
+    @Option(help: "segmentation or classification.") var task: Task?
+    @Option(help: "Images (.npy), (N, D, H, W) or (N, 1, D, H, W), values in [0, 1].") var images: String
+    @Option(help: "Labels (.npy): see above.") var labels: String
+    @Option(help: "Classes K (default: from the labels).") var classes: Int?
+    @Option(help: "dice, bce or ce (default: dice for segmentation; bce for one class, ce for more in classification).") var loss: Loss?
+    @Flag(help: "Train only the decoder and head (segmentation) or the head (classification).") var freezeEncoder = false
+    @Option(help: "Fraction of the images held out for validation (seeded).") var validationSplit: Double = 0
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "Where to write the checkpoint.") var out: String
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func validate() throws {
+        guard (initial == nil) != (resume == nil) else { throw ValidationError("give --init MODEL to start a run or --resume CKPT to continue one") }
+        if resume == nil, task == nil { throw ValidationError("--task segmentation|classification is needed with --init") }
+        guard validationSplit >= 0 && validationSplit < 1 else { throw ValidationError("--validation-split must be in [0, 1)") }
+        if let c = classes, c < 1 || c > Architecture.maxLabels { throw ValidationError("--classes must be 1...\(Architecture.maxLabels)") }
+    }
+
+    func run() throws {
+        let threads = training.threads ?? Parallel.defaultThreads
+        let resumed = try resume.map(TrainingCheckpoint.resume)
+        let task = resumed.flatMap { $0.run.task.flatMap(Task.init(rawValue:)) } ?? self.task!
+        let images = try TrainingSession.cubes(self.images, expect: resumed?.run.dataSpatial)
+        let raw = try NPY.read(labels)
+        let t = task == .segmentation ? try FinetuneSupport.segmentationTargets(raw, classes: classes ?? resumed?.run.classes, file: labels)
+                                      : try FinetuneSupport.classificationTargets(raw, classes: classes ?? resumed?.run.classes, file: labels)
+        guard t.targets.shape[0] == images.count else {
+            throw CLIError(subject: labels, message: "\(t.targets.shape[0]) labels for \(images.count) images")
+        }
+        if task == .segmentation, Array(t.targets.shape[2...]) != images.spatial {
+            throw CLIError(subject: labels, message: "label volumes of \(Array(t.targets.shape[2...])), the images are \(images.spatial)")
+        }
+        let k = t.classes
+        let lossKind = resumed?.run.loss ?? loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
+        let targets = try CubeSet(t.targets)
+
+        // Hold out a seeded validation split.
+        let order = CubeSet.indices(step: 0, batch: images.count, count: images.count, shuffle: true, seed: training.seed ^ 0x5E11)
+        let held = Int((Double(images.count) * validationSplit).rounded(.up))
+        let trainIdx = Array(order[..<(images.count - held)]).sorted(), valIdx = Array(order[(images.count - held)...]).sorted()
+        let data = try TrainingData(inputs: images.subset(trainIdx), targets: targets.subset(trainIdx))
+        let validation = held > 0 ? (try images.subset(valIdx).batch(Array(0..<held)), try targets.subset(valIdx).batch(Array(0..<held))) : nil
+
+        var session = TrainingSession(kind: "finetune", out: out, options: training, json: json, trainer: nil, resumed: resumed?.run,
+                                      inputShape: [1] + images.spatial, transforms: "none", loss: lossKind, notes: [])
+        let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training,
+                                           freezeEncoder: freezeEncoder, loss: lossKind, threads: threads)
+        session.notes = setup.notes
+        session.modulePrefix = setup.modulePrefix
+        if !json { for line in setup.report.lines { CLIOutput.warn(line) } }
+        _ = try TrainingCheckpoint.format(for: out, framework: setup.framework)
+        if resumed == nil, data.inputs.count < training.batch {
+            throw CLIError(subject: "--images", message: "\(data.inputs.count) training images are fewer than one batch of \(training.batch) (--batch)")
+        }
+        var run = try session.runState(data: data.inputs, framework: setup.framework, learningRate: setup.learningRate)
+        run.task = task.rawValue
+        run.classes = k
+        let write: (any CheckpointableModel, RunState) throws -> Void = { model, run in
+            try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix)
+        }
+        switch setup.model {
+        case let .segmentation(trainer):
+            try session.train(trainer, data: data, validation: validation, run: run,
+                              metric: { p, y in ["dice": Metrics.dice(p, y)] }, checkpoint: { try write($0, $1) },
+                              extraJSON: ["loading": setup.report.json, "task": task.rawValue, "classes": k])
+        case let .classification(trainer):
+            try session.train(trainer, data: data, validation: validation, run: run, metric: { p, y in
+                var m = ["accuracy": Metrics.accuracy(p, y)]
+                m["auc"] = Metrics.auc(p, y)
+                return m
+            }, checkpoint: { try write($0, $1) }, extraJSON: ["loading": setup.report.json, "task": task.rawValue, "classes": k])
+        }
+    }
+}
+extension Loss: ExpressibleByArgument {}

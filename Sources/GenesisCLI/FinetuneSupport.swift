@@ -1,0 +1,102 @@
+import Foundation
+import GenesisIO
+import GenesisModel
+import Runtime3D
+import Tensors
+import Training
+import VolumeIO
+
+/// Labels, heads and the partial-loading report of `genesis finetune`.
+enum FinetuneSupport {
+    /// What was taken from the model, what is new and what is left out, each with why.
+    struct LoadingReport {
+        var loaded: [String] = []
+        var new: [(tensor: String, why: String)] = []
+        var skipped: [(tensor: String, why: String)] = []
+
+        var json: [String: Any] {
+            ["loaded": loaded, "new": new.map { ["tensor": $0.tensor, "why": $0.why] },
+             "skipped": skipped.map { ["tensor": $0.tensor, "why": $0.why] }]
+        }
+
+        var lines: [String] {
+            var out = ["loaded \(loaded.count) tensors from the model"]
+            let newWhy = Dictionary(grouping: new, by: \.why)
+            for (why, items) in newWhy.sorted(by: { $0.key < $1.key }) { out.append("new: \(items.map(\.tensor).joined(separator: ", ")) (\(why))") }
+            let skippedWhy = Dictionary(grouping: skipped, by: \.why)
+            for (why, items) in skippedWhy.sorted(by: { $0.key < $1.key }) {
+                out.append("not trained: \(items.count) tensors (\(why))" + (items.count <= 4 ? ": " + items.map(\.tensor).joined(separator: ", ") : ""))
+            }
+            return out
+        }
+    }
+
+    /// Segmentation targets (N, K, D, H, W) from a label array: (N, K, D, H, W) as is; (N, D, H, W)
+    /// a binary mask (K = 1) or class indices 0..<K (one-hot).
+    static func segmentationTargets(_ t: Tensor, classes: Int?, file: String) throws -> (targets: Tensor, classes: Int) {
+        let v = t.floats()
+        switch t.rank {
+        case 5:
+            if let k = classes, k != t.shape[1] { throw CLIError(subject: file, message: "labels have \(t.shape[1]) channels, --classes says \(k)") }
+            return (Tensor(shape: t.shape, floats: v), t.shape[1])
+        case 4:
+            let maxLabel = Int(v.max() ?? 0)
+            let k = classes ?? (maxLabel <= 1 ? 1 : maxLabel + 1)
+            guard v.allSatisfy({ $0 >= 0 && $0 == $0.rounded() && Int($0) < max(k, 2) }) else {
+                throw CLIError(subject: file, message: "labels must be class indices 0..<\(max(k, 2)) (or a 0/1 mask), found values outside")
+            }
+            if k == 1 { return (Tensor(shape: [t.shape[0], 1] + t.shape[1...], floats: v), 1) }
+            let n = t.shape[0], s = t.elementCount / n
+            var out = [Float](repeating: 0, count: n * k * s)
+            for i in 0..<n { for j in 0..<s { out[(i * k + Int(v[i * s + j])) * s + j] = 1 } }
+            return (Tensor(shape: [n, k] + t.shape[1...], floats: out), k)
+        default:
+            throw CLIError(subject: file, message: "segmentation labels must be (N, D, H, W) or (N, K, D, H, W), found \(t.shape)")
+        }
+    }
+
+    /// Classification targets (N, K, 1, 1, 1): (N,) 0/1 labels (K = 1) or class indices; (N, K) one-hot.
+    static func classificationTargets(_ t: Tensor, classes: Int?, file: String) throws -> (targets: Tensor, classes: Int) {
+        let v = t.floats()
+        switch t.rank {
+        case 2:
+            return (Tensor(shape: [t.shape[0], t.shape[1], 1, 1, 1], floats: v), t.shape[1])
+        case 1:
+            let maxLabel = Int(v.max() ?? 0)
+            let k = classes ?? (maxLabel <= 1 ? 1 : maxLabel + 1)
+            guard v.allSatisfy({ $0 >= 0 && $0 == $0.rounded() && Int($0) < max(k, 2) }) else {
+                throw CLIError(subject: file, message: "labels must be class indices 0..<\(max(k, 2)) (or 0/1), found values outside")
+            }
+            if k == 1 { return (Tensor(shape: [t.shape[0], 1, 1, 1, 1], floats: v), 1) }
+            var out = [Float](repeating: 0, count: t.shape[0] * k)
+            for i in 0..<t.shape[0] { out[i * k + Int(v[i])] = 1 }
+            return (Tensor(shape: [t.shape[0], k, 1, 1, 1], floats: out), k)
+        default:
+            throw CLIError(subject: file, message: "classification labels must be (N,) or (N, K), found \(t.shape)")
+        }
+    }
+
+    /// Seeded initial values of a new layer as its framework initialises it: Keras glorot
+    /// uniform kernels and zero biases; PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    static func initialise(_ shape: [Int], bias: Bool, fanIn: Int, fanOut: Int, framework: Framework, rng: inout SeededGenerator) -> Tensor {
+        let n = shape.reduce(1, *)
+        let limit: Double
+        if framework == .keras {
+            if bias { return Tensor(shape: shape, floats: [Float](repeating: 0, count: n)) }
+            limit = (6 / Double(fanIn + fanOut)).squareRoot()
+        } else {
+            limit = 1 / Double(fanIn).squareRoot()
+        }
+        return Tensor(shape: shape, floats: (0..<n).map { _ in Float((Double(rng.next() >> 11) / Double(1 << 53) * 2 - 1) * limit) })
+    }
+
+    /// Tensors under `head.` that a file kept outside the network's names (a classifier's head).
+    static func headTensors(_ loaded: LoadedModel) -> TensorStore {
+        var s = TensorStore()
+        for (name, t) in loaded.mapped.unexpected {
+            let key = name.hasPrefix("module.") ? String(name.dropFirst(7)) : name
+            if key.hasPrefix("head.") { s[key] = t }
+        }
+        return s
+    }
+}
