@@ -19,6 +19,8 @@ struct BackwardBenchmark {
         let build: Double, forward: Double, backward: Double, step: Double, bestStep: Double
         let peakRSSBytes: Int
         let gradientChecksum: Double
+        /// Per backward step: name, median seconds.
+        let layers: [(name: String, seconds: Double)]
     }
 
     func run() throws -> Result {
@@ -30,6 +32,7 @@ struct BackwardBenchmark {
         let target = (0..<voxels).map { _ in r.unit() }
         var builds: [Double] = [], forwards: [Double] = [], backwards: [Double] = [], steps: [Double] = []
         var checksum = 0.0
+        var perStep: [String: [Double]] = [:], order: [String] = []
         for rep in 0...reps {   // rep 0 warms up
             let t0 = DispatchTime.now().uptimeNanoseconds
             let net = try GenesisNetwork(architecture: arch, weights: store, algorithm: algorithm, tuning: tuning)
@@ -39,7 +42,10 @@ struct BackwardBenchmark {
             let t2 = DispatchTime.now().uptimeNanoseconds
             // MSE = mean (y - t)^2: dLoss/dy = 2 (y - t) / count.
             let dOut = try FeatureMap(shape: y.shape, data: zip(y.data, target).map { 2 * ($0 - $1) / Float(voxels) })
-            let g = try net.backward(trace: trace, outputGradient: dOut, threads: threads)
+            var layerSteps: [LayerTiming] = []
+            let g = try net.backward(trace: trace, outputGradient: dOut, threads: threads, onLayer: { layerSteps.append($0) })
+            if rep == 1 { order = layerSteps.map(\.name) }
+            if rep > 0 { for s in layerSteps { perStep[s.name, default: []].append(s.seconds) } }
             let t3 = DispatchTime.now().uptimeNanoseconds
             if rep == 0 {
                 checksum = g.tensors.entries.reduce(0.0) { acc, e in acc + e.tensor.floats().reduce(0.0) { $0 + Double(abs($1)) } }
@@ -51,6 +57,7 @@ struct BackwardBenchmark {
             steps.append(Double(t3 - t0) * 1e-9)
         }
         return Result(build: median(builds), forward: median(forwards), backward: median(backwards), step: median(steps),
-                      bestStep: steps.min() ?? 0, peakRSSBytes: peakRSS(), gradientChecksum: checksum)
+                      bestStep: steps.min() ?? 0, peakRSSBytes: peakRSS(), gradientChecksum: checksum,
+                      layers: order.map { ($0, median(perStep[$0] ?? [])) })
     }
 }

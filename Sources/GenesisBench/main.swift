@@ -64,6 +64,9 @@ if benchmark == "backward" {
             print(String(format: "backward %@ variant, 1x1x64x64x32, %d threads, BN batch, %d reps, conv %@", variant.rawValue, threads, reps, algorithm.rawValue))
             print(String(format: "median: build %.3f s + forward %.3f s + backward %.3f s = step %.3f s (best %.3f s); peak RSS %.0f MB; sum |gradients| %.6g",
                          r.build, r.forward, r.backward, r.step, r.bestStep, Double(r.peakRSSBytes) / 1048576, r.gradientChecksum))
+            print("| backward step | median ms |")
+            print("| --- | ---: |")
+            for l in r.layers { print(String(format: "| %@ | %.1f |", l.name, l.seconds * 1000)) }
         }
     } catch {
         FileHandle.standardError.write(Data("GenesisBench: \(error)\n".utf8))
