@@ -12,6 +12,9 @@ usage: GenesisBench read FILE.h5 [reps]        (Keras HDF5 into memory; peer: sc
                             [--algorithm winograd|winograd2D|im2col] [--winograd2d-min-channels N] [--plane-stacking true|false] [--tile-floats N] [--min-tile-columns N] [--json]
   Full Genesis network (base 32, seeded weights) on 1x1x64x64x32: median and best seconds,
   GFLOP/s, peak RSS and a per-step time table.
+       GenesisBench backward [--variant keras|torch] [--reps N] [--threads N] [--algorithm ...] [tuning options as forward] [--json]
+  One training step's gradients on the same network and cube, batch statistics: network build
+  (filter transforms), traced forward, backward from the MSE gradient; medians over the reps.
 """
 
 func fail(_ message: String) -> Never {
@@ -24,8 +27,8 @@ var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "read" || args.first == "convert" { IOBenchmarks.run(args) }
 if args.first == "official-size" { OfficialSizeFile.make(args) }
 if args.first == "permute" { PermuteBenchmark.run(args) }
-guard args.first == "forward" else { fail(args.isEmpty ? "missing benchmark name" : "unknown benchmark \(args[0])") }
-args.removeFirst()
+guard args.first == "forward" || args.first == "backward" else { fail(args.isEmpty ? "missing benchmark name" : "unknown benchmark \(args[0])") }
+let benchmark = args.removeFirst()
 var variant = Variant.keras, reps = 5, threads = Parallel.defaultThreads, json = false, bn = BatchNormMode.inference
 var tuning = ConvolutionTuning.default, algorithm = Conv3D.defaultAlgorithm
 while let a = args.first {
@@ -45,6 +48,31 @@ while let a = args.first {
     case "--json": json = true
     default: fail("unknown option \(a)")
     }
+}
+
+if benchmark == "backward" {
+    do {
+        let r = try BackwardBenchmark(variant: variant, reps: reps, threads: threads, algorithm: algorithm, tuning: tuning).run()
+        if json {
+            let obj: [String: Any] = [
+                "benchmark": "backward", "variant": variant.rawValue, "shape": [1, 1, 64, 64, 32], "bn": "batch", "threads": threads,
+                "reps": reps, "build_s": r.build, "forward_s": r.forward, "backward_s": r.backward, "step_s": r.step, "best_step_s": r.bestStep,
+                "peak_rss_mb": Double(r.peakRSSBytes) / 1048576, "gradient_abs_sum": r.gradientChecksum, "algorithm": algorithm.rawValue,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "backward %@ variant, 1x1x64x64x32, %d threads, BN batch, %d reps, conv %@", variant.rawValue, threads, reps, algorithm.rawValue))
+            print(String(format: "median: build %.3f s + forward %.3f s + backward %.3f s = step %.3f s (best %.3f s); peak RSS %.0f MB; sum |gradients| %.6g",
+                         r.build, r.forward, r.backward, r.step, r.bestStep, Double(r.peakRSSBytes) / 1048576, r.gradientChecksum))
+            print("| backward step | median ms |")
+            print("| --- | ---: |")
+            for l in r.layers { print(String(format: "| %@ | %.1f |", l.name, l.seconds * 1000)) }
+        }
+    } catch {
+        FileHandle.standardError.write(Data("GenesisBench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
 }
 
 do {

@@ -1,15 +1,18 @@
 /// How a framework folds a batch's statistics into BatchNorm's moving (running) statistics
 /// (DESIGN.md section 2). Normalisation always uses the biased batch variance; the conventions
-/// differ in the momentum and in which variance they fold in.
+/// differ in the momentum and in how they compute the update.
+///
+/// Both fold in the UNBIASED batch variance (times M / (M - 1), M values per channel). For
+/// tf_keras 2.21 this contradicts DESIGN.md section 2 (which says biased) but is what the
+/// fixture shows: `after/` in keras/genesis_tiny.reference.h5 differs from a biased update by
+/// exactly 0.01 * var / (M - 1) in every channel (M = 8 at the bottom level: up to 1.8e-3), and
+/// equals the unbiased update (TF's fused batch norm returns the Bessel-corrected variance).
+/// KerasTrainingReferenceTests checks it.
 public enum MovingStatisticsConvention: String, Sendable, CaseIterable {
-    /// tf_keras 2.21: momentum 0.99 and the UNBIASED batch variance (times M / (M - 1)), as its
-    /// fused batch norm returns it for the update (keras/genesis_tiny.reference.h5 `after/`
-    /// shows it: with the biased variance the bottom blocks, M = 8 values per channel, miss by
-    /// 8/7; DESIGN.md section 2 says biased, which holds for the non-fused path only), computed
-    /// as TF does: moving -= (moving - batch) * (1 - 0.99).
+    /// tf_keras 2.21: momentum 0.99, computed as TF's assign_sub in float32:
+    /// moving -= (moving - batch) * (1 - 0.99).
     case keras
-    /// PyTorch: momentum 0.1, the unbiased batch variance (times M / (M - 1)):
-    /// running = (1 - 0.1) * running + 0.1 * batch. (`num_batches_tracked` is not touched: the
+    /// PyTorch: momentum 0.1: running = (1 - 0.1) * running + 0.1 * batch. (`num_batches_tracked` is not touched: the
     /// official `ContBatchNorm3d` calls `F.batch_norm` directly, which never increments it.)
     case torch
 
@@ -20,23 +23,22 @@ public enum MovingStatisticsConvention: String, Sendable, CaseIterable {
 
 extension BatchNorm {
     /// The moving mean and variance after folding in one batch's statistics `stats`
-    /// (`stats.count` values per channel; a count of 1 gives the PyTorch unbiased variance
+    /// (`stats.count` values per channel; a count of 1 gives the unbiased variance
     /// M / (M - 1) = Inf x 0 = NaN, as PyTorch does).
     public func updatedMovingStatistics(_ stats: BatchNormStatistics, convention: MovingStatisticsConvention)
         -> (mean: [Float], variance: [Float]) {
         let w = convention.batchWeight
+        let m = Double(stats.count)
+        let correction = m / (m - 1)
         switch convention {
         case .keras:
-            // float32 throughout, as TF's assign_sub; the variance Bessel-corrected as fused BN does.
+            // float32, as TF's assign_sub.
             let wf = Float(w)
-            let mean = zip(movingMean, stats.mean).map { m, b in m - (m - b) * wf }
-            let c = Float(Double(stats.count) / Double(stats.count - 1))
-            let variance = zip(movingVariance, stats.variance).map { m, b in m - (m - b * c) * wf }
+            let mean = zip(movingMean, stats.mean).map { mv, b in mv - (mv - b) * wf }
+            let variance = zip(movingVariance, stats.variance).map { mv, b in mv - (mv - Float(Double(b) * correction)) * wf }
             return (mean, variance)
         case .torch:
             // ATen's CPU update: momentum * batch + (1 - momentum) * running, in double.
-            let m = Double(stats.count)
-            let correction = m / (m - 1)
             let mean = zip(movingMean, stats.mean).map { r, b in Float(w * Double(b) + (1 - w) * Double(r)) }
             let variance = zip(movingVariance, stats.variance).map { r, b in Float(w * (Double(b) * correction) + (1 - w) * Double(r)) }
             return (mean, variance)

@@ -16,12 +16,39 @@ extension Conv3D {
     ///
     /// Input gradient: for kernel 3 a "same" convolution of dY with the kernel flipped on all
     /// three axes and in/out swapped, run by the same algorithm as the forward (its Winograd
-    /// paths included); for kernel 1 one GEMM W^T dY. Weight gradient: dW (out x in * 27) =
-    /// sum over tiles of dY_tile (out x columns) times im2col(x)_tile^T, per-worker
-    /// accumulators, one column tile per worker (never a full im2col). Bias: the sum of dY.
+    /// paths included); for kernel 1 one GEMM W^T dY. Weight gradient: where the forward runs
+    /// 2-D Winograd, by its transposed identity (`Winograd2D.weightGradient`); else dW
+    /// (out x in * 27) = sum over tiles of dY_tile (out x columns) times im2col(x)_tile^T,
+    /// per-worker accumulators, one column tile per worker (never a full im2col). Bias: the sum
+    /// of dY.
     /// Sums are accumulated in float32 GEMMs and reduced across workers in Double.
     public func backward(_ parts: [ConvInput], outputGradient dY: FeatureMap, inputGradient: Bool = true,
                          threads: Int = Parallel.defaultThreads) throws -> Conv3DGradients {
+        let (weight, bias) = try parameterGradients(parts, outputGradient: dY, threads: threads)
+        let inputs = inputGradient ? try inputGradients(parts, outputGradient: dY, threads: threads) : []
+        return Conv3DGradients(weight: weight, bias: bias, inputs: inputs)
+    }
+
+    /// The weight and bias halves of `backward`.
+    public func parameterGradients(_ parts: [ConvInput], outputGradient dY: FeatureMap,
+                                   threads: Int = Parallel.defaultThreads) throws -> (weight: [Float], bias: [Float]) {
+        let src = try checkedSources(parts, dY)
+        let bias = Reductions.channelSums(dY, threads: threads)
+        let weight = kernel == 3 ? weightGradient3(src, parts, dY, threads: threads) : weightGradient1(src, parts, dY, threads: threads)
+        return (weight, bias)
+    }
+
+    /// The input half of `backward`: one gradient per part, in the part's own shape.
+    public func inputGradients(_ parts: [ConvInput], outputGradient dY: FeatureMap,
+                               threads: Int = Parallel.defaultThreads) throws -> [FeatureMap] {
+        let src = try checkedSources(parts, dY)
+        let dX = kernel == 3 ? try flippedForData().forward(dY, threads: threads) : try dataGradient1(dY, threads: threads)
+        return try dX.splitChannels(src.channelCounts).enumerated().map { i, g in
+            parts[i].isUpsampled ? try Resampling.upsampleNearest2Backward(g, threads: threads) : g
+        }
+    }
+
+    private func checkedSources(_ parts: [ConvInput], _ dY: FeatureMap) throws -> ChannelSources {
         let src = try ChannelSources(parts, op: "conv3d backward")
         guard src.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv3d backward: input has \(src.channels) channels, expected \(inChannels)")
@@ -29,17 +56,7 @@ extension Conv3D {
         guard dY.shape == [src.batch, outChannels, src.depth, src.height, src.width] else {
             throw RuntimeError.badInput(reason: "conv3d backward: output gradient has shape \(dY.shape), expected \([src.batch, outChannels, src.depth, src.height, src.width])")
         }
-        let biasGradient = Reductions.channelSums(dY, threads: threads)
-        let weightGradient = kernel == 3 ? weightGradient3(src, parts, dY, threads: threads)
-                                         : weightGradient1(src, parts, dY, threads: threads)
-        var inputs: [FeatureMap] = []
-        if inputGradient {
-            let dX = kernel == 3 ? try flippedForData().forward(dY, threads: threads) : try dataGradient1(dY, threads: threads)
-            inputs = try dX.splitChannels(src.channelCounts).enumerated().map { i, g in
-                parts[i].isUpsampled ? try Resampling.upsampleNearest2Backward(g, threads: threads) : g
-            }
-        }
-        return Conv3DGradients(weight: weightGradient, bias: biasGradient, inputs: inputs)
+        return src
     }
 
     /// The convolution whose forward is this one's input gradient: weight W'[i, o, a, b, c] =
@@ -61,9 +78,25 @@ extension Conv3D {
                           inChannels: outChannels, kernel: 3, algorithm: algorithm, tuning: tuning)
     }
 
+    /// dW for kernel 3: by the transposed 2-D Winograd identity where the forward runs 2-D
+    /// Winograd on this shape (and the values are finite; see `NonFinite`), else tiled im2col.
+    private func weightGradient3(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+        if let wino = winograd2D, path(for: src) == .winograd2D,
+           !NonFinite.contains(dY.data), !parts.contains(where: { NonFinite.contains($0.map.data) }) {
+            let dW = ChannelSources.withPointers(parts.map(\.map)) { ptrs in
+                dY.data.withUnsafeBufferPointer { g in
+                    Winograd2D.weightGradient(src, ptrs, outputGradient: g.baseAddress!, outChannels: outChannels,
+                                              heightTile: wino.heightTile, tuning: tuning, threads: threads)
+                }
+            }
+            if let dW { return dW }
+        }
+        return weightGradientIm2col(src, parts, dY, threads: threads)
+    }
+
     /// dW for kernel 3: per (sample, row chunk) the chunk's im2col columns (read through any
     /// upsampling) and one GEMM dW_worker += dY_chunk col^T.
-    private func weightGradient3(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+    func weightGradientIm2col(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let k = inChannels * 27

@@ -68,6 +68,9 @@ public struct Conv3D: Sendable {
         winograd = use1D ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
+    /// (out, in, k, k, k).
+    public var weightShape: [Int] { [outChannels, inChannels, kernel, kernel, kernel] }
+
     /// Multiply-adds x 2 for one call on `voxels` output voxels per sample.
     public func flops(voxels: Int) -> Double { 2 * Double(voxels) * Double(inChannels * outChannels * kernel * kernel * kernel) }
 

@@ -23,9 +23,11 @@ extension GenesisNetwork {
     /// one's input gradient split between the upsampled part and the skip), the up-convolution
     /// (torch) or the sum over 2x2x2 children (keras, inside the convolution's backward), the
     /// bottom blocks, and per encoder level the max-pool backward plus the skip's gradient.
-    /// The first block's input gradient is not computed.
-    public func backward(trace: ForwardTrace, outputGradient dOut: FeatureMap,
-                         threads: Int = Parallel.defaultThreads) throws -> NetworkGradients {
+    /// The first block's input gradient is not computed. `onLayer` receives each step's wall
+    /// time (`<module>.bn1+relu backward`, `<module>.conv1 dW`, `<module>.conv1 dX`, ...; FLOPs
+    /// are the im2col-equivalent multiply-adds x 2 of the whole batch, shape the step's result).
+    public func backward(trace: ForwardTrace, outputGradient dOut: FeatureMap, threads: Int = Parallel.defaultThreads,
+                         onLayer: ((LayerTiming) -> Void)? = nil) throws -> NetworkGradients {
         guard let output = trace.output, let mode = trace.mode, trace.blockInputs.count == 14, trace.convOutputs.count == 14,
               trace.blockOutputs.count == 14, trace.statistics.count == 14 else {
             throw RuntimeError.badInput(reason: "backward: the trace is incomplete (pass a fresh ForwardTrace to forward)")
@@ -34,16 +36,26 @@ extension GenesisNetwork {
             throw RuntimeError.badInput(reason: "backward: output gradient has shape \(dOut.shape), the output \(output.shape)")
         }
         var found: [String: [Float]] = [:]
+        let clock = StepClock(report: onLayer)
         func blockBackward(_ i: Int, _ dY: FeatureMap, inputGradient: Bool = true) throws -> [FeatureMap] {
             let module = Layout.blockModules[i]
-            let bn = try batchNorms[i].backward(input: trace.convOutputs[i], output: trace.blockOutputs[i], outputGradient: dY,
-                                                statistics: trace.statistics[i], mode: mode, relu: true, threads: threads)
+            let bn = try clock.time(module + ".bn1+relu backward", shape: { $0.input.shape }) {
+                try batchNorms[i].backward(input: trace.convOutputs[i], output: trace.blockOutputs[i], outputGradient: dY,
+                                           statistics: trace.statistics[i], mode: mode, relu: true, threads: threads)
+            }
             found[module + ".bn1.weight"] = bn.gamma
             found[module + ".bn1.bias"] = bn.beta
-            let conv = try convolutions[i].backward(trace.blockInputs[i], outputGradient: bn.input, inputGradient: inputGradient, threads: threads)
-            found[module + ".conv1.weight"] = conv.weight
-            found[module + ".conv1.bias"] = conv.bias
-            return conv.inputs
+            let conv = convolutions[i]
+            let flops = conv.flops(voxels: dY.spatialCount) * Double(dY.batch)
+            let (w, b) = try clock.time(module + ".conv1 dW", flops: flops, shape: { _ in conv.weightShape }) {
+                try conv.parameterGradients(trace.blockInputs[i], outputGradient: bn.input, threads: threads)
+            }
+            found[module + ".conv1.weight"] = w
+            found[module + ".conv1.bias"] = b
+            guard inputGradient else { return [] }
+            return try clock.time(module + ".conv1 dX", flops: flops, shape: { $0.first?.shape ?? [] }) {
+                try conv.inputGradients(trace.blockInputs[i], outputGradient: bn.input, threads: threads)
+            }
         }
 
         var g = architecture.labels == 1 ? try Activations.sigmoidBackward(output: output, outputGradient: dOut)
@@ -61,7 +73,9 @@ extension GenesisNetwork {
             case .nearest:
                 g = parts[0]
             case let .transposed(t):
-                let up = try t.backward(input: trace.blockOutputs[7 + 2 * u], outputGradient: parts[0], threads: threads)
+                let up = try clock.time(Layout.upsamplerModules[u] + " backward", shape: { $0.input.shape }) {
+                    try t.backward(input: trace.blockOutputs[7 + 2 * u], outputGradient: parts[0], threads: threads)
+                }
                 found[Layout.upsamplerModules[u] + ".weight"] = up.weight
                 found[Layout.upsamplerModules[u] + ".bias"] = up.bias
                 g = up.input
@@ -70,7 +84,9 @@ extension GenesisNetwork {
         g = try blockBackward(7, g)[0]
         g = try blockBackward(6, g)[0]
         for level in (0..<3).reversed() {
-            var d = try Resampling.maxPool2Backward(input: trace.blockOutputs[2 * level + 1], outputGradient: g, threads: threads)
+            var d = try clock.step("maxpool \(level) backward") {
+                try Resampling.maxPool2Backward(input: trace.blockOutputs[2 * level + 1], outputGradient: g, threads: threads)
+            }
             if let skip = skipGradients[level] { try d.add(skip) }
             g = try blockBackward(2 * level + 1, d)[0]
             let inputs = try blockBackward(2 * level, g, inputGradient: level > 0)

@@ -157,11 +157,16 @@ final class StepClock {
 
     @discardableResult
     func step(_ name: String, flops: Double = 0, _ body: () throws -> FeatureMap) rethrows -> FeatureMap {
+        try time(name, flops: flops, shape: { $0.shape }, body)
+    }
+
+    /// Runs `body`, reporting its wall time under `name` with the shape `shape` gives.
+    func time<T>(_ name: String, flops: Double = 0, shape: (T) -> [Int], _ body: () throws -> T) rethrows -> T {
         guard let report else { return try body() }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let y = try body()
         let t1 = DispatchTime.now().uptimeNanoseconds
-        report(LayerTiming(name: name, seconds: Double(t1 - t0) * 1e-9, flops: flops, shape: y.shape))
+        report(LayerTiming(name: name, seconds: Double(t1 - t0) * 1e-9, flops: flops, shape: shape(y)))
         return y
     }
 }

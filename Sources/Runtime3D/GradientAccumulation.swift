@@ -20,6 +20,11 @@ final class WorkerFlags: @unchecked Sendable {
         return true
     }
 
+    /// Calls `body` with every worker that wrote its accumulator.
+    func forEachUsed(_ workers: Int, _ body: (Int) -> Void) {
+        for w in 0..<min(workers, count) where used[w] { body(w) }
+    }
+
     /// Sum of the used workers' first `n` floats (zeros when none was used).
     func sum(_ buffers: Scratch, count n: Int) -> [Float] {
         var acc = [Double](repeating: 0, count: n)

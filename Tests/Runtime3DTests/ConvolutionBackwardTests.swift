@@ -9,7 +9,8 @@ import XCTest
 ///
 /// Tolerances, relative to the largest gradient entry of the tensor, about 3x the measured:
 /// input gradient 4e-6 (Winograd runs it like the forward; measured 1.3e-6 with F(4x4, 3x3),
-/// 2e-7 with im2col), weight 4e-7 (float32 GEMMs over tiles; measured 1.4e-7), bias 6e-7
+/// 2e-7 with im2col), weight 4e-7 for im2col (float32 GEMMs over tiles; measured 1.4e-7) and
+/// 4e-6 for 2-D Winograd's transposed identity (measured 1.5e-6 with m = 4), bias 6e-7
 /// (measured 2.6e-7); forward 5e-5 absolute as in ConvolutionTests.
 final class ConvolutionBackwardTests: XCTestCase {
     /// Every algorithm, the 2-D one with both height tiles; thresholds lowered so the small
@@ -21,6 +22,7 @@ final class ConvolutionBackwardTests: XCTestCase {
         (.winograd2D, ConvolutionTuning(winograd2DHeightTile: 4, winograd2DMinChannels: 1)),
         // Small tiles: many chunks per sample and per-worker accumulators that each add.
         (.im2col, ConvolutionTuning(tileFloats: 27 * 3 * 8 * 2, minTileColumns: 1)),
+        (.winograd2D, ConvolutionTuning(winograd2DMinChannels: 1, minTileColumns: 1)),
     ]
 
     private struct Part { let shape: [Int]; let upsampled: Bool }
@@ -72,7 +74,9 @@ final class ConvolutionBackwardTests: XCTestCase {
                     XCTAssertLessThanOrEqual(err, 4e-6, "input \(p) \(label) threads \(threads): relative error \(err)", file: file, line: line)
                 }
                 let errW = relativeError(fdWeight.map { Double(g.weight[$0.0]) }, fdWeight.map(\.1))
-                XCTAssertLessThanOrEqual(errW, 4e-7, "weight \(label): relative error \(errW)", file: file, line: line)
+                // 2-D Winograd computes the weight gradient by its transposed identity (where
+                // in >= 4 and the shape tiles), with the forward's rounding.
+                XCTAssertLessThanOrEqual(errW, algorithm == .winograd2D ? 4e-6 : 4e-7, "weight \(label): relative error \(errW)", file: file, line: line)
                 let errB = relativeError(fdBias.map { Double(g.bias[$0.0]) }, fdBias.map(\.1))
                 XCTAssertLessThanOrEqual(errB, 6e-7, "bias \(label): relative error \(errB)", file: file, line: line)
                 if threads == 2 { print("conv backward \(label): input \(fdInputs.indices.map { p in relativeError(fdInputs[p].map { Double(g.inputs[p].data[$0.0]) }, fdInputs[p].map(\.1)) }), weight \(errW), bias \(errB)") }
@@ -80,9 +84,10 @@ final class ConvolutionBackwardTests: XCTestCase {
         }
     }
 
-    /// One part, shapes that tile for every Winograd form (height % 4, width % 4).
+    /// One part, shapes that tile for every Winograd form (height % 4, width % 4), in = 4 (the
+    /// fewest the Winograd paths take).
     func testKernel3SinglePartEveryPath() throws {
-        try check([Part(shape: [2, 3, 4, 4, 8], upsampled: false)], out: 5, kernel: 3, seed: 100, paths: paths)
+        try check([Part(shape: [2, 4, 4, 4, 8], upsampled: false)], out: 5, kernel: 3, seed: 100, paths: paths)
     }
 
     /// The decoder's first block: an upsampled part first, then the skip (materialised for

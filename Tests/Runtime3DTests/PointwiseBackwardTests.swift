@@ -161,8 +161,9 @@ final class PointwiseBackwardTests: XCTestCase {
     }
 
     /// Moving statistics by hand. Batch: values 1, 2, 3, 4 (M = 4): mean 2.5, biased variance
-    /// 1.25, unbiased 5/3. Keras (fused BN: the unbiased variance) from mean 0, variance 1:
-    /// 0 - (0 - 2.5) * 0.01 = 0.025 and 1 - (1 - 5/3) * 0.01 = 1.0066667; PyTorch: 0.9 * 0 + 0.1 * 2.5 = 0.25 and
+    /// 1.25, unbiased 5/3 (both frameworks fold in the unbiased one; see
+    /// MovingStatisticsConvention). Keras from mean 0, variance 1: 0 - (0 - 2.5) * 0.01 = 0.025
+    /// and 1 - (1 - 5/3) * 0.01 = 1.0066667; PyTorch: 0.9 * 0 + 0.1 * 2.5 = 0.25 and
     /// 0.9 * 1 + 0.1 * 5/3 = 1.0666667. Tolerance 1e-7 (float32 rounding).
     func testMovingStatisticsUpdateByHand() throws {
         let x = try FeatureMap(shape: [2, 1, 1, 1, 2], data: [1, 2, 3, 4])
@@ -171,7 +172,7 @@ final class PointwiseBackwardTests: XCTestCase {
         XCTAssertEqual(stats, BatchNormStatistics(mean: [2.5], variance: [1.25], count: 4))
         let keras = bn.updatedMovingStatistics(stats, convention: .keras)
         XCTAssertEqual(keras.mean[0], 0.025, accuracy: 1e-7)
-        XCTAssertEqual(keras.variance[0], Float(1 + (5.0 / 3.0 - 1) * 0.01), accuracy: 1e-7)
+        XCTAssertEqual(keras.variance[0], Float(1 + 0.01 * (5.0 / 3.0 - 1)), accuracy: 1e-7)
         let torch = bn.updatedMovingStatistics(stats, convention: .torch)
         XCTAssertEqual(torch.mean[0], 0.25, accuracy: 1e-7)
         XCTAssertEqual(torch.variance[0], Float(0.9 + 0.1 * 5.0 / 3.0), accuracy: 1e-7)

@@ -1,0 +1,164 @@
+import CBLAS
+
+/// The weight gradient of a 3x3x3 convolution by the transposed 2-D Winograd identity.
+///
+/// The forward computes y = A^T [(G g G^T) . (B^T d B)] A per output tile (m x 4, F(m x 4,
+/// 3x3)); being bilinear in g and d, the gradient of the loss with respect to the 3x3 taps g of
+/// one (out, in, kd) is dg = G^T [(A dy A^T) . (B^T d B)] G, summed over tiles. So per point p
+/// of the (m + 2) x 6 transform grid, M_p = sum over tiles of (A dY A^T)_p (B^T X B)_p^T is a
+/// GEMM (out) x (tiles) times (tiles) x (in) reducing over tiles, one per depth tap kd with the
+/// transformed input planes shifted by kd (as the forward's plane-stacked path), accumulated
+/// per worker; the output transform G^T M G per (out, in, kd) runs once at the end, in Double.
+/// Multiplications: (m + 2) x 6 per tile and (in, out, kd) instead of 9 m x 4 for im2col.
+extension Winograd2D {
+    /// Largest per-worker accumulator (points x out x in x 3 floats) this path takes; wider
+    /// layers use im2col (they sit at the coarse levels, where im2col's columns are few).
+    static let weightGradientAccumulatorBudget = 6 << 20
+    /// Largest transformed-input buffer per worker, in floats (more planes per chunk: longer
+    /// GEMM reductions).
+    static let weightGradientInputBudget = 16 << 20
+
+    /// dW (out, in, 3, 3, 3) for inputs `src` and output gradient `dY`, or nil when the shape
+    /// does not tile, the accumulator or the transformed-input buffer would exceed its budget.
+    static func weightGradient(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], outputGradient dY: UnsafePointer<Float>,
+                               outChannels cout: Int, heightTile th: Int, tuning: ConvolutionTuning, threads: Int) -> [Float]? {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        guard h % th == 0, wd % 4 == 0 else { return nil }
+        let cin = src.channels
+        let s = src.spatialCount
+        let hp = th + 2, np = (th + 2) * 6
+        let tw = wd / 4
+        let bandsPerPlane = h / th
+        let tp = bandsPerPlane * tw
+        guard np * cout * cin * 3 <= weightGradientAccumulatorBudget else { return nil }
+        // Whole planes per chunk, enough tiles for a long GEMM reduction.
+        var planes = min(d, max(2, (8 * tuning.minTileColumns + tp - 1) / tp))
+        while planes > 1 && np * cin * (planes + 2) * tp > weightGradientInputBudget { planes /= 2 }
+        if src.batch * ((d + planes - 1) / planes) < threads { planes = max(1, d / max(1, threads / src.batch)) }
+        guard np * cin * (planes + 2) * tp <= weightGradientInputBudget else { return nil }
+        let chunksPerSample = (d + planes - 1) / planes
+        let chunks = src.batch * chunksPerSample
+        let workers = Parallel.workers(chunks, threads: threads)
+        let maxTiles = planes * tp
+        let capacity = np * cin * (planes + 2) * tp + np * cout * maxTiles + (wd + 2) + (h + 2) * 6 * tw + th * 6
+        let scratch = Scratch(workers: workers, capacity: capacity)
+        let accumulators = Scratch(workers: workers, capacity: np * cout * cin * 3)
+        let used = WorkerFlags(workers)
+        let table = src.channelTable
+        let k = cin * 3
+        Parallel.forEach(chunks, threads: threads) { chunk, worker in
+            let n = chunk / chunksPerSample
+            let d0 = (chunk % chunksPerSample) * planes
+            let count = min(d, d0 + planes) - d0
+            let stacked = count + 2
+            let tiles = count * tp
+            let v = scratch.buffer(worker)                 // [point][in][stacked plane][tp]
+            let pointStride = cin * stacked * tp
+            let y = v + np * pointStride                   // [point][out][tiles]
+            let line = y + np * cout * tiles
+            let rows = line + wd + 2
+            let tmp = rows + (h + 2) * 6 * tw
+            for (ci, entry) in table.enumerated() {
+                let planeBase = src.plane(ptrs, entry, sample: n)
+                let up = src.upsampled[entry.source]
+                for j in 0..<stacked {
+                    let sd = d0 - 1 + j
+                    let dst = v + (ci * stacked + j) * tp
+                    if sd < 0 || sd >= d {
+                        for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
+                        continue
+                    }
+                    widthTransformLines(src, planeBase, upsampled: up, d: sd, firstRow: -1, count: h + 2,
+                                        height: h, width: wd, tw: tw, line: line, into: rows)
+                    heightTransformBands(rows, bands: bandsPerPlane, th: th, tw: tw, into: dst, stride: pointStride)
+                }
+            }
+            let yStride = cout * tiles
+            for o in 0..<cout {
+                let planeBase = dY + (n * cout + o) * s
+                for zz in 0..<count {
+                    let plane = planeBase + (d0 + zz) * h * wd
+                    for band in 0..<bandsPerPlane {
+                        for q in 0..<tw {
+                            outputGradientTransform(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
+                                                    into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
+                        }
+                    }
+                }
+            }
+            let acc = accumulators.buffer(worker)
+            let first = used.claim(worker)
+            for p in 0..<np {
+                for kd in 0..<3 {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(cin), Int32(tiles),
+                                1, y + p * yStride, Int32(tiles), v + p * pointStride + kd * tp, Int32(stacked * tp),
+                                first ? 0 : 1, acc + p * cout * k + kd * cin, Int32(k))
+                }
+            }
+        }
+        // Sum the workers' M in Double, then dW = G^T M G per (out, in, kd).
+        let gh = (th == 2 ? g2 : g4), gw = g4
+        var m = [Double](repeating: 0, count: np * cout * k)
+        used.forEachUsed(workers) { w in
+            let b = accumulators.buffer(w)
+            for i in 0..<m.count { m[i] += Double(b[i]) }
+        }
+        var dW = [Float](repeating: 0, count: cout * cin * 27)
+        let plane = cout * k
+        for o in 0..<cout {
+            for kd in 0..<3 {
+                for i in 0..<cin {
+                    let column = o * k + kd * cin + i
+                    for kh in 0..<3 {
+                        for kw in 0..<3 {
+                            var total = 0.0
+                            for ph in 0..<hp where gh[ph][kh] != 0 {
+                                for pw in 0..<6 where gw[pw][kw] != 0 {
+                                    total += gh[ph][kh] * gw[pw][kw] * m[(ph * 6 + pw) * plane + column]
+                                }
+                            }
+                            dW[((o * cin + i) * 3 + kd) * 9 + kh * 3 + kw] = Float(total)
+                        }
+                    }
+                }
+            }
+        }
+        return dW
+    }
+
+    /// A dy A^T for one th x 4 tile of the output gradient (rows `rowStride` apart): F(4, 3)'s
+    /// A (6 x 4) along width, F(th, 3)'s along height; point (ph, pw) goes to
+    /// `dst + (ph * 6 + pw) * stride`.
+    @inline(__always)
+    static func outputGradientTransform(_ tile: UnsafePointer<Float>, rowStride: Int, th: Int, tmp: UnsafeMutablePointer<Float>,
+                                        into dst: UnsafeMutablePointer<Float>, stride: Int) {
+        for r in 0..<th {
+            let row = tile + r * rowStride
+            let (a0, a1, a2, a3) = (row[0], row[1], row[2], row[3])
+            let t = tmp + r * 6
+            t[0] = a0
+            t[1] = a0 + a1 + a2 + a3
+            t[2] = a0 - a1 + a2 - a3
+            t[3] = a0 + 2 * a1 + 4 * a2 + 8 * a3
+            t[4] = a0 - 2 * a1 + 4 * a2 - 8 * a3
+            t[5] = a3
+        }
+        for pw in 0..<6 {
+            if th == 2 {
+                let (c0, c1) = (tmp[pw], tmp[6 + pw])
+                dst[pw * stride] = c0
+                dst[(6 + pw) * stride] = c0 + c1
+                dst[(12 + pw) * stride] = c0 - c1
+                dst[(18 + pw) * stride] = -c1
+            } else {
+                let (c0, c1, c2, c3) = (tmp[pw], tmp[6 + pw], tmp[12 + pw], tmp[18 + pw])
+                dst[pw * stride] = c0
+                dst[(6 + pw) * stride] = c0 + c1 + c2 + c3
+                dst[(12 + pw) * stride] = c0 - c1 + c2 - c3
+                dst[(18 + pw) * stride] = c0 + 2 * c1 + 4 * c2 + 8 * c3
+                dst[(24 + pw) * stride] = c0 - 2 * c1 + 4 * c2 - 8 * c3
+                dst[(30 + pw) * stride] = c3
+            }
+        }
+    }
+}
