@@ -17,8 +17,10 @@ public enum Parallel {
     static func workers(_ count: Int, threads: Int) -> Int { max(1, min(threads, count)) }
 
     /// Runs `body(i, worker)` for every i in 0..<count on `workers(count, threads)` workers
-    /// (worker in 0..<workers, for per-worker scratch); chunks are handed out dynamically so a
-    /// worker slowed by other load takes fewer.
+    /// (worker in 0..<workers, for per-worker scratch). Worker w takes i = w, w + workers, ...
+    /// in order: which items a worker handles, and so the order of any per-worker sums (the
+    /// gradient accumulators), depends only on count and threads, never on timing. A training
+    /// run is then bit-for-bit reproducible, and `--resume` continues it exactly.
     public static func forEach(_ count: Int, threads: Int, _ body: (_ index: Int, _ worker: Int) -> Void) {
         singleThreadedBLAS()
         let workers = workers(count, threads: threads)
@@ -26,13 +28,12 @@ public enum Parallel {
             for i in 0..<count { body(i, 0) }
             return
         }
-        let next = ChunkCounter()
         withoutActuallyEscaping(body) { body in
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                while true {
-                    let i = next.take()
-                    if i >= count { break }
+                var i = w
+                while i < count {
                     body(i, w)
+                    i += workers
                 }
             }
         }
@@ -42,18 +43,5 @@ public enum Parallel {
     static func ranges(_ total: Int, parts: Int) -> [Range<Int>] {
         let p = max(1, min(parts, total))
         return (0..<p).map { i in (total * i / p)..<(total * (i + 1) / p) }
-    }
-}
-
-/// A shared counter handing out chunk indices.
-private final class ChunkCounter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func take() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        let v = value
-        value += 1
-        return v
     }
 }
