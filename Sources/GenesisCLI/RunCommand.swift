@@ -68,9 +68,12 @@ struct RunCommand: ParsableCommand {
         if !allowNonfinite, let bad = VolumeBatch.nonFinite(x) {
             throw CLIError(subject: input, message: "\(bad.count) of \(x.elementCount) values are NaN or Inf (first at index \(bad.firstIndex)); the network needs finite input (--allow-nonfinite runs it anyway)")
         }
-        let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
         let count = x.shape[0], spatial = Array(x.shape[2...])
-        try net.validate(FeatureMap(shape: [1, 1] + spatial, data: [Float](repeating: 0, count: spatial.reduce(1, *))))
+        if spatial.contains(where: { $0 < 8 || $0 % 8 != 0 }) {
+            let fit = spatial.map { max(8, $0 / 8 * 8) }
+            throw CLIError(subject: input, message: "cubes of \(CLIOutput.shape(spatial)): every side must be a multiple of 8 (the network pools three times by 2); crop or pad them, e.g. to \(CLIOutput.shape(fit))")
+        }
+        let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
 
         let plan = try slicePlan(arch, cubes: count, spatial: spatial, mode: mode)
         let nThreads = threads ?? Parallel.defaultThreads
@@ -123,7 +126,9 @@ struct RunCommand: ParsableCommand {
     func slicePlan(_ arch: Architecture, cubes: Int, spatial: [Int], mode: BatchNormMode) throws -> SlicePlan {
         let estimate = ForwardMemoryEstimate(architecture: arch, depth: spatial[0], height: spatial[1], width: spatial[2])
         let limit = maxMemory.flatMap(MemorySize.parse) ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
-        let perSlice = mode == .batch ? cubes : min(cubes, cubesPerSlice ?? estimate.cubesPerSlice(budget: Self.sliceBudgetBytes, total: cubes))
+        // Inference slices fit both the slice budget and what --max-memory leaves beside the weights.
+        let budget = max(0, min(Self.sliceBudgetBytes, limit - estimate.fixedBytes))
+        let perSlice = mode == .batch ? cubes : min(cubes, cubesPerSlice ?? estimate.cubesPerSlice(budget: budget, total: cubes))
         let peak = estimate.bytes(cubes: perSlice)
         let limitText = maxMemory == nil ? "80% of RAM, \(MemorySize.format(limit))" : MemorySize.format(limit)
         if peak > limit {

@@ -25,14 +25,15 @@ enum BatchNormNotes {
             let origin = epsilonFlag ? "--bn-epsilon" : "recorded in the file"
             out.append("note: BatchNorm epsilon \(epsilon) (\(origin)), not \(variant.frameworkName)'s default \(standard); --bn-epsilon \(standard) uses the default")
         } else if !epsilonFlag, let source = sourceVariant(loaded), source != variant {
-            out.append("note: this file was converted from a \(source.frameworkName) model (BatchNorm epsilon \(source.defaultBNEpsilon)); running with \(variant.frameworkName)'s \(standard); --bn-epsilon \(source.defaultBNEpsilon) reproduces the source")
+            let modeHint = source.officialBatchNormMode != mode ? "--bn \(source.officialBatchNormMode.rawValue) " : ""
+            out.append("note: this file was converted from a \(source.frameworkName) model (BatchNorm epsilon \(source.defaultBNEpsilon), \(source.officialBatchNormMode.rawValue) mode); running with \(variant.frameworkName)'s \(standard), \(mode.rawValue) mode; \(modeHint)--bn-epsilon \(source.defaultBNEpsilon) reproduces the source")
         }
         return out
     }
 
     /// The framework a converted file came from, when the file records it.
     static func sourceVariant(_ loaded: LoadedModel) -> Variant? {
-        guard let f = loaded.versions["source_format"], let kind = FormatKind(rawValue: f) else { return nil }
+        guard let f = loaded.annotations[Converter.sourceFormatKey] ?? loaded.versions["source_format"], let kind = FormatKind(rawValue: f) else { return nil }
         switch kind {
         case .kerasH5, .keras3Weights, .keras3Zip: return .keras
         case .torch: return .torch

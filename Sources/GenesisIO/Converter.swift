@@ -6,6 +6,9 @@ import Tensors
 /// target holds, converts optimizer state to the target's convention, writes atomically, reads
 /// the output back and compares every tensor.
 public enum Converter {
+    /// The annotation naming the format the weights came from (`keras-h5`, `pt`, ...).
+    public static let sourceFormatKey = "genesis_source_format"
+
     /// Wall time between marks.
     struct PhaseClock {
         private var last = DispatchTime.now().uptimeNanoseconds
@@ -116,6 +119,9 @@ public enum Converter {
             }
         }
         payload.provenance?.actions = notes
+        // Where the weights were trained, for `run`'s note when the target's framework runs them
+        // with other BatchNorm conventions (kept through a chain of conversions).
+        if payload.annotations[Self.sourceFormatKey] == nil { payload.annotations[Self.sourceFormatKey] = source.format.rawValue }
         clock.mark("variant and optimizer")
 
         // Written and checked beside the target; `Result.commit()` moves it into place, so a

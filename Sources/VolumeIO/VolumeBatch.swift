@@ -26,6 +26,8 @@ public enum VolumeBatch {
             VolumeError(file: file, what: "shape", expected: "(N, 1, D, H, W) or (N, D, H, W)", found: "\(fmt(s)): \(advice)")
         }
         switch s.count {
+        case 4 where s[3] == 1 && s[1] > 1 && s[2] > 1:
+            throw refuse("this looks like one channels-last cube (D, H, W, 1); the network takes (N, 1, D, H, W): np.moveaxis(x, -1, 0)[None]")
         case 4: return [s[0], 1] + s[1...]
         case 5 where s[1] == 1: return s
         case 5 where s[4] == 1:

@@ -158,3 +158,42 @@ final class RunInputCLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("Error:"), r.stderr)
     }
 }
+
+extension RunInputCLITests {
+    /// A .pt converted from a Keras .h5 records where it came from; `run` says it runs with
+    /// PyTorch's BatchNorm conventions and how to reproduce the Keras source.
+    func testAConvertedFileSaysItsSourceUsedOtherBatchNormConventions() throws {
+        let dir = Fixtures.scratchDirectory()
+        XCTAssertEqual(try genesis(["convert", tinyKeras, dir + "/c.pt"]).status, 0)
+        XCTAssertEqual(try genesis(["cubes", "--count", "1", "--shape", "16,16,8", "--out", dir + "/x.npy"]).status, 0)
+        let r = try genesis(["run", dir + "/c.pt", "--input", dir + "/x.npy", "--output", dir + "/y.npy"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("converted from a Keras model (BatchNorm epsilon 0.001, inference mode)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--bn inference --bn-epsilon 0.001 reproduces the source"), r.stderr)
+    }
+}
+
+extension RunInputCLITests {
+    func testOneChannelsLastCubeAndSidesNotMultiplesOfEightSayWhatToDo() throws {
+        let dir = Fixtures.scratchDirectory()
+        let last = try write(Tensor(shape: [16, 16, 8, 1], floats: [Float](repeating: 0.5, count: 2048)), dir + "/last.npy")
+        let r = try genesis(["run", tinyKeras, "--input", last, "--output", dir + "/y.npy"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("(16, 16, 8, 1)") && r.stderr.contains("channels-last") && r.stderr.contains("np.moveaxis(x, -1, 0)[None]"), r.stderr)
+        let odd = try write(Tensor(shape: [1, 1, 15, 16, 16], floats: [Float](repeating: 0.5, count: 15 * 256)), dir + "/odd.npy")
+        let o = try genesis(["run", tinyKeras, "--input", odd, "--output", dir + "/y.npy"])
+        XCTAssertEqual(o.status, 2)
+        XCTAssertTrue(o.stderr.contains(odd) && o.stderr.contains("(15,16,16)") && o.stderr.contains("crop or pad") && o.stderr.contains("(8,16,16)"), o.stderr)
+    }
+
+    /// Inference slices shrink to fit --max-memory: six cubes refused as one slice run one by one.
+    func testInferenceSlicesFitTheMemoryLimit() throws {
+        let dir = Fixtures.scratchDirectory()
+        XCTAssertEqual(try genesis(["cubes", "--count", "6", "--shape", "16,16,8", "--out", dir + "/x.npy"]).status, 0)
+        let r = try genesis(["run", tinyKeras, "--input", dir + "/x.npy", "--output", dir + "/y.npy", "--max-memory", "7M", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let per = try XCTUnwrap(r.json?["cubes_per_slice"] as? Int)
+        XCTAssertLessThan(per, 6)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(r.json?["estimated_peak_bytes"] as? Int), 7 << 20)
+    }
+}

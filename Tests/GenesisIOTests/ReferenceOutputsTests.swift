@@ -7,8 +7,10 @@ import TestSupport
 import XCTest
 
 /// Every model format read, then run in our runtime, against outputs TensorFlow / Keras 3 /
-/// PyTorch computed from the same files (fixtures/*.reference.h5). Tolerance 1e-4 max absolute
-/// error (DESIGN.md 2).
+/// PyTorch computed from the same files (fixtures/*.reference.h5). Tolerance (max absolute error)
+/// about 2-3x what is measured: inference mode 1e-6 (measured 2.7e-7 to 3.9e-7), batch
+/// statistics 1.5e-5 (measured 2.2e-6 to 6.7e-6; the batch variance of small maps amplifies
+/// float32 rounding), within DESIGN.md section 2's 1e-4.
 final class ReferenceOutputsTests: XCTestCase {
     func maxAbs(_ a: [Float], _ b: [Float]) -> Float {
         XCTAssertEqual(a.count, b.count)
@@ -22,7 +24,7 @@ final class ReferenceOutputsTests: XCTestCase {
         let net = try GenesisNetwork(architecture: try m.architecture(), weights: m.mapped.store, bnEpsilon: m.effectiveBNEpsilon)
         let y = try net.forward(try ref.readFloat32("input"), bn: bn)
         let err = maxAbs(y.floats(), try ref.readFloat32(output).floats())
-        XCTAssertLessThanOrEqual(err, 1e-4, "\(model) \(bn): max |ours - reference| = \(err)", file: file, line: line)
+        XCTAssertLessThanOrEqual(err, bn == .inference ? 1e-6 : 1.5e-5, "\(model) \(bn): max |ours - reference| = \(err)", file: file, line: line)
     }
 
     func testPyTorchZipAndLegacyMatchPyTorch() throws {
@@ -54,7 +56,7 @@ final class ReferenceOutputsTests: XCTestCase {
             let net = try GenesisNetwork(architecture: try m.architecture(), weights: m.mapped.store, bnEpsilon: 1e-3)
             for (mode, name) in [(BatchNormMode.inference, "output_inference"), (.batch, "output_batchstats")] {
                 let err = maxAbs(try net.forward(try ref.readFloat32("input"), bn: mode).floats(), try ref.readFloat32(name).floats())
-                XCTAssertLessThanOrEqual(err, 1e-4, "\(ext) \(mode)")
+                XCTAssertLessThanOrEqual(err, mode == .inference ? 1e-6 : 1.5e-5, "\(ext) \(mode): \(err)")
             }
         }
     }

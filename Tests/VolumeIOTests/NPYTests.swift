@@ -115,7 +115,7 @@ final class NPYTests: XCTestCase {
         XCTAssertEqual(x.dtype, .float32)
         XCTAssertEqual(x.floats(), (0..<16).map(Float.init))
         XCTAssertThrowsError(try VolumeBatch.networkInput(Tensor(shape: [2, 3, 2, 2, 2], floats: [Float](repeating: 0, count: 48)), file: "c.npy")) { e in
-            XCTAssertEqual(e as? VolumeError, VolumeError(file: "c.npy", what: "shape", expected: "(N, 1, D, H, W) or (N, D, H, W)", found: "[2, 3, 2, 2, 2]"))
+            XCTAssertEqual(e as? VolumeError, VolumeError(file: "c.npy", what: "shape", expected: "(N, 1, D, H, W) or (N, D, H, W)", found: "(2, 3, 2, 2, 2): 3 channels; the network takes one channel per cube"))
         }
     }
 }
