@@ -98,11 +98,39 @@ public struct BatchNorm: Sendable {
     @discardableResult
     public func apply(_ x: inout FeatureMap, mode: BatchNormMode, relu: Bool = false,
                       threads: Int = Parallel.defaultThreads) throws -> BatchNormStatistics {
+        let stats = try statistics(of: x, mode: mode, threads: threads)
+        let (batch, s) = (x.batch, x.spatialCount)
+        x.data.withUnsafeMutableBufferPointer { xp in
+            normalise(xp.baseAddress!, into: xp.baseAddress!, batch: batch, spatial: s, stats, relu: relu, threads: threads)
+        }
+        return stats
+    }
+
+    /// `apply` into a new map, leaving `x` as it is (the traced forward keeps both: one pass
+    /// instead of a copy and an in-place pass).
+    public func applied(_ x: FeatureMap, mode: BatchNormMode, relu: Bool = false,
+                        threads: Int = Parallel.defaultThreads) throws -> (output: FeatureMap, statistics: BatchNormStatistics) {
+        let stats = try statistics(of: x, mode: mode, threads: threads)
+        var y = try FeatureMap(uninitializedBatch: x.batch, channels: x.channels, depth: x.depth, height: x.height, width: x.width)
+        x.data.withUnsafeBufferPointer { xp in
+            y.data.withUnsafeMutableBufferPointer { yp in
+                normalise(xp.baseAddress!, into: yp.baseAddress!, batch: x.batch, spatial: x.spatialCount, stats, relu: relu, threads: threads)
+            }
+        }
+        return (y, stats)
+    }
+
+    private func statistics(of x: FeatureMap, mode: BatchNormMode, threads: Int) throws -> BatchNormStatistics {
         guard x.channels == channels else {
             throw RuntimeError.badInput(reason: "batchnorm: input has \(x.channels) channels, expected \(channels)")
         }
-        let stats = mode == .batch ? BatchNorm.batchStatistics(x, threads: threads)
+        return mode == .batch ? BatchNorm.batchStatistics(x, threads: threads)
             : BatchNormStatistics(mean: movingMean, variance: movingVariance, count: 0)
+    }
+
+    /// y = x * scale + shift per channel (then ReLU), from `src` into `dst` (may be the same).
+    private func normalise(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, batch: Int, spatial s: Int,
+                           _ stats: BatchNormStatistics, relu: Bool, threads: Int) {
         var scale = [Float](repeating: 0, count: channels)
         var shift = [Float](repeating: 0, count: channels)
         for ch in 0..<channels {
@@ -110,21 +138,17 @@ public struct BatchNorm: Sendable {
             scale[ch] = gamma[ch] * inv
             shift[ch] = beta[ch] - stats.mean[ch] * scale[ch]
         }
-        let s = x.spatialCount, c = channels
-        x.data.withUnsafeMutableBufferPointer { xp in
-            let xb = xp.baseAddress!
-            Parallel.forEach(x.batch * c, threads: threads) { plane, _ in
-                let ch = plane % c
-                let (a, b) = (scale[ch], shift[ch])
-                let p = xb + plane * s
-                if relu {
-                    for i in 0..<s { p[i] = Activations.reluKeepingNaN(p[i] * a + b) }
-                } else {
-                    for i in 0..<s { p[i] = p[i] * a + b }
-                }
+        let c = channels
+        Parallel.forEach(batch * c, threads: threads) { plane, _ in
+            let ch = plane % c
+            let (a, b) = (scale[ch], shift[ch])
+            let p = src + plane * s, q = dst + plane * s
+            if relu {
+                for i in 0..<s { q[i] = Activations.reluKeepingNaN(p[i] * a + b) }
+            } else {
+                for i in 0..<s { q[i] = p[i] * a + b }
             }
         }
-        return stats
     }
 
     /// Out-of-place form of `apply`.

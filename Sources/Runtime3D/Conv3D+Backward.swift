@@ -94,9 +94,67 @@ extension Conv3D {
         return weightGradientIm2col(src, parts, dY, threads: threads)
     }
 
-    /// dW for kernel 3: per (sample, row chunk) the chunk's im2col columns (read through any
-    /// upsampling) and one GEMM dW_worker += dY_chunk col^T.
+    /// dW for kernel 3 by im2col: for wide layers (dW of at least
+    /// `tuning.channelBlockedWeightGradientMinimum` values, more than 16 input channels) split
+    /// over blocks of 16 input channels, each owning its columns of dW (no per-worker copies,
+    /// long GEMM reductions over whole samples); else per (sample, row chunk) with per-worker
+    /// accumulators.
     func weightGradientIm2col(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+        if outChannels * inChannels * 27 >= tuning.channelBlockedWeightGradientMinimum && inChannels > 16 {
+            return weightGradientByChannelBlocks(src, parts, dY, threads: threads)
+        }
+        return weightGradientByRowChunks(src, parts, dY, threads: threads)
+    }
+
+    /// Input-channel blocks of 16: task b fills the im2col rows of its channels for a run of
+    /// output rows (up to `tileFloats`, whole samples where they fit) and accumulates
+    /// dW[:, 27 c0 ..< 27 c1] += dY_rows col^T in place.
+    private func weightGradientByChannelBlocks(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let s = src.spatialCount
+        let k = inChannels * 27
+        let block = 16
+        let blocks = (inChannels + block - 1) / block
+        let rowsTotal = d * h
+        let rowsPerChunk = min(rowsTotal, max(1, tuning.tileFloats / (block * 27 * wd)))
+        let chunksPerSample = (rowsTotal + rowsPerChunk - 1) / rowsPerChunk
+        let columns = Scratch(workers: Parallel.workers(blocks, threads: threads), capacity: block * 27 * rowsPerChunk * wd + wd + 2)
+        let table = src.channelTable
+        let cout = outChannels
+        var dW = [Float](repeating: 0, count: cout * k)
+        ChannelSources.withPointers(parts.map(\.map)) { ptrs in
+            dY.data.withUnsafeBufferPointer { g in
+                dW.withUnsafeMutableBufferPointer { wp in
+                    let wb = wp.baseAddress!
+                    Parallel.forEach(blocks, threads: threads) { b, worker in
+                        let c0 = b * block, c1 = min(inChannels, c0 + block)
+                        let n27 = (c1 - c0) * 27
+                        let col = columns.buffer(worker)
+                        let line = col + block * 27 * rowsPerChunk * wd
+                        for n in 0..<src.batch {
+                            for chunk in 0..<chunksPerSample {
+                                let r0 = chunk * rowsPerChunk, r1 = min(rowsTotal, r0 + rowsPerChunk)
+                                let cols = (r1 - r0) * wd
+                                for ci in c0..<c1 {
+                                    let entry = table[ci]
+                                    Im2col.fill3(src, src.plane(ptrs, entry, sample: n), upsampled: src.upsampled[entry.source], rows: r0..<r1,
+                                                 line: line, into: col + (ci - c0) * 27 * cols, rowStride: cols)
+                                }
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(n27), Int32(cols),
+                                            1, g.baseAddress! + n * cout * s + r0 * wd, Int32(s), col, Int32(cols),
+                                            1, wb + c0 * 27, Int32(k))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dW
+    }
+
+    /// Per (sample, row chunk) the chunk's im2col columns (read through any upsampling) and one
+    /// GEMM dW_worker += dY_chunk col^T.
+    private func weightGradientByRowChunks(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let k = inChannels * 27

@@ -18,9 +18,13 @@ public struct ConvolutionTuning: Sendable, Equatable {
     public var minTileColumns: Int
     /// Tile budget per worker of the transposed convolution, in floats.
     public var transposedTileFloats: Int
+    /// Weight-gradient size (values) from which the im2col weight gradient splits over blocks
+    /// of 16 input channels (each owning its columns of dW) instead of per-worker copies of dW.
+    public var channelBlockedWeightGradientMinimum: Int
 
     public init(winograd2DHeightTile: Int = 4, winograd2DMinChannels: Int = 8, planeStacking: Bool = true,
-                tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20) {
+                tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20,
+                channelBlockedWeightGradientMinimum: Int = 1 << 20) {
         precondition(winograd2DHeightTile == 2 || winograd2DHeightTile == 4, "2-D Winograd height tile must be 2 or 4")
         precondition(tileFloats > 0 && minTileColumns > 0 && transposedTileFloats > 0, "tile sizes must be positive")
         self.winograd2DHeightTile = winograd2DHeightTile
@@ -29,6 +33,7 @@ public struct ConvolutionTuning: Sendable, Equatable {
         self.tileFloats = tileFloats
         self.minTileColumns = minTileColumns
         self.transposedTileFloats = transposedTileFloats
+        self.channelBlockedWeightGradientMinimum = channelBlockedWeightGradientMinimum
     }
 
     public static let `default` = ConvolutionTuning()

@@ -138,14 +138,22 @@ public struct GenesisNetwork: Sendable {
         var y = try clock.step(module + ".conv1", flops: conv.flops(voxels: voxels) * Double(batch)) {
             try conv.forward(inputs, threads: threads)
         }
-        trace?.blockInputs.append(inputs)
-        trace?.convOutputs.append(y)  // copied on the in-place write below, only when tracing
-        try clock.step(module + ".bn1+relu") {
-            let stats = try batchNorms[i].apply(&y, mode: bn, relu: true, threads: threads)
-            trace?.statistics.append(stats)
+        if let trace {
+            // Keep the convolution output and write the block output beside it.
+            trace.blockInputs.append(inputs)
+            trace.convOutputs.append(y)
+            y = try clock.step(module + ".bn1+relu") {
+                let (out, stats) = try batchNorms[i].applied(y, mode: bn, relu: true, threads: threads)
+                trace.statistics.append(stats)
+                return out
+            }
+            trace.blockOutputs.append(y)
             return y
         }
-        trace?.blockOutputs.append(y)
+        try clock.step(module + ".bn1+relu") {
+            try batchNorms[i].apply(&y, mode: bn, relu: true, threads: threads)
+            return y
+        }
         return y
     }
 }

@@ -103,6 +103,14 @@ final class ConvolutionBackwardTests: XCTestCase {
                   out: 4, kernel: 3, seed: 300, paths: [paths[0], paths[3]])
     }
 
+    /// The im2col weight gradient split over blocks of 16 input channels (20 here: a full block
+    /// and a ragged one, across an upsampled part and a skip), with row chunks of one line.
+    func testKernel3ChannelBlockedWeightGradient() throws {
+        let tuning = ConvolutionTuning(tileFloats: 16 * 27 * 4, channelBlockedWeightGradientMinimum: 0)
+        try check([Part(shape: [2, 12, 1, 2, 2], upsampled: true), Part(shape: [2, 8, 2, 4, 4], upsampled: false)],
+                  out: 3, kernel: 3, seed: 350, paths: [(.im2col, tuning)])
+    }
+
     /// The final 1x1x1 convolution, on two parts.
     func testKernel1TwoParts() throws {
         try check([Part(shape: [2, 3, 2, 4, 4], upsampled: false), Part(shape: [2, 2, 2, 4, 4], upsampled: false)],
