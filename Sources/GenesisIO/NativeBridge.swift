@@ -27,9 +27,13 @@ struct NativeBridge: FormatBridge {
         var slots = TensorStore()
         var training: TrainingState?
         if includeOptimizer, let o = p.optimizer {
-            for spec in arch.tensors where spec.role.isTrainable {
-                for (generic, t) in (o.slots[spec.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    slots[NativeCheckpoint.slotPrefix + spec.name + "/" + OptimizerState.slotName(generic, in: o.convention)] = t
+            // The network's parameters in state-dict order, then any others the weights carry
+            // (a classification head), so a fine-tuned classifier resumes exactly too.
+            let order = arch.tensors.filter { $0.role.isTrainable }.map(\.name)
+            let others = o.slots.keys.filter { !order.contains($0) && p.weights[$0] != nil }.sorted()
+            for name in order + others {
+                for (generic, t) in (o.slots[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    slots[NativeCheckpoint.slotPrefix + name + "/" + OptimizerState.slotName(generic, in: o.convention)] = t
                 }
             }
             if let step = o.step { slots[NativeCheckpoint.slotPrefix + Self.counterName] = Tensor(scalarInt64: step) }
