@@ -43,7 +43,8 @@ public struct ClassificationTrainer: CheckpointableModel {
     }
 
     public func model() throws -> EncoderClassifier {
-        let net = try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: Trainer.trainingAlgorithm)
+        let net = try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: Trainer.trainingAlgorithm,
+                                     tuning: Trainer.trainingTuning)
         return try EncoderClassifier(network: net, weights: weights)
     }
 

@@ -1,0 +1,81 @@
+import Foundation
+import GenesisIO
+import Tensors
+import TestSupport
+import VolumeIO
+import XCTest
+
+/// `genesis finetune`: partial loading said out loud (loaded, new, skipped and why), heads, and
+/// checkpoints that resume exactly. (Whether it learns: LearningTests.)
+final class FinetuneCLITests: XCTestCase {
+    func genesis(_ args: [String]) throws -> ProcessResult { try runProcess(Fixtures.genesisBinary, args) }
+
+    /// 8 cubes 16x16x8 with a seeded bright box in half of them, its mask and presence labels.
+    func data(_ dir: String) throws -> (images: String, masks: String, labels: String, classes: String) {
+        var g = SeededGenerator(seed: 3)
+        var x = [Float](), m = [Float](), y = [Float](), c = [Float]()
+        for i in 0..<8 {
+            var cube = (0..<2048).map { _ in 0.4 + Float(g.next() % 1000) / 10_000 }
+            var mask = [Float](repeating: 0, count: 2048)
+            if i % 2 == 0 {
+                for d in 4..<8 { for h in 6..<10 { for w in 2..<6 { cube[d * 128 + h * 8 + w] = 0.9; mask[d * 128 + h * 8 + w] = 1 } } }
+            }
+            x += cube
+            m += mask
+            y.append(i % 2 == 0 ? 1 : 0)
+            c += mask.map { $0 == 1 ? 2 : 0 }   // class indices 0 / 2 (3 classes)
+        }
+        try NPY.write(Tensor(shape: [8, 16, 16, 8], floats: x), to: dir + "/x.npy")
+        try NPY.write(Tensor(shape: [8, 16, 16, 8], floats: m), to: dir + "/m.npy")
+        try NPY.write(Tensor(shape: [8], floats: y), to: dir + "/y.npy")
+        try NPY.write(Tensor(shape: [8, 16, 16, 8], floats: c), to: dir + "/c.npy")
+        return (dir + "/x.npy", dir + "/m.npy", dir + "/y.npy", dir + "/c.npy")
+    }
+
+    func testSegmentationKeepsAMatchingHeadAndReportsANewOne() throws {
+        let dir = Fixtures.scratchDirectory()
+        let d = try data(dir)
+        let same = try genesis(["finetune", "--init", Fixtures.path("keras/genesis_tiny.h5"), "--task", "segmentation", "--images", d.images,
+                                "--labels", d.masks, "--batch", "4", "--steps", "1", "--out", dir + "/a.h5", "--json"])
+        XCTAssertEqual(same.status, 0, same.stderr)
+        let l1 = try XCTUnwrap(same.json?["loading"] as? [String: Any])
+        XCTAssertEqual((l1["loaded"] as? [String])?.count, 86)   // every tensor of the base-4 keras network
+        XCTAssertEqual((l1["new"] as? [Any])?.count, 0)
+        let three = try genesis(["finetune", "--init", Fixtures.path("keras/genesis_tiny.h5"), "--task", "segmentation", "--images", d.images,
+                                 "--labels", d.classes, "--classes", "3", "--loss", "ce", "--batch", "4", "--steps", "1", "--out", dir + "/b.h5", "--json"])
+        XCTAssertEqual(three.status, 0, three.stderr)
+        let l3 = try XCTUnwrap(three.json?["loading"] as? [String: Any])
+        let new = (l3["new"] as? [[String: Any]] ?? []).compactMap { $0["tensor"] as? String }
+        XCTAssertEqual(new, ["out_tr.final_conv.weight", "out_tr.final_conv.bias"])
+        let skipped = (l3["skipped"] as? [[String: Any]] ?? [])
+        XCTAssertEqual(skipped.count, 2)
+        XCTAssertTrue((skipped.first?["why"] as? String ?? "").contains("1 label(s), the task 3"), "\(skipped)")
+        let written = try ModelLoader.load(dir + "/b.h5")
+        XCTAssertEqual(try written.architecture().labels, 3)
+    }
+
+    func testClassificationReportsItsHeadAndResumesExactlyFromGenesis() throws {
+        let dir = Fixtures.scratchDirectory()
+        let d = try data(dir)
+        let common = ["--task", "classification", "--images", d.images, "--labels", d.labels, "--batch", "4", "--seed", "2"]
+        let refused = try genesis(["finetune", "--init", Fixtures.path("keras/genesis_tiny.h5"), "--steps", "1", "--out", dir + "/c.h5"] + common)
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("write .genesis"), refused.stderr)
+        let whole = try genesis(["finetune", "--init", Fixtures.path("keras/genesis_tiny.h5"), "--steps", "4", "--out", dir + "/w.genesis", "--json"] + common)
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let loading = try XCTUnwrap(whole.json?["loading"] as? [String: Any])
+        XCTAssertEqual((loading["new"] as? [[String: Any]] ?? []).compactMap { $0["tensor"] as? String },
+                       ["head.fc1.weight", "head.fc1.bias", "head.fc2.weight", "head.fc2.bias"])
+        // Decoder (blocks 8-13, 6 x 6 tensors) and the 1x1x1 head (2): not part of the classifier.
+        XCTAssertEqual((loading["skipped"] as? [Any])?.count, 38)
+        _ = try genesis(["finetune", "--init", Fixtures.path("keras/genesis_tiny.h5"), "--steps", "2", "--out", dir + "/h.genesis"] + common)
+        let rest = try genesis(["finetune", "--resume", dir + "/h.genesis", "--steps", "4", "--out", dir + "/h.genesis", "--json"] + common)
+        XCTAssertEqual(rest.status, 0, rest.stderr)
+        let a = try ModelLoader.load(dir + "/w.genesis"), b = try ModelLoader.load(dir + "/h.genesis")
+        for (name, t) in a.mapped.store.entries { XCTAssertEqual(t.bytes, b.mapped.store[name]?.bytes, name) }
+        let headA = Dictionary(uniqueKeysWithValues: a.mapped.unexpected.map { ($0.name, $0.tensor.bytes) })
+        let headB = Dictionary(uniqueKeysWithValues: b.mapped.unexpected.map { ($0.name, $0.tensor.bytes) })
+        XCTAssertEqual(headA.count, 4)
+        XCTAssertEqual(headA, headB)
+    }
+}
