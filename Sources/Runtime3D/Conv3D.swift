@@ -28,9 +28,10 @@ public struct Conv3D: Sendable {
         /// Winograd F(4, 3) along width (half the multiplications) where width % 4 == 0 and
         /// in >= `winogradMinChannels`; im2col elsewhere.
         case winograd
-        /// 2-D Winograd F(m x 4, 3x3) on height and width, m = `winograd2DHeightTile`, where
-        /// height % m == 0, width % 4 == 0 and in >= `winograd2DMinChannels`; narrower layers
-        /// as `winograd`; shapes that do not tile fall back to im2col.
+        /// 2-D Winograd F(m x 4, 3x3) on height and width, m = `tuning.winograd2DHeightTile`,
+        /// where height % m == 0, width % 4 == 0 and in >= `tuning.winograd2DMinChannels`;
+        /// narrower layers as `winograd`; shapes that do not tile fall back to im2col. (Every
+        /// Winograd path falls back to im2col on non-finite inputs or weights: see NonFinite.)
         case winograd2D
     }
 

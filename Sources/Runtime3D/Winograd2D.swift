@@ -27,8 +27,6 @@ struct Winograd2D: Sendable {
     /// in Double, rounded once; output channels are split over the cores.
     init(weight: [Float], outChannels: Int, inChannels: Int, heightTile: Int) {
         precondition(heightTile == 2 || heightTile == 4, "height tile must be 2 or 4")
-        let gh = (heightTile == 2 ? Winograd2D.g2 : Winograd2D.g4).flatMap { $0 }
-        let gw = Winograd2D.g4.flatMap { $0 }
         let hp = heightTile + 2
         let k = inChannels * 3
         let plane = outChannels * k
@@ -37,23 +35,34 @@ struct Winograd2D: Sendable {
             let dst = buf.baseAddress!
             weight.withUnsafeBufferPointer { w in
                 Parallel.forEach(outChannels, threads: Parallel.defaultThreads) { o, _ in
-                    var g = [Double](repeating: 0, count: 9), t = [Double](repeating: 0, count: 3 * hp)
-                    for i in 0..<inChannels {
+                    // Blocks of 64 input channels: their (hp * 6) transformed values are
+                    // gathered in `tile` and written as hp * 6 contiguous runs (one per point),
+                    // instead of hp * 6 writes a whole plane apart for every (in, kd).
+                    let block = 64
+                    var t = [Double](repeating: 0, count: 3 * hp), row = [Double](repeating: 0, count: 18)
+                    var tile = [Float](repeating: 0, count: hp * 6 * block)
+                    tile.withUnsafeMutableBufferPointer { tp in
+                        let tb = tp.baseAddress!
                         for kd in 0..<3 {
-                            let base = ((o * inChannels + i) * 3 + kd) * 9
-                            for j in 0..<9 { g[j] = Double(w[base + j]) }
-                            // t = G_h g (hp x 3), then U = t G_w^T (hp x 6).
-                            for ih in 0..<hp {
-                                for kw in 0..<3 {
-                                    t[ih * 3 + kw] = Self.dot3(gh, ih * 3, g[kw], g[3 + kw], g[6 + kw])
+                            var i0 = 0
+                            while i0 < inChannels {
+                                let nb = min(block, inChannels - i0)
+                                for ii in 0..<nb {
+                                    let gp = w.baseAddress! + ((o * inChannels + i0 + ii) * 3 + kd) * 9
+                                    // t = G_h g (hp x 3): the height transform of each kw column.
+                                    for kw in 0..<3 {
+                                        let (a, b, c) = (Double(gp[kw]), Double(gp[3 + kw]), Double(gp[6 + kw]))
+                                        if heightTile == 2 { Self.transform2(a, b, c, into: &t, at: kw) } else { Self.transform4(a, b, c, into: &t, at: kw) }
+                                    }
+                                    // U = t G_w^T (hp x 6): the width transform of each row of t.
+                                    for ih in 0..<hp {
+                                        Self.transform4(t[ih * 3], t[ih * 3 + 1], t[ih * 3 + 2], into: &row, at: 0)
+                                        for iw in 0..<6 { tb[(ih * 6 + iw) * block + ii] = Float(row[iw * 3]) }
+                                    }
                                 }
-                            }
-                            let column = o * k + kd * inChannels + i
-                            for ih in 0..<hp {
-                                for iw in 0..<6 {
-                                    let v = Self.dot3(gw, iw * 3, t[ih * 3], t[ih * 3 + 1], t[ih * 3 + 2])
-                                    dst[(ih * 6 + iw) * plane + column] = Float(v)
-                                }
+                                let column = o * k + kd * inChannels + i0
+                                for p in 0..<(hp * 6) { (dst + p * plane + column).update(from: tb + p * block, count: nb) }
+                                i0 += nb
                             }
                         }
                     }
@@ -68,11 +77,26 @@ struct Winograd2D: Sendable {
         self.outChannels = outChannels
     }
 
-    /// c[at] x0 + c[at+1] x1 + c[at+2] x2 over the non-zero coefficients only, so that an
-    /// infinite weight stays infinite instead of 0 x inf turning it into NaN.
+    /// G g for F(4, 3) (the rows of `g4`), written out so that only non-zero coefficients
+    /// multiply (an infinite weight stays infinite instead of 0 x inf = NaN): point p goes to
+    /// `out[3 p + at]`.
     @inline(__always)
-    private static func dot3(_ c: [Double], _ at: Int, _ x0: Double, _ x1: Double, _ x2: Double) -> Double {
-        (c[at] == 0 ? 0 : c[at] * x0) + (c[at + 1] == 0 ? 0 : c[at + 1] * x1) + (c[at + 2] == 0 ? 0 : c[at + 2] * x2)
+    static func transform4(_ a: Double, _ b: Double, _ c: Double, into out: inout [Double], at: Int) {
+        out[at] = a / 4
+        out[3 + at] = -(a + b + c) / 6
+        out[6 + at] = -(a - b + c) / 6
+        out[9 + at] = a / 24 + b / 12 + c / 6
+        out[12 + at] = a / 24 - b / 12 + c / 6
+        out[15 + at] = c
+    }
+
+    /// G g for F(2, 3) (the rows of `g2`), as `transform4`.
+    @inline(__always)
+    static func transform2(_ a: Double, _ b: Double, _ c: Double, into out: inout [Double], at: Int) {
+        out[at] = a
+        out[3 + at] = (a + b + c) / 2
+        out[6 + at] = (a - b + c) / 2
+        out[9 + at] = c
     }
 
     func fits(height: Int, width: Int) -> Bool { height % heightTile == 0 && width % 4 == 0 }
