@@ -52,6 +52,16 @@ done
 step "the PyTorch file gives the same output (same BN mode, the source's epsilon)"
 "$genesis" run "$out/genesis_b8.pt" --input "$out/cubes.npy" --output "$out/pred_torch.npy" --bn inference --bn-epsilon 0.001
 
+step "genesis pretrain: the Models Genesis self-supervision on seeded cubes, 4 steps of batch 2, then --resume to 6"
+"$genesis" cubes --count 4 --shape 32,32,16 --seed 11 --out "$out/train.npy"
+"$genesis" pretrain --init "$out/genesis_b8.h5" --data "$out/train.npy" --batch 2 --steps 4 --seed 1 --out "$out/run.h5"
+"$genesis" pretrain --resume "$out/run.h5" --data "$out/train.npy" --batch 2 --steps 6 --seed 1 --out "$out/run.h5"
+"$genesis" verify "$out/run.h5" | tail -n 1
+
+step "genesis preview: original, transformed (the network's input) and restored slices, and the loss curve"
+"$genesis" preview --data "$out/train.npy" --count 2 --seed 1 --model "$out/run.h5" --out "$out/pairs.png"
+"$genesis" preview --log "$out/run.h5.log.jsonl" --out "$out/curve.png"
+
 step "a damaged file: exit 2 and one line"
 head -c 100000 "$out/genesis_b8.h5" > "$out/truncated.h5"
 set +e
