@@ -46,10 +46,12 @@ final class PretrainCLITests: XCTestCase {
     func testResumeIsBitExactInEveryCheckpointFormat() throws {
         let dir = Fixtures.scratchDirectory()
         XCTAssertEqual(try genesis(["cubes", "--count", "6", "--shape", "16,16,8", "--seed", "4", "--out", dir + "/x.npy"]).status, 0)
-        let cases = [("keras/genesis_tiny.h5", "h5"), ("keras/genesis_tiny.h5", "genesis"), ("torch/genesis_tiny.pt", "pt"), ("torch/genesis_tiny.pt", "genesis")]
-        for (i, (model, ext)) in cases.enumerated() {
+        // The files' own SGD state in each format, and a fresh Adam (step counter, m, v) in both conventions.
+        let cases = [("keras/genesis_tiny.h5", "h5", "sgd"), ("keras/genesis_tiny.h5", "genesis", "sgd"), ("torch/genesis_tiny.pt", "pt", "sgd"),
+                     ("torch/genesis_tiny.pt", "genesis", "sgd"), ("keras/genesis_tiny.h5", "h5", "adam"), ("torch/genesis_tiny.pt", "pt", "adam")]
+        for (i, (model, ext, optimizer)) in cases.enumerated() {
             let whole = dir + "/whole\(i).\(ext)", half = dir + "/half\(i).\(ext)"
-            let common = ["--data", dir + "/x.npy", "--batch", "2", "--seed", "9"]
+            let common = ["--data", dir + "/x.npy", "--batch", "2", "--seed", "9"] + (optimizer == "adam" ? ["--optimizer", "adam", "--lr", "0.001"] : [])
             let a = try genesis(["pretrain", "--init", Fixtures.path(model), "--steps", "6", "--out", whole, "--json"] + common)
             XCTAssertEqual(a.status, 0, a.stderr)
             let b1 = try genesis(["pretrain", "--init", Fixtures.path(model), "--steps", "3", "--out", half, "--json"] + common)
