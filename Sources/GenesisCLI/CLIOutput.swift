@@ -14,10 +14,28 @@ enum CLIOutput {
 
     static func line(_ s: String = "") { print(s) }
 
-    static func warn(_ s: String) { FileHandle.standardError.write(Data("genesis: \(s)\n".utf8)) }
+    static func warn(_ s: String) { FileHandle.standardError.write(Data("genesis: \(terminalSafe(s))\n".utf8)) }
+
+    /// Control characters from file contents or names escaped (`\r`, `\x1b`, `\0`), so a message
+    /// cannot move the cursor, recolour or overwrite the terminal; newlines kept when asked.
+    static func terminalSafe(_ s: String, keepNewlines: Bool = false) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u.value {
+            case 0x0A where keepNewlines: out.append("\n")
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x00: out += "\\0"
+            case 0x01...0x1F, 0x7F, 0x80...0x9F: out += String(format: "\\x%02x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
 
     static func fail(message: String, usage: Bool) -> Never {
-        let oneLine = usage ? message : message.replacingOccurrences(of: "\n", with: " ")
+        let oneLine = usage ? terminalSafe(message, keepNewlines: true) : terminalSafe(message.replacingOccurrences(of: "\n", with: " "))
         FileHandle.standardError.write(Data("genesis: error: \(oneLine)\n".utf8))
         if jsonRequested {
             json(["error": oneLine.components(separatedBy: "\n").first ?? oneLine, "exit_code": 2])

@@ -34,15 +34,18 @@ public enum Converter {
         public let rereadModel: LoadedModel
         /// Where the output waits, checked, until `commit()`.
         public let staged: String
+        /// The file the output lands in: `output`, or a symlink's target (`FileIO.resolvedOutput`).
+        let target: String
         /// Seconds per phase (verify, variant, write, read back, compare), in order.
         public var phases: [(name: String, seconds: Double)] = []
 
-        init(source: LoadedModel, written: ModelPayload, output: String, staged: String, format: FormatKind, notes: [String],
+        init(source: LoadedModel, written: ModelPayload, output: String, staged: String, target: String, format: FormatKind, notes: [String],
              droppedNonIdentity: [String], reread: TensorDiff, rereadModel: LoadedModel) {
             self.source = source
             self.written = written
             self.output = output
             self.staged = staged
+            self.target = target
             self.format = format
             self.notes = notes
             self.droppedNonIdentity = droppedNonIdentity
@@ -52,11 +55,12 @@ public enum Converter {
 
         /// Moves the checked output onto the target (atomic rename).
         public func commit() throws {
-            guard rename(staged, output) == 0 else {
+            guard rename(staged, target) == 0 else {
                 let reason = String(cString: strerror(errno))
                 unlink(staged)
                 throw GenesisIOError.cannotWrite(file: output, reason: reason)
             }
+            FileIO.syncDirectory(of: target)
         }
 
         /// Removes the staged output (a later check failed).
@@ -126,7 +130,8 @@ public enum Converter {
 
         // Written and checked beside the target; `Result.commit()` moves it into place, so a
         // failed check (here or the caller's forward proof) never replaces the target.
-        let staged = FileIO.temporaryPath(beside: output)
+        let target = try FileIO.resolvedOutput(output)
+        let staged = FileIO.temporaryPath(beside: target)
         do {
             try ModelWriter.write(payload, to: staged, format: format, options: options)
             clock.mark("write")
@@ -140,7 +145,7 @@ public enum Converter {
             guard changed.isEmpty, diff.onlyInA.isEmpty else {
                 throw Failure.rereadMismatch(file: output, detail: "changed: \(changed.prefix(3)), missing: \(diff.onlyInA.prefix(3))")
             }
-            var result = Result(source: source, written: payload, output: output, staged: staged, format: format, notes: notes,
+            var result = Result(source: source, written: payload, output: output, staged: staged, target: target, format: format, notes: notes,
                                 droppedNonIdentity: v.droppedNonIdentity, reread: diff, rereadModel: back)
             result.phases = clock.phases
             if !stageOnly { try result.commit() }

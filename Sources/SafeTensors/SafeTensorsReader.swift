@@ -223,6 +223,7 @@ extension SafeTensorsError {
         case let .cannotRead(_, r): self = .io(file: path, reason: "cannot read: \(r)")
         case let .cannotWrite(_, r): self = .io(file: path, reason: "cannot write: \(r)")
         case let .tooLarge(_, b, c): self = .io(file: path, reason: "\(b) bytes is larger than the cap of \(c) bytes")
+        case let .notRegular(_, k): self = .io(file: path, reason: "is \(k), not a regular file")
         }
     }
 }

@@ -5,6 +5,8 @@ public enum FileError: Error, CustomStringConvertible, Equatable {
     case cannotRead(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
     case tooLarge(path: String, bytes: Int, cap: Int)
+    /// Not a regular file (FIFO, device, socket, directory): refused before anything opens it.
+    case notRegular(path: String, kind: String)
 
     public var description: String {
         switch self {
@@ -12,6 +14,7 @@ public enum FileError: Error, CustomStringConvertible, Equatable {
         case let .cannotRead(p, r): return "\(p): cannot read: \(r)"
         case let .cannotWrite(p, r): return "\(p): cannot write: \(r)"
         case let .tooLarge(p, b, c): return "\(p): \(b) bytes is larger than the cap of \(c) bytes"
+        case let .notRegular(p, k): return "\(p): is \(k), not a regular file"
         }
     }
 }
@@ -21,9 +24,62 @@ public enum FileIO {
     public static let maxFileBytes = 16 << 30
 
     public static func size(of path: String) throws -> Int {
+        Int(try regularFileStatus(path).st_size)
+    }
+
+    /// The status of a regular file (symlinks followed), refusing FIFOs, devices, sockets and
+    /// directories before anything opens them (opening a FIFO blocks until a writer comes).
+    public static func regularFileStatus(_ path: String) throws -> stat {
         var st = stat()
         guard stat(path, &st) == 0 else { throw FileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        return Int(st.st_size)
+        if let kind = specialKind(st.st_mode) { throw FileError.notRegular(path: path, kind: kind) }
+        return st
+    }
+
+    /// "a FIFO", "a directory", ... for modes that are not a regular file's; nil for a regular file.
+    static func specialKind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        default: return "a special file"
+        }
+    }
+
+    /// Where a write to `path` lands: `path` itself, or for a symlink the file it points to (as
+    /// `cp` writes through a link, atomically beside the target). An existing target that is
+    /// not a regular file (device, FIFO, socket, directory) is refused, whoever runs the tool.
+    public static func resolvedOutput(_ path: String) throws -> String {
+        var target = path
+        for _ in 0..<40 {
+            var lst = stat()
+            guard lstat(target, &lst) == 0 else { return target }   // absent: written fresh
+            guard lst.st_mode & S_IFMT == S_IFLNK else {
+                if let kind = specialKind(lst.st_mode) { throw FileError.notRegular(path: path, kind: kind) }
+                return target
+            }
+            var buf = [CChar](repeating: 0, count: 4097)
+            let n = readlink(target, &buf, 4096)
+            guard n > 0 else { throw FileError.cannotWrite(path: path, reason: "cannot read the symlink") }
+            let link = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if link.hasPrefix("/") {
+                target = link
+            } else {
+                let dir = target.lastIndex(of: "/").map { String(target[...$0]) } ?? ""
+                target = dir + link
+            }
+        }
+        throw FileError.cannotWrite(path: path, reason: "too many levels of symbolic links")
+    }
+
+    /// fsync of the directory that holds a file's name (after a rename).
+    public static func syncDirectory(of file: String) {
+        let dir = file.lastIndex(of: "/").map { String(file[...$0]) } ?? "."
+        let dfd = open(dir, O_RDONLY)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 
     public static func exists(_ path: String) -> Bool {
@@ -33,6 +89,7 @@ public enum FileIO {
 
     /// Reads a whole file, refusing one larger than `cap`.
     public static func read(_ path: String, cap: Int = maxFileBytes) throws -> [UInt8] {
+        _ = try regularFileStatus(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw FileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -55,6 +112,7 @@ public enum FileIO {
 
     /// Reads the first `count` bytes (fewer if the file is shorter).
     public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+        _ = try regularFileStatus(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw FileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -78,15 +136,20 @@ public enum FileIO {
         return "\(dir).\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// Writes through `produce(tempPath)` and renames onto `path`; on failure the temporary
-    /// file is removed and the target is untouched.
+    /// Writes through `produce(tempPath)` and renames onto `path` (a symlink's target, see
+    /// `resolvedOutput`), with the file and its directory synced to disk; on failure the
+    /// temporary file is removed and the target is untouched.
     public static func atomicWrite(to path: String, _ produce: (String) throws -> Void) throws {
-        let tmp = temporaryPath(beside: path)
+        let target = try resolvedOutput(path)
+        let tmp = temporaryPath(beside: target)
         do {
             try produce(tmp)
-            guard rename(tmp, path) == 0 else {
+            let fd = open(tmp, O_RDONLY)
+            if fd >= 0 { _ = fsync(fd); close(fd) }
+            guard rename(tmp, target) == 0 else {
                 throw FileError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
             }
+            syncDirectory(of: target)
         } catch {
             unlink(tmp)
             throw error

@@ -15,6 +15,8 @@ import Tensors
 public final class NPYStreamWriter {
     public let path: String
     public let shape: [Int]
+    /// Where the file lands: `path`, or a symlink's target (`FileIO.resolvedOutput`).
+    private let target: String
     private let temporary: String
     private var fd: Int32
     private var valuesWritten = 0
@@ -25,7 +27,8 @@ public final class NPYStreamWriter {
         self.shape = shape
         let bytes = try Limits.byteCount(shape, .float32, what: "output \(path)")
         valuesExpected = bytes / 4
-        temporary = FileIO.temporaryPath(beside: path)
+        do { target = try FileIO.resolvedOutput(path) } catch { throw Self.failure(path, "\(error)") }
+        temporary = FileIO.temporaryPath(beside: target)
         fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw Self.failure(path, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         do { try write(NPYHeader.encode(dtype: .float32, shape: shape)) } catch { discard(); throw error }
@@ -51,14 +54,12 @@ public final class NPYStreamWriter {
         let synced = fsync(fd) == 0
         close(fd)
         fd = -1
-        guard synced, rename(temporary, path) == 0 else {
+        guard synced, rename(temporary, target) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw Self.failure(path, reason)
         }
-        let dir = path.lastIndex(of: "/").map { String(path[...$0]) } ?? "."
-        let dfd = open(dir, O_RDONLY)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        FileIO.syncDirectory(of: target)
     }
 
     /// Removes the temporary file; the target stays as it was.

@@ -80,7 +80,8 @@ final class ProvenanceTests: XCTestCase {
         let a = try TorchReader.read(dir + "/from_keras.pt")
         XCTAssertNil(a.epoch)  // Keras files record no epoch: none is invented
         XCTAssertEqual(a.stateDictKey, "state_dict")
-        XCTAssertEqual(a.extras, [TorchNamedValue("genesis_writer", .string("genesis 0.1.0"))])
+        // The writer, and where the weights came from (run's BatchNorm note reads it).
+        XCTAssertEqual(a.extras, [TorchNamedValue("genesis_writer", .string("genesis 0.1.0")), TorchNamedValue("genesis_source_format", .string("keras-h5"))])
         XCTAssertNotNil(a.optimizer)
         XCTAssertEqual(try ModelLoader.load(dir + "/from_keras.pt").writer, "genesis 0.1.0")
 
