@@ -26,6 +26,10 @@ public struct LoadedModel: Sendable {
     public var writer: String?
     /// What a `.genesis` file records of its origin (nil for other formats).
     public var recorded: RecordedProvenance?
+    /// A classification head the file carries beside the network (`ClassifierHead.names`,
+    /// canonical PyTorch layout), complete and of shapes that fit the network; else empty.
+    /// Its optimizer state, when the file has one, is in `optimizer` under the same names.
+    public var head = TensorStore()
     /// The file's `genesis_*` string entries (`GenesisWriter.annotationPrefix`), e.g. a training
     /// run's progress under `genesis_run`.
     public var annotations: [String: String] = [:]
