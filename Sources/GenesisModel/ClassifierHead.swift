@@ -26,13 +26,16 @@ public enum ClassifierHead {
         return names.allSatisfy { store[$0]?.shape == want[$0] } ? w2.shape[0] : nil
     }
 
-    /// The head tensors among a file's unmapped tensors (`head.*`, with or without `module.`).
+    /// The head tensors among a file's unmapped tensors (`head.*`, with or without `module.`),
+    /// in `names` order whatever the file's.
     public static func tensors(in unexpected: [(name: String, tensor: Tensor)]) -> TensorStore {
-        var s = TensorStore()
+        var found: [String: Tensor] = [:]
         for (name, t) in unexpected {
             let key = name.hasPrefix(NameMaps.dataParallelPrefix) ? String(name.dropFirst(NameMaps.dataParallelPrefix.count)) : name
-            if names.contains(key) { s[key] = t }
+            if names.contains(key) { found[key] = t }
         }
+        var s = TensorStore()
+        for n in names { if let t = found[n] { s[n] = t } }
         return s
     }
 
