@@ -63,6 +63,9 @@ struct KerasBridge: FormatBridge {
         var loaded = LoadedModel(path: path, format: kind, formatDescription: Self.describe(k), mapped: mapped, detected: detected,
                                  kerasListing: KerasListing(k), inputShape: input, optimizer: optimizer, writer: k.writer)
         loaded.head = head
+        if detected == nil, !Self.head(k).isEmpty, k.extraLayers.isEmpty {
+            loaded.detectionNote = "a Keras classifier (two Dense layers after the encoder) without the Genesis decoder that genesis keeps beside it (group \(KerasWriter.Header.extraLayersGroup), which a Keras re-save drops): genesis reads, runs and resumes whole Genesis networks only; load it in Keras, or fine-tune again from the pretrained model"
+        }
         loaded.annotations = k.annotations
         return loaded
     }

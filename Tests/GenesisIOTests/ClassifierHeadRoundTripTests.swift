@@ -106,4 +106,20 @@ final class ClassifierHeadRoundTripTests: XCTestCase {
         XCTAssertEqual(Verification.verify(back.mapped, against: try back.architecture()).problems.filter { $0.kind != .unexpected }, [])
         try assertHeadAndStateSurvive(expected, back)
     }
+
+    /// A Keras classifier without the decoder beside it (as a tf_keras re-save leaves it) is not
+    /// a Genesis network: reading it names why, instead of detection's bare verdict.
+    func testAKerasClassifierWithoutTheDecoderIsRefusedClearly() throws {
+        let dir = Fixtures.scratchDirectory()
+        let p = try payload("keras/genesis_tiny.h5", classes: 1)
+        try ModelWriter.write(p, to: dir + "/c.h5", format: .kerasH5, options: WriteOptions())
+        let k = try KerasReader.read(dir + "/c.h5")
+        let config = try XCTUnwrap(try H5File.open(dir + "/c.h5").root().stringAttribute("model_config"))
+        try KerasWriter.writeModel(k.layers, optimizerWeights: k.optimizerWeights, modelConfig: config, trainingConfig: nil, to: dir + "/stripped.h5")
+        let stripped = try ModelLoader.load(dir + "/stripped.h5")
+        XCTAssertNil(stripped.detected)
+        XCTAssertThrowsError(try stripped.architecture()) { e in
+            XCTAssertTrue("\(e)".contains("without the Genesis decoder") && "\(e)".contains(KerasWriter.Header.extraLayersGroup), "\(e)")
+        }
+    }
 }
