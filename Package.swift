@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "TorchFormatTests", dependencies: ["TorchFormat", "Tensors", "HDF5", "TestSupport"]),
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "KerasFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisIOTests", dependencies: ["GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors", "VolumeIO", "GenesisIO", "HDF5"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors", "VolumeIO", "GenesisIO", "GenesisModel", "TorchFormat", "HDF5"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "NativeCheckpointTests", dependencies: ["NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),

@@ -144,8 +144,55 @@ def main():
         keys = list(f.keys())
     report("safetensors.safe_open(.genesis)", meta.get("format") == "genesis", f"{len(keys)} tensors, format {meta.get('format')} {meta.get('format_version')}")
 
+    classifier_checks(d, K, torch, h5py)
+
     print(json.dumps({"passed": sum(r["ok"] for r in results), "failed": sum(not r["ok"] for r in results)}))
     return 0 if all(r["ok"] for r in results) else 1
+
+
+def classifier_checks(d, K, torch, h5py):
+    """Fine-tuned classifiers: the Keras full save loads with tf_keras load_model as the classifier
+    (encoder -> GAP -> Dense(1024, relu) -> Dense(K)) and predicts what `genesis run --classifier`
+    does, with its optimizer state restored; the .pt carries the head and its optimizer state."""
+    rng = np.random.default_rng(5)
+    cubes = rng.random((8, 16, 16, 8), dtype=np.float32)
+    xi, yi, ci = os.path.join(d, "cx.npy"), os.path.join(d, "cy.npy"), os.path.join(d, "cc.npy")
+    np.save(xi, cubes)
+    np.save(yi, (np.arange(8) % 2).astype(np.float32))
+    np.save(ci, (np.arange(8) % 3).astype(np.float32))
+    x = rng.random((3, 1, 16, 16, 8), dtype=np.float32)
+    for labels, k in ((yi, 1), (ci, 3)):
+        out = os.path.join(d, f"cls{k}.h5")
+        g("finetune", "--init", os.path.join(FIXTURES, "keras", "genesis_tiny.h5"), "--task", "classification", "--images", xi,
+          "--labels", labels, "--classes", str(k), "--batch", "4", "--steps", "2", "--out", out)
+        km = K.models.load_model(out)
+        names = [l.name for l in km.layers]
+        report(f"tf_keras load_model(finetune classifier .h5, K={k})", km.output_shape == (None, k) and names[-3:] == ["global_average_pooling3d_1", "dense_1", "dense_2"],
+               f"output {km.output_shape}, last layers {names[-3:]}, {len(names)} layers, activation {km.layers[-1].get_config()['activation']}")
+        ref = km.predict(x, verbose=0)
+        yo = os.path.join(d, f"p{k}.npy")
+        np.save(os.path.join(d, "xc.npy"), x)
+        g("run", out, "--classifier", "--input", os.path.join(d, "xc.npy"), "--output", yo, "--bn", "inference")
+        ours = np.load(yo)
+        diff = np.abs(ref - ours).max()
+        report(f"  tf_keras predict vs genesis run --classifier --bn inference (K={k})", diff <= 1e-4, f"max |diff| {diff:.2e}, e.g. {ours[0].round(4).tolist()}")
+        with h5py.File(out, "r") as f:
+            ow = f["optimizer_weights"]
+            want = [np.array(ow[n.decode() if isinstance(n, bytes) else n]) for n in ow.attrs["weight_names"]]
+        got = [np.array(v) for v in km.optimizer.variables()]
+        same = len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
+        report(f"  optimizer state restored by load_model (K={k})", same and int(got[0]) == 2,
+               f"{type(km.optimizer).__name__}, {len(got)} variables (file {len(want)}), iteration {int(got[0])}")
+    pt = os.path.join(d, "cls.pt")
+    g("finetune", "--init", os.path.join(FIXTURES, "torch", "genesis_tiny.pt"), "--task", "classification", "--images", xi,
+      "--labels", yi, "--batch", "4", "--steps", "2", "--out", pt)
+    ck = torch.load(pt, weights_only=True)
+    sd, osd = ck["state_dict"], ck["optimizer_state_dict"]
+    params = osd["param_groups"][0]["params"]
+    head = [k for k in sd if ".head." in "." + k]
+    shapes_ok = all(tuple(osd["state"][64 + i]["momentum_buffer"].shape) == tuple(sd[n].shape) for i, n in enumerate(head))
+    report("torch.load(weights_only=True) of a finetune classifier .pt: head in state_dict, its momentum at params 64..67",
+           len(params) == 68 and len(head) == 4 and shapes_ok, f"{len(params)} params, head keys {head}, momentum shapes match: {shapes_ok}")
 
 
 if __name__ == "__main__":

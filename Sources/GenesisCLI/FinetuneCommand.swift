@@ -16,7 +16,7 @@ struct FinetuneCommand: ParsableCommand {
 
         Classification: the encoder output (depth_7 / down_tr512) -> global average pooling -> Dense(1024, ReLU) -> Dense(K); sigmoid + BCE for one class, softmax + CE for more; validation accuracy and AUC reported. Labels: (N,) 0/1 or class indices, or (N, K) one-hot.
 
-        A fresh optimizer starts (SGD momentum 0.9 unless --optimizer adam). What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head: .genesis (head and its optimizer state, resumes exactly) or .pt (head tensors under head.*; its optimizer state is not in the .pt), not .h5 yet.
+        A fresh optimizer starts (SGD momentum 0.9 unless --optimizer adam). What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head and the head's optimizer state in each (all resume exactly): .genesis and .pt keep the head tensors as head.fc1.weight, head.fc1.bias, head.fc2.weight, head.fc2.bias (PyTorch layout; in a .pt their optimizer state follows the network's parameters, positions 64-67 for the PyTorch network), .h5 is a Keras full save of the classifier itself (tf_keras load_model gives encoder -> GlobalAveragePooling3D -> dense_1 Dense(1024, relu) -> dense_2 Dense(K, sigmoid|softmax)), the decoder kept beside it in a group Keras does not read, so the file still reads back as a whole Genesis network. `genesis run --classifier` runs a classifier file.
 
         Examples:
           genesis finetune --init Genesis_Chest_CT.h5 --task segmentation --images x.npy --labels masks.npy --validation-split 0.2 --epochs 20 --out seg.h5
@@ -78,10 +78,7 @@ struct FinetuneCommand: ParsableCommand {
         session.notes = setup.notes
         session.modulePrefix = setup.modulePrefix
         if !json { for line in setup.report.lines { CLIOutput.warn(line) } }
-        let outFormat = try TrainingCheckpoint.format(for: out, framework: setup.framework)
-        if task == .classification, outFormat == .kerasH5 {
-            throw CLIError(subject: out, message: "a classifier's Keras full save (the head's layers in model_config) is not written yet: write .genesis, which keeps the head and its optimizer state")
-        }
+        _ = try TrainingCheckpoint.format(for: out, framework: setup.framework)   // refuse a wrong extension before training
         if resumed == nil, data.inputs.count < training.batch {
             throw CLIError(subject: "--images", message: "\(data.inputs.count) training images are fewer than one batch of \(training.batch) (--batch)")
         }

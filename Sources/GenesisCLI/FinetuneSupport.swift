@@ -90,13 +90,7 @@ enum FinetuneSupport {
         return Tensor(shape: shape, floats: (0..<n).map { _ in Float((Double(rng.next() >> 11) / Double(1 << 53) * 2 - 1) * limit) })
     }
 
-    /// Tensors under `head.` that a file kept outside the network's names (a classifier's head).
-    static func headTensors(_ loaded: LoadedModel) -> TensorStore {
-        var s = TensorStore()
-        for (name, t) in loaded.mapped.unexpected {
-            let key = name.hasPrefix("module.") ? String(name.dropFirst(7)) : name
-            if key.hasPrefix("head.") { s[key] = t }
-        }
-        return s
-    }
+    /// The classification head a file carries (`LoadedModel.head`: complete, canonical layout,
+    /// whatever the format: `.genesis` and `.pt` `head.*` tensors, a Keras classifier's Dense layers).
+    static func headTensors(_ loaded: LoadedModel) -> TensorStore { loaded.head }
 }

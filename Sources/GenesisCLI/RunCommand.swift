@@ -22,6 +22,7 @@ struct RunCommand: ParsableCommand {
           genesis run Genesis_Chest_CT.pt --input cubes.npy --output pred.npy --bn batch --json
           genesis run Genesis_Chest_CT.h5 --input scan_hu.npy --window ct --output pred.npy
           genesis run model.h5 --input mr.npy --window -200,1800 --output pred.npy
+          genesis run cls.h5 --classifier --input cubes.npy --output probabilities.npy
         """
     )
 
@@ -38,6 +39,8 @@ struct RunCommand: ParsableCommand {
     var maxMemory: String?
     @Option(help: "Inference mode: cubes per forward call (default: as many as fit 256 MiB of activations, at least 1).")
     var cubesPerSlice: Int?
+    @Flag(help: "Run the file's classification head (a finetune --task classification model): Y is (N, K) class probabilities.")
+    var classifier = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @OptionGroup var inputFormat: InputOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -74,6 +77,7 @@ struct RunCommand: ParsableCommand {
             throw CLIError(subject: input, message: "cubes of \(CLIOutput.shape(spatial)): every side must be a multiple of 8 (the network pools three times by 2); crop or pad them, e.g. to \(CLIOutput.shape(fit))")
         }
         let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
+        if classifier { return try runClassifier(loaded, network: net, x, mode: mode, epsilon: eps) }
 
         let plan = try slicePlan(arch, cubes: count, spatial: spatial, mode: mode)
         let nThreads = threads ?? Parallel.defaultThreads

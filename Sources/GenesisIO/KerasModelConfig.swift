@@ -6,8 +6,10 @@ import GenesisModel
 /// Keras 2 `model.save` writes them, so that tf_keras `load_model` and Keras 3's legacy h5
 /// loader rebuild the network from our files.
 enum KerasModelConfig {
-    static func modelConfig(_ arch: Architecture, inputShape: [Int], bnEpsilon: Double = 1e-3) -> String {
-        let plan = KerasLayerPlan(arch)
+    /// `plan`: the layers to describe (default: the whole U-Net; a classifier's plan gives the
+    /// functional model whose output is the classifier's, `KerasLayerPlan(classifier:classes:)`).
+    static func modelConfig(_ arch: Architecture, inputShape: [Int], bnEpsilon: Double = 1e-3, plan: KerasLayerPlan? = nil) -> String {
+        let plan = plan ?? KerasLayerPlan(arch)
         var layers: [[String: Any]] = []
         for layer in plan.layers {
             var cfg: [String: Any] = ["name": layer.name, "trainable": true, "dtype": "float32"]
@@ -35,6 +37,10 @@ enum KerasModelConfig {
                 cfg.merge(["size": [2, 2, 2], "data_format": "channels_first"]) { $1 }
             case "Concatenate":
                 cfg["axis"] = 1
+            case "GlobalAveragePooling3D":
+                cfg.merge(["data_format": "channels_first", "keepdims": false]) { $1 }
+            case "Dense":
+                cfg.merge(["units": layer.units ?? 1, "activation": layer.activation ?? "linear", "use_bias": true]) { $1 }
             default:
                 break
             }
@@ -49,8 +55,11 @@ enum KerasModelConfig {
         return json(config)
     }
 
-    /// SGD (the official optimiser) or Adam, with MSE loss as in the official pretraining.
-    static func trainingConfig(optimizer: String, hyperparameters: [String: Double]) -> String {
+    /// SGD (the official optimiser) or Adam.
+    /// `loss`: the run's (`mse` for pretraining, `binary_crossentropy` / `categorical_crossentropy`
+    /// for a classifier; segmentation's Dice is no Keras built-in, so it records `mse` as the
+    /// official pretraining does).
+    static func trainingConfig(optimizer: String, hyperparameters: [String: Double], loss: String = "mse") -> String {
         // Only arguments every Keras generation's SGD/Adam accepts (Keras 3 rejects unknown ones).
         var cfg: [String: Any] = ["name": optimizer]
         if let lr = hyperparameters["learning_rate"] ?? hyperparameters["lr"], lr.isFinite { cfg["learning_rate"] = lr }
@@ -58,7 +67,7 @@ enum KerasModelConfig {
         for k in numeric { if let v = hyperparameters[k], v.isFinite { cfg[k] = v } }
         let flag = optimizer == "SGD" ? "nesterov" : "amsgrad"
         if let v = hyperparameters[flag] { cfg[flag] = v != 0 }
-        return json(["optimizer_config": ["class_name": optimizer, "config": cfg], "loss": "mse", "metrics": NSNull(),
+        return json(["optimizer_config": ["class_name": optimizer, "config": cfg], "loss": loss, "metrics": NSNull(),
                      "weighted_metrics": NSNull(), "loss_weights": NSNull()])
     }
 

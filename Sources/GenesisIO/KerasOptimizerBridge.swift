@@ -51,7 +51,7 @@ enum KerasOptimizerBridge {
             // Keras 2.2.4 Adam without amsgrad keeps a (1,) placeholder per vhat: not state.
             if kind == "vhat", tensors.allSatisfy({ $0.elementCount == 1 }) { continue }
             guard tensors.count == n else { return nil }
-            let canonical = tensors.concurrentMap { $0.rank == 5 ? $0.permuted(NameMaps.kerasToCanonicalAxes) : $0 }
+            let canonical = tensors.concurrentMap(KerasBridge.canonicalLayout)
             for (p, c) in zip(trainable, canonical) {
                 guard c.shape == shapes[p] else { return nil }
                 slots[p, default: [:]][kind] = c
@@ -77,14 +77,18 @@ enum KerasOptimizerBridge {
     /// `SGD/m/<layer>/<var>:0`, Adam `Adam/m/...` and `Adam/v/...` interleaved. tf_keras and
     /// Keras restore these positionally, so the order is what matters; our reader takes any naming.
     /// `names`: trainable canonical names with their Keras names (`depth_0_conv/kernel`), in Keras order.
-    static func kerasWeights(_ s: OptimizerState, names: [(canonical: String, keras: String)]) -> [KerasWeight] {
+    /// `shapes`: canonical shapes of the weights, for the zeros of slots the state lacks.
+    static func kerasWeights(_ s: OptimizerState, names: [(canonical: String, keras: String)], shapes: [String: [Int]] = [:]) -> [KerasWeight] {
         let prefix = s.kind == .sgd ? "SGD" : "Adam"
         var out = [KerasWeight(name: "iteration:0", tensor: Tensor(scalarInt64: s.step ?? 0))]
         let kinds = s.kind == .sgd ? [("momentum", "m")] : [("m", "m"), ("v", "v")]
         for (canonical, keras) in names {
             for (kind, label) in kinds {
-                guard let t = s.slots[canonical]?[kind] else { continue }
-                out.append(KerasWeight(name: "\(prefix)/\(label)/\(keras):0", tensor: t.rank == 5 ? t.permuted(NameMaps.canonicalToKerasAxes) : t))
+                // tf_keras restores positionally, one slot per trainable weight: a weight the run
+                // never updated (frozen) gets the zeros tf_keras starts it with.
+                guard let t = s.slots[canonical]?[kind] ?? shapes[canonical].map({ Tensor(shape: $0, floats: [Float](repeating: 0, count: $0.reduce(1, *))) })
+                else { continue }
+                out.append(KerasWeight(name: "\(prefix)/\(label)/\(keras):0", tensor: KerasBridge.kerasLayout(t)))
             }
         }
         return out

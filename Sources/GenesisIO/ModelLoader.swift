@@ -26,6 +26,13 @@ public struct LoadedModel: Sendable {
     public var writer: String?
     /// What a `.genesis` file records of its origin (nil for other formats).
     public var recorded: RecordedProvenance?
+    /// A classification head the file carries beside the network (`ClassifierHead.names`,
+    /// canonical PyTorch layout), complete and of shapes that fit the network; else empty.
+    /// Its optimizer state, when the file has one, is in `optimizer` under the same names.
+    public var head = TensorStore()
+    /// Why the file is not a whole Genesis network when the reader can tell more than detection
+    /// (a Keras classifier without the decoder Genesis keeps beside it).
+    public var detectionNote: String?
     /// The file's `genesis_*` string entries (`GenesisWriter.annotationPrefix`), e.g. a training
     /// run's progress under `genesis_run`.
     public var annotations: [String: String] = [:]
@@ -54,7 +61,7 @@ public struct LoadedModel: Sendable {
     /// Detected architecture or a `notGenesis` error naming the file.
     public func architecture() throws -> Architecture {
         guard let d = detected else {
-            throw GenesisIOError.notGenesis(file: path, reason: Detection.analyze(mapped).verdict)
+            throw GenesisIOError.notGenesis(file: path, reason: [detectionNote, Detection.analyze(mapped).verdict].compactMap { $0 }.joined(separator: "; "))
         }
         return d.architecture
     }

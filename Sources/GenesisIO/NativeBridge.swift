@@ -88,6 +88,10 @@ struct NativeBridge: FormatBridge {
                                  kerasListing: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
                                  versions: ["format_version": version, "source_format": p.sourceFormat ?? ""], writer: p.createdBy, recorded: recorded)
         loaded.annotations = c.metadata.annotations ?? [:]
+        if let arch = detected?.architecture {
+            let head = ClassifierHead.tensors(in: mapped.unexpected)
+            if ClassifierHead.classes(in: head, baseFilters: arch.baseFilters) != nil { loaded.head = head }
+        }
         return loaded
     }
 }

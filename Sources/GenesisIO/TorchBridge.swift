@@ -18,8 +18,14 @@ struct TorchBridge: FormatBridge {
         let mapped = Mapping.fromFlat(c.stateDict, naming: .torch)
         let detected = Detection.detect(mapped)
         var optimizer: OptimizerState?
-        if let o = c.optimizer, let arch = detected?.architecture {
-            optimizer = Self.state(o, parameters: arch.tensors.filter { $0.role.isTrainable }.map(\.name))
+        var head = TensorStore()
+        if let arch = detected?.architecture {
+            let candidate = ClassifierHead.tensors(in: mapped.unexpected)
+            if ClassifierHead.classes(in: candidate, baseFilters: arch.baseFilters) != nil { head = candidate }
+            if let o = c.optimizer {
+                let network = arch.tensors.filter { $0.role.isTrainable }.map(\.name)
+                optimizer = Self.state(o, parameters: network, extra: head.isEmpty ? [] : ClassifierHead.names)
+            }
         }
         var description = c.format == .legacy ? "PyTorch legacy pickle (torch < 1.6)" : "PyTorch zip (torch >= 1.6)"
         if c.stateDictKey != nil { description += ", checkpoint dict" + (c.epoch.map { " at epoch \($0)" } ?? "") }
@@ -28,14 +34,19 @@ struct TorchBridge: FormatBridge {
                                  inputShape: nil, optimizer: optimizer, epoch: c.epoch,
                                  versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")],
                                  writer: c.extras[GenesisWriter.key].flatMap { if case let .string(w) = $0 { return w } else { return nil } })
+        loaded.head = head
         loaded.annotations = GenesisWriter.annotations(c.extras.compactMap { e in
             if case let .string(s) = e.value { return (e.name, s) } else { return nil }
         })
         return loaded
     }
 
-    /// Per-position state -> canonical names. Nil when the optimizer covers another parameter list.
-    static func state(_ o: TorchOptimizerState, parameters: [String]) -> OptimizerState? {
+    /// Per-position state -> canonical names: positions 0..<n are the network's `parameters`,
+    /// and when the optimizer covers more, the next are `extra` (a classifier's head, in
+    /// `ClassifierHead.names` order, as `write` puts them). Nil when the optimizer covers
+    /// another parameter list.
+    static func state(_ o: TorchOptimizerState, parameters network: [String], extra: [String] = []) -> OptimizerState? {
+        let parameters = o.parameterCount == network.count + extra.count && !extra.isEmpty ? network + extra : network
         guard o.parameterCount == parameters.count, o.kind != .unknown else { return nil }
         var slots: [String: [String: Tensor]] = [:]
         var step: Int64?
@@ -66,7 +77,9 @@ struct TorchBridge: FormatBridge {
     func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {
         var optimizer: TorchOptimizerState?
         if options.includeOptimizer, let o = p.optimizer, o.convention == .torch {
-            let params = p.architecture.tensors.filter { $0.role.isTrainable }.map(\.name)
+            // The network's parameters in `model.parameters()` order, then a classifier's head
+            // (ClassifierHead.names: fc1 weight, bias, fc2 weight, bias) when the weights carry it.
+            let params = ClassifierHead.parameterOrder(p.architecture, weights: p.weights)
             var state: [Int: [TorchNamedValue]] = [:]
             for (i, name) in params.enumerated() {
                 guard let s = o.slots[name] else { continue }

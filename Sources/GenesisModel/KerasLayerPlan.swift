@@ -10,14 +10,20 @@ public struct KerasLayerPlan: Sendable {
         public var inputs: [String] = []
         /// Block index for `depth_*` layers, upsampler index for up layers, 14 for the final conv.
         public var block: Int?
+        /// Dense layers: output units and activation (`relu`, `sigmoid`, `softmax`).
+        public var units: Int?
+        public var activation: String?
 
         public static func == (a: Layer, b: Layer) -> Bool {
             a.name == b.name && a.className == b.className && a.weights.map(\.keras) == b.weights.map(\.keras)
                 && a.weights.map(\.canonical) == b.weights.map(\.canonical) && a.inputs == b.inputs && a.block == b.block
+                && a.units == b.units && a.activation == b.activation
         }
     }
 
     public let layers: [Layer]
+
+    public init(layers: [Layer]) { self.layers = layers }
 
     /// The plan for an architecture. The torch variant in Keras uses `Conv3DTranspose`
     /// (`deconvolution=True` in the official builder).

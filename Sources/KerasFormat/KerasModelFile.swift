@@ -49,6 +49,9 @@ public struct KerasModelFile: Sendable {
     public let writer: String?
     /// Root string attributes named `genesis_*` other than the writer (e.g. `genesis_run`).
     public var annotations: [String: String] = [:]
+    /// Layers kept beside the Keras model (`KerasWriter.Header.extraLayersGroup`: a classifier's
+    /// decoder), classes from its `layer_classes`; empty for files without the group.
+    public var extraLayers: [KerasLayer] = []
 
     public init(path: String, layout: Layout, kerasVersion: String?, backend: String?, layers: [KerasLayer],
                 optimizerWeights: [KerasWeight], config: KerasModelConfig?, optimizer: KerasOptimizerConfig?, writer: String? = nil) {

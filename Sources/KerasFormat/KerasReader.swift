@@ -52,9 +52,24 @@ public enum KerasReader {
         if root.exists("optimizer_weights") {
             optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights", budget: budget)
         }
+        var extraLayers: [KerasLayer] = []
+        if root.exists(KerasWriter.Header.extraLayersGroup) {
+            let g = try root.group(KerasWriter.Header.extraLayersGroup)
+            let owner = KerasWriter.Header.extraLayersGroup
+            let names = try g.stringListAttribute("layer_names")
+            let classes = g.hasAttribute("layer_classes") ? try g.stringListAttribute("layer_classes") : []
+            for (i, name) in names.enumerated() {
+                guard g.exists(name) else {
+                    throw KerasError.malformed(file: path, location: "\(owner)/\(name)", reason: "listed in layer_names but its group is missing")
+                }
+                let weights = try readWeights(in: try g.group(name), path: path, owner: "\(owner)/\(name)", budget: budget)
+                extraLayers.append(KerasLayer(name: name, className: i < classes.count && !classes[i].isEmpty ? classes[i] : nil, weights: weights))
+            }
+        }
         let writer = try root.stringAttribute(KerasWriter.Header.writerAttribute)
         var file = KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: backend, layers: layers,
                                   optimizerWeights: optimizerWeights, config: config, optimizer: optimizer, writer: writer)
+        file.extraLayers = extraLayers
         for name in try root.attributeNames() where name.hasPrefix("genesis_") && name != KerasWriter.Header.writerAttribute {
             if let v = try? root.stringAttribute(name) { file.annotations[name] = v }
         }

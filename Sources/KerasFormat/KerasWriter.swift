@@ -15,6 +15,10 @@ public enum KerasWriter {
         /// is the one tf_keras 2.21 `model.save(..., save_format="h5")` writes and loads.
         public static let defaultKerasVersion = "2.21.0"
         public static let writerAttribute = "genesis_writer"
+        /// A root group of layers that belong with the weights but not to the Keras model
+        /// (the decoder beside a fine-tuned classifier): the `model_weights` layout, plus
+        /// `layer_classes` (the layers' classes, in `layer_names` order). No Keras loader reads it.
+        public static let extraLayersGroup = "genesis_extra_layers"
         public var kerasVersion: String
         public var backend: String
         public var writer: String?
@@ -35,11 +39,12 @@ public enum KerasWriter {
     }
 
     /// `save_weights` layout: `layer_names` at the root.
-    public static func writeWeights(_ layers: [KerasLayer], to path: String, header: Header = Header()) throws {
+    public static func writeWeights(_ layers: [KerasLayer], extraLayers: [KerasLayer] = [], to path: String, header: Header = Header()) throws {
         try FileIO.atomicWrite(to: path) { tmp in
             let file = try H5File.create(tmp)
             let root = try file.root()
             try writeLayers(layers, into: root, header: header)
+            try writeExtraLayers(extraLayers, into: root, header: header)
             try header.writeRootAttributes(root)
             try file.flush()
         }
@@ -47,7 +52,7 @@ public enum KerasWriter {
 
     /// `model.save` layout: root `keras_version`, `backend`, `model_config`, `training_config`
     /// (when given), `/model_weights`, and `/optimizer_weights` (when there is state).
-    public static func writeModel(_ layers: [KerasLayer], optimizerWeights: [KerasWeight], modelConfig: String,
+    public static func writeModel(_ layers: [KerasLayer], extraLayers: [KerasLayer] = [], optimizerWeights: [KerasWeight], modelConfig: String,
                                   trainingConfig: String?, to path: String, header: Header = Header()) throws {
         try FileIO.atomicWrite(to: path) { tmp in
             let file = try H5File.create(tmp)
@@ -58,6 +63,7 @@ public enum KerasWriter {
             if let trainingConfig { try root.setVariableStringAttribute("training_config", trainingConfig) }
             try header.writeRootAttributes(root)
             try writeLayers(layers, into: try root.createGroup("model_weights"), header: header)
+            try writeExtraLayers(extraLayers, into: root, header: header)
             if !optimizerWeights.isEmpty {
                 let g = try root.createGroup("optimizer_weights")
                 try g.setStringListAttribute("weight_names", optimizerWeights.map(\.name))
@@ -65,6 +71,13 @@ public enum KerasWriter {
             }
             try file.flush()
         }
+    }
+
+    static func writeExtraLayers(_ layers: [KerasLayer], into root: H5Group, header: Header) throws {
+        guard !layers.isEmpty else { return }
+        let g = try root.createGroup(Header.extraLayersGroup)
+        try writeLayers(layers, into: g, header: header)
+        try g.setStringListAttribute("layer_classes", layers.map { $0.className ?? "" })
     }
 
     static func writeLayers(_ layers: [KerasLayer], into g: H5Group, header: Header) throws {

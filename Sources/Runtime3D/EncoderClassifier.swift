@@ -6,8 +6,9 @@ import Tensors
 /// Dense(16b -> 1024, ReLU) -> Dense(1024 -> K), sigmoid for one class, softmax for more.
 /// Output (N, K, 1, 1, 1). Its head tensors are `head.fc1.*` and `head.fc2.*` (PyTorch layout).
 public struct EncoderClassifier: Sendable {
-    public static let hidden = 1024
-    public static let headNames = ["head.fc1.weight", "head.fc1.bias", "head.fc2.weight", "head.fc2.bias"]
+    public static let hidden = ClassifierHead.hidden
+    /// The head's tensors in their documented order (`ClassifierHead.names`).
+    public static let headNames = ClassifierHead.names
 
     public let network: GenesisNetwork
     public let fc1: Dense
@@ -28,7 +29,7 @@ public struct EncoderClassifier: Sendable {
 
     /// The head tensors' shapes for `classes` classes at base width `b`.
     public static func headShapes(baseFilters b: Int, classes: Int) -> [String: [Int]] {
-        ["head.fc1.weight": [hidden, 16 * b], "head.fc1.bias": [hidden], "head.fc2.weight": [classes, hidden], "head.fc2.bias": [classes]]
+        ClassifierHead.shapes(baseFilters: b, classes: classes)
     }
 
     /// What backward needs from a forward pass.
