@@ -60,7 +60,7 @@ extension Conv3D {
     }
 
     /// The convolution whose forward is this one's input gradient: weight W'[i, o, a, b, c] =
-    /// W[o, i, 2-a, 2-b, 2-c], no bias, same algorithm and tuning.
+    /// W[o, i, 2-a, 2-b, 2-c], no bias, same algorithm, the backward's tuning.
     func flippedForData() throws -> Conv3D {
         var flipped = [Float](repeating: 0, count: weight.count)
         weight.withUnsafeBufferPointer { w in
@@ -75,18 +75,18 @@ extension Conv3D {
             }
         }
         return try Conv3D(weight: flipped, bias: [Float](repeating: 0, count: inChannels), outChannels: inChannels,
-                          inChannels: outChannels, kernel: 3, algorithm: algorithm, tuning: tuning)
+                          inChannels: outChannels, kernel: 3, algorithm: algorithm, tuning: tuning.forBackward)
     }
 
     /// dW for kernel 3: by the transposed 2-D Winograd identity where the forward runs 2-D
     /// Winograd on this shape (and the values are finite; see `NonFinite`), else tiled im2col.
     private func weightGradient3(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
-        if let wino = winograd2D, path(for: src) == .winograd2D,
+        if winograd2D != nil, path(for: src) == .winograd2D,
            !NonFinite.contains(dY.data), !parts.contains(where: { NonFinite.contains($0.map.data) }) {
             let dW = ChannelSources.withPointers(parts.map(\.map)) { ptrs in
                 dY.data.withUnsafeBufferPointer { g in
                     Winograd2D.weightGradient(src, ptrs, outputGradient: g.baseAddress!, outChannels: outChannels,
-                                              heightTile: wino.heightTile, tuning: tuning, threads: threads)
+                                              heightTile: tuning.backwardHeightTile, tuning: tuning, threads: threads)
                 }
             }
             if let dW { return dW }

@@ -5,6 +5,11 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// Output rows per 2-D Winograd tile: 4 (F(4x4, 3x3), a quarter of im2col's multiplications)
     /// or 2 (F(2x4, 3x3), a third; smaller transformed filters).
     public var winograd2DHeightTile: Int
+    /// Output rows per 2-D Winograd tile of the backward passes (the input gradient's flipped
+    /// convolution and the weight gradient); nil: as the forward. The forward's rounding moves
+    /// the ReLU and max-pool decisions of a step, the backward's only scales linearly into the
+    /// gradients, so training may run its backward at F(4x4) and its forward at F(2x4).
+    public var winograd2DBackwardHeightTile: Int?
     /// Fewest input channels for 2-D Winograd (its GEMMs reduce over only in, or in * 3;
     /// narrower layers use the 1-D form). 8: the official depth_1 (in = 32) runs 1.5x faster in
     /// 2-D than in 1-D with plane stacking.
@@ -22,12 +27,14 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// of 16 input channels (each owning its columns of dW) instead of per-worker copies of dW.
     public var channelBlockedWeightGradientMinimum: Int
 
-    public init(winograd2DHeightTile: Int = 4, winograd2DMinChannels: Int = 8, planeStacking: Bool = true,
+    public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, planeStacking: Bool = true,
                 tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20,
                 channelBlockedWeightGradientMinimum: Int = 1 << 20) {
         precondition(winograd2DHeightTile == 2 || winograd2DHeightTile == 4, "2-D Winograd height tile must be 2 or 4")
         precondition(tileFloats > 0 && minTileColumns > 0 && transposedTileFloats > 0, "tile sizes must be positive")
+        precondition([nil, 2, 4].contains(winograd2DBackwardHeightTile), "2-D Winograd backward height tile must be 2 or 4")
         self.winograd2DHeightTile = winograd2DHeightTile
+        self.winograd2DBackwardHeightTile = winograd2DBackwardHeightTile
         self.winograd2DMinChannels = winograd2DMinChannels
         self.planeStacking = planeStacking
         self.tileFloats = tileFloats
@@ -37,4 +44,15 @@ public struct ConvolutionTuning: Sendable, Equatable {
     }
 
     public static let `default` = ConvolutionTuning()
+
+    /// The height tile the backward passes use.
+    public var backwardHeightTile: Int { winograd2DBackwardHeightTile ?? winograd2DHeightTile }
+
+    /// The tuning of the flipped convolution that computes an input gradient: its forward is
+    /// a backward pass.
+    var forBackward: ConvolutionTuning {
+        var t = self
+        t.winograd2DHeightTile = backwardHeightTile
+        return t
+    }
 }
