@@ -65,7 +65,7 @@ final class LearningTests: XCTestCase {
     /// cubes, batch 6 (the official batch; 4 steps per epoch), 6 epochs, SGD lr 0.1 momentum 0.9
     /// (the defaults), seed 3.
     ///
-    /// Measured (debug build, about 40 s): validation MSE per epoch 0.0484, 0.0270, 0.0181, 0.0183,
+    /// Measured (debug build, 23 s idle, 40-50 s with other builds running): validation MSE per epoch 0.0484, 0.0270, 0.0181, 0.0183,
     /// 0.0183, 0.0171 (last / first = 0.35); training loss 0.056 -> 0.017. Asserted: last < 0.6 x
     /// first. What 24 steps learn is mostly the data's intensity level and coarse structure: the
     /// best constant prediction (the validation cubes' mean) scores their variance, 0.0151, and
@@ -100,7 +100,7 @@ final class LearningTests: XCTestCase {
     /// `--validation-split 0.25` (8 held out), batch 6 (4 steps per epoch), 10 epochs, Adam lr
     /// 0.01, Dice loss (the default).
     ///
-    /// Measured (debug build, about 37 s): validation Dice per epoch 0.070, 0.096, 0.121, 0.188,
+    /// Measured (debug build, 23 s idle, 37-60 s with other builds running): validation Dice per epoch 0.070, 0.096, 0.121, 0.188,
     /// 0.313, 0.407, 0.512, 0.406, 0.474, 0.624. A constant prediction scores: all zero 0 (the
     /// validation masks are not empty), all one 2|y| / (|y| + |V|): 0.0185 on the 8 cubes held
     /// out, and at most 0.061 on any 8 of these cubes (the 8 with the most nodule voxels; this
@@ -134,7 +134,7 @@ final class LearningTests: XCTestCase {
     ///
     /// Data seed 34 is chosen so that the 16 held-out cubes are balanced (8 with a nodule, checked
     /// below), so chance is 0.5; with seed 31 they were 12 to 4 (majority rate 0.75).
-    /// Measured (debug build, about 18 s): validation accuracy per epoch 0.8125, 1, 1, 1, 1; AUC
+    /// Measured (debug build, 9-18 s): validation accuracy per epoch 0.8125, 1, 1, 1, 1; AUC
     /// 0.969, 1, 1, 1, 1. Asserted: final accuracy >= 0.75 (> chance + 0.2) and AUC >= 0.85. The
     /// same flags on data seeds 31-38 ended at accuracy 0.81-1 and AUC 0.92-1 (release build).
     /// Adam lr 0.01 stalled on this seed (training loss 0.69, AUC 0.69); the default SGD lr 0.1
