@@ -1,6 +1,7 @@
 import ArgumentParser
 import GenesisIO
 import GenesisModel
+import Tensors
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,9 +30,18 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let ma = try ModelLoader.load(a), mb = try ModelLoader.load(b)
-        let d = TensorDiff.compare(ma.mapped.store, mb.mapped.store)
+        // A classifier's head is compared like the network's tensors.
+        func withHead(_ m: LoadedModel) -> TensorStore {
+            var s = m.mapped.store
+            for (n, t) in m.head.entries { s[n] = t }
+            return s
+        }
+        let d = TensorDiff.compare(withHead(ma), withHead(mb))
         let ok = d.within(tolerance)
-        let extraA = ma.mapped.unexpected.map(\.name), extraB = mb.mapped.unexpected.map(\.name)
+        func extras(_ m: LoadedModel) -> [String] {
+            m.mapped.unexpected.map(\.name).filter { n in m.head[n.hasPrefix("module.") ? String(n.dropFirst(7)) : n] == nil }
+        }
+        let extraA = extras(ma), extraB = extras(mb)
         let clean = ok && extraA.isEmpty && extraB.isEmpty
         if json {
             CLIOutput.json([

@@ -103,6 +103,9 @@ public enum Converter {
         notes += v.notes
         if let eps = VariantConversion.epsilonNote(from: payload.architecture.variant, to: targetVariant) { notes.append(eps) }
         payload.weights = v.store
+        // A fine-tuned classifier's head travels with the network (every writer keeps it).
+        for (name, t) in source.head.entries { payload.weights[name] = t }
+        if !source.head.isEmpty { notes.append("kept the classification head (\(source.head.count) tensors)") }
         payload.architecture = v.architecture
 
         if let o = payload.optimizer {
@@ -139,7 +142,9 @@ public enum Converter {
             // CRC-32 / SHA-256 of the same bytes: those are skipped on this read.
             let back = try ModelLoader.load(staged, format: format, verifyChecksums: false)
             clock.mark("read back")
-            let diff = TensorDiff.compare(payload.weights, back.mapped.store)
+            var backStore = back.mapped.store
+            for (name, t) in back.head.entries { backStore[name] = t }
+            let diff = TensorDiff.compare(payload.weights, backStore)
             let changed = diff.entries.filter { !$0.bitIdentical }.map(\.name)
             clock.mark("compare")
             guard changed.isEmpty, diff.onlyInA.isEmpty else {

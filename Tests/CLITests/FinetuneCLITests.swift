@@ -137,3 +137,23 @@ final class FinetuneCLITests: XCTestCase {
         XCTAssertEqual(loaded.head.names, ClassifierHead.names)
     }
 }
+
+extension FinetuneCLITests {
+    /// `convert` carries a classifier's head (4 tensors beside the network's 106) through
+    /// .genesis and back to .pt, and `diff` compares it like the rest: bit for bit.
+    func testConvertKeepsAClassifiersHead() throws {
+        let dir = Fixtures.scratchDirectory()
+        let d = try data(dir)
+        let r = try genesis(["finetune", "--init", Fixtures.path("torch/genesis_tiny.pt"), "--task", "classification", "--images", d.images,
+                             "--labels", d.labels, "--batch", "4", "--steps", "1", "--out", dir + "/c.pt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let a = try genesis(["convert", dir + "/c.pt", dir + "/c.genesis", "--json"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.json?["tensors_written"] as? Int, 110)
+        XCTAssertEqual(try genesis(["convert", dir + "/c.genesis", dir + "/back.pt"]).status, 0)
+        let diff = try genesis(["diff", dir + "/c.pt", dir + "/back.pt", "--json"])
+        XCTAssertEqual(diff.status, 0, diff.stdout)
+        XCTAssertEqual(diff.json?["tensors_compared"] as? Int, 110)
+        XCTAssertEqual(diff.json?["bit_identical"] as? Int, 110)
+    }
+}
