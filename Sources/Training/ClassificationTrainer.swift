@@ -61,13 +61,7 @@ public struct ClassificationTrainer: CheckpointableModel {
         }
         let value = loss.evaluate(y.data, target.data, channels: y.channels)
         let grads = try m.backward(trace: trace, outputGradient: FeatureMap(shape: y.shape, data: value.gradient), threads: threads)
-        for name in trainedNames where !frozen.contains(name) {
-            guard let g = grads[name], let t = weights[name] else { continue }
-            var w = t.floats()
-            optimizer.update(name, weights: &w, gradient: g.floats())
-            weights[name] = Tensor(shape: t.shape, floats: w)
-        }
-        optimizer.finishStep()
+        optimizer.step(trainedNames, gradients: grads, weights: &weights, frozen: frozen)
         for (i, stats) in trace.batchStatistics.enumerated() {
             let (mean, variance) = m.network.batchNorms[i].updatedMovingStatistics(stats, convention: framework.movingStatistics)
             let module = Layout.blockModules[i] + ".bn1."

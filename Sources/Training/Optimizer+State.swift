@@ -2,6 +2,18 @@ import GenesisModel
 import Tensors
 
 extension Optimizer {
+    /// One step over `names` in order: each tensor that has a gradient and is not frozen is
+    /// updated in `weights`; then the step counter advances.
+    public mutating func step(_ names: [String], gradients: TensorStore, weights: inout TensorStore, frozen: Set<String>) {
+        for name in names where !frozen.contains(name) {
+            guard let g = gradients[name], let t = weights[name] else { continue }
+            var w = t.floats()
+            update(name, weights: &w, gradient: g.floats())
+            weights[name] = Tensor(shape: t.shape, floats: w)
+        }
+        finishStep()
+    }
+
     /// The optimizer a file's state describes (its convention, hyperparameters, step and
     /// slots), continuing it exactly. Nil when the state names no learning rate.
     public init?(state s: OptimizerState) {

@@ -81,13 +81,7 @@ public struct Trainer: Sendable {
         let value = loss.evaluate(y.data, target.data, channels: y.channels)
         let dOut = try FeatureMap(shape: y.shape, data: value.gradient, what: "loss gradient")
         let grads = try net.backward(trace: trace, outputGradient: dOut, threads: threads)
-        for spec in architecture.tensors where spec.role.isTrainable && !frozen.contains(spec.name) {
-            guard let g = grads.tensors[spec.name], let t = weights[spec.name] else { continue }
-            var w = t.floats()
-            optimizer.update(spec.name, weights: &w, gradient: g.floats())
-            weights[spec.name] = Tensor(shape: spec.shape, floats: w)
-        }
-        optimizer.finishStep()
+        optimizer.step(architecture.tensors.filter { $0.role.isTrainable }.map(\.name), gradients: grads.tensors, weights: &weights, frozen: frozen)
         let moving = try net.movingStatistics(after: grads.statistics, convention: framework.movingStatistics)
         for (name, t) in moving.entries { weights[name] = t }
         return StepResult(loss: value.loss, output: y)
