@@ -139,6 +139,9 @@ public struct TrainingLoop<Model: TrainingModel> {
             let indices = CubeSet.indices(step: run.step, batch: run.batch, count: data.inputs.count, shuffle: run.shuffle, seed: run.seed)
             let b = try data.batch(indices, seed: run.seed, firstIndex: run.step * run.batch, threads: trainer.threads)
             let r = try trainer.step(input: b.input, target: b.target)
+            guard r.loss.isFinite else {
+                throw TrainingError.nonFiniteLoss(step: run.step + 1, loss: r.loss, learningRate: trainer.learningRate)
+            }
             run.step += 1
             run.epochLossSum += r.loss
             run.epochLossCount += 1

@@ -86,3 +86,19 @@ final class PretrainCLITests: XCTestCase {
         XCTAssertTrue(n.stderr.contains("records no training run"), n.stderr)
     }
 }
+
+extension PretrainCLITests {
+    /// A step whose loss is NaN or Inf (lr 1e30 makes step 2's) stops the run with exit 2 and
+    /// writes no checkpoint from the broken weights; the earlier checkpoint is kept.
+    func testANonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint() throws {
+        let dir = Fixtures.scratchDirectory()
+        XCTAssertEqual(try genesis(["cubes", "--count", "4", "--shape", "16,16,8", "--out", dir + "/x.npy"]).status, 0)
+        let r = try genesis(["pretrain", "--init", Fixtures.path("torch/genesis_tiny.pt"), "--data", dir + "/x.npy", "--batch", "2",
+                             "--steps", "6", "--lr", "1e30", "--checkpoint-every", "1", "--out", dir + "/run.pt"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("step 2: the loss is") && r.stderr.contains("smaller --lr"), r.stderr)
+        let kept = try GenesisIO.ModelLoader.load(dir + "/run.pt")
+        XCTAssertTrue(kept.mapped.store.entries.allSatisfy { $0.tensor.dtype != .float32 || $0.tensor.floats().allSatisfy(\.isFinite) },
+                      "the checkpoint of step 1 holds finite weights")
+    }
+}
