@@ -49,7 +49,12 @@ struct FinetuneCommand: ParsableCommand {
     func run() throws {
         let threads = training.threads ?? Parallel.defaultThreads
         let resumed = try resume.map(TrainingCheckpoint.resume)
-        let task = resumed.flatMap { $0.run.task.flatMap(Task.init(rawValue:)) } ?? self.task!
+        if let r = resumed, r.run.kind != "finetune" {
+            throw CLIError(subject: resume!, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind), or start fine-tuning from it with --init")
+        }
+        guard let task = resumed.flatMap({ $0.run.task.flatMap(Task.init(rawValue:)) }) ?? self.task else {
+            throw CLIError(subject: resume ?? "--task", message: "the checkpoint records no task: give --task")
+        }
         let images = try TrainingSession.cubes(self.images, expect: resumed?.run.dataSpatial)
         let raw = try NPY.read(labels)
         let t = task == .segmentation ? try FinetuneSupport.segmentationTargets(raw, classes: classes ?? resumed?.run.classes, file: labels)
@@ -62,11 +67,16 @@ struct FinetuneCommand: ParsableCommand {
         }
         let k = t.classes
         let lossKind = resumed?.run.loss ?? loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
+        if lossKind == .ce, k == 1 {
+            throw CLIError(subject: "--loss", message: "ce needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
+        }
         let targets = try CubeSet(t.targets)
 
-        // Hold out a seeded validation split.
-        let order = CubeSet.indices(step: 0, batch: images.count, count: images.count, shuffle: true, seed: training.seed ^ 0x5E11)
-        let held = Int((Double(images.count) * validationSplit).rounded(.up))
+        // Hold out a seeded validation split (a resumed run keeps its own seed and fraction).
+        let seed = resumed?.run.seed ?? training.seed
+        let split = resumed?.run.validationSplit ?? validationSplit
+        let order = CubeSet.indices(step: 0, batch: images.count, count: images.count, shuffle: true, seed: seed ^ 0x5E11)
+        let held = Int((Double(images.count) * split).rounded(.up))
         let trainIdx = Array(order[..<(images.count - held)]).sorted(), valIdx = Array(order[(images.count - held)...]).sorted()
         let data = try TrainingData(inputs: images.subset(trainIdx), targets: targets.subset(trainIdx))
         let validation = held > 0 ? (try images.subset(valIdx).batch(Array(0..<held)), try targets.subset(valIdx).batch(Array(0..<held))) : nil
@@ -74,7 +84,7 @@ struct FinetuneCommand: ParsableCommand {
         var session = TrainingSession(kind: "finetune", out: out, options: training, json: json, trainer: nil, resumed: resumed?.run,
                                       inputShape: [1] + images.spatial, transforms: "none", loss: lossKind, notes: [])
         let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training,
-                                           freezeEncoder: freezeEncoder, loss: lossKind, threads: threads)
+                                           freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: lossKind, threads: threads)
         session.notes = setup.notes
         session.modulePrefix = setup.modulePrefix
         if !json { for line in setup.report.lines { CLIOutput.warn(line) } }
@@ -85,6 +95,8 @@ struct FinetuneCommand: ParsableCommand {
         var run = try session.runState(data: data.inputs, framework: setup.framework, learningRate: setup.learningRate)
         run.task = task.rawValue
         run.classes = k
+        run.validationSplit = split
+        run.frozenEncoder = resumed?.run.frozenEncoder ?? freezeEncoder
         let write: (any CheckpointableModel, RunState) throws -> Void = { model, run in
             try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix)
         }

@@ -34,7 +34,7 @@ enum FinetuneSupport {
     /// Segmentation targets (N, K, D, H, W) from a label array: (N, K, D, H, W) as is; (N, D, H, W)
     /// a binary mask (K = 1) or class indices 0..<K (one-hot).
     static func segmentationTargets(_ t: Tensor, classes: Int?, file: String) throws -> (targets: Tensor, classes: Int) {
-        let v = t.floats()
+        let v = try finiteLabels(t, file: file)
         switch t.rank {
         case 5:
             if let k = classes, k != t.shape[1] { throw CLIError(subject: file, message: "labels have \(t.shape[1]) channels, --classes says \(k)") }
@@ -57,7 +57,7 @@ enum FinetuneSupport {
 
     /// Classification targets (N, K, 1, 1, 1): (N,) 0/1 labels (K = 1) or class indices; (N, K) one-hot.
     static func classificationTargets(_ t: Tensor, classes: Int?, file: String) throws -> (targets: Tensor, classes: Int) {
-        let v = t.floats()
+        let v = try finiteLabels(t, file: file)
         switch t.rank {
         case 2:
             return (Tensor(shape: [t.shape[0], t.shape[1], 1, 1, 1], floats: v), t.shape[1])
@@ -74,6 +74,16 @@ enum FinetuneSupport {
         default:
             throw CLIError(subject: file, message: "classification labels must be (N,) or (N, K), found \(t.shape)")
         }
+    }
+
+    /// Label values, refused when one is NaN or Inf or a class index past `Architecture.maxLabels`.
+    static func finiteLabels(_ t: Tensor, file: String) throws -> [Float] {
+        let v = t.floats()
+        if let i = v.firstIndex(where: { !$0.isFinite }) { throw CLIError(subject: file, message: "label \(i) is \(v[i]): labels must be finite") }
+        if let m = v.max(), m >= Float(Architecture.maxLabels) {
+            throw CLIError(subject: file, message: "a label is \(m): class indices must be below \(Architecture.maxLabels)")
+        }
+        return v
     }
 
     /// Seeded initial values of a new layer as its framework initialises it: Keras glorot

@@ -42,6 +42,9 @@ struct PretrainCommand: ParsableCommand {
     mutating func validate() throws {
         guard (initial == nil) != (resume == nil) else { throw ValidationError("give --init MODEL to start a run or --resume CKPT to continue one") }
         if targets != nil, transforms != .none { throw ValidationError("--targets goes with --transforms none") }
+        if targets != nil, validation != nil {
+            throw ValidationError("--validation scores the restoration of its own cubes; with --targets there are no validation targets: leave --validation out")
+        }
     }
 
     func run() throws {
@@ -50,15 +53,18 @@ struct PretrainCommand: ParsableCommand {
         let threads = training.threads ?? Parallel.defaultThreads
         let cubes = try TrainingSession.cubes(data, expect: session.inputSpatial)
         try session.checkData(count: cubes.count)
-        let pretext: GenesisTransforms? = transforms == .genesis ? .official : nil
+        // A resumed run keeps its own transforms and seed (RunState), whatever the flags say.
+        let transformName = session.resumed?.transforms ?? transforms.rawValue
+        let seed = session.resumed?.seed ?? training.seed
+        let pretext: GenesisTransforms? = transformName == TransformChoice.genesis.rawValue ? .official : nil
         let data = try TrainingData(inputs: cubes, targets: try targets.map { try TrainingSession.cubes($0, expect: cubes.spatial) }, transforms: pretext)
         let validationPairs = try validation.map {
             try TrainingData.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
-                                             seed: training.seed, threads: threads)
+                                             seed: seed, threads: threads)
         }
         let trainer = session.trainer!
         var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
-        run.transforms = transforms.rawValue
+        run.transforms = transformName
         try session.train(trainer, data: data, validation: validationPairs, run: run) { trainer, run in
             try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix)
         }

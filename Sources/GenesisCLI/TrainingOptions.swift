@@ -35,10 +35,14 @@ struct TrainingOptions: ParsableArguments {
         if let p = patience, p < 1 { throw ValidationError("--patience must be at least 1") }
         if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0") }
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be 1...256") }
+        if let s = steps, s > 1_000_000_000 { throw ValidationError("--steps must be at most 10^9") }
+        if let e = epochs, e > 1_000_000 { throw ValidationError("--epochs must be at most 10^6") }
     }
 
-    var scheduleValue: Schedule {
-        switch schedule {
+    var scheduleValue: Schedule { Self.schedule(schedule) }
+
+    static func schedule(_ kind: ScheduleKind) -> Schedule {
+        switch kind {
         case .none: return .constant
         case .step: return .officialStep
         case .plateau: return .officialPlateau

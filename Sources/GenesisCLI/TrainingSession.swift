@@ -105,27 +105,39 @@ struct TrainingSession {
         if var r = resumed {
             if let s = options.steps { r.totalSteps = s }
             if let e = options.epochs { r.totalSteps = e * r.stepsPerEpoch }
+            guard r.totalSteps >= r.step else {
+                throw CLIError(subject: "--steps", message: "the run has done \(r.step) steps already; --steps and --epochs count the whole run, so give at least \(r.step)")
+            }
             return r
         }
         let dataCount = data.count
         let perEpoch = dataCount / options.batch
         let total = options.steps ?? (options.epochs ?? 1) * perEpoch
-        return RunState(kind: kind, framework: framework, seed: options.seed, batch: options.batch, totalSteps: total,
-                        stepsPerEpoch: perEpoch, shuffle: !options.noShuffle, transforms: transforms, loss: loss,
-                        learningRate: learningRate, patience: options.patience, dataCount: dataCount,
-                        dataSpatial: data.spatial)
+        var run = RunState(kind: kind, framework: framework, seed: options.seed, batch: options.batch, totalSteps: total,
+                           stepsPerEpoch: perEpoch, shuffle: !options.noShuffle, transforms: transforms, loss: loss,
+                           learningRate: learningRate, patience: options.patience, dataCount: dataCount,
+                           dataSpatial: data.spatial)
+        run.scheduleKind = options.schedule.rawValue
+        return run
     }
 
     /// Runs the loop and reports.
     func train<Model: TrainingModel>(_ model: Model, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
                                      metric: ((FeatureMap, FeatureMap) -> [String: Double])? = nil,
                                      checkpoint: (Model, RunState) throws -> Void, extraJSON: [String: Any] = [:]) throws {
-        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: options.scheduleValue)
+        let scheduleKind = run.scheduleKind.flatMap(TrainingOptions.ScheduleKind.init(rawValue:)) ?? options.schedule
+        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: TrainingOptions.schedule(scheduleKind))
         loop.metric = metric
         let firstStep = run.step
         let todo = max(0, run.totalSteps - run.step)
-        if !json { for n in notes { CLIOutput.warn(n) } }
-        let log = try JSONLinesLog(path: options.log ?? out + ".log.jsonl", append: resumed != nil)
+        if !json {
+            for n in notes { CLIOutput.warn(n) }
+            if resumed != nil {
+                CLIOutput.warn("the run keeps its own batch (\(run.batch)), seed (\(run.seed)), order (\(run.shuffle ? "shuffled" : "file order")), transforms (\(run.transforms)), loss (\(run.loss.rawValue)) and schedule (\(scheduleKind.rawValue)); flags for these are not used on --resume")
+            }
+        }
+        try TrainingSession.checkWritable(out)
+        let log = try JSONLinesLog(path: options.log ?? out + ".log.jsonl", append: resumed != nil, keepThrough: run.step)
         let progress = Progress(label: kind, totalWork: Double(max(1, todo)), totalItems: todo,
                                 units: .init(item: "steps", rateLabel: "steps/s", rateScale: 1), enabled: !json)
         var losses: [Double] = []
@@ -164,17 +176,35 @@ struct TrainingSession {
     }
 }
 
-/// Appends JSON objects, one per line, flushed as they come (a log, not an atomic output).
+extension TrainingSession {
+    /// Refuses, before any step runs, an output the checkpoint could not be written to: a
+    /// special file, or a directory that does not exist.
+    static func checkWritable(_ out: String) throws {
+        let target = try FileIO.resolvedOutput(out)
+        let dir = target.lastIndex(of: "/").map { String(target[...$0]) } ?? "./"
+        guard access(dir, W_OK) == 0 else { throw CLIError(subject: out, message: "cannot write into \(dir): \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// Appends JSON objects, one per line, flushed as they come (a log, not an atomic output). On
+/// resume, lines of steps after the checkpoint (a run cut after its last checkpoint) are
+/// dropped first, so every step appears once. A symlink is written through.
 final class JSONLinesLog {
     private let handle: FileHandle
 
-    init(path: String, append: Bool) throws {
-        if !append || !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CLIError(subject: path, message: "cannot create the log")
+    init(path: String, append: Bool, keepThrough step: Int) throws {
+        let target = try FileIO.resolvedOutput(path)
+        var kept = Data()
+        if append, let old = FileManager.default.contents(atPath: target) {
+            for line in old.split(separator: UInt8(ascii: "\n")) {
+                let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
+                if let s = object?["step"] as? Int, s > step { continue }
+                kept += line + Data("\n".utf8)
             }
         }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw CLIError(subject: path, message: "cannot open the log") }
+        guard FileManager.default.createFile(atPath: target, contents: kept), let h = FileHandle(forWritingAtPath: target) else {
+            throw CLIError(subject: path, message: "cannot write the log")
+        }
         h.seekToEndOfFile()
         handle = h
     }

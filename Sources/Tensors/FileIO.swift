@@ -144,6 +144,9 @@ public enum FileIO {
         let tmp = temporaryPath(beside: target)
         do {
             try produce(tmp)
+            // A replaced file keeps its permissions (a chmod 600 checkpoint stays 600).
+            var existing = stat()
+            if stat(target, &existing) == 0 { _ = chmod(tmp, existing.st_mode & 0o7777) }
             let fd = open(tmp, O_RDONLY)
             if fd >= 0 { _ = fsync(fd); close(fd) }
             guard rename(tmp, target) == 0 else {

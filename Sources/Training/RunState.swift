@@ -32,6 +32,11 @@ public struct RunState: Codable, Equatable, Sendable {
     /// finetune: `segmentation` or `classification`, and the class count.
     public var task: String?
     public var classes: Int?
+    /// The learning-rate schedule (`none`, `step`, `plateau`), finetune's validation split and
+    /// whether the encoder is frozen: a resumed run keeps them.
+    public var scheduleKind: String?
+    public var validationSplit: Double?
+    public var frozenEncoder: Bool?
 
     public static let annotationKey = "genesis_run"
 

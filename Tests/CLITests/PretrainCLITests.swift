@@ -102,3 +102,27 @@ extension PretrainCLITests {
                       "the checkpoint of step 1 holds finite weights")
     }
 }
+
+extension PretrainCLITests {
+    /// A resumed run keeps its own transforms, batch, seed and schedule whatever the flags say
+    /// (here: resumed without --transforms none, with another --batch and --seed, without
+    /// --schedule): it equals the run done without stopping, loss for loss and byte for byte.
+    func testResumeKeepsTheRunsOwnSettings() throws {
+        let dir = Fixtures.scratchDirectory()
+        XCTAssertEqual(try genesis(["cubes", "--count", "4", "--shape", "16,16,8", "--seed", "2", "--out", dir + "/x.npy"]).status, 0)
+        let run = ["--data", dir + "/x.npy", "--transforms", "none", "--batch", "2", "--seed", "4", "--schedule", "step", "--json"]
+        let whole = try genesis(["pretrain", "--init", Fixtures.path("torch/genesis_tiny.pt"), "--steps", "4", "--out", dir + "/w.pt"] + run)
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let first = try genesis(["pretrain", "--init", Fixtures.path("torch/genesis_tiny.pt"), "--steps", "2", "--out", dir + "/h.pt"] + run)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let rest = try genesis(["pretrain", "--resume", dir + "/h.pt", "--data", dir + "/x.npy", "--batch", "3", "--seed", "8",
+                                "--steps", "4", "--out", dir + "/h.pt", "--json"])
+        XCTAssertEqual(rest.status, 0, rest.stderr)
+        XCTAssertEqual((first.json?["losses"] as? [Double] ?? []) + (rest.json?["losses"] as? [Double] ?? []), whole.json?["losses"] as? [Double])
+        let a = try GenesisIO.ModelLoader.load(dir + "/w.pt"), b = try GenesisIO.ModelLoader.load(dir + "/h.pt")
+        for (name, t) in a.mapped.store.entries { XCTAssertEqual(t.bytes, b.mapped.store[name]?.bytes, name) }
+        // Steps 1-4 once each in the resumed run's log.
+        let log = try String(contentsOfFile: dir + "/h.pt.log.jsonl", encoding: .utf8)
+        XCTAssertEqual(log.split(separator: "\n").filter { $0.contains("\"loss\"") }.count, 4)
+    }
+}
