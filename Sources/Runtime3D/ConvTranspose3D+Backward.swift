@@ -23,11 +23,7 @@ extension ConvTranspose3D {
         let (ow, ohw) = (dY.width, dY.height * dY.width)
         let m = outChannels * 8, cin = inChannels, cout = outChannels
         let rowsTotal = x.depth * x.height
-        var rowsPerChunk = max(1, min(rowsTotal, tileFloats / (m * wi)))
-        if x.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
-            rowsPerChunk = max(1, rowsTotal / max(1, threads / x.batch))
-        }
-        let chunksPerSample = (rowsTotal + rowsPerChunk - 1) / rowsPerChunk
+        let (rowsPerChunk, chunksPerSample) = chunkPlan(x, threads: threads)
         let chunks = x.batch * chunksPerSample
         let workers = Parallel.workers(chunks, threads: threads)
         let tiles = Scratch(workers: workers, capacity: m * rowsPerChunk * wi)

@@ -30,6 +30,17 @@ public struct ConvTranspose3D: Sendable {
         self.bias = bias
     }
 
+    /// Input rows per chunk (one GEMM tile within `tileFloats`, enough chunks for every
+    /// worker) and chunks per sample: the forward and the backward tile alike.
+    func chunkPlan(_ x: FeatureMap, threads: Int) -> (rowsPerChunk: Int, chunksPerSample: Int) {
+        let rowsTotal = x.depth * x.height
+        var rowsPerChunk = max(1, min(rowsTotal, tileFloats / (outChannels * 8 * x.width)))
+        if x.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
+            rowsPerChunk = max(1, rowsTotal / max(1, threads / x.batch))
+        }
+        return (rowsPerChunk, (rowsTotal + rowsPerChunk - 1) / rowsPerChunk)
+    }
+
     /// The up-convolution that equals nearest upsampling: identity on channels at all 8 taps,
     /// zero bias.
     public static func identity(channels c: Int) -> ConvTranspose3D {
@@ -48,11 +59,7 @@ public struct ConvTranspose3D: Sendable {
         let (ow, ohw) = (out.width, out.height * out.width)
         let m = outChannels * 8, cin = inChannels, cout = outChannels
         let rowsTotal = x.depth * x.height
-        var rowsPerChunk = max(1, min(rowsTotal, tileFloats / (m * wi)))
-        if x.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
-            rowsPerChunk = max(1, rowsTotal / max(1, threads / x.batch))
-        }
-        let chunksPerSample = (rowsTotal + rowsPerChunk - 1) / rowsPerChunk
+        let (rowsPerChunk, chunksPerSample) = chunkPlan(x, threads: threads)
         let chunks = x.batch * chunksPerSample
         let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads), capacity: m * rowsPerChunk * wi)
         x.data.withUnsafeBufferPointer { xp in
