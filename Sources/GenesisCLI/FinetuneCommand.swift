@@ -82,7 +82,7 @@ struct FinetuneCommand: ParsableCommand {
         let validation = held > 0 ? (try images.subset(valIdx).batch(Array(0..<held)), try targets.subset(valIdx).batch(Array(0..<held))) : nil
 
         var session = TrainingSession(kind: "finetune", out: out, options: training, json: json, trainer: nil, resumed: resumed?.run,
-                                      inputShape: [1] + images.spatial, transforms: "none", loss: lossKind, notes: [])
+                                      transforms: "none", loss: lossKind, notes: [])
         let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training,
                                            freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: lossKind, threads: threads)
         session.notes = setup.notes

@@ -19,11 +19,9 @@ struct TrainingSession {
     var trainer: Trainer?
     /// Set when resuming.
     let resumed: RunState?
-    let inputShape: [Int]
     let transforms: String
     let loss: Loss
     var notes: [String]
-    var extraAnnotations: [String: String] = [:]
     /// PyTorch checkpoints keep the source's `module.` prefix (the official file has it).
     var modulePrefix = false
 
@@ -44,7 +42,7 @@ struct TrainingSession {
             let trainer = Trainer(architecture: arch, framework: r.run.framework, bnEpsilon: r.loaded.effectiveBNEpsilon, loss: r.run.loss,
                                   weights: r.loaded.mapped.store, optimizer: optimizer, threads: threads)
             var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: r.run,
-                                    inputShape: r.loaded.inputShape ?? [1, 64, 64, 32], transforms: r.run.transforms, loss: r.run.loss,
+                                    transforms: r.run.transforms, loss: r.run.loss,
                                     notes: ["resuming \(resume) at step \(r.run.step) of \(r.run.totalSteps)"])
             s.modulePrefix = r.loaded.mapped.hadModulePrefix
             return s
@@ -60,7 +58,7 @@ struct TrainingSession {
         let trainer = Trainer(architecture: arch, framework: framework, bnEpsilon: loaded.effectiveBNEpsilon, loss: loss,
                               weights: loaded.mapped.store, optimizer: o.optimizer, threads: threads)
         var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
-                                inputShape: loaded.inputShape ?? [1, 64, 64, 32], transforms: transforms, loss: loss,
+                                transforms: transforms, loss: loss,
                                 notes: [Self.trainedAs(arch, framework, trainer.bnEpsilon), o.note])
         s.modulePrefix = loaded.mapped.hadModulePrefix
         return s
