@@ -23,36 +23,57 @@ enum NIfTIReader {
 
         // 1. The first bytes: enough for the header the version calls for.
         let head = try GzipFile.prefix(path, count: 544)
-        guard head.count >= 4 else { throw fail("header", "a NIfTI header (348 or 540 bytes)", "\(head.count) bytes") }
+        guard head.count >= 4 else { throw fail("header", "a NIfTI header (348 or 540 bytes)", "the file ends after \(head.count) bytes") }
         if head.starts(with: Array("<nifti_image".utf8)) {
             throw fail("header", "a binary NIfTI-1 or NIfTI-2 header", "the ASCII (.nia) form, which is not read")
+        }
+        // sizeof_hdr, in either byte order, says how long the header is.
+        let first = UInt32(head[0]) | UInt32(head[1]) << 8 | UInt32(head[2]) << 16 | UInt32(head[3]) << 24
+        let swapped = first.byteSwapped
+        guard let headerBytes = [348, 540].first(where: { UInt32($0) == first || UInt32($0) == swapped }) else {
+            throw fail("header", "sizeof_hdr 348 (NIfTI-1) or 540 (NIfTI-2)", "\(first) (not a NIfTI file, or damaged)")
+        }
+        let needsSwap = UInt32(headerBytes) != first
+        guard head.count >= headerBytes else {
+            throw fail("header", "\(headerBytes) bytes of NIfTI header", "the file ends after \(head.count)\(gz ? " decompressed" : "") bytes")
         }
         let version = head.withUnsafeBufferPointer { buf in
             buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { nifti_header_version($0, buf.count) }
         }
-        let headerBytes: Int
         switch version {
-        case 1: headerBytes = 348
-        case 2: headerBytes = 540
+        case 1, 2:
+            guard (version == 1) == (headerBytes == 348) else {
+                throw fail("magic", "the magic of a \(headerBytes)-byte header", "NIfTI-\(version)'s")
+            }
         case 0: throw fail("magic", "n+1 (NIfTI-1) or n+2 (NIfTI-2)", "an ANALYZE 7.5 header (no NIfTI magic)")
-        default: throw fail("header", "sizeof_hdr 348 (NIfTI-1) or 540 (NIfTI-2) and its magic", "neither (not a NIfTI file, or damaged)")
-        }
-        guard head.count >= headerBytes else {
-            throw fail("header", "\(headerBytes) bytes of NIfTI-\(version) header", "the file ends after \(head.count)\(gz ? " decompressed" : "") bytes")
+        default: throw fail("magic", "n+1 (NIfTI-1) or n+2 (NIfTI-2)", "neither (not a NIfTI file, or damaged)")
         }
 
-        // 2. The header's fields, as the library judges them.
+        // 2. The header's fields, as the library judges them (after its own byte swap: its
+        // looks_good checks read the fields as they are), and the raw scl_slope/scl_inter
+        // (nifti_image_read replaces non-finite ones by 0, which nibabel does not).
         var nver: Int32 = 0
         guard let raw = nifti_read_header(path, &nver, 0) else {
             throw fail("header", "a header libnifti can read", "none")
         }
-        let looksGood = nver == 1
-            ? nifti_hdr1_looks_good(raw.assumingMemoryBound(to: nifti_1_header.self))
-            : nifti_hdr2_looks_good(raw.assumingMemoryBound(to: nifti_2_header.self))
-        cnifti_free(raw)
+        defer { cnifti_free(raw) }
+        guard nver == version else { throw fail("header", "NIfTI-\(version)", "NIfTI-\(nver) on a second read") }
+        if needsSwap { swap_nifti_header(raw, nver) }
+        let looksGood: Int32
+        let rawSlope: Double, rawInter: Double
+        if nver == 1 {
+            let h = raw.assumingMemoryBound(to: nifti_1_header.self)
+            looksGood = nifti_hdr1_looks_good(h)
+            (rawSlope, rawInter) = (Double(h.pointee.scl_slope), Double(h.pointee.scl_inter))
+        } else {
+            let h = raw.assumingMemoryBound(to: nifti_2_header.self)
+            looksGood = nifti_hdr2_looks_good(h)
+            (rawSlope, rawInter) = (h.pointee.scl_slope, h.pointee.scl_inter)
+        }
         guard looksGood != 0 else {
             throw fail("header", "dim[0] in 1...7, positive dims, a NIfTI datatype (libnifti's header check)", "a header that fails it")
         }
+        let scaling = try NIfTIScaling(slope: rawSlope, intercept: rawInter, file: path)
 
         // 3. The image struct, header only; every size checked before the data is loaded.
         guard let nim = nifti_image_read(path, 0) else {
@@ -93,7 +114,6 @@ enum NIfTIReader {
             throw fail("data", "\(dataBytes) bytes of \(type.name) after offset \(offset)",
                        gz ? "fewer: the gzip stream is cut short or damaged" : "fewer than the header claims")
         }
-        let scaling = try NIfTIScaling(slope: im.scl_slope, intercept: im.scl_inter, file: path)
         let floats = VoxelDecoding.floats(UnsafeRawBufferPointer(start: data, count: dataBytes), type: type,
                                           swapBytes: false, scaling: scaling)
         let geometry = try NIfTIGeometry.geometry(of: im, shape: shape, file: path)

@@ -24,7 +24,8 @@ public struct VolumeGeometry: Equatable, Sendable {
         self.affineRAS = affineRAS
     }
 
-    /// Unit spacing, zero origin, identity direction (LPS and RAS alike: affine = identity).
+    /// Unit spacing, zero origin, identity direction and affine: a NIfTI (RAS) image with no
+    /// geometry. (An LPS image with identity direction has affineRAS diag(-1, -1, 1, 1).)
     public static let identity = VolumeGeometry(
         spacing: [1, 1, 1], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1],
         affineRAS: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])
