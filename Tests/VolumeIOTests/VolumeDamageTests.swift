@@ -82,6 +82,13 @@ final class VolumeDamageTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: false)
         assertRefused(d, "file", "directory")
         assertRefused(dir + "/absent.nii", "file")
+        // A FIFO is refused before anything opens it (opening one would block).
+        XCTAssertEqual(mkfifo(dir + "/fifo.nii", 0o644), 0)
+        assertRefused(dir + "/fifo.nii", "file", "FIFO")
+        XCTAssertEqual(mkfifo(dir + "/fifo.mhd", 0o644), 0)
+        assertRefused(dir + "/fifo.mhd", "file", "FIFO")
+        XCTAssertEqual(mkfifo(dir + "/fifo.raw", 0o644), 0)
+        assertRefused(try write(mhd(Self.ctHeader + ["ElementDataFile = fifo.raw"]), "fifodata.mhd"), "ElementDataFile", "FIFO")
     }
 
     /// nibabel's rule (get_slope_inter): slope 0 or NaN -> unscaled; otherwise v*slope + inter
