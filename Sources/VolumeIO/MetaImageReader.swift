@@ -29,7 +29,8 @@ enum MetaImageReader {
             }
             voxels = p
         }
-        let expected = voxels * h.type.bytes   // <= 2^40 * 8
+        let (expected, bytesOverflow) = voxels.multipliedReportingOverflow(by: h.type.bytes)
+        guard !bytesOverflow else { throw fail("DimSize", "a data size that fits in 64 bits", "\(voxels) voxels of \(h.type.bytes) bytes") }
 
         // Where the bytes are: after the header (LOCAL) or in a file beside it.
         let dataPath: String

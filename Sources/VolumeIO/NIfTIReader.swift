@@ -98,12 +98,20 @@ enum NIfTIReader {
             throw fail("datatype", "uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32 or float64",
                        "\(String(cString: nifti_datatype_string(im.datatype))) (code \(im.datatype))")
         }
-        let dataBytes = voxels * type.bytes   // voxels <= 2^40 and bytes <= 8: cannot overflow
+        let (dataBytes, bytesOverflow) = voxels.multipliedReportingOverflow(by: type.bytes)
+        guard !bytesOverflow else { throw fail("dims", "a data size that fits in 64 bits", "\(voxels) voxels of \(type.bytes) bytes") }
         let offset = Int(im.iname_offset)
         guard offset >= headerBytes else { throw fail("vox_offset", "at least \(headerBytes)", "\(offset)") }
-        if !gz {
-            let (end, overflow) = offset.addingReportingOverflow(dataBytes)
-            guard !overflow, end <= fileSize else {
+        let (end, endOverflow) = offset.addingReportingOverflow(dataBytes)
+        guard !endOverflow else { throw fail("vox_offset", "an offset that fits with the data", "\(offset)") }
+        if gz {
+            let (most, overflow) = fileSize.multipliedReportingOverflow(by: ZlibInflate.maxRatio)
+            guard overflow || most >= end else {
+                throw fail("data", "\(dataBytes) bytes of \(type.name) after offset \(offset)",
+                           "a \(fileSize)-byte gzip file, which inflates to at most \(most)")
+            }
+        } else {
+            guard end <= fileSize else {
                 throw fail("data", "\(dataBytes) bytes of \(type.name) from offset \(offset) (\(shape.map(String.init).joined(separator: "x")))",
                            "\(max(0, fileSize - offset)) bytes: the file is cut short")
             }

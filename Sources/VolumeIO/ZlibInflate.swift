@@ -2,11 +2,20 @@ internal import SystemZlib
 
 /// zlib (or gzip) data inflated to an exact size, as MetaIO writes `CompressedData = True`.
 enum ZlibInflate {
+    /// deflate's largest expansion (zlib FAQ: 1032:1), plus the gzip/zlib header's slack.
+    static let maxRatio = 1032
+
     /// Inflates `packed` to exactly `count` bytes: a stream that ends early or is damaged is an
     /// error; output past `count` is never produced (the buffer is the cap).
     static func exactly(_ count: Int, from packed: [UInt8], file: String) throws -> [UInt8] {
         func fail(_ found: String) -> VolumeError {
             VolumeError(file: file, what: "compressed data", expected: "a zlib stream of \(count) bytes", found: found)
+        }
+        // deflate gives at most 1032 bytes per input byte: refuse before allocating a size the
+        // stream could never fill (a few kilobytes claiming gigabytes).
+        let (most, overflow) = packed.count.multipliedReportingOverflow(by: maxRatio)
+        guard overflow || most >= count else {
+            throw fail("\(packed.count) compressed bytes, which inflate to at most \(most)")
         }
         var out = [UInt8](repeating: 0, count: count)
         guard count > 0 else { return out }

@@ -72,6 +72,23 @@ final class VolumeDamageTests: XCTestCase {
         assertRefused(try write(Array(b.prefix(100)), "tiny.nii.gz"), "header")
     }
 
+    /// 1000^3 int16 (2 GB, under the 2^30-voxel cap) claimed by a 60 kB gzip file: deflate
+    /// expands at most 1032:1, so it is refused before libnifti allocates anything.
+    func testSmallGzipClaimingGigabytes() throws {
+        var b = try fixture("anatomical.nii")
+        for axis in 1...3 { putBE16(&b, 40 + 2 * axis, 1000) }
+        let plain = try write(b, "big.nii")
+        let gz = try runProcess("/bin/gzip", ["-f", plain])
+        XCTAssertEqual(gz.status, 0, gz.stderr)
+        assertRefused(plain + ".gz", "data", "inflates to at most")
+
+        var lines = Self.ctHeader.map { $0.replacingOccurrences(of: "CompressedData = False", with: "CompressedData = True") }
+        lines[8] = "DimSize = 1024 1024 1024"
+        lines[9] = "ElementType = MET_DOUBLE"
+        assertRefused(try write(Array(mhd(lines + ["ElementDataFile = LOCAL"]).utf8) + [UInt8](repeating: 0x78, count: 1000), "big.mha"),
+                      "compressed data", "inflate to at most")
+    }
+
     func testNotANIfTI() throws {
         assertRefused(try write(Array(repeating: 0x41, count: 600), "junk.nii"), "header")
         var b = try fixture("anatomical.nii")
