@@ -111,13 +111,13 @@ def phantom(shape, seed):
 
     # CT noise, lightly correlated.
     hu += 12.0 * smooth(rng.normal(size=shape), 1) * 2.0
-    return np.clip(np.round(hu), -1024, 3071).astype(np.int16)
+    return np.clip(np.round(hu), -1024, 3071).astype(np.int16), lungs.astype(np.uint8)
 
 
-def write_mha(path, volume, spacing, origin):
+def write_mha(path, volume, spacing, origin, element="MET_SHORT", dtype="<i2"):
     """MetaImage, header and zlib-compressed data in one file, as SimpleITK writes .mha.
     `volume` is indexed (i, j, k); MetaImage stores i fastest."""
-    data = zlib.compress(np.ascontiguousarray(volume.transpose(2, 1, 0)).astype('<i2').tobytes(), 6)
+    data = zlib.compress(np.ascontiguousarray(volume.transpose(2, 1, 0)).astype(dtype).tobytes(), 6)
     X, Y, Z = volume.shape
     header = "\n".join([
         "ObjectType = Image",
@@ -132,7 +132,7 @@ def write_mha(path, volume, spacing, origin):
         "AnatomicalOrientation = RAI",
         "ElementSpacing = " + " ".join(f"{v:g}" for v in spacing),
         f"DimSize = {X} {Y} {Z}",
-        "ElementType = MET_SHORT",
+        f"ElementType = {element}",
         "ElementDataFile = LOCAL",
     ]) + "\n"
     with open(path, "wb") as f:
@@ -146,11 +146,15 @@ def main():
     ap.add_argument("--spacing", default="0.8,0.8,2.5", help="mm along i,j,k")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--mask-out", help="also write the lung mask (uint8, 1 in the lungs) here, same geometry")
     a = ap.parse_args()
     shape = tuple(int(v) for v in a.shape.split(","))
     spacing = [float(v) for v in a.spacing.split(",")]
     origin = [-0.5 * (n - 1) * s for n, s in zip(shape, spacing)]
-    write_mha(a.out, phantom(shape, a.seed), spacing, origin)
+    hu, lungs = phantom(shape, a.seed)
+    write_mha(a.out, hu, spacing, origin)
+    if a.mask_out:
+        write_mha(a.mask_out, lungs, spacing, origin, element="MET_UCHAR", dtype="u1")
 
 
 if __name__ == "__main__":
