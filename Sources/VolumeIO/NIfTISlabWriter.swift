@@ -26,7 +26,12 @@ public final class NIfTISlabWriter {
             throw VolumeError(file: path, what: "output", expected: "a regular file or a new name", found: "\(error)")
         }
         temporary = FileIO.temporaryPath(beside: target) + suffix
-        stream = try NIfTIStream(file: temporary, reportAs: path, shape: shape, geometry: geometry, description: description)
+        do {
+            stream = try NIfTIStream(file: temporary, reportAs: path, shape: shape, geometry: geometry, description: description)
+        } catch {
+            unlink(temporary)   // libnifti may have created it before failing; deinit does not run
+            throw error
+        }
         plane = shape[0] * shape[1]
     }
 

@@ -32,6 +32,11 @@ final class NIfTIStream {
         guard geometry.affineRAS.count == 16, geometry.affineRAS.allSatisfy({ $0.isFinite }) else {
             throw fail("affine", "16 finite values (4x4 row-major)", "\(geometry.affineRAS.count) values")
         }
+        // Created here first, so that a folder that is missing or not writable is our one
+        // error (libnifti would print its own line on stderr); libnifti then truncates it.
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw fail("write", "a writable path", "cannot create \(file): \(String(cString: strerror(errno)))") }
+        Glibc.close(fd)
         nifti_set_debug_level(0)
         var dims: [Int64] = [Int64(shape.count), 1, 1, 1, 1, 1, 1, 1]
         for (i, d) in shape.enumerated() { dims[i + 1] = Int64(d) }

@@ -5,7 +5,9 @@ import VolumeIO
 import XCTest
 
 /// Damaged and hostile scans: each a thrown VolumeError naming the file and what was wrong,
-/// never a crash or a huge allocation. Variants are made from the fixtures in a scratch folder.
+/// never a crash or a huge allocation; and the MetaImage variants the fixtures lack (byte order,
+/// LOCAL data, key synonyms, .zraw, 4-D), read right. Variants are made from the fixtures in a
+/// scratch folder.
 final class VolumeDamageTests: XCTestCase {
     var dir = ""
 
@@ -225,5 +227,40 @@ final class VolumeDamageTests: XCTestCase {
         XCTAssertEqual(u.geometry.spacing, [1, 1, 1])
         XCTAssertEqual(u.geometry.affineRAS, [-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], "LPS identity is RAS diag(-1, -1, 1)")
         assertRefused(try write("hello", "x.txt"), "name")
+    }
+
+    /// The synonyms MetaIO accepts (Origin/Position for Offset, Rotation/Orientation for
+    /// TransformMatrix, ElementByteOrderMSB), a separate .zraw, and NDims = 4.
+    func testMetaImageSynonymsZrawAndFourDimensions() throws {
+        let ref = try VolumeFile.read(Fixtures.path("volumes/ct_like.mhd"))
+        _ = try write(try fixture("ct_like.raw"), "ct.raw")
+        for (offsetKey, matrixKey) in [("Origin", "Rotation"), ("Position", "Orientation")] {
+            let lines = Self.ctHeader.map {
+                $0.replacingOccurrences(of: "Offset", with: offsetKey).replacingOccurrences(of: "TransformMatrix", with: matrixKey)
+                    .replacingOccurrences(of: "BinaryDataByteOrderMSB", with: "ElementByteOrderMSB")
+            } + ["ElementDataFile = ct.raw"]
+            XCTAssertEqual(try VolumeFile.read(try write(mhd(lines), "syn.mhd")).geometry, ref.geometry, offsetKey)
+        }
+
+        // ct_like_z.mha split into a header and a .zraw file beside it.
+        let z = try fixture("ct_like_z.mha"), zref = try VolumeFile.read(Fixtures.path("volumes/ct_like_z.mha"))
+        let text = String(decoding: z, as: UTF8.self)
+        let header = String(text[..<text.range(of: "ElementDataFile = LOCAL\n")!.upperBound])
+        _ = try write(Array(z[header.utf8.count...]), "z.zraw")
+        let split = header.replacingOccurrences(of: "ElementDataFile = LOCAL", with: "ElementDataFile = z.zraw")
+        XCTAssertEqual(try VolumeFile.read(try write(split, "z.mhd")).voxels, zref.voxels)
+
+        // The same bytes as 32x40x12x2: t = 1 is the second half of the file.
+        var four = Self.ctHeader
+        four[1] = "NDims = 4"
+        four[5] = "TransformMatrix = 0 1 0 0 1 0 0 0 0 0 1 0 0 0 0 1"
+        four[6] = "Offset = -120.5 30 -300.25 0"
+        four[7] = "ElementSpacing = 0.7 0.7 2.5 1"
+        four[8] = "DimSize = 32 40 12 2"
+        let v = try VolumeFile.read(try write(mhd(four + ["ElementDataFile = ct.raw"]), "four.mhd"))
+        XCTAssertEqual(v.shape, [32, 40, 12, 2])
+        XCTAssertEqual(v.voxels, ref.voxels)
+        XCTAssertEqual(v[3, 5, 2, 1], ref[3, 5, 14])
+        XCTAssertEqual(v.geometry, ref.geometry)
     }
 }

@@ -119,6 +119,14 @@ final class VolumeWriteTests: XCTestCase {
         XCTAssertThrowsError(try [Float](repeating: 0, count: 36).withUnsafeBufferPointer { try NIfTISlabWriter(path: path, shape: [4, 3, 2], geometry: .identity).append($0) })
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "no file and no temporary left")
         XCTAssertThrowsError(try NIfTISlabWriter(path: dir + "/x.img", shape: [4, 3, 2], geometry: .identity))
+        XCTAssertThrowsError(try NIfTISlabWriter(path: dir + "/no/such/dir/x.nii.gz", shape: [4, 3, 2], geometry: .identity)) { e in
+            XCTAssertEqual((e as? VolumeError)?.what, "write", "\(e)")
+        }
+        var bad = VolumeGeometry.identity
+        bad.affineRAS[0] = .nan
+        XCTAssertThrowsError(try NIfTISlabWriter(path: dir + "/nan.nii", shape: [4, 3, 2], geometry: bad)) { e in
+            XCTAssertEqual((e as? VolumeError)?.what, "affine", "\(e)")
+        }
         XCTAssertThrowsError(try NIfTISlabWriter(path: dir + "/x.nii", shape: [40000, 3, 2], geometry: .identity))
     }
 
