@@ -24,6 +24,11 @@ public final class TestHTTPServer: @unchecked Sendable {
     public struct Request: Sendable, Equatable {
         public let path: String
         public let range: String?
+
+        public init(path: String, range: String?) {
+            self.path = path
+            self.range = range
+        }
     }
 
     public let port: Int
@@ -99,8 +104,8 @@ public final class TestHTTPServer: @unchecked Sendable {
     }
 
     private func handle(_ c: Int32) {
-        guard let head = readHead(c) else { return }
-        let lines = head.components(separatedBy: "\r\n")
+        guard let request = readHead(c) else { return }
+        let lines = request.components(separatedBy: "\r\n")
         let parts = lines.first?.split(separator: " ") ?? []
         guard parts.count >= 2 else { return }
         let path = String(parts[1])
