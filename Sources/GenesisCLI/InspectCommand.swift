@@ -22,7 +22,15 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let model = try ModelLoader.load(file, format: input.format)
         let s = FileSummary.of(model)
-        if json { CLIOutput.json(InspectRendering.json(s)) } else { InspectRendering.text(s, topology: Detection.analyze(model.mapped)) }
+        let id = try ZooMatch.of(file: file)
+        if json {
+            var out = InspectRendering.json(s)
+            out["sha256"] = id.sha256
+            out.updateValue(id.jsonValue, forKey: "zoo_match")
+            CLIOutput.json(out)
+        } else {
+            InspectRendering.text(s, topology: Detection.analyze(model.mapped), zoo: id)
+        }
     }
 }
 
@@ -54,8 +62,9 @@ enum InspectRendering {
         return out
     }
 
-    static func text(_ s: FileSummary, topology: TopologyMatch) {
+    static func text(_ s: FileSummary, topology: TopologyMatch, zoo: ZooMatch? = nil) {
         CLIOutput.line("\(s.path): \(s.formatDescription), \(CLIOutput.megabytes(s.fileBytes))")
+        if let zoo { CLIOutput.line(zoo.line) }
         if let g = s.genesis {
             CLIOutput.line("looks like: \(g.architecture): \(g.evidence) (run `genesis verify` to check every tensor)")
         } else {
