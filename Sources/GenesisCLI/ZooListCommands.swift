@@ -27,19 +27,19 @@ struct ZooListCommand: ParsableCommand {
             CLIOutput.json(["manifests": catalog.origin, "home": cache.home, "models": models])
             return
         }
-        CLIOutput.line("manifests: \(catalog.origin) (\(catalog.entries.count) models); cache: \(cache.home)")
+        CLIOutput.text("manifests: \(catalog.origin) (\(catalog.entries.count) models); cache: \(cache.home)")
         for e in catalog.entries {
             for f in e.manifest.files {
                 let cached = cache.cachedFiles(model: e.manifest.name).contains { $0.sha256 == f.sha256 && $0.size != nil }
                 let v = e.manifest.architecture.verifiable ? "" : "  (not verifiable yet)"
-                CLIOutput.line("  " + InspectRendering.pad(e.manifest.name, 26) + InspectRendering.pad(f.name, 34)
+                CLIOutput.text("  " + InspectRendering.pad(e.manifest.name, 26) + InspectRendering.pad(f.name, 34)
                                + InspectRendering.pad(ZooRendering.size(f.size), 10) + InspectRendering.pad(f.format, 10)
                                + (cached ? "cached" : "not cached") + v)
             }
         }
         for n in extra {
             for f in cache.cachedFiles(model: n) {
-                CLIOutput.line("  " + InspectRendering.pad(CLIOutput.terminalSafe(n), 26) + InspectRendering.pad(f.file, 34)
+                CLIOutput.text("  " + InspectRendering.pad(CLIOutput.terminalSafe(n), 26) + InspectRendering.pad(f.file, 34)
                                + InspectRendering.pad(f.size.map(ZooRendering.size) ?? "missing", 10) + InspectRendering.pad("", 10) + "cached (no manifest)")
             }
         }
@@ -68,36 +68,36 @@ struct ZooShowCommand: ParsableCommand {
         guard let e = try ZooContext.lookUp(name, in: catalog, cache: cache) else {
             let files = cache.cachedFiles(model: name)
             if json { CLIOutput.json(["name": name, "in_manifest": false, "cached": true, "files": ZooRendering.cachedJSON(files)]); return }
-            CLIOutput.line("\(name): in the cache, no manifest")
-            for f in files { CLIOutput.line("  \(f.file)  sha256 \(f.sha256)  \(f.path)") }
+            CLIOutput.text("\(name): in the cache, no manifest")
+            for f in files { CLIOutput.text("  \(f.file)  sha256 \(f.sha256)  \(f.path)") }
             return
         }
         if json { CLIOutput.json(ZooRendering.manifestJSON(e, cache: cache).merging(["in_manifest": true]) { a, _ in a }); return }
         let m = e.manifest
-        CLIOutput.line("\(m.name): \(m.description)")
-        CLIOutput.line("manifest: \(e.origin)")
+        CLIOutput.text("\(m.name): \(m.description)")
+        CLIOutput.text("manifest: \(e.origin)")
         for f in m.files {
             let cached = cache.cachedFiles(model: m.name).first { $0.sha256 == f.sha256 && $0.size != nil }
-            CLIOutput.line("file: \(f.name), \(CLIOutput.grouped(Int(clamping: f.size))) bytes, \(f.format)")
-            CLIOutput.line("  sha256: \(f.sha256)")
-            if let u = f.url { CLIOutput.line("  url: \(u)") }
-            if let p = f.path { CLIOutput.line("  path: \(p) (shipped in the repository)") }
-            CLIOutput.line("  cached: " + (cached.map { "yes, \($0.path)" } ?? "no (genesis zoo fetch \(m.name))"))
+            CLIOutput.text("file: \(f.name), \(CLIOutput.grouped(Int(clamping: f.size))) bytes, \(f.format)")
+            CLIOutput.text("  sha256: \(f.sha256)")
+            if let u = f.url { CLIOutput.text("  url: \(u)") }
+            if let p = f.path { CLIOutput.text("  path: \(p) (shipped in the repository)") }
+            CLIOutput.text("  cached: " + (cached.map { "yes, \($0.path)" } ?? "no (genesis zoo fetch \(m.name))"))
         }
         let a = m.architecture
         let arch = [a.family, a.variant.map { "variant \($0)" }, a.baseFilters.map { "base \($0)" }, a.labels.map { "\($0) label\($0 == 1 ? "" : "s")" }]
             .compactMap { $0 }.joined(separator: ", ")
-        CLIOutput.line("architecture: \(arch)\(a.verifiable ? "" : " (not verifiable by genesis yet)")")
-        if let n = a.note { CLIOutput.line("  \(n)") }
-        CLIOutput.line("input shape: \(CLIOutput.shape(m.inputShape))\(m.inputAxes.isEmpty ? "" : " (\(m.inputAxes.joined(separator: ", ")))")")
+        CLIOutput.text("architecture: \(arch)\(a.verifiable ? "" : " (not verifiable by genesis yet)")")
+        if let n = a.note { CLIOutput.text("  \(n)") }
+        CLIOutput.text("input shape: \(CLIOutput.shape(m.inputShape))\(m.inputAxes.isEmpty ? "" : " (\(m.inputAxes.joined(separator: ", ")))")")
         for (k, p) in m.preprocessing.sorted(by: { $0.key < $1.key }) {
-            CLIOutput.line("preprocessing \(k): clip [\(fmt(p.clip[0])), \(fmt(p.clip[1]))]\(p.unit.map { " \($0)" } ?? ""), scale to [\(fmt(p.scaleTo[0])), \(fmt(p.scaleTo[1]))]")
+            CLIOutput.text("preprocessing \(k): clip [\(fmt(p.clip[0])), \(fmt(p.clip[1]))]\(p.unit.map { " \($0)" } ?? ""), scale to [\(fmt(p.scaleTo[0])), \(fmt(p.scaleTo[1]))]")
         }
-        CLIOutput.line("licence: hosting page says \(m.licence.hostingPage); code repository: \(m.licence.codeRepository)")
-        CLIOutput.line("  \(m.licence.note)")
-        CLIOutput.line("cite: \(m.citation.text)")
-        CLIOutput.line("source: \(m.source.hosting)\(m.source.code.map { ", code \($0)" } ?? "")")
-        for n in m.notes { CLIOutput.line("note: \(n)") }
+        CLIOutput.text("licence: hosting page says \(m.licence.hostingPage); code repository: \(m.licence.codeRepository)")
+        CLIOutput.text("  \(m.licence.note)")
+        CLIOutput.text("cite: \(m.citation.text)")
+        CLIOutput.text("source: \(m.source.hosting)\(m.source.code.map { ", code \($0)" } ?? "")")
+        for n in m.notes { CLIOutput.text("note: \(n)") }
     }
 
     private func fmt(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
@@ -163,4 +163,9 @@ struct ZooRemoveCommand: ParsableCommand {
         }
         CLIOutput.line("removed \(model): \(names.count) name\(names.count == 1 ? "" : "s"), \(removed.count) file\(removed.count == 1 ? "" : "s") freed")
     }
+}
+
+extension CLIOutput {
+    /// A line of manifest text (a GENESIS_ZOO manifest is input too): control characters escaped.
+    static func text(_ s: String) { line(terminalSafe(s)) }
 }

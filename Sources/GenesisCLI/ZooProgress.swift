@@ -16,7 +16,8 @@ final class ZooProgress: DownloadObserver {
     }
 
     func started(url: String, offset: Int64, total: Int64?) {
-        progress?.finish()
+        // A resumed or restarted transfer: the old bar's line ends here, not at a false 100%.
+        if progress != nil, !quiet, isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
         self.total = total
         last = offset
         let remaining = total.map { max(1, $0 - offset) } ?? 1

@@ -123,7 +123,7 @@ public struct ZooCache: Sendable {
     public func cachedFiles(model: String) -> [CachedFile] {
         let dir = modelsDirectory + "/" + model
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        return names.filter { !$0.hasPrefix(".") }.sorted().compactMap { name in
+        return names.filter(ZooNames.isSafeFileName).sorted().compactMap { name in
             let p = dir + "/" + name
             guard let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: p) else { return nil }
             let sha = String(dest.split(separator: "/").last ?? "")

@@ -35,13 +35,16 @@ public final class TestHTTPServer: @unchecked Sendable {
     private let listener: Int32
     private let lock = NSLock()
     private var files: [String: [UInt8]]
+    /// Path -> path on this server it answers 302 Found to (as the Hugging Face hub redirects to its CDN).
+    private let redirects: [String: String]
     private var mode: Mode
     private var cutsLeft = 0
     private var log: [Request] = []
     private var stopped = false
 
-    public init(files: [String: [UInt8]], mode: Mode = .normal) throws {
+    public init(files: [String: [UInt8]], mode: Mode = .normal, redirects: [String: String] = [:]) throws {
         self.files = files
+        self.redirects = redirects
         self.mode = mode
         if case let .cut(_, times) = mode { cutsLeft = times }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -115,9 +118,13 @@ public final class TestHTTPServer: @unchecked Sendable {
         let m = mode
         let body = files[path]
         var cutAt: Int?
-        if case let .cut(after, _) = m, cutsLeft > 0 { cutsLeft -= 1; cutAt = after }
+        if case let .cut(after, _) = m, cutsLeft > 0, redirects[path] == nil { cutsLeft -= 1; cutAt = after }
         lock.unlock()
 
+        if let target = redirects[path] {
+            send(c, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:\(port)\(target)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", [])
+            return
+        }
         guard m != .notFound, let body else {
             let text = Array("not found\n".utf8)
             send(c, "HTTP/1.1 404 Not Found\r\nContent-Length: \(text.count)\r\nConnection: close\r\n\r\n", text)

@@ -53,6 +53,18 @@ final class ZooDownloadTests: XCTestCase {
         XCTAssertEqual(box.list("blobs"), [sha])
     }
 
+    /// The hub answers `resolve/main/FILE` with a redirect to its CDN: the resume's Range header
+    /// must reach the redirect's target.
+    func testResumeFollowsARedirectWithItsRange() throws {
+        let half = body.count / 2
+        let server = try TestHTTPServer(files: ["/cdn/m.h5": body], mode: .cut(after: half, times: 1), redirects: ["/resolve/m.h5": "/cdn/m.h5"])
+        let box = ZooSandbox()
+        let r = try box.run(["zoo", "fetch", "--url", server.url("/resolve/m.h5"), "--sha256", sha])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(server.requests.filter { $0.path == "/cdn/m.h5" }.map(\.range), [nil, "bytes=\(half)-"], "\(server.requests) \(r.stderr)")
+        XCTAssertEqual(try FileIO.read(box.home + "/blobs/" + sha), body)
+    }
+
     func testCutThatPersistsKeepsThePartialFileAndTheNextRunResumes() throws {
         let cut = 300_000
         let server = try TestHTTPServer(files: ["/m.h5": body], mode: .cut(after: cut, times: 100))
