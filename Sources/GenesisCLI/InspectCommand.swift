@@ -64,12 +64,12 @@ enum InspectRendering {
 
     static func text(_ s: FileSummary, topology: TopologyMatch, zoo: ZooMatch? = nil) {
         CLIOutput.line("\(s.path): \(s.formatDescription), \(CLIOutput.megabytes(s.fileBytes))")
-        if let zoo { CLIOutput.line(zoo.line) }
         if let g = s.genesis {
             CLIOutput.line("looks like: \(g.architecture): \(g.evidence) (run `genesis verify` to check every tensor)")
         } else {
             CLIOutput.line("looks like: not a Models Genesis network: \(topology.verdict)")
         }
+        if let zoo { CLIOutput.line(zoo.line) }
         let nameWidth = min(40, max(8, s.groups.flatMap { $0.tensors.map(\.name.count) }.max() ?? 8))
         let layerWidth = min(28, max(5, s.groups.map(\.name.count).max() ?? 5))
         CLIOutput.line()
