@@ -43,7 +43,7 @@ struct ZooImportCommand: ParsableCommand {
             throw ZooContext.problem("\(file): not stored: \(check.line)", json: json, extra: out.merging(["stored": false]) { a, _ in a })
         }
         let model = name ?? id.match!.manifest.name
-        let fileName = id.match?.file.name ?? ZooNames.fromURL("file:///" + (file.split(separator: "/").last.map(String.init) ?? "model")) ?? safeName()
+        let fileName = id.match?.file.name ?? safeName()
         let stored = try ZooFetcher(cache: ZooContext.cache).store(localFile: file, sha256: id.sha256, size: id.size, name: model, file: fileName)
         out["stored"] = true
         out["name"] = model

@@ -34,6 +34,10 @@ public struct Downloader: Sendable {
         var restarts = 0
         while true {
             attempt += 1
+            var lst = stat()
+            if lstat(partial, &lst) == 0, lst.st_mode & S_IFMT != S_IFREG {
+                throw ZooError.cache(path: partial, reason: "is not a regular file (a symlink or special file in the cache): remove it and fetch again")
+            }
             var offset = Self.fileSize(partial) ?? 0
             if let e = expectedSize, offset > e {
                 observer?.note("the partial file holds \(offset) bytes, more than the \(e) expected: starting again from zero")
@@ -79,7 +83,7 @@ public struct Downloader: Sendable {
 
     static func fileSize(_ path: String) -> Int64? {
         var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
+        return lstat(path, &st) == 0 ? Int64(st.st_size) : nil
     }
 
     static func truncate(_ path: String) throws {

@@ -103,8 +103,10 @@ final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
             stop(.failed(.tooLarge(source: url, bytes: base + promised, cap: expectedSize ?? cap)), nil)
             return completionHandler(.cancel)
         }
-        fd = open(partial, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0, ftruncate(fd, off_t(base)) == 0, lseek(fd, off_t(base), SEEK_SET) == off_t(base) else {
+        // Never through a symlink, never into a device or FIFO planted in the cache.
+        fd = open(partial, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        var st = stat()
+        guard fd >= 0, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, ftruncate(fd, off_t(base)) == 0, lseek(fd, off_t(base), SEEK_SET) == off_t(base) else {
             stop(.failed(.cache(path: partial, reason: "cannot write: \(String(cString: strerror(errno)))")), nil)
             return completionHandler(.cancel)
         }

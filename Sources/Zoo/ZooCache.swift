@@ -71,7 +71,7 @@ public struct ZooCache: Sendable {
         let partial = partialPath(sha)
         try fill(partial)
         var st = stat()
-        guard stat(partial, &st) == 0 else { throw ZooError.cache(path: partial, reason: "the partial file vanished") }
+        guard lstat(partial, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw ZooError.cache(path: partial, reason: "the partial file vanished or is not a regular file") }
         if let size, Int64(st.st_size) != size {
             unlink(partial)
             throw ZooError.sizeMismatch(source: source, expected: size, found: Int64(st.st_size))

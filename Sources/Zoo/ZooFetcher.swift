@@ -32,29 +32,27 @@ public struct ZooFetcher {
 
     /// One file of a model.
     public func fetch(_ entry: ManifestCatalog.Entry, file f: ManifestFile, observer: DownloadObserver?) throws -> Fetched {
-        do {
-            var from: String?
-            let outcome = try cache.ensureBlob(sha: f.sha256, size: f.size, source: f.url ?? f.path ?? f.name, onWait: {
-                observer?.note("another genesis process is fetching \(f.name) (it holds \(cache.lockPath(f.sha256))): waiting for it")
-            }) { partial in
-                if let rel = f.path, let base = entry.baseDirectory, FileIO.exists(base + "/" + rel) {
-                    from = base + "/" + rel
-                    try Self.copy(base + "/" + rel, to: partial)
-                } else if let url = f.url {
-                    let address = mirror.flatMap { m in ZooURL.parse(url).map { $0.onMirror(m).string } } ?? url
-                    from = address
-                    try downloader.download(address, to: partial, expectedSize: f.size, observer: observer)
-                } else {
-                    let rel = f.path ?? f.name
-                    throw ZooError.localFile(path: rel, reason: entry.baseDirectory == nil
-                        ? "ships in the repository's zoo/ directory and has no url: run genesis from a clone, or set GENESIS_ZOO to that directory"
-                        : "is missing from \(entry.baseDirectory!) and the manifest gives no url")
-                }
+        var from: String?
+        let outcome = try cache.ensureBlob(sha: f.sha256, size: f.size, source: f.url ?? f.path ?? f.name, onWait: {
+            observer?.note("another genesis process is fetching \(f.name) (it holds \(cache.lockPath(f.sha256))): waiting for it")
+        }) { partial in
+            if let rel = f.path, let base = entry.baseDirectory, FileIO.exists(base + "/" + rel) {
+                from = base + "/" + rel
+                try Self.copy(base + "/" + rel, to: partial)
+            } else if let url = f.url {
+                let address = mirror.flatMap { m in ZooURL.parse(url).map { $0.onMirror(m).string } } ?? url
+                from = address
+                try downloader.download(address, to: partial, expectedSize: f.size, observer: observer)
+            } else {
+                let rel = f.path ?? f.name
+                throw ZooError.localFile(path: rel, reason: entry.baseDirectory == nil
+                    ? "ships in the repository's zoo/ directory and has no url: run genesis from a clone, or set GENESIS_ZOO to that directory"
+                    : "is missing from \(entry.baseDirectory!) and the manifest gives no url")
             }
-            try cache.link(model: entry.manifest.name, file: f.name, sha: f.sha256)
-            return Fetched(file: f.name, sha256: f.sha256, size: f.size, path: cache.namePath(model: entry.manifest.name, file: f.name),
-                           outcome: outcome, from: from)
         }
+        try cache.link(model: entry.manifest.name, file: f.name, sha: f.sha256)
+        return Fetched(file: f.name, sha256: f.sha256, size: f.size, path: cache.namePath(model: entry.manifest.name, file: f.name),
+                       outcome: outcome, from: from)
     }
 
     /// Any file by address: `zoo fetch --url URL --sha256 HEX [--name NAME]`.
@@ -85,7 +83,7 @@ public struct ZooFetcher {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw ZooError.localFile(path: source, reason: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(input) }
-        let output = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let output = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard output >= 0 else { throw ZooError.cache(path: dest, reason: "cannot write: \(String(cString: strerror(errno)))") }
         defer { close(output) }
         var buf = [UInt8](repeating: 0, count: 1 << 20)

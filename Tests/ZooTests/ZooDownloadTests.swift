@@ -175,6 +175,20 @@ final class ZooDownloadTests: XCTestCase {
         XCTAssertEqual(try FileIO.read(box.home + "/blobs/" + sha), body)
     }
 
+    /// A partial file that is a symlink (planted in the cache) is not written through.
+    func testPartialFilePlantedAsASymlinkIsNotFollowed() throws {
+        let server = try TestHTTPServer(files: ["/m.h5": body])
+        let box = ZooSandbox()
+        try FileManager.default.createDirectory(atPath: box.home + "/blobs", withIntermediateDirectories: true)
+        let victim = box.root + "/victim"
+        try FileIO.write(Array("keep me".utf8), to: victim)
+        XCTAssertEqual(symlink(victim, box.home + "/blobs/\(sha).incomplete"), 0)
+        let r = try box.run(["zoo", "fetch", "--url", server.url("/m.h5"), "--sha256", sha])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(try FileIO.read(victim), Array("keep me".utf8))
+        XCTAssertFalse(box.list("blobs").contains(sha))
+    }
+
     func testManifestModelThroughAMirror() throws {
         let server = try TestHTTPServer(files: ["/hf/Org/Repo/resolve/main/tiny.h5": body])
         var box = ZooSandbox()
