@@ -48,12 +48,15 @@ let package = Package(
 
         // The Models Genesis transforms (pretext tasks), seeded.
         .target(name: "Pretext", dependencies: ["Tensors"]),
+        // The model zoo: manifests, the content-addressed cache, its locks, checked downloads.
+        // Imports neither the formats nor the runtime.
+        .target(name: "Zoo", dependencies: ["Tensors"]),
         // Training: losses, optimizers, schedules, the loop and its checkpoints.
         .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "Pretext"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
-            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "Pretext", "Training",
+            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "Pretext", "Training", "Zoo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat"]),
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "ZooTests", dependencies: ["Zoo", "TestSupport", "Tensors", "GenesisIO"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5", "GenesisModel"], path: "Tests/TestSupport"),
     ]
 )

@@ -20,6 +20,6 @@ struct GenesisCommand: ParsableCommand {
           genesis finetune --init tiny.h5 --task segmentation --images x.npy --labels masks.npy --out seg.h5
         """,
         version: GenesisWriter.version,
-        subcommands: [InspectCommand.self, VerifyCommand.self, InitCommand.self, ArchitectureCommand.self, DiffCommand.self, ConvertCommand.self, RunCommand.self, CubesCommand.self, PretrainCommand.self, FinetuneCommand.self, PreviewCommand.self]
+        subcommands: [InspectCommand.self, VerifyCommand.self, InitCommand.self, ArchitectureCommand.self, DiffCommand.self, ConvertCommand.self, RunCommand.self, CubesCommand.self, PretrainCommand.self, FinetuneCommand.self, PreviewCommand.self, ZooCommand.self]
     )
 }

@@ -22,7 +22,15 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let model = try ModelLoader.load(file, format: input.format)
         let s = FileSummary.of(model)
-        if json { CLIOutput.json(InspectRendering.json(s)) } else { InspectRendering.text(s, topology: Detection.analyze(model.mapped)) }
+        let id = try ZooMatch.of(file: file)
+        if json {
+            var out = InspectRendering.json(s)
+            out["sha256"] = id.sha256
+            out.updateValue(id.jsonValue, forKey: "zoo_match")
+            CLIOutput.json(out)
+        } else {
+            InspectRendering.text(s, topology: Detection.analyze(model.mapped), zoo: id)
+        }
     }
 }
 
@@ -54,13 +62,14 @@ enum InspectRendering {
         return out
     }
 
-    static func text(_ s: FileSummary, topology: TopologyMatch) {
+    static func text(_ s: FileSummary, topology: TopologyMatch, zoo: ZooMatch? = nil) {
         CLIOutput.line("\(s.path): \(s.formatDescription), \(CLIOutput.megabytes(s.fileBytes))")
         if let g = s.genesis {
             CLIOutput.line("looks like: \(g.architecture): \(g.evidence) (run `genesis verify` to check every tensor)")
         } else {
             CLIOutput.line("looks like: not a Models Genesis network: \(topology.verdict)")
         }
+        if let zoo { CLIOutput.line(zoo.line) }
         let nameWidth = min(40, max(8, s.groups.flatMap { $0.tensors.map(\.name.count) }.max() ?? 8))
         let layerWidth = min(28, max(5, s.groups.map(\.name.count).max() ?? 5))
         CLIOutput.line()

@@ -33,22 +33,23 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let model = try ModelLoader.load(file, format: input.format)
+        let zoo = try ZooMatch.of(file: file)
         let topology = Detection.analyze(model.mapped)
         let detected = model.detected?.architecture
         guard detected != nil || (variant != nil && baseFilters != nil) else {
-            reportNotGenesis(model: model, topology: topology)
+            reportNotGenesis(model: model, topology: topology, zoo: zoo)
             throw ExitCode(1)
         }
         let arch = Architecture(variant: variant ?? detected!.variant, baseFilters: baseFilters ?? detected!.baseFilters,
                                 labels: labels ?? detected?.labels ?? 1)
         let report = Verification.verify(model.mapped, against: arch)
-        self.report(model: model, arch: arch, topology: topology, problems: report.problems)
+        self.report(model: model, arch: arch, topology: topology, problems: report.problems, zoo: zoo)
         if !report.valid { throw ExitCode(1) }
     }
 
     /// Not a Genesis network by its tensors, and no architecture asked for: one line saying so
     /// (what matched, the first thing that did not), then the match step by step.
-    private func reportNotGenesis(model: LoadedModel, topology: TopologyMatch) {
+    private func reportNotGenesis(model: LoadedModel, topology: TopologyMatch, zoo: ZooMatch) {
         let headline = "not a Models Genesis network: " + topology.verdict
         let first = topology.blocks.first { !$0.fits }
         let problem = Problem(tensor: topology.baseFilters == nil ? "" : first?.tensor ?? "", kind: .architecture,
@@ -56,18 +57,19 @@ struct VerifyCommand: ParsableCommand {
                               found: topology.baseFilters.map { "\(topology.fittingBlocks) of 14 at base \($0)" } ?? "no block kernel",
                               message: headline)
         if json {
-            report(model: model, arch: nil, topology: topology, problems: [problem])
+            report(model: model, arch: nil, topology: topology, problems: [problem], zoo: zoo)
             return
         }
         CLIOutput.line(headline)
         CLIOutput.line("\(model.path): \(model.formatDescription)")
+        CLIOutput.line(zoo.line)
         if topology.baseFilters != nil {
             for step in topology.steps { CLIOutput.line("  " + TopologyRendering.line(step, base: topology.baseFilters!)) }
         }
         CLIOutput.line("(to check every tensor against a given architecture anyway: --variant keras|torch --base-filters B)")
     }
 
-    private func report(model: LoadedModel, arch: Architecture?, topology: TopologyMatch, problems: [Problem]) {
+    private func report(model: LoadedModel, arch: Architecture?, topology: TopologyMatch, problems: [Problem], zoo: ZooMatch) {
         if json {
             CLIOutput.json([
                 "file": model.path, "format": model.format.rawValue, "format_description": model.formatDescription,
@@ -78,10 +80,12 @@ struct VerifyCommand: ParsableCommand {
                 "tensors_checked": arch?.tensors.count,
                 "genesis": model.detected != nil, "structure": TopologyRendering.json(topology),
                 "problems": problems.map { ["tensor": $0.tensor, "kind": $0.kind.rawValue, "expected": $0.expected, "found": $0.found, "message": $0.message] },
+                "sha256": zoo.sha256, "zoo_match": zoo.jsonValue,
             ])
             return
         }
         CLIOutput.line("\(model.path): \(model.formatDescription)")
+        CLIOutput.line(zoo.line)
         if let arch {
             let how = model.detected?.architecture == arch ? "detected" : "as asked"
             CLIOutput.line("\(arch) (\(how)): \(CLIOutput.grouped(arch.trainableCount)) trainable values + \(CLIOutput.grouped(arch.statisticsCount)) BN statistics, \(arch.tensors.count) tensors")

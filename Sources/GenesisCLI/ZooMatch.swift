@@ -1,0 +1,38 @@
+import Foundation
+import Tensors
+import Zoo
+
+/// A file's SHA-256 and the zoo manifest entry it is, for `inspect`, `verify` and `zoo import`
+/// (`sha256` and `zoo_match` in their JSON; "this is the official Genesis_Chest_CT.h5").
+struct ZooMatch {
+    let sha256: String
+    let size: Int64
+    let match: ManifestCatalog.Match?
+
+    /// Hashes the file (streamed) and looks it up; a catalog that cannot be read is said on
+    /// stderr and counts as no match.
+    static func of(file: String) throws -> ZooMatch {
+        let size = Int64(try FileIO.size(of: file))
+        let sha = try Checksum.sha256Hex(fileAt: file)
+        var match: ManifestCatalog.Match?
+        do {
+            match = try ZooContext.catalog().match(sha256: sha, size: size)
+        } catch {
+            CLIOutput.warn("the zoo manifests could not be read (\(error)); not matched against them")
+        }
+        return ZooMatch(sha256: sha, size: size, match: match)
+    }
+
+    static func json(_ m: ManifestCatalog.Match) -> [String: Any?] {
+        ["model": m.manifest.name, "file": m.file.name, "format": m.file.format, "url": m.file.url,
+         "verifiable": m.manifest.architecture.verifiable]
+    }
+
+    var jsonValue: [String: Any?]? { match.map(Self.json) }
+
+    /// "sha256: 2d40… (this is the official Genesis_Chest_CT.h5, zoo model genesis-chest-ct-keras)".
+    var line: String {
+        guard let m = match else { return "sha256: \(sha256) (matches no zoo manifest)" }
+        return "sha256: \(sha256) (this is the official \(m.file.name), zoo model \(m.manifest.name))"
+    }
+}
