@@ -166,6 +166,76 @@ enum EmbeddedManifests {
 }
 
 """##),
+        ("genesis-default-b8.json", ##"""
+{
+  "schema_version": 1,
+  "name": "genesis-default-b8",
+  "description": "The project's own small Models Genesis network, shipped in the repository for offline first runs and the demo: the 3D U-Net at base width 8 (Keras variant, UpSampling3D decoder, one output label) for 32x32x16 cubes, pretrained here by `genesis pretrain` with the Models Genesis transforms on cubes cut from seeded CT-like phantoms (scripts/make_default_model.sh; 3 epochs of 91 steps, batch 8, SGD lr 0.1 momentum 0.9; validation MSE 0.0180 after the first epoch, 0.0172 after the third). Not a substitute for the official weights: it has seen phantoms, not patients.",
+  "files": [
+    {
+      "name": "genesis_default_b8.genesis",
+      "path": "models/genesis_default_b8.genesis",
+      "size": 4100076,
+      "sha256": "57b75ab9b056dc27af73cd25b3c2277e6a3086ffd4f93aee4733ba221913418c",
+      "format": "genesis"
+    }
+  ],
+  "architecture": {
+    "family": "models-genesis-unet3d",
+    "variant": "keras",
+    "base_filters": 8,
+    "labels": 1,
+    "verifiable": true,
+    "note": "UpSampling3D decoder, BatchNormalization epsilon 1e-3 and momentum 0.99 (trained in the Keras convention); 1,021,505 trainable values."
+  },
+  "input_shape": [
+    1,
+    32,
+    32,
+    16
+  ],
+  "input_axes": [
+    "channel",
+    "row",
+    "col",
+    "depth"
+  ],
+  "preprocessing": {
+    "ct": {
+      "clip": [
+        -1000,
+        1000
+      ],
+      "unit": "HU",
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "note": "Trained on CT-like phantoms windowed as the official CT preprocessing: clip to [-1000, 1000] HU, scale to [0, 1]."
+  },
+  "licence": {
+    "hosting_page": "none: shipped in this repository",
+    "code_repository": "the licence of this repository",
+    "note": "Made by this project from synthetic phantoms (scripts/make_phantom.py); no patient data and none of the official weights went into it."
+  },
+  "citation": {
+    "text": "The method: Zhou Z, Sodha V, Pang J, Gotway MB, Liang J. Models Genesis. Medical Image Analysis 67:101840, 2021.",
+    "bibtex": [
+      "@article{zhou2021models,\n  title=\"Models Genesis\",\n  author=\"Zhou, Zongwei and Sodha, Vatsal and Pang, Jiaxuan and Gotway, Michael B and Liang, Jianming\",\n  journal=\"Medical Image Analysis\",\n  volume=\"67\",\n  pages=\"101840\",\n  year=\"2021\",\n  issn=\"1361-8415\",\n  doi=\"10.1016/j.media.2020.101840\"\n}"
+    ],
+    "doi": [
+      "10.1016/j.media.2020.101840"
+    ]
+  },
+  "source": {
+    "hosting": "this repository (zoo/models/)",
+    "code": "scripts/make_default_model.sh",
+    "readme": "README.md"
+  }
+}
+
+"""##),
         ("genesis-nnunet-luna16.json", ##"""
 {
   "schema_version": 1,
