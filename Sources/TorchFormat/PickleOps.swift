@@ -61,8 +61,9 @@ enum PickleLimits {
     static let maxLongBytes = 64
     static let maxGlobalLine = 256
     static let maxRank = Limits.maxRank
-    /// Work one file's pickles may cost: bytes copied, hashed and compared (1 GiB; the full
-    /// Genesis checkpoint's pickle costs about 2 MiB of it).
+    /// Work one file's pickles may cost: bytes copied, hashed and compared (1 GiB; a real
+    /// checkpoint's pickle costs a small multiple of its own size, under 1 MiB for the official
+    /// model: PickleWorkBudgetTests checks the fixtures stay under 16x).
     static let maxWorkBytes = 1 << 30
 }
 
