@@ -1,11 +1,11 @@
 #!/bin/sh
 # Damaged-file run for RELIABILITY.md: the DamagedFilesCLITests generator at N times the
-# truncations and bit flips per source file that `make test` uses (N=1: about 250 files),
+# truncations and bit flips per source file that `make test` uses (N=1: 272 files),
 # every file through inspect, verify and convert (run and preview for .npy) under the test's
 # memory bound. Prints the outcome table and writes it to $GENESIS_DAMAGED_REPORT
 # (default: damaged-files-report.md).
-#   scripts/damaged_files.sh 3             # about 650 files
-#   GENESIS_DAMAGED_HDF5_FLIPS=1 scripts/damaged_files.sh 3   # HDF5 bit flips too (see RELIABILITY.md)
+#   scripts/damaged_files.sh 3             # 668 files
+#   GENESIS_DAMAGED_HDF5_FLIPS=0 scripts/damaged_files.sh 3   # without HDF5 bit flips (see RELIABILITY.md)
 set -eu
 N=${1:-3}
 cd "$(dirname "$0")/.."

@@ -40,7 +40,17 @@ final class HostileFilesCLITests: XCTestCase {
         header += "}"
         let h = Array(header.utf8)
         let safetensors = (0..<8).map { UInt8((UInt64(h.count) >> (8 * UInt64($0))) & 0xFF) } + h
-        return [Case(name: "bomb.keras", bytes: keras, mentions: "inflates past the 1000 bytes its zip header declares"),
+        // A torch tensor whose size claims 10^12 elements of a 4-element storage, and one whose
+        // storage offset lies past the storage's end.
+        let dir = Fixtures.scratchDirectory()
+        let huge = dir + "/huge.pt", past = dir + "/past.pt"
+        try TorchZip.write(pickle: tensorPickle(numel: 4, offset: 0, shape: [1_000_000, 1_000_000], stride: [1_000_000, 1]),
+                           storages: [("0", [UInt8](repeating: 0, count: 16))], root: "archive", to: huge)
+        try TorchZip.write(pickle: tensorPickle(numel: 4, offset: 1 << 40, shape: [4], stride: [1]),
+                           storages: [("0", [UInt8](repeating: 0, count: 16))], root: "archive", to: past)
+        return [Case(name: "size-10^12.pt", bytes: try FileIO.read(huge), mentions: "tensor w: unsupported layout"),
+                Case(name: "offset-past-the-end.pt", bytes: try FileIO.read(past), mentions: "tensor w: unsupported layout"),
+                Case(name: "bomb.keras", bytes: keras, mentions: "inflates past the 1000 bytes its zip header declares"),
                 Case(name: "bomb.pt", bytes: torch, mentions: "archive/data.pkl: expected at most the 1000 bytes its zip header declares, found more"),
                 Case(name: "big-key.pt", bytes: pickle, mentions: "pickle work (bytes copied, hashed and compared"),
                 Case(name: "many.safetensors", bytes: safetensors, mentions: "more than 16384 tensors (the cap on tensors per file)")]
@@ -66,6 +76,34 @@ final class HostileFilesCLITests: XCTestCase {
                 XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [], "\(what) left output")
             }
         }
+    }
+
+    /// A state dict of one float tensor `w` viewing storage `0` of `numel` elements.
+    static func tensorPickle(numel: Int, offset: Int, shape: [Int], stride: [Int]) -> [UInt8] {
+        var w = PickleWriter()
+        w.orderedDict()
+        w.beginItems(1)
+        w.string("w")
+        w.global("torch._utils", "_rebuild_tensor_v2")
+        w.beginTuple(6)
+        w.beginTuple(5)
+        w.string("storage")
+        w.global("torch", "FloatStorage")
+        w.string("0")
+        w.string("cpu")
+        w.int(Int64(numel))
+        w.endTuple(5)
+        w.op(Op.binpersid)
+        w.int(Int64(offset))
+        w.intTuple(shape)
+        w.intTuple(stride)
+        w.bool(false)
+        w.orderedDict()
+        w.endTuple(6)
+        w.op(Op.reduce)
+        w.endItems(1)
+        w.stop()
+        return w.bytes
     }
 
     /// config.json of the real Keras 3 fixture.
