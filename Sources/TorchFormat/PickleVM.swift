@@ -204,8 +204,7 @@ struct PickleVM {
         for i in stride(from: 0, to: items.count, by: 2) {
             // Hashing the key, and comparing it with an equal one already there: twice its bytes.
             // One 8 MiB key set 200,000 times once took 528 s.
-            try chargeHash(items[i], at)
-            try chargeHash(items[i], at)
+            try chargeHash(items[i], at, times: 2)
             guard let k = items[i].key else { throw bad(at, "a hashable dict key", items[i].kind) }
             if case let .dict(x) = items[i + 1], x === d { throw bad(at, "an acyclic value", "a dict stored in itself") }
             d.set(k, key: items[i], value: items[i + 1])
@@ -318,21 +317,21 @@ struct PickleVM {
 
     /// What hashing `v` as a dict key (or a storage key) costs: its strings' bytes and one per
     /// node, over at most `PValue.maxKeyNodes` nodes (a larger tuple is no key at all).
-    private func chargeHash(_ v: PValue, _ at: Int) throws {
+    private func chargeHash(_ v: PValue, _ at: Int, times: Int = 1) throws {
         var nodes = PValue.maxKeyNodes
-        try chargeHash(v, at, nodes: &nodes)
+        try chargeHash(v, at, times: times, nodes: &nodes)
     }
 
-    private func chargeHash(_ v: PValue, _ at: Int, nodes: inout Int) throws {
+    private func chargeHash(_ v: PValue, _ at: Int, times: Int, nodes: inout Int) throws {
         nodes -= 1
         guard nodes >= 0 else { return }
         switch v {
-        case let .string(s): try charge(1 + s.utf8.count, at)
-        case let .bytes(b), let .bigInt(b): try charge(1 + b.count, at)
+        case let .string(s): try charge(times * (1 + s.utf8.count), at)
+        case let .bytes(b), let .bigInt(b): try charge(times * (1 + b.count), at)
         case let .tuple(t):
-            try charge(1, at)
-            for item in t.items { try chargeHash(item, at, nodes: &nodes) }
-        default: try charge(1, at)
+            try charge(times, at)
+            for item in t.items { try chargeHash(item, at, times: times, nodes: &nodes) }
+        default: try charge(times, at)
         }
     }
 
