@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Printing for every command: human text, or one JSON object with `--json`; errors as one line
 /// on stderr (and a JSON object on stdout with `--json`), exit 2.
@@ -35,6 +36,8 @@ enum CLIOutput {
     }
 
     static func fail(message: String, usage: Bool) -> Never {
+        // The readers cut each quoted value to ~200 characters; this caps whatever else a message holds.
+        let message = Quoted.clip(message, limit: 2000)
         let oneLine = usage ? terminalSafe(message, keepNewlines: true) : terminalSafe(message.replacingOccurrences(of: "\n", with: " "))
         FileHandle.standardError.write(Data("genesis: error: \(oneLine)\n".utf8))
         if jsonRequested {

@@ -6,8 +6,12 @@ import ZIPFoundation
 /// Keras 3 files: `.weights.h5` (groups `layers/<class key>/vars/<i>`, layer names in the
 /// `vars@name` attribute since 3.6) and the `.keras` zip around one.
 enum Keras3Reader {
-    /// Largest `model.weights.h5` extracted from a `.keras` zip (zip-bomb guard).
+    /// Largest `model.weights.h5` extracted from a `.keras` zip (zip-bomb guard; the member is
+    /// also held to 64 MiB + 16x the archive's size, and always to the size its header declares).
     static let maxArchiveMember = 8 << 30
+    /// Largest `config.json` and `metadata.json` read from a `.keras` zip.
+    static let maxConfigBytes = 64 << 20
+    static let maxMetadataBytes = 1 << 20
 
     static func isKeras3(_ root: H5Group) -> Bool {
         !root.hasAttribute("layer_names") && !root.hasAttribute("layer_names0") && !root.exists("model_weights") && root.exists("layers")
@@ -60,39 +64,29 @@ enum Keras3Reader {
                               optimizerWeights: optimizerWeights, config: config, optimizer: nil)
     }
 
-    /// Reads a `.keras` zip: `config.json`, `metadata.json` and `model.weights.h5` (extracted
-    /// to a temporary file beside nothing else, removed afterwards).
+    /// Reads a `.keras` zip: `config.json`, `metadata.json` and `model.weights.h5` (streamed to a
+    /// private temporary file, removed afterwards); every member stops at its declared size.
     static func readArchive(_ path: String) throws -> KerasModelFile {
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
             throw KerasError.notKeras(file: path, reason: "not a readable zip archive")
         }
-        func member(_ name: String, cap: Int) throws -> Data {
+        func entry(_ name: String) throws -> Entry {
             guard let e = archive[name] else { throw KerasError.malformed(file: path, location: name, reason: "missing from the archive") }
-            guard e.uncompressedSize <= UInt64(cap) else {
-                throw KerasError.malformed(file: path, location: name, reason: "declares \(e.uncompressedSize) bytes, more than the cap of \(cap)")
-            }
-            var out = Data()
-            do { _ = try archive.extract(e, skipCRC32: false) { out.append($0) } } catch {
-                throw KerasError.malformed(file: path, location: name, reason: "cannot extract: \(error)")
-            }
-            guard out.count <= cap else { throw KerasError.malformed(file: path, location: name, reason: "larger than declared") }
-            return out
+            return e
         }
-        let configJSON = String(decoding: try member("config.json", cap: 64 << 20), as: UTF8.self)
+        let configJSON = String(decoding: try KerasArchiveMember.bytes(archive, entry("config.json"), cap: maxConfigBytes, file: path), as: UTF8.self)
         let config = try KerasConfigParser.modelConfig(configJSON, file: path + ": config.json")
         var version: String?
-        if archive["metadata.json"] != nil,
-           let meta = try? JSONSerialization.jsonObject(with: member("metadata.json", cap: 1 << 20)) as? [String: Any] {
+        if let metaEntry = archive["metadata.json"],
+           let meta = try? JSONSerialization.jsonObject(with: KerasArchiveMember.bytes(archive, metaEntry, cap: maxMetadataBytes, file: path)) as? [String: Any] {
             version = meta["keras_version"] as? String
         }
         // Keras stores the weights uncompressed: a member far larger than its archive is a bomb.
         let archiveBytes = (try? FileIO.size(of: path)) ?? 0
-        let weights = try member("model.weights.h5", cap: min(maxArchiveMember, (64 << 20) + archiveBytes.multipliedReportingOverflow(by: 16).partialValue))
+        let weightsCap = min(maxArchiveMember, (64 << 20) + archiveBytes.multipliedReportingOverflow(by: 16).partialValue)
         let tmp = NSTemporaryDirectory() + "genesis-keras-\(getpid())-\(UUID().uuidString).weights.h5"
-        guard FileManager.default.createFile(atPath: tmp, contents: weights) else {
-            throw KerasError.malformed(file: path, location: "model.weights.h5", reason: "cannot extract to \(tmp)")
-        }
+        try KerasArchiveMember.write(archive, entry("model.weights.h5"), cap: weightsCap, file: path, to: tmp)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let file = try H5File.open(tmp)
         let root = try file.root()

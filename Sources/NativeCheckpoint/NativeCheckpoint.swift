@@ -80,7 +80,14 @@ public struct NativeCheckpoint: Equatable, Sendable {
         return checkpoint
     }
 
+    /// Largest `genesis` metadata document (ours are a few kilobytes); it is parsed twice.
+    public static let maxDocumentBytes = 16 << 20
+
     static func decodeDocument(_ document: String, file: String) throws -> NativeMetadata {
+        guard document.utf8.count <= maxDocumentBytes else {
+            throw NativeCheckpointError.badMetadata(file: file, field: "genesis",
+                                                    reason: "\(document.utf8.count) bytes, more than the cap of \(maxDocumentBytes) bytes on the metadata document")
+        }
         do { _ = try StrictJSON.parse(Array(document.utf8)) } catch let e as StrictJSONError {
             if let key = e.duplicateKey {
                 throw NativeCheckpointError.badMetadata(file: file, field: "genesis", reason: "duplicate key \"\(key)\" in \(e.objectPath)")

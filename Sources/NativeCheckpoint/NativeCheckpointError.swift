@@ -1,4 +1,5 @@
 import SafeTensors
+import Tensors
 
 /// Errors reading or writing `.genesis` checkpoints. Every case names the file (or `<memory>`).
 public enum NativeCheckpointError: Error, CustomStringConvertible, Equatable {
@@ -19,18 +20,20 @@ public enum NativeCheckpointError: Error, CustomStringConvertible, Equatable {
     case checksumMismatch(file: String, expected: String, found: String)
 
     public var description: String {
+        // Every value the file supplies (names, versions, reasons) is cut to ~200 characters.
+        let q = { (s: String) in Quoted.clip(s) }
         switch self {
         case let .safeTensors(e): return e.description
         case let .notGenesis(f, found):
-            return "\(f): not a genesis checkpoint: __metadata__ \"format\" is \(found.map { "\"\($0)\"" } ?? "absent"), expected \"genesis\""
+            return "\(f): not a genesis checkpoint: __metadata__ \"format\" is \(found.map { "\"\(q($0))\"" } ?? "absent"), expected \"genesis\""
         case let .missingMetadata(f, k): return "\(f): __metadata__ lacks the key \"\(k)\""
-        case let .badVersion(f, v): return "\(f): format_version \"\(v)\" is not MAJOR.MINOR with MAJOR >= 1"
-        case let .unsupportedVersion(f, v, s): return "\(f): file is format version \(v); this genesis reads \(s)"
-        case let .badMetadata(f, field, r): return "\(f): genesis metadata \(field): \(r)"
-        case let .badTensorName(f, t, r): return "\(f): tensor \"\(t)\": \(r)"
-        case let .shapeMismatch(f, t, e, n): return "\(f): tensor \"\(t)\": expected shape \(e), found \(n)"
+        case let .badVersion(f, v): return "\(f): format_version \"\(q(v))\" is not MAJOR.MINOR with MAJOR >= 1"
+        case let .unsupportedVersion(f, v, s): return "\(f): file is format version \(q(v)); this genesis reads \(s)"
+        case let .badMetadata(f, field, r): return "\(f): genesis metadata \(q(field)): \(q(r))"
+        case let .badTensorName(f, t, r): return "\(f): tensor \"\(q(t))\": \(q(r))"
+        case let .shapeMismatch(f, t, e, n): return "\(f): tensor \"\(q(t))\": expected shape \(e), found \(n)"
         case let .checksumMismatch(f, e, n):
-            return "\(f): tensor data checksum mismatch: metadata says SHA-256 \(e), data has \(n) (the file is corrupt)"
+            return "\(f): tensor data checksum mismatch: metadata says SHA-256 \(q(e)), data has \(n) (the file is corrupt)"
         }
     }
 }

@@ -27,6 +27,12 @@ public struct SafeTensorsFile: Sendable, Equatable {
 public enum SafeTensors {
     /// `MAX_HEADER_SIZE` of the reference implementation.
     public static let maxHeaderBytes = 100_000_000
+    /// Most tensors one header may list (ours: the full network with Adam slots, about 350;
+    /// large language models: a few thousand per shard). Checked while the header is parsed:
+    /// 800,000 empty tensors once took 20 s and 1.47 GB before any check.
+    public static let maxTensors = 16_384
+    /// Most items in one header array (shapes are capped at `Limits.maxRank`, offsets hold two).
+    static let maxHeaderArrayItems = 64
 
     /// Reads and validates a whole file.
     public static func read(_ path: String) throws -> SafeTensorsFile {
@@ -94,7 +100,12 @@ public enum SafeTensors {
         guard header.first == UInt8(ascii: "{") else { throw SafeTensorsError.headerStart(file: file, found: header.first) }
 
         let json: JSONValue
-        do { json = try StrictJSON.parse(header) } catch let e as StrictJSONError {
+        do {
+            json = try StrictJSON.parse(header, maxMembers: maxTensors + 1, maxItems: maxHeaderArrayItems)  // + __metadata__
+        } catch let e as StrictJSONError {
+            if e.overMemberCap, e.objectPath == "the top-level object" {
+                throw SafeTensorsError.tooManyTensors(file: file, cap: maxTensors)
+            }
             if let key = e.duplicateKey { throw SafeTensorsError.duplicateKey(file: file, key: key, context: "the header's " + e.objectPath) }
             throw SafeTensorsError.invalidJSON(file: file, offset: e.offset, reason: e.reason)
         }
@@ -102,6 +113,10 @@ public enum SafeTensors {
             throw SafeTensorsError.invalidJSON(file: file, offset: 0, reason: "the header is not a JSON object")
         }
 
+        // The parser stopped at maxTensors + 1 members; one of them may be __metadata__.
+        guard members.count - (members.contains { $0.key == "__metadata__" } ? 1 : 0) <= maxTensors else {
+            throw SafeTensorsError.tooManyTensors(file: file, cap: maxTensors)
+        }
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
         for m in members {

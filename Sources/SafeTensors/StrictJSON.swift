@@ -55,6 +55,8 @@ public struct StrictJSONError: Error, Equatable, CustomStringConvertible {
     /// Set when the error is a duplicate key: the key and the path of the object holding it.
     public let duplicateKey: String?
     public let objectPath: String
+    /// Set when an object had more than `maxMembers` members.
+    public var overMemberCap = false
 
     public var description: String { "byte \(offset): \(reason)" }
 }
@@ -63,9 +65,11 @@ public enum StrictJSON {
     /// Deepest nesting accepted (serde_json's default limit is 128).
     public static let maxDepth = 64
 
-    /// Parses one JSON value; only JSON whitespace may follow it.
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        var p = Parser(b: bytes)
+    /// Parses one JSON value; only JSON whitespace may follow it. `maxMembers` caps the members
+    /// of every object and `maxItems` the items of every array, checked while parsing (before a
+    /// header of 800,000 entries has been built); the error names the cap.
+    public static func parse(_ bytes: [UInt8], maxMembers: Int = .max, maxItems: Int = .max) throws -> JSONValue {
+        var p = Parser(b: bytes, maxMembers: maxMembers, maxItems: maxItems)
         p.skipSpace()
         let v = try p.value(depth: 0, path: [])
         p.skipSpace()
@@ -76,6 +80,8 @@ public enum StrictJSON {
 
 private struct Parser {
     let b: [UInt8]
+    let maxMembers: Int
+    let maxItems: Int
     var i = 0
 
     func fail(_ reason: String, duplicate: String? = nil, path: [String] = []) -> StrictJSONError {
@@ -122,6 +128,12 @@ private struct Parser {
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
             i += 1
             skipSpace()
+            guard members.count < maxMembers else {
+                i = keyStart
+                var e = fail("more than \(maxMembers) members in one object (the cap on members)", path: path)
+                e.overMemberCap = true
+                throw e
+            }
             let v = try value(depth: depth + 1, path: path + [key])
             members.append(JSONMember(key: key, value: v))
             skipSpace()
@@ -139,6 +151,7 @@ private struct Parser {
         if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array([]) }
         while true {
             skipSpace()
+            guard items.count < maxItems else { throw fail("more than \(maxItems) items in one array (the cap on items)") }
             items.append(try value(depth: depth + 1, path: path))
             skipSpace()
             guard i < b.count else { throw fail("unterminated array") }

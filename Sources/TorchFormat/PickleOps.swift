@@ -61,4 +61,17 @@ enum PickleLimits {
     static let maxLongBytes = 64
     static let maxGlobalLine = 256
     static let maxRank = Limits.maxRank
+    /// Work one file's pickles may cost: bytes copied, hashed and compared (1 GiB; a real
+    /// checkpoint's pickle costs a small multiple of its own size, under 1 MiB for the official
+    /// model: PickleWorkBudgetTests checks the fixtures stay under 16x).
+    static let maxWorkBytes = 1 << 30
+}
+
+/// The work budget of one file's pickles, counted in bytes copied, hashed and compared (plus
+/// one per opcode and per container item), so that no pickle can make us loop over gigabytes:
+/// a memo entry can be used any number of times for the price of a few bytes of file.
+final class PickleWork {
+    let cap: Int
+    var done = 0
+    init(cap: Int = PickleLimits.maxWorkBytes) { self.cap = cap }
 }

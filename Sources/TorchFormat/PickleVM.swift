@@ -3,7 +3,7 @@ import Tensors
 /// A pickle machine for the subset torch checkpoints use. It never imports or calls anything:
 /// globals are checked against `Allowed` by name, and REDUCE only interprets the allowed
 /// constructors (`OrderedDict()`, `_rebuild_tensor_v2`, `_rebuild_parameter`). Every length,
-/// index and size is checked before use.
+/// index and size is checked before use, and all the work is held to a budget (`PickleWork`).
 struct PickleVM {
     let file: String
     private let data: [UInt8]
@@ -13,11 +13,14 @@ struct PickleVM {
     private var memo: [Int: PValue] = [:]
     /// Turns a persistent id (BINPERSID) into a value; throws for anything that is not a storage.
     var persistentLoad: ((PValue, Int) throws -> PValue)?
+    /// Bytes copied, hashed and compared so far; shared by the pickles of one file.
+    let work: PickleWork
 
-    init(file: String, data: [UInt8], start: Int = 0) {
+    init(file: String, data: [UInt8], start: Int = 0, work: PickleWork = PickleWork()) {
         self.file = file
         self.data = data
         self.pos = start
+        self.work = work
     }
 
     /// Runs to STOP; returns the result. `pos` is then just past the STOP opcode.
@@ -25,6 +28,7 @@ struct PickleVM {
         while true {
             let at = pos
             let op = try byte(at: "opcode")
+            try charge(1, at)
             if op == Op.stop {
                 guard stack.count == 1, marks.isEmpty else {
                     throw bad(at, "one value on the stack at STOP", "\(stack.count) values, \(marks.count) open marks")
@@ -99,6 +103,7 @@ struct PickleVM {
             guard let m = module.asString, let n = name.asString else {
                 throw bad(at, "two strings for STACK_GLOBAL", "\(module.kind), \(name.kind)")
             }
+            try charge(m.utf8.count + n.utf8.count, at)
             try push(try global("\(m).\(n)"))
         case Op.reduce:
             let args = try pop(at), callable = try pop(at)
@@ -116,6 +121,7 @@ struct PickleVM {
             d.attributes = state
         case Op.binpersid:
             let pid = try pop(at)
+            try chargeHash(pid, at)  // the registry hashes its key
             guard let load = persistentLoad else { throw bad(at, "no persistent ids in this pickle", "BINPERSID") }
             try push(try load(pid, at))
         case Op.binput: try put(Int(try byte(at: "BINPUT")), at)
@@ -147,12 +153,14 @@ struct PickleVM {
 
     private mutating func popToMark(_ at: Int) throws -> [PValue] {
         guard let m = marks.popLast() else { throw bad(at, "a MARK", "none open") }
+        try charge(stack.count - m, at)
         let items = Array(stack[m...])
         stack.removeSubrange(m...)
         return items
     }
 
     private func tuple(_ items: [PValue], _ at: Int) throws -> PValue {
+        try charge(items.count, at)
         let t = PTuple(try nest(items, at))
         return .tuple(t)
     }
@@ -182,6 +190,7 @@ struct PickleVM {
 
     private func append(_ items: [PValue], to l: PList, _ at: Int) throws {
         guard !l.frozen else { throw bad(at, "a list still being built", "a list already nested in another container") }
+        try charge(items.count, at)
         for v in try nest(items, at) {
             if case let .list(x) = v, x === l { throw bad(at, "an acyclic value", "a list appended to itself") }
             l.append(v)
@@ -193,6 +202,9 @@ struct PickleVM {
         guard items.count % 2 == 0 else { throw bad(at, "key/value pairs", "\(items.count) values") }
         let items = try nest(items, at)
         for i in stride(from: 0, to: items.count, by: 2) {
+            // Hashing the key, and comparing it with an equal one already there: twice its bytes.
+            // One 8 MiB key set 200,000 times once took 528 s.
+            try chargeHash(items[i], at, times: 2)
             guard let k = items[i].key else { throw bad(at, "a hashable dict key", items[i].kind) }
             if case let .dict(x) = items[i + 1], x === d { throw bad(at, "an acyclic value", "a dict stored in itself") }
             d.set(k, key: items[i], value: items[i + 1])
@@ -234,6 +246,7 @@ struct PickleVM {
         guard n >= 0, n <= remaining else {
             throw TorchError.truncated(file: file, location: "pickle \(what) at offset \(pos)", needed: n, available: remaining)
         }
+        try charge(n, pos)
         defer { pos += n }
         return Array(data[pos..<(pos + n)])
     }
@@ -290,6 +303,36 @@ struct PickleVM {
             return .int(Int64(bitPattern: b[0..<8].reversed().reduce(0) { $0 << 8 | UInt64($1) }))
         }
         return .bigInt(b)
+    }
+
+    // MARK: the work budget
+
+    private func charge(_ n: Int, _ at: Int) throws {
+        work.done += n
+        guard work.done <= work.cap else {
+            throw TorchError.limitExceeded(file: file, what: "pickle work (bytes copied, hashed and compared, up to offset \(at))",
+                                           limit: work.cap, found: work.done)
+        }
+    }
+
+    /// What hashing `v` as a dict key (or a storage key) costs: its strings' bytes and one per
+    /// node, over at most `PValue.maxKeyNodes` nodes (a larger tuple is no key at all).
+    private func chargeHash(_ v: PValue, _ at: Int, times: Int = 1) throws {
+        var nodes = PValue.maxKeyNodes
+        try chargeHash(v, at, times: times, nodes: &nodes)
+    }
+
+    private func chargeHash(_ v: PValue, _ at: Int, times: Int, nodes: inout Int) throws {
+        nodes -= 1
+        guard nodes >= 0 else { return }
+        switch v {
+        case let .string(s): try charge(times * (1 + s.utf8.count), at)
+        case let .bytes(b), let .bigInt(b): try charge(times * (1 + b.count), at)
+        case let .tuple(t):
+            try charge(times, at)
+            for item in t.items { try chargeHash(item, at, times: times, nodes: &nodes) }
+        default: try charge(times, at)
+        }
     }
 
     private func bad(_ at: Int, _ expected: String, _ found: String) -> TorchError {

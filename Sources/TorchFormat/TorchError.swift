@@ -1,3 +1,5 @@
+import Tensors
+
 /// Errors reading or writing PyTorch checkpoints. Every case names the file; the others carry
 /// where the problem is (an opcode offset, a tensor or key name) and what was expected and found.
 public enum TorchError: Error, CustomStringConvertible, Equatable {
@@ -30,21 +32,23 @@ public enum TorchError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(file: String, key: String, reason: String)
 
     public var description: String {
+        // Every value the file supplies (keys, names, what was found) is cut to ~200 characters.
+        let q = { (s: String) in Quoted.clip(s) }
         switch self {
-        case let .io(f, r): return "\(f): \(r)"
-        case let .notTorch(f, r): return "\(f): not a PyTorch checkpoint: \(r)"
-        case let .refusedGlobal(f, n): return "\(f): refused global \(n) (not on the allow-list; nothing was executed)"
-        case let .refusedCall(f, c, o): return "\(f): refused call of \(c) at pickle offset \(o)"
+        case let .io(f, r): return "\(f): \(q(r))"
+        case let .notTorch(f, r): return "\(f): not a PyTorch checkpoint: \(q(r))"
+        case let .refusedGlobal(f, n): return "\(f): refused global \(q(n)) (not on the allow-list; nothing was executed)"
+        case let .refusedCall(f, c, o): return "\(f): refused call of \(q(c)) at pickle offset \(o)"
         case let .unsupportedOpcode(f, op, o):
             return "\(f): unsupported pickle opcode 0x\(String(op, radix: 16)) at offset \(o)"
-        case let .badPickle(f, o, e, found): return "\(f): pickle offset \(o): expected \(e), found \(found)"
-        case let .limitExceeded(f, w, l, found): return "\(f): \(w) \(found) exceeds the cap of \(l)"
-        case let .truncated(f, l, n, a): return "\(f): truncated at \(l): needs \(n) bytes, \(a) available"
-        case let .malformed(f, k, e, found): return "\(f): \(k): expected \(e), found \(found)"
-        case let .storage(f, k, e, found): return "\(f): storage \(k): expected \(e), found \(found)"
-        case let .unsupportedLayout(f, t, r): return "\(f): tensor \(t): unsupported layout: \(r)"
-        case let .unsupportedDType(f, t, c): return "\(f): tensor \(t): unsupported storage class \(c)"
-        case let .cannotWrite(f, k, r): return "\(f): cannot write \(k): \(r)"
+        case let .badPickle(f, o, e, found): return "\(f): pickle offset \(o): expected \(q(e)), found \(q(found))"
+        case let .limitExceeded(f, w, l, found): return "\(f): \(q(w)) \(found) exceeds the cap of \(l)"
+        case let .truncated(f, l, n, a): return "\(f): truncated at \(q(l)): needs \(n) bytes, \(a) available"
+        case let .malformed(f, k, e, found): return "\(f): \(q(k)): expected \(q(e)), found \(q(found))"
+        case let .storage(f, k, e, found): return "\(f): storage \(q(k)): expected \(q(e)), found \(q(found))"
+        case let .unsupportedLayout(f, t, r): return "\(f): tensor \(q(t)): unsupported layout: \(q(r))"
+        case let .unsupportedDType(f, t, c): return "\(f): tensor \(q(t)): unsupported storage class \(q(c))"
+        case let .cannotWrite(f, k, r): return "\(f): cannot write \(q(k)): \(q(r))"
         }
     }
 }

@@ -12,8 +12,9 @@ enum TorchLegacy {
         do { data = try FileIO.read(path) } catch { throw TorchError.io(file: path, reason: "\(error)") }
 
         var pos = 0
+        let work = PickleWork()  // one budget for the five pickles
         func next(_ registry: StorageRegistry? = nil) throws -> PValue {
-            var vm = PickleVM(file: path, data: data, start: pos)
+            var vm = PickleVM(file: path, data: data, start: pos, work: work)
             if let registry { vm.persistentLoad = registry.load }
             let v = try vm.run()
             pos = vm.pos

@@ -71,7 +71,8 @@ enum TorchZip {
                 // Linux, a quarter of a full-size conversion's time.
                 _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
                     guard filled + chunk.count <= size else {
-                        throw TorchError.storage(file: file, key: entry.path, expected: "\(declared) bytes", found: "more")
+                        throw TorchError.malformed(file: file, key: entry.path, expected: "at most the \(declared) bytes its zip header declares",
+                                                   found: "more (stopped there: a zip bomb or a damaged entry)")
                     }
                     chunk.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: dst[filled..<(filled + chunk.count)]))
                     filled += chunk.count
