@@ -1,3 +1,5 @@
+import Foundation
+
 /// Whole-file reads with a cap, and atomic writes (temporary file beside the target, then
 /// rename), shared by every format.
 public enum FileError: Error, CustomStringConvertible, Equatable {
@@ -136,11 +138,33 @@ public enum FileIO {
         return "\(dir).\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
+    /// Removes the temporary files that earlier writers of `path` left when they were killed
+    /// (SIGKILL between create and rename): regular files named as `temporaryPath` names them,
+    /// whose process no longer exists on this machine and that nobody touched for a minute.
+    /// A live writer's file, or anything else in the directory, is never touched.
+    static func removeStaleTemporaries(beside path: String) {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let prefix = ".\(base).tmp-"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+        let now = time(nil)
+        for name in entries where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count).split(separator: "-", maxSplits: 1)
+            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, UInt32(rest[1]) != nil else { continue }
+            guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            var st = stat()
+            guard lstat(dir + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, now - st.st_mtim.tv_sec > 60 else { continue }
+            unlink(dir + name)
+        }
+    }
+
     /// Writes through `produce(tempPath)` and renames onto `path` (a symlink's target, see
     /// `resolvedOutput`), with the file and its directory synced to disk; on failure the
     /// temporary file is removed and the target is untouched.
     public static func atomicWrite(to path: String, _ produce: (String) throws -> Void) throws {
         let target = try resolvedOutput(path)
+        removeStaleTemporaries(beside: target)
         let tmp = temporaryPath(beside: target)
         do {
             try produce(tmp)
