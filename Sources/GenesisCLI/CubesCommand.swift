@@ -127,8 +127,9 @@ struct CubesCommand: ParsableCommand {
         guard (1...4096).contains(n) else { throw ValidationError("--per-volume must be 1...4096") }
         let cube = size ?? [64, 64, 32]
         let (total, overflow) = (volumes.count * n).multipliedReportingOverflow(by: cube.reduce(1, *))
-        guard !overflow, total <= 1 << 30 else {
-            throw ValidationError("scans x --per-volume x D x H x W must stay below 2^30 values (4 GiB); cut fewer scans per file")
+        let cap = labels.isEmpty ? 1 << 30 : 1 << 29   // with --labels the label cubes are held too
+        guard !overflow, total <= cap else {
+            throw ValidationError("scans x --per-volume x D x H x W must stay below \(labels.isEmpty ? "2^30" : "2^29 (with --labels)") values (4 GiB in all); cut fewer scans per file")
         }
         var s = CubeSampling(size: cube, perVolume: n, window: window)
         if let border {

@@ -113,6 +113,13 @@ final class CubesWithLabelsCLITests: XCTestCase {
             XCTAssertEqual(mismatches(y.floats(), x.floats(), cube: n, at: p, mask: written, scan: v).0, 0, "cube \(n) at \(p)")
         }
         XCTAssertEqual(Set(y.floats()), [0, 1, 2])
+
+        let model = dir + "/tiny.h5"
+        XCTAssertEqual(try genesis(["init", "--base-filters", "4", "--input-shape", "1,32,32,16", "--out", model]).status, 0)
+        let tune = try genesis(["finetune", "--init", model, "--task", "segmentation", "--images", dir + "/x.npy", "--labels", dir + "/y.npy",
+                                "--steps", "1", "--batch", "2", "--out", dir + "/seg.h5", "--json"])
+        XCTAssertEqual(tune.status, 0, tune.stderr)
+        XCTAssertEqual(tune.json?["classes"] as? Int, 3, "finetune one-hot encodes the indices into 3 channels")
     }
 
     func testMismatchedCountsShapesGeometryAndValuesExitTwoAndWriteNothing() throws {
