@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Runtime3D
 import Tensors
 import VolumeIO
@@ -18,11 +19,22 @@ struct CubesCommand: ParsableCommand {
         small for the cube and borders gives no cube. A damaged scan stops the run (exit 2) before \
         anything is written. Reads .nii, .nii.gz (NIfTI-1 and -2), .mhd (+ .raw/.zraw) and .mha.
 
+        With masks (--labels, one per scan, in the same order, each of its scan's shape and geometry): label \
+        cubes are cut at the very corners of the image cubes, raw mask voxels (not windowed) as float32, and \
+        written to --labels-out: (N, 1, D, H, W) for 0/1 masks, (N, D, H, W) class indices when a mask has \
+        classes above 1 (so that finetune one-hot encodes them into K channels). Both files feed \
+        `genesis finetune --task segmentation --images X --labels Y`. Mask voxels must be whole numbers \
+        0...4095; the first other one stops the run (exit 2). --positions-from-labels --foreground F keeps \
+        round(F x --per-volume) cubes per scan holding foreground (a voxel other than 0) and the rest none, \
+        on top of the tissue rule (draws past either count are refused).
+
         Without scans: values are uniform in [0, 1), and the same seed gives the same bytes everywhere.
 
         Examples:
           genesis cubes subset0/*.mhd --out bat_32_64x64x32_0.npy --per-volume 32 --seed 1
           genesis cubes t1.nii.gz --modality mri --size 64,64,32 --border 10,5 --out mri.npy --json
+          genesis cubes ct.mha --labels lungs.mha --labels-out y.npy --out x.npy --size 64,64,32 --border 8,4
+          genesis cubes a.nii.gz b.nii.gz --labels a_seg.nii.gz b_seg.nii.gz --labels-out y.npy --out x.npy --positions-from-labels --foreground 0.5
           genesis cubes --count 2 --shape 64,64,32 --seed 7 --out cubes.npy
         """
     )
@@ -36,6 +48,14 @@ struct CubesCommand: ParsableCommand {
     @Option(help: "Borders kept clear, XY,Z voxels (official: 100,30).") var border: String?
     @Option(name: .customLong("max-tissue"), help: "Largest tissue score kept, as a fraction of a cube's voxels (official: 0.15; 1 keeps every cube).")
     var maxTissue: Double?
+    @Option(parsing: .upToNextOption, help: "Segmentation masks, one per scan in the same order (needs --labels-out).")
+    var labels: [String] = []
+    @Option(name: .customLong("labels-out"), help: "Output .npy file of the label cubes (with --labels).") var labelsOut: String?
+    @Flag(name: .customLong("ignore-geometry"), help: "Cut masks whose spacing, origin or direction differ from their scan's.")
+    var ignoreGeometry = false
+    @Flag(name: .customLong("positions-from-labels"), help: "Choose corners so that a share (--foreground) of the cubes hold foreground.")
+    var positionsFromLabels = false
+    @Option(help: "With --positions-from-labels: share of cubes holding foreground, in [0, 1] (default 0.5).") var foreground: Double?
     @Option(help: "Synthetic cubes only: number of cubes N.") var count: Int?
     @Option(help: "Synthetic cubes only: spatial shape D,H,W (multiples of 8).", transform: CubesCommand.parseSpatial)
     var shape: [Int]?
@@ -53,7 +73,7 @@ struct CubesCommand: ParsableCommand {
     func validate() throws {
         if volumes.isEmpty {
             for (flag, given) in [("--size", size != nil), ("--per-volume", perVolume != nil), ("--modality", modality != nil),
-                                  ("--border", border != nil), ("--max-tissue", maxTissue != nil)] where given {
+                                  ("--border", border != nil), ("--max-tissue", maxTissue != nil), ("--labels", !labels.isEmpty)] where given {
                 throw ValidationError("\(flag) is for cubes cut from scans; give the scans, or use --count and --shape for synthetic cubes")
             }
             let n = count ?? 1, s = shape ?? [64, 64, 32]
@@ -64,7 +84,35 @@ struct CubesCommand: ParsableCommand {
                 throw ValidationError("--count and --shape are for synthetic cubes; with scans use --per-volume and --size")
             }
             _ = try sampling()
+            _ = try labelOptions()
         }
+    }
+
+    /// What the --labels options ask, or nil without --labels.
+    func labelOptions() throws -> CubesFromScans.Labels? {
+        if labels.isEmpty {
+            for (flag, given) in [("--labels-out", labelsOut != nil), ("--ignore-geometry", ignoreGeometry),
+                                  ("--positions-from-labels", positionsFromLabels), ("--foreground", foreground != nil)] where given {
+                throw ValidationError("\(flag) needs --labels MASK... (one mask per scan)")
+            }
+            return nil
+        }
+        guard labels.count == volumes.count else {
+            throw ValidationError("--labels has \(labels.count) mask(s) for \(volumes.count) scan(s); give one mask per scan, in the same order")
+        }
+        guard let labelsOut else { throw ValidationError("--labels needs --labels-out Y.npy for the label cubes") }
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        guard resolved(labelsOut) != resolved(out) else {
+            throw ValidationError("--labels-out and --out name the same file")
+        }
+        if foreground != nil, !positionsFromLabels { throw ValidationError("--foreground is for --positions-from-labels") }
+        var l = CubesFromScans.Labels(masks: labels, ignoreGeometry: ignoreGeometry)
+        if positionsFromLabels {
+            let share = foreground ?? 0.5
+            guard share.isFinite, (0...1).contains(share) else { throw ValidationError("--foreground takes a share in [0, 1]") }
+            l.foreground = share
+        }
+        return l
     }
 
     /// The sampling the options ask for (official defaults).
@@ -79,8 +127,9 @@ struct CubesCommand: ParsableCommand {
         guard (1...4096).contains(n) else { throw ValidationError("--per-volume must be 1...4096") }
         let cube = size ?? [64, 64, 32]
         let (total, overflow) = (volumes.count * n).multipliedReportingOverflow(by: cube.reduce(1, *))
-        guard !overflow, total <= 1 << 30 else {
-            throw ValidationError("scans x --per-volume x D x H x W must stay below 2^30 values (4 GiB); cut fewer scans per file")
+        let cap = labels.isEmpty ? 1 << 30 : 1 << 29   // with --labels the label cubes are held too
+        guard !overflow, total <= cap else {
+            throw ValidationError("scans x --per-volume x D x H x W must stay below \(labels.isEmpty ? "2^30" : "2^29 (with --labels)") values (4 GiB in all); cut fewer scans per file")
         }
         var s = CubeSampling(size: cube, perVolume: n, window: window)
         if let border {
@@ -100,18 +149,36 @@ struct CubesCommand: ParsableCommand {
     func run() throws {
         if volumes.isEmpty { return try runSynthetic() }
         let s = try sampling()
-        let result = try CubesFromScans.cut(volumes, s, seed: seed, progress: !json)
+        let l = try labelOptions()
+        let result = try CubesFromScans.cut(volumes, s, seed: seed, labels: l, progress: !json)
+        // 0/1 masks as (N, 1, D, H, W) like the images; class indices as (N, D, H, W) for finetune to one-hot.
+        let labelsShape = result.largestClass <= 1 ? [result.cubes, 1] + s.size : [result.cubes] + s.size
+        func report(written: Bool) -> [String: Any?] {
+            result.json(file: out, seed: seed, sampling: s, written: written,
+                        labelsOut: l == nil ? nil : labelsOut, labelsShape: l == nil ? nil : labelsShape, foreground: l?.foreground)
+        }
         guard result.cubes > 0 else {
             CLIOutput.warn("no cube kept from \(volumes.count) scan(s): \(result.summary); nothing written to \(out)")
-            if json { CLIOutput.json(result.json(file: out, seed: seed, sampling: s, written: false)) }
+            if json { CLIOutput.json(report(written: false)) }
             throw ExitCode(1)
         }
         let t = Tensor(shape: [result.cubes, 1] + s.size, floats: result.values)
-        try NPY.write(t, to: out)
+        if l != nil, let labelsOut {
+            try NPY.write(Tensor(shape: labelsShape, floats: result.labelValues), to: labelsOut)
+            do { try NPY.write(t, to: out) } catch {
+                try? FileManager.default.removeItem(atPath: labelsOut)   // never one file of the pair alone
+                throw error
+            }
+        } else {
+            try NPY.write(t, to: out)
+        }
         if json {
-            CLIOutput.json(result.json(file: out, seed: seed, sampling: s, written: true))
+            CLIOutput.json(report(written: true))
         } else {
             CLIOutput.line("wrote \(CLIOutput.terminalSafe(out)): \(CLIOutput.shape(t.shape)) float32, \(result.cubes) cubes from \(volumes.count) scan(s), seed \(seed)")
+            if l != nil, let labelsOut {
+                CLIOutput.line("wrote \(CLIOutput.terminalSafe(labelsOut)): \(CLIOutput.shape(labelsShape)) float32 labels, classes \(result.largestClass <= 1 ? 1 : result.largestClass + 1)")
+            }
             CLIOutput.line(result.summary)
         }
     }

@@ -3,30 +3,75 @@ import VolumeIO
 
 /// `genesis cubes SCANS...`: each scan read, windowed and sampled in turn (one scan in memory
 /// at a time; the kept cubes stay in memory until the file is written, capped at 2^30 values).
+/// With masks (`--labels`): each mask read and checked beside its scan (CubeLabels), and its
+/// raw voxels cut at the very corners of the image cubes.
 struct CubesFromScans {
     struct PerScan {
         let file: String
         let shape: [Int]
         let format: String
         let sampled: SampledCubes
+        /// The mask file and its largest class index, with --labels.
+        var labels: String? = nil
+        var largestClass: Int? = nil
+    }
+
+    /// What `--labels`, `--ignore-geometry` and `--positions-from-labels --foreground` ask.
+    struct Labels {
+        var masks: [String]
+        var ignoreGeometry = false
+        /// With --positions-from-labels: the share of each scan's cubes holding foreground
+        /// (a voxel other than 0); round(share x per-volume) of them, the rest none.
+        var foreground: Double? = nil
     }
 
     var scans: [PerScan] = []
     var values: [Float] = []
+    /// The label cubes, as `values` (with --labels).
+    var labelValues: [Float] = []
+    var largestClass: Int { scans.compactMap(\.largestClass).max() ?? 0 }
     var cubes: Int { scans.reduce(0) { $0 + $1.sampled.count } }
 
     /// Scan i draws from SeededGenerator(seed: seed ^ (i + 1) * golden): the same scan at the
     /// same place in the list gives the same cubes, whatever the other scans are.
-    static func cut(_ paths: [String], _ s: CubeSampling, seed: UInt64, progress show: Bool) throws -> CubesFromScans {
+    static func cut(_ paths: [String], _ s: CubeSampling, seed: UInt64, labels: Labels? = nil, progress show: Bool) throws -> CubesFromScans {
         var result = CubesFromScans()
         let progress = Progress(label: "cubes", totalWork: Double(paths.count), totalItems: paths.count,
                                 units: .init(item: "scans", rateLabel: "scans/s", rateScale: 1), enabled: show)
         for (i, path) in paths.enumerated() {
             let volume = try VolumeFile.read(path)
+            var mask: Volume?, largest: Int?
+            if let labels {
+                let m = try VolumeFile.read(labels.masks[i])
+                largest = try CubeLabels.check(mask: m, file: labels.masks[i], scan: volume, scanFile: path, ignoreGeometry: labels.ignoreGeometry)
+                mask = m
+            }
             var rng = SeededGenerator(seed: seed ^ (UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15))
-            let sampled = CubeSampler.sample(volume, s, rng: &rng)
+            let sampled: SampledCubes
+            if let mask, let share = labels?.foreground {
+                let wantForeground = Int((share * Double(s.perVolume)).rounded())
+                var kept = (foreground: 0, background: 0)
+                sampled = CubeSampler.sample(volume, s, rng: &rng) { corner in
+                    if CubeSampler.cubeHasForeground(mask.voxels, shape: mask.shape, corner: corner, size: s.size) {
+                        guard kept.foreground < wantForeground else { return false }
+                        kept.foreground += 1
+                    } else {
+                        guard kept.background < s.perVolume - wantForeground else { return false }
+                        kept.background += 1
+                    }
+                    return true
+                }
+            } else {
+                sampled = CubeSampler.sample(volume, s, rng: &rng)
+            }
             result.values += sampled.values
-            result.scans.append(PerScan(file: path, shape: volume.shape, format: volume.format, sampled: sampled))
+            if let mask {
+                for corner in sampled.positions {
+                    CubeSampler.appendCube(mask.voxels, shape: mask.shape, corner: corner, size: s.size, to: &result.labelValues)
+                }
+            }
+            result.scans.append(PerScan(file: path, shape: volume.shape, format: volume.format, sampled: sampled,
+                                        labels: labels?.masks[i], largestClass: largest))
             progress.detail = "\(result.cubes) cubes kept"
             progress.advance(work: 1)
             progress.finished(items: i + 1)
@@ -44,8 +89,9 @@ struct CubesFromScans {
         }.joined(separator: ", ")
     }
 
-    func json(file: String, seed: UInt64, sampling s: CubeSampling, written: Bool) -> [String: Any?] {
-        [
+    func json(file: String, seed: UInt64, sampling s: CubeSampling, written: Bool,
+              labelsOut: String? = nil, labelsShape: [Int]? = nil, foreground: Double? = nil) -> [String: Any?] {
+        var j: [String: Any?] = [
             "file": written ? file : nil,
             "shape": [cubes, 1] + s.size,
             "dtype": "float32",
@@ -62,8 +108,16 @@ struct CubesFromScans {
                     "file": p.file, "format": p.format, "shape": p.shape, "cubes": p.sampled.count,
                     "attempts": p.sampled.attempts, "rejected": p.sampled.rejected,
                     "positions": p.sampled.positions, "skipped": p.sampled.skipped,
+                    "labels": p.labels, "largest_class": p.largestClass,
                 ]
             },
         ]
+        if let labelsOut {
+            j["labels_out"] = written ? labelsOut : nil
+            j["labels_shape"] = labelsShape
+            j["classes"] = largestClass <= 1 ? 1 : largestClass + 1
+            j["foreground"] = foreground
+        }
+        return j
     }
 }

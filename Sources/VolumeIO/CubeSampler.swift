@@ -59,8 +59,10 @@ public struct SampledCubes: Sendable {
 }
 
 public enum CubeSampler {
-    /// Cubes from one volume; `volume.voxels` are raw intensities (windowed here).
-    public static func sample(_ volume: Volume, _ s: CubeSampling, rng: inout SeededGenerator) -> SampledCubes {
+    /// Cubes from one volume; `volume.voxels` are raw intensities (windowed here). `accept`,
+    /// asked after the tissue rule passed, may refuse a corner too (counted as rejected).
+    public static func sample(_ volume: Volume, _ s: CubeSampling, rng: inout SeededGenerator,
+                              accept: (_ corner: [Int]) -> Bool = { _ in true }) -> SampledCubes {
         let (nx, ny, nz) = (volume.shape[0], volume.shape[1], volume.shape[2])
         let (d, h, w) = (s.size[0], s.size[1], s.size[2])
         var out = SampledCubes(values: [], positions: [], attempts: 0, rejected: 0, skipped: nil)
@@ -79,16 +81,36 @@ public enum CubeSampler {
             out.attempts += 1
             let corner = ranges.map { draw(in: $0.0...$0.1, &rng) }
             let score = tissueScore(windowed, shape: [nx, ny, nz], corner: corner, s)
-            guard score <= limit else { out.rejected += 1; continue }
+            guard score <= limit, accept(corner) else { out.rejected += 1; continue }
             out.positions.append(corner)
-            for a in 0..<d {
-                for b in 0..<h {
-                    let base = (corner[0] + a) + (corner[1] + b) * nx + corner[2] * plane
-                    for c in 0..<w { out.values.append(windowed[base + c * plane]) }
-                }
-            }
+            appendCube(windowed, shape: volume.shape, corner: corner, size: s.size, to: &out.values)
         }
         return out
+    }
+
+    /// The D x H x W cube at `corner` of `values` (a volume of `shape`, i fastest; t = 0 of a
+    /// 4-D one) appended C-ordered (W fastest), as `sample` cuts its cubes. The caller keeps
+    /// corner + size within the shape.
+    public static func appendCube(_ values: [Float], shape: [Int], corner: [Int], size: [Int], to out: inout [Float]) {
+        let (nx, plane) = (shape[0], shape[0] * shape[1])
+        for a in 0..<size[0] {
+            for b in 0..<size[1] {
+                let base = (corner[0] + a) + (corner[1] + b) * nx + corner[2] * plane
+                for c in 0..<size[2] { out.append(values[base + c * plane]) }
+            }
+        }
+    }
+
+    /// Whether the D x H x W cube at `corner` holds a value other than 0 (foreground).
+    public static func cubeHasForeground(_ values: [Float], shape: [Int], corner: [Int], size: [Int]) -> Bool {
+        let (nx, plane) = (shape[0], shape[0] * shape[1])
+        for a in 0..<size[0] {
+            for b in 0..<size[1] {
+                let base = (corner[0] + a) + (corner[1] + b) * nx + corner[2] * plane
+                for c in 0..<size[2] where values[base + c * plane] != 0 { return true }
+            }
+        }
+        return false
     }
 
     /// The official `sum(d_img)` of the window at `corner` (see CubeSampling), over scaled
