@@ -1,8 +1,9 @@
 /// What the reader process may use. The defaults (`forFile`) are the documented caps:
 ///
 /// - address space: 1 GiB + 4 x the file's size (a `.keras` archive: 1 GiB + 8 x, for the
-///   extracted `model.weights.h5` and libhdf5's in-memory copy of it). Measured: reading the
-///   full-size 131 MB Keras file in the child peaks at about N MB of address space (BENCHMARKS.md);
+///   extracted `model.weights.h5` and libhdf5's in-memory copy of it). Measured (debug build,
+///   smallest cap that still reads, 16 MiB steps): 284 MiB for a 2 MiB file, 410 MiB for 62 MiB,
+///   536 MiB for the 124 MiB official-size file, whose cap is 1.5 GiB (BENCHMARKS.md);
 /// - CPU: 60 s (a read of the full-size file takes well under a second); SIGXCPU at 60 s,
 ///   SIGKILL at 61 s;
 /// - wall clock: 120 s, after which the parent kills the child;

@@ -36,7 +36,10 @@ public enum SandboxedKerasReader {
 
         let executable = helper ?? HelperExecutable.resolve()
         let args = [executable, SandboxChild.subcommand] + (archive ? ["--archive"] : []) + limits.childArguments
-        let env = testHook.map { ["\(SandboxChild.testHookVariable)=\($0)"] } ?? []
+        // No inherited environment. Swift's crash backtracer is off: it would start a helper
+        // process, and under the address-space limit it can block instead of letting the
+        // child die of its signal.
+        let env = ["SWIFT_BACKTRACE=enable=no"] + (testHook.map { ["\(SandboxChild.testHookVariable)=\($0)"] } ?? [])
         var pid: pid_t = 0
         let rc = withCStrings(args) { argv in withCStrings(env) { envp in csb_spawn(executable, argv, envp, fileFD, memoryFD, &pid) } }
         guard rc == 0 else { throw SandboxError.helper(file: path, reason: "cannot start \(executable): \(String(cString: strerror(rc)))") }
