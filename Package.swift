@@ -30,6 +30,9 @@ let package = Package(
         // File formats: each imports Tensors and its own library, never the runtime.
         .target(name: "HDF5", dependencies: ["CHDF5", "Tensors"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "Tensors", "ZIPFoundation"]),
+        // libhdf5 in a child process with limits: every HDF5 file the tool did not just write.
+        .target(name: "CSandbox"),
+        .target(name: "HDF5Sandbox", dependencies: ["CSandbox", "KerasFormat", "Tensors"]),
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
@@ -40,7 +43,7 @@ let package = Package(
         .target(name: "GenesisModel", dependencies: ["Tensors"]),
         // Format dispatch: any supported file -> canonical Genesis tensors, and back.
         .target(name: "GenesisIO", dependencies: [
-            "Tensors", "GenesisModel", "HDF5", "KerasFormat", "TorchFormat", "SafeTensors", "NativeCheckpoint",
+            "Tensors", "GenesisModel", "HDF5", "KerasFormat", "HDF5Sandbox", "TorchFormat", "SafeTensors", "NativeCheckpoint",
         ]),
         // The 3D runtime: ops on OpenBLAS and the Genesis network. Never opens a file.
         .target(name: "Runtime3D", dependencies: ["CBLAS", "Tensors", "GenesisModel"],
@@ -56,10 +59,10 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
-            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "Pretext", "Training", "Zoo",
+            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat"]),
+        .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat", "HDF5Sandbox"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Tensors", "TestSupport"]),
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "KerasFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisIOTests", dependencies: ["GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors", "VolumeIO", "GenesisIO", "GenesisModel", "TorchFormat", "HDF5"]),
+        .testTarget(name: "HDF5SandboxTests", dependencies: ["HDF5Sandbox", "KerasFormat", "GenesisIO", "Tensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "NativeCheckpointTests", dependencies: ["NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),

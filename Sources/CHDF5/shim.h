@@ -116,3 +116,15 @@ static inline hid_t shim_gcpl_untimed(void) {
     if (p >= 0) H5Pset_obj_track_times(p, 0);
     return p;
 }
+
+/// Opens an in-memory HDF5 file image read-only through the core driver (no backing store).
+/// libhdf5 copies the image (the caller may free its buffer); `name` stands for the file.
+static inline hid_t shim_open_image(const void *buf, size_t len, const char *name) {
+    if (buf == NULL || len == 0) return -1;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return -1;
+    if (H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 || H5Pset_file_image(fapl, (void *)buf, len) < 0) { H5Pclose(fapl); return -1; }
+    hid_t f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    return f;
+}

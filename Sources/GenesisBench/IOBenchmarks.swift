@@ -1,6 +1,7 @@
 import Foundation
 import GenesisIO
 import GenesisModel
+import HDF5Sandbox
 import KerasFormat
 import Tensors
 
@@ -29,6 +30,10 @@ enum IOBenchmarks {
                     let r = try Converter.convert(source, to: out, format: FormatKind.fromExtension(out)!)
                     detail = String(format: "load %.3f, ", loadSeconds)
                     detail += "\(r.written.weights.count) tensors -> \(out); " + r.phases.map { String(format: "%@ %.3f", $0.name, $0.seconds) }.joined(separator: ", ")
+                } else if name == "read-sandboxed" {
+                    let helper = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("genesis").path
+                    let m = try SandboxedKerasReader.read(args[1], archive: false, helper: helper)
+                    detail = "\(m.layers.count) layers, \(m.valueCount) values, \(m.optimizerWeights.count) optimizer tensors, helper \(helper)"
                 } else {
                     let m = try KerasReader.read(args[1])
                     detail = "\(m.layers.count) layers, \(m.valueCount) values, \(m.optimizerWeights.count) optimizer tensors"

@@ -1,11 +1,13 @@
 // Benchmarks (release build): `swift run -c release GenesisBench forward [options]`.
 import Foundation
 import GenesisModel
+import HDF5Sandbox
 import Runtime3D
 import Tensors
 
 let usage = """
 usage: GenesisBench read FILE.h5 [reps]        (Keras HDF5 into memory; peer: scripts/bench_read_h5py.py)
+       GenesisBench read-sandboxed FILE.h5 [reps]  (the same through the HDF5 sandbox, helper: the genesis beside this binary)
        GenesisBench convert IN OUT [reps]      (the convert pipeline without the forward proof)
        GenesisBench official-size IN OUT       (IN + seeded SGD slots as a Keras model save: ~131 MB)
        GenesisBench forward [--variant keras|torch] [--reps N] [--threads N] [--bn inference|batch]
@@ -22,9 +24,14 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+// `convert` and `official-size` load through ModelLoader, whose HDF5 sandbox spawns this
+// executable with the hidden subcommand: serve it as `genesis` does.
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == SandboxChild.subcommand {
+    exit(SandboxChild.main(Array(CommandLine.arguments.dropFirst(2))))
+}
 MemoryTuning.reuseLargeBuffers()
 var args = Array(CommandLine.arguments.dropFirst())
-if args.first == "read" || args.first == "convert" { IOBenchmarks.run(args) }
+if args.first == "read" || args.first == "read-sandboxed" || args.first == "convert" { IOBenchmarks.run(args) }
 if args.first == "official-size" { OfficialSizeFile.make(args) }
 if args.first == "permute" { PermuteBenchmark.run(args) }
 guard args.first == "forward" || args.first == "backward" else { fail(args.isEmpty ? "missing benchmark name" : "unknown benchmark \(args[0])") }

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
+import HDF5Sandbox
 import Tensors
+
+// The sandboxed HDF5 reader (hidden: spawned by the tool itself, never listed in --help).
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == SandboxChild.subcommand {
+    exit(SandboxChild.main(Array(CommandLine.arguments.dropFirst(2))))
+}
 
 // Exit codes: 0 ok, 1 checked and found problems, 2 unreadable input or bad usage.
 MemoryTuning.reuseLargeBuffers()

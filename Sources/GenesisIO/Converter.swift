@@ -1,5 +1,6 @@
 import Dispatch
 import GenesisModel
+import HDF5Sandbox
 import Tensors
 
 /// Converts a loaded model into another format: verifies the source, moves it to the variant the
@@ -139,8 +140,9 @@ public enum Converter {
             try ModelWriter.write(payload, to: staged, format: format, options: options)
             clock.mark("write")
             // Every tensor byte is compared below, which proves more than the container's own
-            // CRC-32 / SHA-256 of the same bytes: those are skipped on this read.
-            let back = try ModelLoader.load(staged, format: format, verifyChecksums: false)
+            // CRC-32 / SHA-256 of the same bytes: those are skipped on this read. The file is
+            // ours, just written: libhdf5 reads it in this process (no sandbox).
+            let back = try ModelLoader.load(staged, format: format, verifyChecksums: false, hdf5: .inProcess(.writtenByThisProcess))
             clock.mark("read back")
             var backStore = back.mapped.store
             for (name, t) in back.head.entries { backStore[name] = t }

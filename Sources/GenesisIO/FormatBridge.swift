@@ -1,4 +1,5 @@
 import GenesisModel
+import HDF5Sandbox
 
 /// One file format, end to end: how a file asks for it (extensions), what its first bytes show
 /// (containers), how it reads into canonical tensors, how it is described, and how a payload is
@@ -17,6 +18,8 @@ public protocol FormatBridge: Sendable {
     var canWrite: Bool { get }
     /// Reads a file (its container already checked) and maps it onto the network.
     func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel
+    /// The same, with libhdf5 where `hdf5` says (formats that are not HDF5 ignore it).
+    func load(_ path: String, verifyChecksums: Bool, hdf5: HDF5Isolation) throws -> LoadedModel
     /// Writes a payload whose architecture is already `variant(for:)` of the source's.
     func write(_ payload: ModelPayload, to path: String, options: WriteOptions) throws
     /// The variant this format stores, given the source's.
@@ -28,6 +31,9 @@ public protocol FormatBridge: Sendable {
 }
 
 extension FormatBridge {
+    public func load(_ path: String, verifyChecksums: Bool, hdf5: HDF5Isolation) throws -> LoadedModel {
+        try load(path, verifyChecksums: verifyChecksums)
+    }
     public var canWrite: Bool { true }
     public func variant(for source: Variant) -> Variant { source }
     public var optimizerConvention: OptimizerState.Convention? { nil }

@@ -1,4 +1,5 @@
 import GenesisModel
+import HDF5Sandbox
 import KerasFormat
 import Tensors
 
@@ -37,7 +38,12 @@ struct KerasBridge: FormatBridge {
     // MARK: Reading
 
     func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {
-        let k = try KerasReader.read(path)
+        try load(path, verifyChecksums: verifyChecksums, hdf5: .standard)
+    }
+
+    /// libhdf5 reads the file in a sandboxed child unless `hdf5` names a reason not to.
+    func load(_ path: String, verifyChecksums: Bool, hdf5: HDF5Isolation) throws -> LoadedModel {
+        let k = try hdf5.readKeras(path, archive: kind == .keras3Zip)
         let mapped = Self.mapped(k)
         var input: [Int]?
         // The recorded input (batch axis dropped) when it is a usable cube shape: 4 positive

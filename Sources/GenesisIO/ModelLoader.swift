@@ -1,4 +1,5 @@
 import GenesisModel
+import HDF5Sandbox
 import Tensors
 
 /// A model file read and mapped onto the Genesis network.
@@ -104,8 +105,11 @@ public enum ModelLoader {
     /// Reads any supported file and maps its tensors onto the network.
     /// `verifyChecksums: false` is for read-backs that compare every tensor byte with what was
     /// just written (stronger than the container's CRC-32 or SHA-256, which it skips).
-    public static func load(_ path: String, format: FormatKind? = nil, verifyChecksums: Bool = true) throws -> LoadedModel {
+    /// `hdf5`: where libhdf5 reads an HDF5 file; by default in a sandboxed child process
+    /// (`HDF5Isolation.standard`), in this process only for a named reason.
+    public static func load(_ path: String, format: FormatKind? = nil, verifyChecksums: Bool = true,
+                            hdf5: HDF5Isolation = .standard) throws -> LoadedModel {
         let kind = try resolveFormat(path, override: format)
-        return try FormatRegistry.bridge(kind).load(path, verifyChecksums: verifyChecksums)
+        return try FormatRegistry.bridge(kind).load(path, verifyChecksums: verifyChecksums, hdf5: hdf5)
     }
 }

@@ -1,14 +1,18 @@
 import CHDF5
+import Foundation
 import Tensors
 
 /// An open HDF5 file. Groups and datasets opened from it keep it alive.
 public final class H5File {
     public let path: String
     let id: hid_t
+    /// The size of a file opened from memory (`open(image:name:)`); nil for files on disk.
+    public let imageSize: Int?
 
-    private init(path: String, id: hid_t) {
+    private init(path: String, id: hid_t, imageSize: Int? = nil) {
         self.path = path
         self.id = id
+        self.imageSize = imageSize
     }
 
     /// Opens an existing file read-only.
@@ -25,6 +29,18 @@ public final class H5File {
                 throw HDF5Error(file: path, path: "", operation: "cannot open", detail: H5Lib.errorStack())
             }
             return H5File(path: path, id: id)
+        }
+    }
+
+    /// Opens an HDF5 file image held in memory, read-only (libhdf5's core driver, no backing
+    /// file): nothing is written to disk. `name` stands for the file in errors.
+    public static func open(image: Data, name: String) throws -> H5File {
+        try H5Lib.run {
+            let id = image.withUnsafeBytes { shim_open_image($0.baseAddress, $0.count, name) }
+            guard id >= 0 else {
+                throw HDF5Error(file: name, path: "", operation: "not a readable HDF5 file", detail: H5Lib.errorStack())
+            }
+            return H5File(path: name, id: id, imageSize: image.count)
         }
     }
 

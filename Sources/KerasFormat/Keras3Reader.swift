@@ -24,7 +24,7 @@ enum Keras3Reader {
 
     static func read(root: H5Group, path: String, layout: KerasModelFile.Layout, config: KerasModelConfig?, kerasVersion: String? = nil) throws -> KerasModelFile {
         let layersGroup = try root.group("layers")
-        let budget = KerasReader.ReadBudget(path: root.file.path)
+        let budget = KerasReader.ReadBudget(path: root.file.path, size: root.file.imageSize)
         // HDF5 lists keys by name; Keras 3 writes them in model.layers order, which the class
         // keys do not encode across classes. Use config.json's order when we have it, else
         // the `vars@name` attribute order is unknown too: fall back to creation-order keys
@@ -64,8 +64,8 @@ enum Keras3Reader {
                               optimizerWeights: optimizerWeights, config: config, optimizer: nil)
     }
 
-    /// Reads a `.keras` zip: `config.json`, `metadata.json` and `model.weights.h5` (streamed to a
-    /// private temporary file, removed afterwards); every member stops at its declared size.
+    /// Reads a `.keras` zip: `config.json`, `metadata.json` and `model.weights.h5` (inflated into
+    /// memory and opened there); every member stops at its declared size and at a cap.
     static func readArchive(_ path: String) throws -> KerasModelFile {
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
@@ -85,10 +85,10 @@ enum Keras3Reader {
         // Keras stores the weights uncompressed: a member far larger than its archive is a bomb.
         let archiveBytes = (try? FileIO.size(of: path)) ?? 0
         let weightsCap = min(maxArchiveMember, (64 << 20) + archiveBytes.multipliedReportingOverflow(by: 16).partialValue)
-        let tmp = NSTemporaryDirectory() + "genesis-keras-\(getpid())-\(UUID().uuidString).weights.h5"
-        try KerasArchiveMember.write(archive, entry("model.weights.h5"), cap: weightsCap, file: path, to: tmp)
-        defer { try? FileManager.default.removeItem(atPath: tmp) }
-        let file = try H5File.open(tmp)
+        let weights = try KerasArchiveMember.bytes(archive, entry("model.weights.h5"), cap: weightsCap, file: path)
+        // Opened in memory (libhdf5's core driver): nothing goes to disk, so the reader also runs
+        // where it may write nothing (the HDF5 sandbox).
+        let file = try H5File.open(image: weights, name: "\(path): model.weights.h5")
         let root = try file.root()
         let m = try read(root: root, path: path, layout: .keras3Archive, config: config, kerasVersion: version)
         return m

@@ -36,38 +36,12 @@ enum KerasArchiveMember {
         return filled
     }
 
-    /// The member's bytes in memory (small members: `config.json`, `metadata.json`).
+    /// The member's bytes in memory (`config.json`, `metadata.json`, and `model.weights.h5`, which
+    /// libhdf5 then opens in memory); room is made for the declared size, never past the cap.
     static func bytes(_ archive: Archive, _ entry: Entry, cap: Int, file: String) throws -> Data {
         var out = Data()
+        out.reserveCapacity(Int(clamping: min(UInt64(max(cap, 0)), UInt64(entry.uncompressedSize))))
         try extract(archive, entry, cap: cap, file: file) { out.append($0) }
         return out
-    }
-
-    /// The member streamed into a new private file at `path` (created exclusively, mode 0600);
-    /// the file is removed again when extraction fails.
-    static func write(_ archive: Archive, _ entry: Entry, cap: Int, file: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw KerasError.malformed(file: file, location: entry.path, reason: "cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        var ok = false
-        defer {
-            close(fd)
-            if !ok { unlink(path) }
-        }
-        try extract(archive, entry, cap: cap, file: file) { chunk in
-            try chunk.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                var done = 0
-                while done < raw.count {
-                    let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else {
-                        throw KerasError.malformed(file: file, location: entry.path, reason: "cannot write \(path): \(String(cString: strerror(errno)))")
-                    }
-                    done += n
-                }
-            }
-        }
-        ok = true
     }
 }

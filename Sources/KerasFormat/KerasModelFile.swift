@@ -81,6 +81,13 @@ public struct KerasModelConfig: Sendable {
     /// Input shape without the batch axis (`[1, 64, 64, 32]`), nil entries for free axes.
     public let inputShape: [Int?]?
 
+    public init(modelClass: String, name: String?, layers: [(className: String, name: String)], inputShape: [Int?]?) {
+        self.modelClass = modelClass
+        self.name = name
+        self.layers = layers
+        self.inputShape = inputShape
+    }
+
     public func className(of layer: String) -> String? { layers.first { $0.name == layer }?.className }
 }
 
@@ -89,4 +96,9 @@ public struct KerasOptimizerConfig: Sendable {
     public let className: String
     /// Numeric hyperparameters (`lr`/`learning_rate`, `momentum`, `decay`, `nesterov` as 0/1, ...).
     public let hyperparameters: [String: Double]
+
+    public init(className: String, hyperparameters: [String: Double]) {
+        self.className = className
+        self.hyperparameters = hyperparameters
+    }
 }

@@ -13,6 +13,16 @@ public enum KerasReader {
         return try readKeras2(root: root, path: path)
     }
 
+    /// Reads `path` as a `.keras` archive (`archive`) or as Keras HDF5, whatever its name says:
+    /// for the sandboxed reader, which opens a descriptor's `/proc/self/fd/N`.
+    public static func read(_ path: String, asArchive archive: Bool) throws -> KerasModelFile {
+        if archive { return try Keras3Reader.readArchive(path) }
+        let file = try H5File.open(path)
+        let root = try file.root()
+        if Keras3Reader.isKeras3(root) { return try Keras3Reader.read(root: root, path: path, layout: .keras3Weights, config: nil) }
+        return try readKeras2(root: root, path: path)
+    }
+
     static func readKeras2(root: H5Group, path: String) throws -> KerasModelFile {
         let hasLayerNames = root.hasAttribute("layer_names") || root.hasAttribute("layer_names0")
         let weightsGroup: H5Group
@@ -84,9 +94,9 @@ public enum KerasReader {
         let path: String
         let cap: Int
         var used = 0
-        init(path: String) {
+        init(path: String, size known: Int? = nil) {
             self.path = path
-            let size = (try? FileIO.size(of: path)) ?? 0
+            let size = known ?? (try? FileIO.size(of: path)) ?? 0
             cap = (64 << 20) + size.multipliedReportingOverflow(by: 8).partialValue
         }
         func take(_ info: H5Group.DatasetInfo, _ location: String) throws {

@@ -34,9 +34,6 @@ final class ZipBombTests: XCTestCase {
         // The process's peak may already be higher than anything this read adds; when it is
         // not, the read must have added far less than the bomb's 256 MiB.
         XCTAssertLessThan(Self.peakResidentBytes() - before, 64 << 20, "the bomb was inflated into memory")
-        // Nothing extracted is left in the temporary directory.
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("genesis-keras-\(getpid())-") }
-        XCTAssertEqual(leftovers, [])
     }
 
     func testAMemberShorterThanDeclaredAndOneOverTheCapAreRefused() throws {

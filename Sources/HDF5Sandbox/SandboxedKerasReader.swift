@@ -1,0 +1,102 @@
+import CSandbox
+import Foundation
+import KerasFormat
+import Tensors
+
+/// Reads a Keras HDF5 file (or a `.keras` archive) in a child process: the same executable,
+/// spawned with the hidden `SandboxChild.subcommand`, the file as an open read-only descriptor
+/// and a memfd for the answer, no other descriptor, resource limits (`SandboxLimits`) and a
+/// wall-clock limit. A child that dies becomes one `SandboxError.unsafe` line; its clean errors
+/// come back as `.rejected` with the reader's own message.
+///
+/// Copies: the child reads each tensor (libhdf5) and copies it once into the shared memory; the
+/// parent maps that memory read-only after the child has exited and sealed it, and copies each
+/// tensor once into its own buffer (`Tensor` owns its bytes).
+public enum SandboxedKerasReader {
+    public static func read(_ path: String, archive: Bool, limits: SandboxLimits? = nil, helper: String? = nil,
+                            testHook: String? = ProcessInfo.processInfo.environment[SandboxChild.testHookVariable]) throws -> KerasModelFile {
+        let raw = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        guard raw >= 0 else { throw SandboxError.helper(file: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(raw) }
+        var st = stat()
+        guard fstat(raw, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw SandboxError.rejected(file: path, message: "\(path): not a regular file")
+        }
+        let size = Int(st.st_size)
+        let limits = limits ?? SandboxLimits.forFile(size: size, archive: archive)
+        let fileFD = csb_dup_high(raw)
+        guard fileFD >= 0 else { throw SandboxError.helper(file: path, reason: "cannot duplicate the descriptor") }
+        defer { close(fileFD) }
+        let memory = csb_memfd("genesis-hdf5-result", UInt64(SandboxLimits.resultCapacity(size: size, archive: archive)))
+        guard memory >= 0 else { throw SandboxError.helper(file: path, reason: "cannot create the result memory: \(String(cString: strerror(errno)))") }
+        defer { close(memory) }
+        let memoryFD = csb_dup_high(memory)
+        guard memoryFD >= 0, csb_seal(memoryFD, 0) == 0 else { throw SandboxError.helper(file: path, reason: "cannot seal the result memory") }
+        defer { close(memoryFD) }
+
+        let executable = helper ?? HelperExecutable.resolve()
+        let args = [executable, SandboxChild.subcommand] + (archive ? ["--archive"] : []) + limits.childArguments
+        // No inherited environment. Swift's crash backtracer is off: it would start a helper
+        // process, and under the address-space limit it can block instead of letting the
+        // child die of its signal.
+        let env = ["SWIFT_BACKTRACE=enable=no"] + (testHook.map { ["\(SandboxChild.testHookVariable)=\($0)"] } ?? [])
+        var pid: pid_t = 0
+        let rc = withCStrings(args) { argv in withCStrings(env) { envp in csb_spawn(executable, argv, envp, fileFD, memoryFD, &pid) } }
+        guard rc == 0 else { throw SandboxError.helper(file: path, reason: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0, cpuMs: Int64 = 0
+        let waited = csb_wait(pid, Int32(clamping: limits.wallSeconds * 1000), &status, &cpuMs)
+        guard waited >= 0 else { throw SandboxError.helper(file: path, reason: "cannot wait for the reader: \(String(cString: strerror(errno)))") }
+        if waited == 1 { throw SandboxError.unsafe(file: path, how: "stopped after its \(limits.wallSeconds) s time limit") }
+        if let how = Self.death(status, limits: limits) { throw SandboxError.unsafe(file: path, how: how) }
+        if (status >> 8) & 0xff == SandboxChild.limitsFailed {
+            throw SandboxError.helper(file: path, reason: "\(executable) could not set its resource limits")
+        }
+        // The child is gone: seal the memory against writes (fails if any other process still
+        // maps it writable), then read what it left.
+        guard csb_seal(memoryFD, 1) == 0 else {
+            throw SandboxError.badResult(file: path, reason: "another process still holds the result memory writable")
+        }
+        return try ResultMapping.decode(memoryFD, path: path, executable: executable)
+    }
+
+    /// How a finished child died, or nil when it exited with status 0.
+    static func death(_ status: Int32, limits: SandboxLimits) -> String? {
+        let signal = status & 0x7f
+        if signal == 0 {
+            let code = (status >> 8) & 0xff
+            return code == 0 || code == SandboxChild.limitsFailed ? nil : "exited with status \(code) without an answer"
+        }
+        let name = signalNames[signal].map { ", \($0)" } ?? ""
+        switch signal {
+        case SIGXCPU, SIGKILL: return "killed by signal \(signal)\(name): over its \(limits.cpuSeconds) s CPU limit"
+        case SIGXFSZ: return "killed by signal \(signal)\(name): it tried to write a file"
+        default: return "killed by signal \(signal)\(name)"
+        }
+    }
+
+    static let signalNames: [Int32: String] = [
+        SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGFPE: "SIGFPE",
+        SIGKILL: "SIGKILL", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGSYS: "SIGSYS", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM",
+    ]
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var ptrs: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
+        defer { for p in ptrs { free(p) } }
+        return ptrs.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+/// Which executable serves the hidden subcommand.
+public enum HelperExecutable {
+    /// Overrides the helper (a built `genesis`), for programs that cannot serve the subcommand.
+    public static let variable = "GENESIS_HDF5_HELPER"
+
+    /// `GENESIS_HDF5_HELPER` when set; else this executable (`/proc/self/exe`), except inside an
+    /// XCTest bundle, which cannot serve the subcommand: there, the `genesis` built beside it.
+    public static func resolve() -> String {
+        if let h = ProcessInfo.processInfo.environment[variable], !h.isEmpty { return h }
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        if me.hasSuffix(".xctest") { return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("genesis").path }
+        return "/proc/self/exe"
+    }
+}
