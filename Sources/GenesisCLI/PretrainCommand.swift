@@ -48,25 +48,32 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        try TrainingRanks.run(training, json: json) { ranks in try run(ranks) }
+    }
+
+    private func run(_ ranks: TrainingRanks) throws {
         let session = try TrainingSession.prepare(kind: "pretrain", initial: initial, resume: resume, out: out, options: training,
-                                                  transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json)
-        let threads = training.threads ?? Parallel.defaultThreads
-        let cubes = try TrainingSession.cubes(data, expect: session.inputSpatial)
-        try session.checkData(count: cubes.count)
+                                                  transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json, ranks: ranks)
+        let threads = ranks.threads(training)
+        let cubes = try session.shardCubes(data, expect: session.inputSpatial)
+        try session.checkData(count: cubes.totalCount)
         // A resumed run keeps its own transforms and seed (RunState), whatever the flags say.
         let transformName = session.resumed?.transforms ?? transforms.rawValue
         let seed = session.resumed?.seed ?? training.seed
         let pretext: GenesisTransforms? = transformName == TransformChoice.genesis.rawValue ? .official : nil
-        let data = try TrainingData(inputs: cubes, targets: try targets.map { try TrainingSession.cubes($0, expect: cubes.spatial) }, transforms: pretext)
-        let validationPairs = try validation.map {
+        let data = try TrainingData(inputs: cubes, targets: try targets.map { try session.shardCubes($0, expect: cubes.spatial) }, transforms: pretext)
+        // Validation runs on rank 0 alone.
+        let validationPairs = ranks.isRoot ? try validation.map {
             try TrainingData.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
                                              seed: seed, threads: threads)
-        }
+        } : nil
         let trainer = session.trainer!
         var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
         run.transforms = transformName
-        try session.train(trainer, data: data, validation: validationPairs, run: run) { trainer, run in
+        var extra: [String: Any] = [:]
+        if let r = trainer.reducer { extra["allreduce_bytes_per_step"] = r.bytesPerStep; extra["allreduce_buckets"] = r.plan.sizes.count }
+        try session.train(trainer, data: data, validation: validationPairs, run: run, checkpoint: { trainer, run in
             try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix)
-        }
+        }, extraJSON: extra)
     }
 }
