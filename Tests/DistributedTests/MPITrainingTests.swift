@@ -17,70 +17,25 @@ import XCTest
 /// max-pool windows of ReLU zeros tie, and rounding picks which voxel takes the gradient), so no
 /// tolerance near float rounding could hold for any second computation.
 final class MPITrainingTests: XCTestCase {
-    static let tolerance = 1e-5
-    static let lr = "0.001"
-
-    /// mpirun with what this machine (root, 2 cores) needs.
-    func mpirun(_ ranks: Int, _ arguments: [String], cwd: String) throws -> ProcessResult {
-        try runProcess("/usr/bin/mpirun", ["-np", "\(ranks)", "--oversubscribe", "--allow-run-as-root", Fixtures.genesisBinary] + arguments,
-                       cwd: cwd)
-    }
-
-    func genesis(_ arguments: [String], cwd: String) throws -> ProcessResult {
-        try runProcess(Fixtures.genesisBinary, arguments, cwd: cwd)
-    }
-
-    /// tiny.pt (base 4, torch variant) and c.npy (8 cubes 16x16x8) in a fresh directory.
-    func inputs(_ name: String = #function) throws -> String {
-        let dir = Fixtures.scratchDirectory(name)
-        XCTAssertEqual(try genesis(["init", "--base-filters", "4", "--variant", "torch", "--seed", "3", "--out", "tiny.pt"], cwd: dir).status, 0)
-        XCTAssertEqual(try genesis(["cubes", "--count", "8", "--shape", "16,16,8", "--seed", "5", "--out", "c.npy"], cwd: dir).status, 0)
-        return dir
-    }
-
-    func pretrainArguments(out: String, steps: Int = 3) -> [String] {
-        ["pretrain", "--init", "tiny.pt", "--data", "c.npy", "--batch", "4", "--steps", "\(steps)", "--transforms", "none", "--no-shuffle",
-         "--optimizer", "sgd", "--lr", Self.lr, "--threads", "1", "--json", "--out", out]
-    }
-
-    func losses(_ r: ProcessResult, file: StaticString = #filePath, line: UInt = #line) -> [Double] {
-        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
-        return r.json?["losses"] as? [Double] ?? []
-    }
-
-    /// Worst difference over the trainable tensors and BN statistics: max |a - b| over the
-    /// tensor's largest magnitude (at least 1e-3: the convolution biases before a BatchNorm
-    /// have a zero gradient in exact arithmetic, their values are rounding noise near 1e-10).
-    func worst(_ a: TensorStore, _ b: TensorStore) -> (name: String, relative: Double) {
-        var w = ("", 0.0)
-        for (name, t) in b.entries where t.dtype == .float32 {
-            guard let u = a[name] else { return (name + " missing", .infinity) }
-            let x = u.floats(), y = t.floats()
-            let scale = max(1e-3, Double(y.map { abs($0) }.max() ?? 0))
-            let d = zip(x, y).map { Double(abs($0 - $1)) }.max() ?? 0
-            if d / scale > w.1 { w = (name, d / scale) }
-        }
-        return w
-    }
-
-    func store(_ path: String) throws -> TensorStore { try ModelLoader.load(path).mapped.store }
+    let helper = MPIRun()
+    var tolerance: Double { MPIRun.tolerance }
 
     func testTwoRanksWithSyncBNEqualOneProcess() throws {
-        let dir = try inputs()
-        let one = losses(try genesis(pretrainArguments(out: "one.pt"), cwd: dir))
-        let r = try mpirun(2, pretrainArguments(out: "two.pt") + ["--sync-bn"], cwd: dir)
-        let two = losses(r)
+        let dir = try helper.inputs(name)
+        let one = helper.losses(try helper.genesis(helper.pretrainArguments(out: "one.pt"), cwd: dir))
+        let r = try helper.mpirun(2, helper.pretrainArguments(out: "two.pt") + ["--sync-bn"], cwd: dir)
+        let two = helper.losses(r)
         XCTAssertEqual(r.json?["ranks"] as? Int, 2)
         XCTAssertEqual(r.json?["sync_bn"] as? Bool, true)
         XCTAssertEqual(one.count, 3)
         XCTAssertEqual(two.count, 3)
-        for (a, b) in zip(one, two) { XCTAssertEqual(a, b, accuracy: Self.tolerance * abs(a)) }
-        let (a, b, initial) = (try store(dir + "/one.pt"), try store(dir + "/two.pt"), try store(dir + "/tiny.pt"))
-        let w = worst(b, a)
+        for (a, b) in zip(one, two) { XCTAssertEqual(a, b, accuracy: tolerance * abs(a)) }
+        let (a, b, initial) = (try helper.store(dir + "/one.pt"), try helper.store(dir + "/two.pt"), try helper.store(dir + "/tiny.pt"))
+        let w = helper.worst(b, a)
         print("2 ranks --sync-bn against 1 process: worst \(w), losses \(zip(one, two).map { abs($0 - $1) / $0 })")
-        XCTAssertLessThanOrEqual(w.relative, Self.tolerance, "worst tensor \(w.name)")
-        // Measured: 2.7e-7 (a BN beta). The weights did move: far beyond the tolerance.
-        XCTAssertGreaterThan(worst(initial, a).relative, 1000 * Self.tolerance)
+        XCTAssertLessThanOrEqual(w.relative, tolerance, "worst tensor \(w.name)")
+        // Measured: 1.6e-7 (a BN running mean), losses 2.2e-8. The weights did move: far beyond the tolerance.
+        XCTAssertGreaterThan(helper.worst(initial, a).relative, 1000 * tolerance)
         // Rank 0 alone wrote the log: one line per step.
         let log = try String(contentsOfFile: dir + "/two.pt.log.jsonl", encoding: .utf8)
         XCTAssertEqual(log.split(separator: "\n").filter { $0.contains("\"loss\"") }.count, 3)
@@ -91,15 +46,15 @@ final class MPITrainingTests: XCTestCase {
     /// their gradients averaged, one SGD step, and rank 0's BatchNorm statistics folded into the
     /// moving ones (DDP's broadcast_buffers).
     func testTwoRanksWithoutSyncBNEqualTheAverageOfTwoHalfBatches() throws {
-        let dir = try inputs()
-        let r = try mpirun(2, pretrainArguments(out: "two.pt"), cwd: dir)
-        let two = losses(r)
+        let dir = try helper.inputs(name)
+        let r = try helper.mpirun(2, helper.pretrainArguments(out: "two.pt"), cwd: dir)
+        let two = helper.losses(r)
         XCTAssertEqual(r.json?["sync_bn"] as? Bool, false)
 
         let loaded = try ModelLoader.load(dir + "/tiny.pt")
         let arch = try loaded.architecture()
         var weights = loaded.mapped.store
-        var optimizer = Optimizer(kind: .sgd, convention: .torch, learningRate: Double(Self.lr)!, momentum: 0.9)
+        var optimizer = Optimizer(kind: .sgd, convention: .torch, learningRate: Double(MPIRun.lr)!, momentum: 0.9)
         let cubes = try CubeSet(VolumeBatch.readNPY(dir + "/c.npy"))
         let trainable = arch.tensors.filter { $0.role.isTrainable }.map(\.name)
         var reference: [Double] = []
@@ -126,24 +81,24 @@ final class MPITrainingTests: XCTestCase {
             for (name, t) in moving.entries { weights[name] = t }
         }
         XCTAssertEqual(two.count, 3)
-        for (a, b) in zip(two, reference) { XCTAssertEqual(a, b, accuracy: Self.tolerance * abs(b)) }
-        let ours = try store(dir + "/two.pt")
+        for (a, b) in zip(two, reference) { XCTAssertEqual(a, b, accuracy: tolerance * abs(b)) }
+        let ours = try helper.store(dir + "/two.pt")
         var expected = TensorStore()
         for (name, t) in weights.entries where ours[name] != nil { expected[name] = t }
-        let w = worst(ours, expected)
+        let w = helper.worst(ours, expected)
         print("2 ranks against the half-batch reference: worst \(w), losses \(zip(two, reference).map { abs($0 - $1) / $1 })")
-        // Measured: 0 (bit for bit: the same operations in the same order).
-        XCTAssertLessThanOrEqual(w.relative, Self.tolerance, "worst tensor \(w.name)")
+        // Measured: 0 (bit for bit: the same operations in the same order), losses 3.6e-16.
+        XCTAssertLessThanOrEqual(w.relative, tolerance, "worst tensor \(w.name)")
         // Per-rank statistics are not the global batch's: the one-process run differs.
-        XCTAssertEqual(try genesis(pretrainArguments(out: "one.pt"), cwd: dir).status, 0)
-        XCTAssertGreaterThan(worst(try store(dir + "/one.pt"), ours).relative, 100 * Self.tolerance)
+        XCTAssertEqual(try helper.genesis(helper.pretrainArguments(out: "one.pt"), cwd: dir).status, 0)
+        XCTAssertGreaterThan(helper.worst(try helper.store(dir + "/one.pt"), ours).relative, 100 * tolerance)
     }
 
     func testABatchThatDoesNotSplitOverTheRanksIsRefused() throws {
-        let dir = try inputs()
-        var a = pretrainArguments(out: "x.pt")
+        let dir = try helper.inputs(name)
+        var a = helper.pretrainArguments(out: "x.pt")
         a[a.firstIndex(of: "4")!] = "5"
-        let r = try mpirun(2, a, cwd: dir)
+        let r = try helper.mpirun(2, a, cwd: dir)
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("the global batch 5 does not split over 2 ranks"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.pt"))
