@@ -18,9 +18,12 @@ struct FinetuneCommand: ParsableCommand {
 
         A fresh optimizer starts (SGD momentum 0.9 unless --optimizer adam). What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head and the head's optimizer state in each (all resume exactly): .genesis and .pt keep the head tensors as head.fc1.weight, head.fc1.bias, head.fc2.weight, head.fc2.bias (PyTorch layout; in a .pt their optimizer state follows the network's parameters, positions 64-67 for the PyTorch network), .h5 is a Keras full save of the classifier itself (tf_keras load_model gives encoder -> GlobalAveragePooling3D -> dense_1 Dense(1024, relu) -> dense_2 Dense(K, sigmoid|softmax)), the decoder kept beside it in a group Keras does not read, so the file still reads back as a whole Genesis network. `genesis run --classifier` runs a classifier file.
 
+        Data parallel under mpirun or srun as pretrain (--sync-bn, --mpi-timeout); the Dice loss is formed from the sums of every rank.
+
         Examples:
           genesis finetune --init Genesis_Chest_CT.h5 --task segmentation --images x.npy --labels masks.npy --validation-split 0.2 --epochs 20 --out seg.h5
           genesis finetune --init Genesis_Chest_CT.pt --task classification --images x.npy --labels y.npy --classes 2 --freeze-encoder --out cls.pt
+          mpirun -np 4 genesis finetune --init Genesis_Chest_CT.pt --task segmentation --images x.npy --labels masks.npy --batch 8 --sync-bn --out seg.pt
         """
     )
 

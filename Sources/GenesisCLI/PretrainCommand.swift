@@ -19,10 +19,13 @@ struct PretrainCommand: ParsableCommand {
 
         The checkpoint (OUT) is written in its extension's format: .h5 (Keras full save) or .genesis for a Keras model, .pt (official layout) or .genesis for a PyTorch one, with optimizer state and the run's progress, atomically, every --checkpoint-every steps and at the end. --resume OUT continues the run exactly (weights, optimizer, step, data order, transforms); --steps and --epochs count the whole run.
 
+        Data parallel: started by mpirun or srun, the ranks split the global --batch (divisible by their count), each reads its own shard of the cubes, the gradients are averaged; rank 0 prints, logs and checkpoints. --sync-bn makes BatchNorm use the global batch's statistics (N ranks then compute what one process does); --mpi-timeout ends the job when a rank stops answering. See README "On several processes".
+
         Examples:
           genesis pretrain --init Genesis_Chest_CT.h5 --data cubes.npy --validation val.npy --epochs 10 --out run.h5
           genesis pretrain --init Genesis_Chest_CT.pt --data a.npy,b.npy --steps 1000 --lr 0.01 --schedule step --out run.pt --checkpoint-every 100
           genesis pretrain --resume run.pt --data a.npy,b.npy --steps 2000 --out run.pt
+          mpirun -np 2 genesis pretrain --init Genesis_Chest_CT.pt --data a.npy,b.npy --batch 6 --sync-bn --steps 1000 --out run.pt
         """
     )
 
