@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // No pkg-config file ships with libnifti2-dev: the module map links it explicitly.
         .systemLibrary(name: "CNIfTI", providers: [.apt(["libnifti2-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // Data model shared by every format and the runtime.
         .target(name: "CMallocTuning"),
@@ -58,8 +59,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "Pretext"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
+        // Data-parallel training over MPI: the Collectives and BatchNormReducer of Training and Runtime3D.
+        .target(name: "Distributed", dependencies: ["CMPI", "Training", "Runtime3D"]),
+
         .executableTarget(name: "GenesisCLI", dependencies: [
-            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo",
+            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat", "HDF5Sandbox"]),
@@ -77,6 +81,7 @@ let package = Package(
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Training", "Runtime3D", "GenesisModel", "GenesisIO", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "TestSupport", "Tensors", "GenesisIO"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5", "GenesisModel"], path: "Tests/TestSupport"),

@@ -18,9 +18,12 @@ struct FinetuneCommand: ParsableCommand {
 
         A fresh optimizer starts (SGD momentum 0.9 unless --optimizer adam). What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head and the head's optimizer state in each (all resume exactly): .genesis and .pt keep the head tensors as head.fc1.weight, head.fc1.bias, head.fc2.weight, head.fc2.bias (PyTorch layout; in a .pt their optimizer state follows the network's parameters, positions 64-67 for the PyTorch network), .h5 is a Keras full save of the classifier itself (tf_keras load_model gives encoder -> GlobalAveragePooling3D -> dense_1 Dense(1024, relu) -> dense_2 Dense(K, sigmoid|softmax)), the decoder kept beside it in a group Keras does not read, so the file still reads back as a whole Genesis network. `genesis run --classifier` runs a classifier file.
 
+        Data parallel under mpirun or srun as pretrain (--sync-bn, --mpi-timeout); the Dice loss is formed from the sums of every rank.
+
         Examples:
           genesis finetune --init Genesis_Chest_CT.h5 --task segmentation --images x.npy --labels masks.npy --validation-split 0.2 --epochs 20 --out seg.h5
           genesis finetune --init Genesis_Chest_CT.pt --task classification --images x.npy --labels y.npy --classes 2 --freeze-encoder --out cls.pt
+          mpirun -np 4 genesis finetune --init Genesis_Chest_CT.pt --task segmentation --images x.npy --labels masks.npy --batch 8 --sync-bn --out seg.pt
         """
     )
 
@@ -47,7 +50,11 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let threads = training.threads ?? Parallel.defaultThreads
+        try TrainingRanks.run(training, json: json) { ranks in try run(ranks) }
+    }
+
+    private func run(_ ranks: TrainingRanks) throws {
+        let threads = ranks.threads(training)
         let resumed = try resume.map(TrainingCheckpoint.resume)
         if let r = resumed, r.run.kind != "finetune" {
             throw CLIError(subject: resume!, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind), or start fine-tuning from it with --init")
@@ -78,19 +85,26 @@ struct FinetuneCommand: ParsableCommand {
         let order = CubeSet.indices(step: 0, batch: images.count, count: images.count, shuffle: true, seed: seed ^ 0x5E11)
         let held = Int((Double(images.count) * split).rounded(.up))
         let trainIdx = Array(order[..<(images.count - held)]).sorted(), valIdx = Array(order[(images.count - held)...]).sorted()
-        let data = try TrainingData(inputs: images.subset(trainIdx), targets: targets.subset(trainIdx))
-        let validation = held > 0 ? (try images.subset(valIdx).batch(Array(0..<held)), try targets.subset(valIdx).batch(Array(0..<held))) : nil
+        // Each rank keeps its shard of the training split (the images are read whole first).
+        let batch = resumed?.run.batch ?? training.batch, shuffle = resumed?.run.shuffle ?? !training.noShuffle
+        try ranks.check(batch: batch)
+        let trainImages = try images.subset(trainIdx), trainTargets = try targets.subset(trainIdx)
+        let mine = ranks.shard.cubes(count: trainIdx.count, batch: batch, shuffle: shuffle)
+        let data = ranks.distributed ? try TrainingData(inputs: trainImages.shard(mine), targets: trainTargets.shard(mine))
+                                     : try TrainingData(inputs: trainImages, targets: trainTargets)
+        let validation = held > 0 && ranks.isRoot ? (try images.subset(valIdx).batch(Array(0..<held)), try targets.subset(valIdx).batch(Array(0..<held))) : nil
 
         var session = TrainingSession(kind: "finetune", out: out, options: training, json: json, trainer: nil, resumed: resumed?.run,
                                       transforms: "none", loss: lossKind, notes: [])
+        session.ranks = ranks
         let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training,
                                            freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: lossKind, threads: threads)
         session.notes = setup.notes
         session.modulePrefix = setup.modulePrefix
-        if !json { for line in setup.report.lines { CLIOutput.warn(line) } }
+        if !json, ranks.isRoot { for line in setup.report.lines { CLIOutput.warn(line) } }
         _ = try TrainingCheckpoint.format(for: out, framework: setup.framework)   // refuse a wrong extension before training
-        if resumed == nil, data.inputs.count < training.batch {
-            throw CLIError(subject: "--images", message: "\(data.inputs.count) training images are fewer than one batch of \(training.batch) (--batch)")
+        if resumed == nil, data.inputs.totalCount < training.batch {
+            throw CLIError(subject: "--images", message: "\(data.inputs.totalCount) training images are fewer than one batch of \(training.batch) (--batch)")
         }
         var run = try session.runState(data: data.inputs, framework: setup.framework, learningRate: setup.learningRate)
         run.task = task.rawValue
@@ -102,11 +116,11 @@ struct FinetuneCommand: ParsableCommand {
         }
         switch setup.model {
         case let .segmentation(trainer):
-            try session.train(trainer, data: data, validation: validation, run: run,
+            try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run,
                               metric: { p, y in ["dice": Metrics.dice(p, y)] }, checkpoint: { try write($0, $1) },
                               extraJSON: ["loading": setup.report.json, "task": task.rawValue, "classes": k])
         case let .classification(trainer):
-            try session.train(trainer, data: data, validation: validation, run: run, metric: { p, y in
+            try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run, metric: { p, y in
                 var m = ["accuracy": Metrics.accuracy(p, y)]
                 m["auc"] = Metrics.auc(p, y)
                 return m

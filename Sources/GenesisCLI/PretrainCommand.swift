@@ -19,10 +19,13 @@ struct PretrainCommand: ParsableCommand {
 
         The checkpoint (OUT) is written in its extension's format: .h5 (Keras full save) or .genesis for a Keras model, .pt (official layout) or .genesis for a PyTorch one, with optimizer state and the run's progress, atomically, every --checkpoint-every steps and at the end. --resume OUT continues the run exactly (weights, optimizer, step, data order, transforms); --steps and --epochs count the whole run.
 
+        Data parallel: started by mpirun or srun, the ranks split the global --batch (divisible by their count), each reads its own shard of the cubes, the gradients are averaged; rank 0 prints, logs and checkpoints. --sync-bn makes BatchNorm use the global batch's statistics (N ranks then compute what one process does); --mpi-timeout ends the job when a rank stops answering. See README "On several processes".
+
         Examples:
           genesis pretrain --init Genesis_Chest_CT.h5 --data cubes.npy --validation val.npy --epochs 10 --out run.h5
           genesis pretrain --init Genesis_Chest_CT.pt --data a.npy,b.npy --steps 1000 --lr 0.01 --schedule step --out run.pt --checkpoint-every 100
           genesis pretrain --resume run.pt --data a.npy,b.npy --steps 2000 --out run.pt
+          mpirun -np 2 genesis pretrain --init Genesis_Chest_CT.pt --data a.npy,b.npy --batch 6 --sync-bn --steps 1000 --out run.pt
         """
     )
 
@@ -48,25 +51,32 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        try TrainingRanks.run(training, json: json) { ranks in try run(ranks) }
+    }
+
+    private func run(_ ranks: TrainingRanks) throws {
         let session = try TrainingSession.prepare(kind: "pretrain", initial: initial, resume: resume, out: out, options: training,
-                                                  transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json)
-        let threads = training.threads ?? Parallel.defaultThreads
-        let cubes = try TrainingSession.cubes(data, expect: session.inputSpatial)
-        try session.checkData(count: cubes.count)
+                                                  transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json, ranks: ranks)
+        let threads = ranks.threads(training)
+        let cubes = try session.shardCubes(data, expect: session.inputSpatial)
+        try session.checkData(count: cubes.totalCount)
         // A resumed run keeps its own transforms and seed (RunState), whatever the flags say.
         let transformName = session.resumed?.transforms ?? transforms.rawValue
         let seed = session.resumed?.seed ?? training.seed
         let pretext: GenesisTransforms? = transformName == TransformChoice.genesis.rawValue ? .official : nil
-        let data = try TrainingData(inputs: cubes, targets: try targets.map { try TrainingSession.cubes($0, expect: cubes.spatial) }, transforms: pretext)
-        let validationPairs = try validation.map {
+        let data = try TrainingData(inputs: cubes, targets: try targets.map { try session.shardCubes($0, expect: cubes.spatial) }, transforms: pretext)
+        // Validation runs on rank 0 alone.
+        let validationPairs = ranks.isRoot ? try validation.map {
             try TrainingData.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
                                              seed: seed, threads: threads)
-        }
+        } : nil
         let trainer = session.trainer!
         var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
         run.transforms = transformName
-        try session.train(trainer, data: data, validation: validationPairs, run: run) { trainer, run in
+        var extra: [String: Any] = [:]
+        if let r = trainer.reducer { extra["allreduce_bytes_per_step"] = r.bytesPerStep; extra["allreduce_buckets"] = r.plan.sizes.count }
+        try session.train(trainer, data: data, validation: validationPairs, run: run, checkpoint: { trainer, run in
             try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix)
-        }
+        }, extraJSON: extra)
     }
 }

@@ -21,7 +21,11 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Take the cubes in file order: step k uses cubes k*B ..< (k+1)*B of the epoch.") var noShuffle = false
     @Option(help: "Write the checkpoint every K steps too (always at the end).") var checkpointEvery: Int = 0
     @Option(help: "JSON lines of every step and epoch (default: OUT.log.jsonl; appended on --resume).") var log: String?
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Threads (default: all cores; under mpirun/srun the cores shared by the ranks on the host).") var threads: Int?
+    @Flag(help: "Under mpirun/srun: BatchNorm statistics of the whole global batch (all-reduced), so N ranks compute what one process does; default: each rank's own (PyTorch DDP).")
+    var syncBn = false
+    @Option(help: "Under mpirun/srun: seconds a rank waits for the others in one collective before it aborts the job (a dead or stuck peer).")
+    var mpiTimeout: Double = 300
 
     enum ScheduleKind: String, ExpressibleByArgument, CaseIterable { case none, step, plateau }
 
@@ -35,6 +39,7 @@ struct TrainingOptions: ParsableArguments {
         if let p = patience, p < 1 { throw ValidationError("--patience must be at least 1") }
         if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0") }
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be 1...256") }
+        guard mpiTimeout >= 1 && mpiTimeout <= 86_400 else { throw ValidationError("--mpi-timeout must be 1...86400 seconds") }
         if let s = steps, s > 1_000_000_000 { throw ValidationError("--steps must be at most 10^9") }
         if let e = epochs, e > 1_000_000 { throw ValidationError("--epochs must be at most 10^6") }
     }

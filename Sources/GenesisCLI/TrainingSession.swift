@@ -24,12 +24,27 @@ struct TrainingSession {
     var notes: [String]
     /// PyTorch checkpoints keep the source's `module.` prefix (the official file has it).
     var modulePrefix = false
+    /// One process, or the ranks of an MPI run.
+    var ranks = TrainingRanks(world: nil, syncBN: false)
+
+    /// The global batch and order of the run (a resumed run keeps its own).
+    var batch: Int { resumed?.batch ?? options.batch }
+    var shuffle: Bool { resumed?.shuffle ?? !options.noShuffle }
 
     var inputSpatial: [Int]? { resumed?.dataSpatial }
 
     static func prepare(kind: String, initial: String?, resume: String?, out: String, options: TrainingOptions,
-                        transforms: String, loss: Loss, json: Bool) throws -> TrainingSession {
-        let threads = options.threads ?? Parallel.defaultThreads
+                        transforms: String, loss: Loss, json: Bool, ranks: TrainingRanks) throws -> TrainingSession {
+        var s = try prepare(kind: kind, initial: initial, resume: resume, out: out, options: options, transforms: transforms, loss: loss,
+                            json: json, threads: ranks.threads(options))
+        s.ranks = ranks
+        try ranks.check(batch: s.batch)
+        s.trainer = try s.trainer.map(ranks.prepare)
+        return s
+    }
+
+    private static func prepare(kind: String, initial: String?, resume: String?, out: String, options: TrainingOptions,
+                                transforms: String, loss: Loss, json: Bool, threads: Int) throws -> TrainingSession {
         if let resume {
             let r = try TrainingCheckpoint.resume(resume)
             let arch = try r.loaded.architecture()
@@ -89,6 +104,42 @@ struct TrainingSession {
         return try CubeSet(Tensor(shape: [count, 1] + shape, floats: values))
     }
 
+    /// This rank's shard of the cubes in `list` (one or more .npy files, commas), only its
+    /// rows read (`DataShard.cubes`); one process reads them all.
+    func shardCubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
+        guard ranks.distributed else { return try Self.cubes(list, expect: spatial) }
+        let paths = list.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        let counts = try paths.map { p -> Int in
+            let h = try NPY.header(p)
+            guard let n = h.shape.first, h.shape.count == 4 || h.shape.count == 5 else {
+                throw CLIError(subject: p, message: "cubes must be (N, D, H, W) or (N, 1, D, H, W), found \(h.shape)")
+            }
+            return n
+        }
+        let total = counts.reduce(0, +)
+        guard total > 0 else { throw CLIError(subject: list, message: "no cubes") }
+        let mine = ranks.shard.cubes(count: total, batch: batch, shuffle: shuffle)
+        var values: [Float] = [], shape: [Int]?, first = 0
+        for (path, n) in zip(paths, counts) {
+            defer { first += n }
+            let rows = mine.filter { $0 >= first && $0 < first + n }.map { $0 - first }
+            guard !rows.isEmpty else { continue }
+            let t = try VolumeBatch.readNPYRows(path, rows: rows)
+            let sp = Array(t.shape[2...])
+            if let shape, shape != sp { throw CLIError(subject: path, message: "cubes of \(sp), the other files' are \(shape)") }
+            if let v = VolumeBatch.nonFinite(t) {
+                throw CLIError(subject: path, message: "\(v.count) values are NaN or Inf (first at index \(v.firstIndex)): training needs finite cubes")
+            }
+            shape = sp
+            values += t.floats()
+        }
+        guard let shape else {
+            throw CLIError(subject: list, message: "\(total) cubes leave rank \(ranks.rank) of \(ranks.count) none at batch \(batch): give more cubes or fewer ranks")
+        }
+        if let spatial, spatial != shape { throw CLIError(subject: list, message: "cubes of \(shape), the run was trained on \(spatial)") }
+        return try CubeSet(Tensor(shape: [mine.count, 1] + shape, floats: values), globalIndices: mine, totalCount: total)
+    }
+
     func checkData(count: Int) throws {
         if let r = resumed, r.dataCount != count {
             throw CLIError(subject: "--data", message: "\(count) cubes, the run was trained on \(r.dataCount): give the same data to --resume")
@@ -108,7 +159,7 @@ struct TrainingSession {
             }
             return r
         }
-        let dataCount = data.count
+        let dataCount = data.totalCount
         let perEpoch = dataCount / options.batch
         let total = options.steps ?? (options.epochs ?? 1) * perEpoch
         var run = RunState(kind: kind, framework: framework, seed: options.seed, batch: options.batch, totalSteps: total,
@@ -123,27 +174,36 @@ struct TrainingSession {
     func train<Model: TrainingModel>(_ model: Model, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
                                      metric: ((FeatureMap, FeatureMap) -> [String: Double])? = nil,
                                      checkpoint: (Model, RunState) throws -> Void, extraJSON: [String: Any] = [:]) throws {
+        var run = run
+        run.ranks = ranks.distributed ? ranks.count : nil
         let scheduleKind = run.scheduleKind.flatMap(TrainingOptions.ScheduleKind.init(rawValue:)) ?? options.schedule
         var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: TrainingOptions.schedule(scheduleKind))
         loop.metric = metric
+        loop.shard = ranks.shard
+        loop.collectives = ranks.collectives
+        let root = ranks.isRoot
+        let json = self.json && root, quiet = self.json || !root
         let firstStep = run.step
         let todo = max(0, run.totalSteps - run.step)
-        if !json {
+        if !quiet {
             for n in notes { CLIOutput.warn(n) }
+            if ranks.distributed {
+                CLIOutput.warn("\(ranks.count) ranks, \(run.batch / ranks.count) cubes each of the global batch \(run.batch), BatchNorm \(ranks.syncBN ? "synchronised (--sync-bn)" : "per rank")")
+            }
             if resumed != nil {
                 CLIOutput.warn("the run keeps its own batch (\(run.batch)), seed (\(run.seed)), order (\(run.shuffle ? "shuffled" : "file order")), transforms (\(run.transforms)), loss (\(run.loss.rawValue)) and schedule (\(scheduleKind.rawValue)); flags for these are not used on --resume")
             }
         }
-        try TrainingSession.checkWritable(out)
-        let log = try JSONLinesLog(path: options.log ?? out + ".log.jsonl", append: resumed != nil, keepThrough: run.step)
+        if root { try TrainingSession.checkWritable(out) }
+        let log = root ? try JSONLinesLog(path: options.log ?? out + ".log.jsonl", append: resumed != nil, keepThrough: run.step) : nil
         let progress = Progress(label: kind, totalWork: Double(max(1, todo)), totalItems: todo,
-                                units: .init(item: "steps", rateLabel: "steps/s", rateScale: 1), enabled: !json)
+                                units: .init(item: "steps", rateLabel: "steps/s", rateScale: 1), enabled: !quiet)
         var losses: [Double] = []
         var epochs: [[String: Any]] = []
         let start = Date()
         try loop.run(checkpointEvery: options.checkpointEvery, onStep: { e in
             losses.append(e.loss)
-            log.write(["step": e.step, "epoch": e.epoch, "loss": e.loss, "lr": e.learningRate, "seconds": e.seconds])
+            log?.write(["step": e.step, "epoch": e.epoch, "loss": e.loss, "lr": e.learningRate, "seconds": e.seconds])
             progress.detail = String(format: "loss %.5g", e.loss)
             progress.advance(work: 1)
             progress.finished(items: e.step - firstStep)
@@ -153,11 +213,15 @@ struct TrainingSession {
             for (k, v) in e.metrics { line["validation_" + k] = v }
             if e.stop { line["early_stop"] = true }
             epochs.append(line)
-            log.write(line)
-        }, checkpoint: checkpoint)
+            log?.write(line)
+        }, checkpoint: { m, r in try ranks.checkpoint { try checkpoint(m, r) } })
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
         let validationLosses = epochs.compactMap { $0["validation"] as? Double }
+        guard root else { return }
+        var extraJSON = extraJSON
+        extraJSON["ranks"] = ranks.count
+        extraJSON["sync_bn"] = ranks.distributed && ranks.syncBN
         if json {
             CLIOutput.json(extraJSON.merging(["out": out, "kind": kind, "framework": loop.run.framework.rawValue, "losses": losses,
                             "validation": validationLosses, "epochs": epochs, "steps": losses.count, "first_step": firstStep,

@@ -14,7 +14,9 @@ extension BatchNorm {
     /// dbeta = sum dz, dgamma = sum dz x^, and
     /// - batch mode (the statistics depend on x): dx = gamma / sqrt(var + eps) (dz - dbeta / M - x^ dgamma / M);
     /// - inference mode (an affine map): dx = gamma / sqrt(var + eps) dz.
-    /// Channel sums in Double.
+    /// Channel sums in Double; with a `reducer` (`--sync-bn`), the batch-mode dx uses the sums
+    /// and count of every process's slice (gamma and beta keep this process's own sums: the
+    /// gradient reducer averages them with the rest).
     public func backward(input x: FeatureMap, output y: FeatureMap?, outputGradient dY: FeatureMap,
                          statistics stats: BatchNormStatistics, mode: BatchNormMode, relu: Bool,
                          threads: Int = Parallel.defaultThreads) throws -> BatchNormGradients {
@@ -23,60 +25,73 @@ extension BatchNorm {
             throw RuntimeError.badInput(reason: "batchnorm backward: input \(x.shape), output gradient \(dY.shape) and \(channels) channels do not fit")
         }
         let (c, s, batch) = (channels, x.spatialCount, x.batch)
-        let count = Double(batch * s)
         var dX = try FeatureMap(uninitializedBatch: batch, channels: c, depth: x.depth, height: x.height, width: x.width)
-        var dGamma = [Float](repeating: 0, count: c), dBeta = [Float](repeating: 0, count: c)
+        // sums[ch]: sum dz, sums[c + ch]: sum dz x^, sums[2c]: the count M.
+        var sums = [Double](repeating: 0, count: 2 * c + 1)
         let outputs = relu ? y!.data : []
         x.data.withUnsafeBufferPointer { xp in
             dY.data.withUnsafeBufferPointer { gp in
                 outputs.withUnsafeBufferPointer { yp in
                     dX.data.withUnsafeMutableBufferPointer { dp in
-                        dGamma.withUnsafeMutableBufferPointer { dgp in
-                            dBeta.withUnsafeMutableBufferPointer { dbp in
-                                let (xb, gb, db) = (xp.baseAddress!, gp.baseAddress!, dp.baseAddress!)
-                                let yb = relu ? yp.baseAddress : nil   // an empty array's base may be non-nil
-                                Parallel.forEach(c, threads: threads) { ch, _ in
-                                    let mean = stats.mean[ch]
-                                    let inv = 1 / (stats.variance[ch] + epsilon).squareRoot()
-                                    // Pass 1: dz (masked dY) into dX, and the two channel sums.
-                                    var sumDz = 0.0, sumDzXhat = 0.0
-                                    for n in 0..<batch {
-                                        let off = (n * c + ch) * s
-                                        let (xs, gs, ds) = (xb + off, gb + off, db + off)
-                                        if let yb {
-                                            let ys = yb + off
-                                            for i in 0..<s { ds[i] = ys[i] > 0 ? gs[i] : 0 }
-                                        } else {
-                                            ds.update(from: gs, count: s)
-                                        }
-                                        var a: Float = 0, b: Float = 0, accA = 0.0, accB = 0.0
-                                        for i in 0..<s {
-                                            a += ds[i]
-                                            b += ds[i] * ((xs[i] - mean) * inv)
-                                            if i & 255 == 255 { accA += Double(a); accB += Double(b); a = 0; b = 0 }
-                                        }
-                                        sumDz += accA + Double(a)
-                                        sumDzXhat += accB + Double(b)
-                                    }
-                                    dbp[ch] = Float(sumDz)
-                                    dgp[ch] = Float(sumDzXhat)
-                                    // Pass 2: dx from dz.
-                                    let k = gamma[ch] * inv
-                                    if mode == .batch {
-                                        let meanDz = Float(sumDz / count), meanDzXhat = Float(sumDzXhat / count)
-                                        for n in 0..<batch {
-                                            let off = (n * c + ch) * s
-                                            let (xs, ds) = (xb + off, db + off)
-                                            for i in 0..<s { ds[i] = k * (ds[i] - meanDz - (xs[i] - mean) * inv * meanDzXhat) }
-                                        }
+                        sums.withUnsafeMutableBufferPointer { sp in
+                            let (xb, gb, db, sb) = (xp.baseAddress!, gp.baseAddress!, dp.baseAddress!, sp.baseAddress!)
+                            let yb = relu ? yp.baseAddress : nil   // an empty array's base may be non-nil
+                            Parallel.forEach(c, threads: threads) { ch, _ in
+                                let mean = stats.mean[ch]
+                                let inv = 1 / (stats.variance[ch] + epsilon).squareRoot()
+                                // Pass 1: dz (masked dY) into dX, and the two channel sums.
+                                var sumDz = 0.0, sumDzXhat = 0.0
+                                for n in 0..<batch {
+                                    let off = (n * c + ch) * s
+                                    let (xs, gs, ds) = (xb + off, gb + off, db + off)
+                                    if let yb {
+                                        let ys = yb + off
+                                        for i in 0..<s { ds[i] = ys[i] > 0 ? gs[i] : 0 }
                                     } else {
-                                        for n in 0..<batch {
-                                            let ds = db + (n * c + ch) * s
-                                            for i in 0..<s { ds[i] *= k }
-                                        }
+                                        ds.update(from: gs, count: s)
                                     }
+                                    var a: Float = 0, b: Float = 0, accA = 0.0, accB = 0.0
+                                    for i in 0..<s {
+                                        a += ds[i]
+                                        b += ds[i] * ((xs[i] - mean) * inv)
+                                        if i & 255 == 255 { accA += Double(a); accB += Double(b); a = 0; b = 0 }
+                                    }
+                                    sumDz += accA + Double(a)
+                                    sumDzXhat += accB + Double(b)
                                 }
+                                sb[ch] = sumDz
+                                sb[c + ch] = sumDzXhat
                             }
+                        }
+                    }
+                }
+            }
+        }
+        // This process's sums are its gamma and beta gradients; the batch-mode dx takes the
+        // whole batch's (all processes' under --sync-bn).
+        let dGamma = (0..<c).map { Float(sums[c + $0]) }, dBeta = (0..<c).map { Float(sums[$0]) }
+        sums[2 * c] = Double(batch * s)
+        if mode == .batch { try reducer?.sum(&sums) }
+        let count = sums[2 * c]
+        x.data.withUnsafeBufferPointer { xp in
+            dX.data.withUnsafeMutableBufferPointer { dp in
+                let (xb, db) = (xp.baseAddress!, dp.baseAddress!)
+                Parallel.forEach(c, threads: threads) { ch, _ in
+                    let mean = stats.mean[ch]
+                    let inv = 1 / (stats.variance[ch] + epsilon).squareRoot()
+                    // Pass 2: dx from dz.
+                    let k = gamma[ch] * inv
+                    if mode == .batch {
+                        let meanDz = Float(sums[ch] / count), meanDzXhat = Float(sums[c + ch] / count)
+                        for n in 0..<batch {
+                            let off = (n * c + ch) * s
+                            let (xs, ds) = (xb + off, db + off)
+                            for i in 0..<s { ds[i] = k * (ds[i] - meanDz - (xs[i] - mean) * inv * meanDzXhat) }
+                        }
+                    } else {
+                        for n in 0..<batch {
+                            let ds = db + (n * c + ch) * s
+                            for i in 0..<s { ds[i] *= k }
                         }
                     }
                 }

@@ -31,6 +31,9 @@ public struct BatchNorm: Sendable {
     public let movingVariance: [Float]
     /// Keras 1e-3, PyTorch 1e-5.
     public let epsilon: Float
+    /// Adds the batch-mode channel sums over the processes of a data-parallel run (`--sync-bn`);
+    /// nil: the statistics of this process's batch alone.
+    public var reducer: (any BatchNormReducer)?
 
     public init(gamma: [Float], beta: [Float], movingMean: [Float], movingVariance: [Float], epsilon: Float) throws {
         let c = gamma.count
@@ -51,45 +54,8 @@ public struct BatchNorm: Sendable {
     /// NaN statistics (Inf - Inf in the second pass), so BatchNorm makes it NaN throughout, as
     /// PyTorch does.
     public static func batchStatistics(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) -> BatchNormStatistics {
-        let s = x.spatialCount, c = x.channels
-        let count = x.batch * s
-        var mean = [Float](repeating: 0, count: c)
-        var variance = [Float](repeating: 0, count: c)
-        x.data.withUnsafeBufferPointer { xp in
-            mean.withUnsafeMutableBufferPointer { mp in
-                variance.withUnsafeMutableBufferPointer { vp in
-                    let (xb, mb, vb) = (xp.baseAddress!, mp.baseAddress!, vp.baseAddress!)
-                    Parallel.forEach(c, threads: threads) { ch, _ in
-                        var sum = 0.0
-                        for n in 0..<x.batch {
-                            let p = xb + (n * c + ch) * s
-                            var part: Float = 0, acc = 0.0
-                            for i in 0..<s {
-                                part += p[i]
-                                if i & 255 == 255 { acc += Double(part); part = 0 }
-                            }
-                            sum += acc + Double(part)
-                        }
-                        let m = sum / Double(max(1, count))
-                        var sq = 0.0
-                        let mf = Float(m)
-                        for n in 0..<x.batch {
-                            let p = xb + (n * c + ch) * s
-                            var part: Float = 0, acc = 0.0
-                            for i in 0..<s {
-                                let dv = p[i] - mf
-                                part += dv * dv
-                                if i & 255 == 255 { acc += Double(part); part = 0 }
-                            }
-                            sq += acc + Double(part)
-                        }
-                        mb[ch] = mf
-                        vb[ch] = Float(sq / Double(max(1, count)))
-                    }
-                }
-            }
-        }
-        return BatchNormStatistics(mean: mean, variance: variance, count: count)
+        // Without a reducer nothing throws.
+        (try? batchStatistics(x, threads: threads, reducer: nil)) ?? BatchNormStatistics(mean: [], variance: [], count: 0)
     }
 
     /// Normalises `x` in place with the mode's statistics, then applies ReLU when asked
@@ -124,7 +90,7 @@ public struct BatchNorm: Sendable {
         guard x.channels == channels else {
             throw RuntimeError.badInput(reason: "batchnorm: input has \(x.channels) channels, expected \(channels)")
         }
-        return mode == .batch ? BatchNorm.batchStatistics(x, threads: threads)
+        return mode == .batch ? try BatchNorm.batchStatistics(x, threads: threads, reducer: reducer)
             : BatchNormStatistics(mean: movingMean, variance: movingVariance, count: 0)
     }
 

@@ -26,8 +26,12 @@ extension GenesisNetwork {
     /// The first block's input gradient is not computed. `onLayer` receives each step's wall
     /// time (`<module>.bn1+relu backward`, `<module>.conv1 dW`, `<module>.conv1 dX`, ...; FLOPs
     /// are the im2col-equivalent multiply-adds x 2 of the whole batch, shape the step's result).
+    /// `onGradient` receives each trainable tensor's gradient (canonical name, values) as soon
+    /// as it is final, from the output back to the input (a data-parallel run starts its
+    /// all-reduce of the first buckets while the rest of the backward pass runs).
     public func backward(trace: ForwardTrace, outputGradient dOut: FeatureMap, threads: Int = Parallel.defaultThreads,
-                         onLayer: ((LayerTiming) -> Void)? = nil) throws -> NetworkGradients {
+                         onLayer: ((LayerTiming) -> Void)? = nil,
+                         onGradient: ((_ name: String, _ values: [Float]) throws -> Void)? = nil) throws -> NetworkGradients {
         guard let output = trace.output, let mode = trace.mode, trace.blockInputs.count == 14, trace.convOutputs.count == 14,
               trace.blockOutputs.count == 14, trace.statistics.count == 14 else {
             throw RuntimeError.badInput(reason: "backward: the trace is incomplete (pass a fresh ForwardTrace to forward)")
@@ -36,6 +40,10 @@ extension GenesisNetwork {
             throw RuntimeError.badInput(reason: "backward: output gradient has shape \(dOut.shape), the output \(output.shape)")
         }
         var found: [String: [Float]] = [:]
+        func keep(_ name: String, _ values: [Float]) throws {
+            found[name] = values
+            try onGradient?(name, values)
+        }
         let clock = StepClock(report: onLayer)
         func blockBackward(_ i: Int, _ dY: FeatureMap, inputGradient: Bool = true) throws -> [FeatureMap] {
             let module = Layout.blockModules[i]
@@ -43,15 +51,15 @@ extension GenesisNetwork {
                 try batchNorms[i].backward(input: trace.convOutputs[i], output: trace.blockOutputs[i], outputGradient: dY,
                                            statistics: trace.statistics[i], mode: mode, relu: true, threads: threads)
             }
-            found[module + ".bn1.weight"] = bn.gamma
-            found[module + ".bn1.bias"] = bn.beta
+            try keep(module + ".bn1.weight", bn.gamma)
+            try keep(module + ".bn1.bias", bn.beta)
             let conv = convolutions[i]
             let flops = conv.flops(voxels: dY.spatialCount) * Double(dY.batch)
             let (w, b) = try clock.time(module + ".conv1 dW", flops: flops, shape: { _ in conv.weightShape }) {
                 try conv.parameterGradients(trace.blockInputs[i], outputGradient: bn.input, threads: threads)
             }
-            found[module + ".conv1.weight"] = w
-            found[module + ".conv1.bias"] = b
+            try keep(module + ".conv1.weight", w)
+            try keep(module + ".conv1.bias", b)
             guard inputGradient else { return [] }
             return try clock.time(module + ".conv1 dX", flops: flops, shape: { $0.first?.shape ?? [] }) {
                 try conv.inputGradients(trace.blockInputs[i], outputGradient: bn.input, threads: threads)
@@ -61,8 +69,8 @@ extension GenesisNetwork {
         var g = architecture.labels == 1 ? try Activations.sigmoidBackward(output: output, outputGradient: dOut)
                                          : try Activations.softmaxChannelsBackward(output: output, outputGradient: dOut)
         let final = try finalConvolution.backward([.map(trace.blockOutputs[13])], outputGradient: g, threads: threads)
-        found[Layout.finalModule + ".weight"] = final.weight
-        found[Layout.finalModule + ".bias"] = final.bias
+        try keep(Layout.finalModule + ".weight", final.weight)
+        try keep(Layout.finalModule + ".bias", final.bias)
         g = final.inputs[0]
         var skipGradients = [FeatureMap?](repeating: nil, count: 3)   // by encoder level
         for u in (0..<3).reversed() {
@@ -76,8 +84,8 @@ extension GenesisNetwork {
                 let up = try clock.time(Layout.upsamplerModules[u] + " backward", shape: { $0.input.shape }) {
                     try t.backward(input: trace.blockOutputs[7 + 2 * u], outputGradient: parts[0], threads: threads)
                 }
-                found[Layout.upsamplerModules[u] + ".weight"] = up.weight
-                found[Layout.upsamplerModules[u] + ".bias"] = up.bias
+                try keep(Layout.upsamplerModules[u] + ".weight", up.weight)
+                try keep(Layout.upsamplerModules[u] + ".bias", up.bias)
                 g = up.input
             }
         }

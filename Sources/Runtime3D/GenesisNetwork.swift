@@ -44,14 +44,20 @@ public struct GenesisNetwork: Sendable {
     /// default prepares transformed filters (4x the weights' memory, worth it on full-size
     /// cubes); `.im2col` runs straight from the weights (cheaper for one small proof cube).
     /// `tuning` sets the convolutions' tiling (benchmarks and tests; the default is measured).
+    /// `bnReducer` (data-parallel `--sync-bn`) gives every BatchNorm the whole batch's statistics.
     public init(architecture: Architecture, weights: TensorStore, bnEpsilon: Float? = nil,
-                algorithm: Conv3D.Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default) throws {
+                algorithm: Conv3D.Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default,
+                bnReducer: (any BatchNormReducer)? = nil) throws {
         let w = NetworkWeights(architecture: architecture, store: weights, algorithm: algorithm, tuning: tuning)
         self.architecture = architecture
         let eps = bnEpsilon ?? architecture.variant.defaultBNEpsilon
         self.bnEpsilon = eps
         convolutions = try architecture.blocks.map { try w.conv($0, module: Layout.blockModules[$0.index] + ".conv1") }
-        batchNorms = try (0..<14).map { try w.batchNorm(block: $0, epsilon: eps) }
+        batchNorms = try (0..<14).map {
+            var bn = try w.batchNorm(block: $0, epsilon: eps)
+            bn.reducer = bnReducer
+            return bn
+        }
         switch architecture.variant {
         case .keras: upsamplers = [.nearest, .nearest, .nearest]
         case .torch: upsamplers = try (0..<3).map { .transposed(try w.upConv($0)) }

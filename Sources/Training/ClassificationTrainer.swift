@@ -16,6 +16,9 @@ public struct ClassificationTrainer: CheckpointableModel {
     public var threads: Int
     public var frozen: Set<String> = []
     public let classes: Int
+    /// Data parallel, as `Trainer.reducer` and `Trainer.bnReducer`.
+    public var reducer: GradientReducer?
+    public var bnReducer: (any BatchNormReducer)?
 
     public init(architecture: Architecture, framework: Framework, bnEpsilon: Float? = nil, loss: Loss, weights: TensorStore,
                 optimizer: Optimizer, classes: Int, threads: Int = Parallel.defaultThreads) {
@@ -42,9 +45,9 @@ public struct ClassificationTrainer: CheckpointableModel {
         return encoder + EncoderClassifier.headNames
     }
 
-    public func model() throws -> EncoderClassifier {
+    public func model(bnReducer: (any BatchNormReducer)? = nil) throws -> EncoderClassifier {
         let net = try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: Trainer.trainingAlgorithm,
-                                     tuning: Trainer.trainingTuning)
+                                     tuning: Trainer.trainingTuning, bnReducer: bnReducer)
         return try EncoderClassifier(network: net, weights: weights)
     }
 
@@ -53,21 +56,25 @@ public struct ClassificationTrainer: CheckpointableModel {
     }
 
     public mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult {
-        let m = try model()
+        let m = try model(bnReducer: bnReducer)
         let trace = EncoderClassifier.Trace()
         let y = try m.forward(input, bn: .batch, threads: threads, trace: trace)
         guard target.shape == y.shape else {
             throw RuntimeError.badInput(reason: "classification target has shape \(target.shape), the model's output \(y.shape)")
         }
-        let value = loss.evaluate(y.data, target.data, channels: y.channels)
-        let grads = try m.backward(trace: trace, outputGradient: FeatureMap(shape: y.shape, data: value.gradient), threads: threads)
+        let value = try loss.evaluate(y.data, target.data, channels: y.channels, across: reducer?.collectives)
+        let local = try m.backward(trace: trace, outputGradient: FeatureMap(shape: y.shape, data: value.gradient), threads: threads)
+        let grads = try reducer?.finish(local) ?? local
         optimizer.step(trainedNames, gradients: grads, weights: &weights, frozen: frozen)
+        var moving = TensorStore()
         for (i, stats) in trace.batchStatistics.enumerated() {
             let (mean, variance) = m.network.batchNorms[i].updatedMovingStatistics(stats, convention: framework.movingStatistics)
             let module = Layout.blockModules[i] + ".bn1."
-            weights[module + "running_mean"] = Tensor(shape: [mean.count], floats: mean)
-            weights[module + "running_var"] = Tensor(shape: [variance.count], floats: variance)
+            moving[module + "running_mean"] = Tensor(shape: [mean.count], floats: mean)
+            moving[module + "running_var"] = Tensor(shape: [variance.count], floats: variance)
         }
+        if let r = reducer, bnReducer == nil { moving = try r.collectives.broadcast(moving, names: moving.names.sorted()) }
+        for (name, t) in moving.entries { weights[name] = t }
         return StepResult(loss: value.loss, output: y)
     }
 }

@@ -8,9 +8,26 @@ public struct CubeSet: Sendable {
     public let channels: Int
     /// D, H, W.
     public let spatial: [Int]
+    /// Cubes in the whole data set: `count` unless this set is one rank's shard.
+    public let totalCount: Int
+    /// A shard's cubes by global index -> position here (nil: the whole set, in order).
+    private let positions: [Int: Int]?
+
+    /// One rank's shard: the float32 (n, C, D, H, W) cubes at `globalIndices` (sorted) of a data
+    /// set of `totalCount` cubes; `batch` and friends take global indices.
+    public init(_ t: Tensor, globalIndices: [Int], totalCount: Int) throws {
+        guard t.rank == 5, globalIndices.count == t.shape[0], globalIndices.allSatisfy({ $0 >= 0 && $0 < totalCount }) else {
+            throw RuntimeError.badInput(reason: "shard of \(t.shape.first ?? 0) cubes given \(globalIndices.count) indices in 0..<\(totalCount)")
+        }
+        try self.init(t, totalCount: totalCount, positions: Dictionary(uniqueKeysWithValues: globalIndices.enumerated().map { ($1, $0) }))
+    }
 
     /// A float32 (N, C, D, H, W) tensor.
     public init(_ t: Tensor) throws {
+        try self.init(t, totalCount: t.shape.first ?? 0, positions: nil)
+    }
+
+    private init(_ t: Tensor, totalCount: Int, positions: [Int: Int]?) throws {
         guard t.rank == 5, t.shape[1] >= 1, t.dtype == .float32 else {
             throw RuntimeError.badInput(reason: "training cubes must be float32 (N, C, D, H, W), found \(t.dtype.rawValue) \(t.shape)")
         }
@@ -18,6 +35,8 @@ public struct CubeSet: Sendable {
         count = t.shape[0]
         channels = t.shape[1]
         spatial = Array(t.shape[2...])
+        self.totalCount = totalCount
+        self.positions = positions
     }
 
     public var valuesPerCube: Int { channels * spatial.reduce(1, *) }
@@ -27,12 +46,22 @@ public struct CubeSet: Sendable {
         try CubeSet(batch(indices).tensor)
     }
 
+    /// The cubes at `globalIndices` (sorted) as one rank's shard of this set.
+    public func shard(_ globalIndices: [Int]) throws -> CubeSet {
+        try CubeSet(batch(globalIndices).tensor, globalIndices: globalIndices, totalCount: totalCount)
+    }
+
     /// The cubes at `indices`, in that order, as one batch.
     public func batch(_ indices: [Int]) throws -> FeatureMap {
         let per = valuesPerCube
         var out = [Float]()
         out.reserveCapacity(indices.count * per)
-        for i in indices { out.append(contentsOf: values[(i * per)..<((i + 1) * per)]) }
+        for g in indices {
+            guard let i = positions == nil ? g : positions![g] else {
+                throw RuntimeError.badInput(reason: "cube \(g) is not in this rank's shard")
+            }
+            out.append(contentsOf: values[(i * per)..<((i + 1) * per)])
+        }
         return try FeatureMap(shape: [indices.count, channels] + spatial, data: out)
     }
 

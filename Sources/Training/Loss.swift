@@ -47,17 +47,7 @@ public enum Loss: String, Sendable, CaseIterable, Codable {
     }
 
     static func dice(_ p: [Float], _ y: [Float]) -> Value {
-        var inter = 0.0, sumP = 0.0, sumY = 0.0
-        for i in p.indices {
-            inter += Double(y[i]) * Double(p[i])
-            sumP += Double(p[i])
-            sumY += Double(y[i])
-        }
-        let num = 2 * inter + 1, den = sumY + sumP + 1
-        // dL/dp_i = -(2 y_i den - num) / den^2
-        let a = -2 / den, b = num / (den * den)
-        let g = y.map { Float(a * Double($0) + b) }
-        return Value(loss: 1 - num / den, gradient: g)
+        dice(y, sums: diceSums(p, y))
     }
 
     /// log clamped at -100 (PyTorch), so p = 0 or 1 gives a finite loss.

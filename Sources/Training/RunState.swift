@@ -37,6 +37,9 @@ public struct RunState: Codable, Equatable, Sendable {
     public var scheduleKind: String?
     public var validationSplit: Double?
     public var frozenEncoder: Bool?
+    /// The ranks (processes) of the run's last stretch: informational, everything above counts
+    /// in global terms (batch, steps), so a run may resume with another number of ranks.
+    public var ranks: Int?
 
     public static let annotationKey = "genesis_run"
 

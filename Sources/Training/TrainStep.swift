@@ -40,6 +40,13 @@ public struct Trainer: Sendable {
     /// How the 3x3x3 convolutions run in training (see `trainingAlgorithm`).
     public var algorithm: Conv3D.Algorithm = Trainer.trainingAlgorithm
     public var tuning: ConvolutionTuning = Trainer.trainingTuning
+    /// Data parallel (nil: one process): averages the gradients over the ranks, the loss is
+    /// the global batch's (see `Loss.evaluate(_:_:channels:across:)`).
+    public var reducer: GradientReducer?
+    /// `--sync-bn`: BatchNorm statistics of the global batch. Without it (data parallel), each
+    /// rank normalises with its own slice's statistics and the moving statistics are rank 0's,
+    /// as PyTorch DDP's default (`broadcast_buffers`).
+    public var bnReducer: (any BatchNormReducer)?
 
     /// 2-D Winograd F(2x4, 3x3) (a third of im2col's multiplications), not the forward pass's
     /// F(4x4, 3x3): a step must reproduce the frameworks', and the max-pool and ReLU decisions
@@ -64,25 +71,29 @@ public struct Trainer: Sendable {
         self.threads = threads
     }
 
-    /// The network with the current weights.
-    public func network() throws -> GenesisNetwork {
-        try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: algorithm, tuning: tuning)
+    /// The network with the current weights (`bnReducer`: the training step's, under --sync-bn).
+    public func network(bnReducer: (any BatchNormReducer)? = nil) throws -> GenesisNetwork {
+        try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: algorithm, tuning: tuning,
+                           bnReducer: bnReducer)
     }
 
     /// One step on `input` (N, 1, D, H, W) towards `target` (the output's shape).
     @discardableResult
     public mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult {
-        let net = try network()
+        let net = try network(bnReducer: bnReducer)
         let trace = ForwardTrace()
         let y = try net.forward(input, bn: .batch, threads: threads, trace: trace)
         guard target.shape == y.shape else {
             throw RuntimeError.badInput(reason: "training target has shape \(target.shape), the network's output \(y.shape)")
         }
-        let value = loss.evaluate(y.data, target.data, channels: y.channels)
+        let value = try loss.evaluate(y.data, target.data, channels: y.channels, across: reducer?.collectives)
         let dOut = try FeatureMap(shape: y.shape, data: value.gradient, what: "loss gradient")
-        let grads = try net.backward(trace: trace, outputGradient: dOut, threads: threads)
-        optimizer.step(architecture.tensors.filter { $0.role.isTrainable }.map(\.name), gradients: grads.tensors, weights: &weights, frozen: frozen)
-        let moving = try net.movingStatistics(after: grads.statistics, convention: framework.movingStatistics)
+        let grads = try net.backward(trace: trace, outputGradient: dOut, threads: threads,
+                                     onGradient: reducer.map { r in { try r.deliver($0, $1) } })
+        let gradients = try reducer?.finish(grads.tensors) ?? grads.tensors
+        optimizer.step(architecture.tensors.filter { $0.role.isTrainable }.map(\.name), gradients: gradients, weights: &weights, frozen: frozen)
+        var moving = try net.movingStatistics(after: grads.statistics, convention: framework.movingStatistics)
+        if let r = reducer, bnReducer == nil { moving = try r.collectives.broadcast(moving, names: moving.names.sorted()) }
         for (name, t) in moving.entries { weights[name] = t }
         return StepResult(loss: value.loss, output: y)
     }

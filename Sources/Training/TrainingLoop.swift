@@ -96,6 +96,11 @@ public struct TrainingLoop<Model: TrainingModel> {
     public let schedule: Schedule
     /// Metrics of validation predictions against targets (e.g. Dice), reported per epoch.
     public var metric: ((_ prediction: FeatureMap, _ target: FeatureMap) -> [String: Double])?
+    /// Data parallel: this rank's part of every batch, and the collectives the ranks agree
+    /// through (validation runs on rank 0, which hands the monitored loss to every rank so
+    /// that all take the same schedule and early-stopping decisions).
+    public var shard: DataShard = .single
+    public var collectives: (any Collectives)?
 
     public init(trainer: Model, run: RunState, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, schedule: Schedule) {
         self.trainer = trainer
@@ -136,8 +141,8 @@ public struct TrainingLoop<Model: TrainingModel> {
                              checkpoint: (Model, RunState) throws -> Void) throws {
         while run.step < run.totalSteps, !run.stopped {
             let start = Date()
-            let indices = CubeSet.indices(step: run.step, batch: run.batch, count: data.inputs.count, shuffle: run.shuffle, seed: run.seed)
-            let b = try data.batch(indices, seed: run.seed, firstIndex: run.step * run.batch, threads: trainer.threads)
+            let indices = shard.indices(step: run.step, batch: run.batch, count: data.inputs.totalCount, shuffle: run.shuffle, seed: run.seed)
+            let b = try data.batch(indices, seed: run.seed, firstIndex: shard.firstSlot(step: run.step, batch: run.batch), threads: trainer.threads)
             let r = try trainer.step(input: b.input, target: b.target)
             guard r.loss.isFinite else {
                 throw TrainingError.nonFiniteLoss(step: run.step + 1, loss: r.loss, learningRate: trainer.learningRate)
@@ -157,12 +162,14 @@ public struct TrainingLoop<Model: TrainingModel> {
 
     private mutating func endEpoch(_ onEpoch: (EpochEvent) -> Void) throws {
         let train = run.epochLossSum / Double(max(1, run.epochLossCount))
-        let v = try validationLoss()
-        let monitored = v?.loss ?? train
-        let lr = run.schedule.endEpoch(loss: monitored, schedule: schedule)
+        let v = shard.rank == 0 ? try validationLoss() : nil
+        var monitored = [v?.loss ?? train]
+        if let c = collectives, c.ranks > 1 { try c.broadcast(&monitored) }
+        let monitoredLoss = monitored[0]
+        let lr = run.schedule.endEpoch(loss: monitoredLoss, schedule: schedule)
         trainer.learningRate = lr
         if var e = run.earlyStopping {
-            run.stopped = e.shouldStop(after: monitored)
+            run.stopped = e.shouldStop(after: monitoredLoss)
             run.earlyStopping = e
         }
         run.epochLossSum = 0
