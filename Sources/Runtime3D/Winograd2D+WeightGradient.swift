@@ -11,12 +11,15 @@ import CBLAS
 /// per worker; the output transform G^T M G per (out, in, kd) runs once at the end, in Double.
 /// Multiplications: (m + 2) x 6 per tile and (in, out, kd) instead of 9 m x 4 for im2col.
 extension Winograd2D {
-    /// Largest per-worker accumulator (points x out x in x 3 floats) this path takes; wider
-    /// layers use im2col (they sit at the coarse levels, where im2col's columns are few).
-    static let weightGradientAccumulatorBudget = 6 << 20
     /// Largest transformed-input buffer per worker, in floats (more planes per chunk: longer
     /// GEMM reductions).
     static let weightGradientInputBudget = 16 << 20
+
+    /// Largest per-worker accumulator (points x out x in x 3 floats) this path takes; wider
+    /// layers use im2col (they sit at the coarse levels, where im2col's columns are few and its
+    /// GEMMs reduce over every voxel, while this path's reduce over only the chunk's tiles: a
+    /// split over channel blocks at 16x16x8, out 256, measured slower than im2col).
+    static let weightGradientAccumulatorBudget = 6 << 20
 
     /// dW (out, in, 3, 3, 3) for inputs `src` and output gradient `dY`, or nil when the shape
     /// does not tile, the accumulator or the transformed-input buffer would exceed its budget.
@@ -30,7 +33,6 @@ extension Winograd2D {
         let tw = wd / 4
         let bandsPerPlane = h / th
         let tp = bandsPerPlane * tw
-        guard np * cout * cin * 3 <= weightGradientAccumulatorBudget else { return nil }
         // Whole planes per chunk, enough tiles for a long GEMM reduction.
         var planes = min(d, max(2, (8 * tuning.minTileColumns + tp - 1) / tp))
         while planes > 1 && np * cin * (planes + 2) * tp > weightGradientInputBudget { planes /= 2 }
@@ -40,7 +42,7 @@ extension Winograd2D {
         let chunks = src.batch * chunksPerSample
         let workers = Parallel.workers(chunks, threads: threads)
         let maxTiles = planes * tp
-        let capacity = np * cin * (planes + 2) * tp + np * cout * maxTiles + (wd + 2) + (h + 2) * 6 * tw + th * 6
+        let capacity = np * cin * (planes + 2) * tp + np * cout * maxTiles + (wd + 2) + (h + 2) * 6 * tw + th * 6 * 4
         let scratch = Scratch(workers: workers, capacity: capacity)
         let accumulators = Scratch(workers: workers, capacity: np * cout * cin * 3)
         let used = WorkerFlags(workers)
@@ -79,7 +81,13 @@ extension Winograd2D {
                 for zz in 0..<count {
                     let plane = planeBase + (d0 + zz) * h * wd
                     for band in 0..<bandsPerPlane {
-                        for q in 0..<tw {
+                        var q = 0
+                        while q + 4 <= tw {
+                            outputGradientTransform4(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
+                                                     into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
+                            q += 4
+                        }
+                        for q in q..<tw {
                             outputGradientTransform(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
                                                     into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
                         }
@@ -96,34 +104,80 @@ extension Winograd2D {
                 }
             }
         }
-        // Sum the workers' M in Double, then dW = G^T M G per (out, in, kd).
+        // Per output channel (split over the workers; each owns its rows of dW): sum the
+        // workers' M in Double, in worker order, then dW = G^T M G per (in, kd).
         let gh = (th == 2 ? g2 : g4), gw = g4
-        var m = [Double](repeating: 0, count: np * cout * k)
-        used.forEachUsed(workers) { w in
-            let b = accumulators.buffer(w)
-            for i in 0..<m.count { m[i] += Double(b[i]) }
-        }
-        var dW = [Float](repeating: 0, count: cout * cin * 27)
         let plane = cout * k
-        for o in 0..<cout {
-            for kd in 0..<3 {
-                for i in 0..<cin {
-                    let column = o * k + kd * cin + i
-                    for kh in 0..<3 {
-                        for kw in 0..<3 {
-                            var total = 0.0
-                            for ph in 0..<hp where gh[ph][kh] != 0 {
-                                for pw in 0..<6 where gw[pw][kw] != 0 {
-                                    total += gh[ph][kh] * gw[pw][kw] * m[(ph * 6 + pw) * plane + column]
+        var usedWorkers: [Int] = []
+        used.forEachUsed(workers) { usedWorkers.append($0) }
+        let sources = usedWorkers.map { accumulators.buffer($0) }
+        var dW = [Float](repeating: 0, count: cout * cin * 27)
+        dW.withUnsafeMutableBufferPointer { dp in
+            let dst = dp.baseAddress!
+            Parallel.forEach(cout, threads: threads) { o, _ in
+                var m = [Double](repeating: 0, count: np * k)     // [point][kd * in + in]
+                for b in sources {
+                    for p in 0..<np {
+                        let from = b + p * plane + o * k
+                        for j in 0..<k { m[p * k + j] += Double(from[j]) }
+                    }
+                }
+                for kd in 0..<3 {
+                    for i in 0..<cin {
+                        let column = kd * cin + i
+                        for kh in 0..<3 {
+                            for kw in 0..<3 {
+                                var total = 0.0
+                                for ph in 0..<hp where gh[ph][kh] != 0 {
+                                    for pw in 0..<6 where gw[pw][kw] != 0 {
+                                        total += gh[ph][kh] * gw[pw][kw] * m[(ph * 6 + pw) * k + column]
+                                    }
                                 }
+                                dst[((o * cin + i) * 3 + kd) * 9 + kh * 3 + kw] = Float(total)
                             }
-                            dW[((o * cin + i) * 3 + kd) * 9 + kh * 3 + kw] = Float(total)
                         }
                     }
                 }
             }
         }
         return dW
+    }
+
+    /// `outputGradientTransform` for four neighbouring tiles at once (see Vector4): point
+    /// (ph, pw) of tile i goes to `dst + (ph * 6 + pw) * stride + i`; `tmp` holds th x 6 x 4
+    /// floats.
+    @inline(__always)
+    static func outputGradientTransform4(_ tile: UnsafePointer<Float>, rowStride: Int, th: Int, tmp: UnsafeMutablePointer<Float>,
+                                         into dst: UnsafeMutablePointer<Float>, stride: Int) {
+        for r in 0..<th {
+            let row = tile + r * rowStride
+            let (a0, a1, a2, a3) = Vector4.transpose(Vector4.load(row), Vector4.load(row + 4), Vector4.load(row + 8), Vector4.load(row + 12))
+            let t = tmp + r * 24
+            Vector4.store(a0, t)
+            Vector4.store(a0 + a1 + a2 + a3, t + 4)
+            Vector4.store(a0 - a1 + a2 - a3, t + 8)
+            Vector4.store(a0 + 2 * a1 + 4 * a2 + 8 * a3, t + 12)
+            Vector4.store(a0 - 2 * a1 + 4 * a2 - 8 * a3, t + 16)
+            Vector4.store(a3, t + 20)
+        }
+        for pw in 0..<6 {
+            let c = { (r: Int) in Vector4.load(tmp + r * 24 + pw * 4) }
+            if th == 2 {
+                let (c0, c1) = (c(0), c(1))
+                Vector4.store(c0, dst + pw * stride)
+                Vector4.store(c0 + c1, dst + (6 + pw) * stride)
+                Vector4.store(c0 - c1, dst + (12 + pw) * stride)
+                Vector4.store(-c1, dst + (18 + pw) * stride)
+            } else {
+                let (c0, c1, c2, c3) = (c(0), c(1), c(2), c(3))
+                Vector4.store(c0, dst + pw * stride)
+                Vector4.store(c0 + c1 + c2 + c3, dst + (6 + pw) * stride)
+                Vector4.store(c0 - c1 + c2 - c3, dst + (12 + pw) * stride)
+                Vector4.store(c0 + 2 * c1 + 4 * c2 + 8 * c3, dst + (18 + pw) * stride)
+                Vector4.store(c0 - 2 * c1 + 4 * c2 - 8 * c3, dst + (24 + pw) * stride)
+                Vector4.store(c3, dst + (30 + pw) * stride)
+            }
+        }
     }
 
     /// A dy A^T for one th x 4 tile of the output gradient (rows `rowStride` apart): F(4, 3)'s

@@ -109,7 +109,25 @@ struct WinogradF43: Sendable {
     @inline(__always)
     static func inputTransform(_ line: UnsafePointer<Float>, tiles: Int, into dst: UnsafeMutablePointer<Float>, stride: Int) {
         let (v0, v1, v2, v3, v4, v5) = (dst, dst + stride, dst + 2 * stride, dst + 3 * stride, dst + 4 * stride, dst + 5 * stride)
-        for q in 0..<tiles {
+        // Four tiles at once (see Vector4): d_j of tiles q ..< q + 4 is column j of the 4x4
+        // block line[4q ..< 4q + 16]; d_4 and d_5 reach two floats into the next block (the
+        // line's last two floats for the last tiles: nothing past the line is read).
+        var q = 0
+        while q + 4 <= tiles {
+            let p = line + 4 * q
+            let (l0, l1, l2, l3) = (Vector4.load(p), Vector4.load(p + 4), Vector4.load(p + 8), Vector4.load(p + 12))
+            let (d0, d1, d2, d3) = Vector4.transpose(l0, l1, l2, l3)
+            let d4 = Vector4.V(l1[0], l2[0], l3[0], p[16])
+            let d5 = Vector4.V(l1[1], l2[1], l3[1], p[17])
+            Vector4.store(4 * d0 - 5 * d2 + d4, v0 + q)
+            Vector4.store(-4 * (d1 + d2) + d3 + d4, v1 + q)
+            Vector4.store(4 * (d1 - d2) - d3 + d4, v2 + q)
+            Vector4.store(2 * (d3 - d1) - d2 + d4, v3 + q)
+            Vector4.store(2 * (d1 - d3) - d2 + d4, v4 + q)
+            Vector4.store(4 * d1 - 5 * d3 + d5, v5 + q)
+            q += 4
+        }
+        for q in q..<tiles {
             let p = line + 4 * q
             let (d0, d1, d2, d3, d4, d5) = (p[0], p[1], p[2], p[3], p[4], p[5])
             v0[q] = 4 * d0 - 5 * d2 + d4
