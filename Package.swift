@@ -7,6 +7,7 @@ let package = Package(
     name: "genesis",
     products: [
         .executable(name: "genesis", targets: ["GenesisCLI"]),
+        .executable(name: "genesis-fuzz", targets: ["FuzzDriver"]),
         .library(name: "GenesisKit", targets: ["GenesisIO", "GenesisModel", "Runtime3D"]),
     ],
     dependencies: [
@@ -53,6 +54,9 @@ let package = Package(
             "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "Pretext", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The parsers under libFuzzer (`make fuzz`, RELIABILITY.md); a replayer in normal builds.
+        .target(name: "FuzzTargets", dependencies: ["TorchFormat", "SafeTensors", "NativeCheckpoint", "VolumeIO", "KerasFormat"]),
+        .executableTarget(name: "FuzzDriver", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
