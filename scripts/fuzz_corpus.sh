@@ -6,6 +6,7 @@
 #   native        the `genesis` metadata document of .genesis files our converter writes
 #   npy           small arrays numpy writes (every dtype we read, 0-d to 4-d, v1/v2/v3 headers)
 #   keras-config  model_config / training_config of every Keras .h5, config.json of .keras files
+#   metaimage     the SimpleITK headers (.mhd; .mha with its zlib data), LOCAL .mha variants
 # Usage: scripts/fuzz_corpus.sh [OUT_DIR]   (default .build-fuzz/corpus; one folder per target)
 # Needs the peers' Python (/opt/peers/bin/python: numpy, h5py, safetensors) and a built
 # `genesis` (GENESIS, default .build/debug/genesis) for the .genesis files.
@@ -21,7 +22,7 @@ GENESIS=${GENESIS:-.build/debug/genesis}
 [ -x "$GENESIS" ] || { echo "fuzz_corpus: no genesis binary at $GENESIS (swift build --product genesis)" >&2; exit 2; }
 
 rm -rf "$OUT"
-mkdir -p "$OUT"/{pickle,zip,safetensors,native,npy,keras-config}
+mkdir -p "$OUT"/{pickle,zip,safetensors,native,npy,keras-config,metaimage}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -125,6 +126,19 @@ for p in sorted(glob.glob(f"{fixtures}/volumes/*.npy")):
     raw = open(p, "rb").read()
     hl = struct.unpack("<H", raw[8:10])[0] if raw[6] == 1 else struct.unpack("<I", raw[8:12])[0]
     put("npy", base(p) + ".header_only", raw[:(10 if raw[6] == 1 else 12) + hl])
+
+# MetaImage: SimpleITK's files, and the .mhd header made LOCAL with a few raw voxels after it.
+mhd = open(f"{fixtures}/volumes/ct_like.mhd", "rb").read()
+put("metaimage", "ct_like_mhd", mhd)
+mha = open(f"{fixtures}/volumes/ct_like_z.mha", "rb").read()
+if len(mha) <= 16384:
+    put("metaimage", "ct_like_z_mha", mha)
+local = b"".join(l + b"\n" for l in mhd.splitlines() if not l.startswith((b"ElementDataFile", b"DimSize")))
+put("metaimage", "local_raw", local + b"DimSize = 2 2 2\nElementDataFile = LOCAL\n" + bytes(16))
+put("metaimage", "local_4d", b"ObjectType = Image\nNDims = 4\nDimSize = 1 1 2 2\nElementType = MET_FLOAT\nElementDataFile = LOCAL\n" + bytes(16))
+import zlib
+z = zlib.compress(bytes(range(16)))
+put("metaimage", "local_zlib", b"ObjectType = Image\nNDims = 3\nBinaryData = True\nCompressedData = True\nCompressedDataSize = %d\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementDataFile = LOCAL\n" % len(z) + z)
 
 for t in sorted(count):
     print(f"fuzz_corpus: {t}: {count[t]} seeds")

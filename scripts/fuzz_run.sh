@@ -19,7 +19,7 @@ SWIFT=${SWIFT:-swift}
 SECONDS_PER=${FUZZ_SECONDS:-60}
 SCRATCH=.build-fuzz
 BIN=$SCRATCH/release/genesis-fuzz
-ALL=(pickle zip safetensors native npy keras-config)
+ALL=(pickle zip safetensors native npy keras-config metaimage)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 
@@ -38,6 +38,7 @@ dict_for() {
         pickle) echo fuzz/pickle.dict ;;
         zip) echo fuzz/zip.dict ;;
         npy) echo fuzz/npy.dict ;;
+        metaimage) echo fuzz/metaimage.dict ;;
         *) echo fuzz/json.dict ;;
     esac
 }
@@ -49,6 +50,7 @@ max_len_for() {
         keras-config) echo 8192 ;;
         native) echo 2048 ;;
         npy) echo 512 ;;
+        metaimage) echo 2048 ;;
     esac
 }
 

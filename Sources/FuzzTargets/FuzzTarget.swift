@@ -23,6 +23,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case npy
     /// The Keras `model_config` / `training_config` JSON parser.
     case kerasConfig = "keras-config"
+    /// `VolumeFile.read` on a `.mha`: the MetaImage header parser, then the data after it (raw
+    /// or zlib), at most `maxMetaImageVoxels` voxels.
+    case metaimage
+
+    /// The voxel cap of the MetaImage target (the readers' own default is 2^30).
+    public static let maxMetaImageVoxels = 1 << 20
 
     /// What a run did with an input.
     public enum Outcome: Equatable, Sendable {
@@ -38,13 +44,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         do {
             switch self {
             case .pickle: _ = try TorchFuzzing.readPickle(data)
-            case .zip:
-                try scratch.replace(with: data)
-                _ = try TorchReader.read(scratch.path)
+            case .zip: _ = try TorchReader.read(try scratch.write(data, name: "input.pt"))
             case .safetensors: _ = try SafeTensors.read(bytes: data, file: "<fuzz>")
             case .native: _ = try NativeCheckpoint.read(bytes: NativeEnvelope.wrap(data), file: "<fuzz>")
             case .npy: _ = try NPY.decode(data, file: "<fuzz>")
             case .kerasConfig: try KerasFuzzing.parseConfigs(String(decoding: data, as: UTF8.self))
+            case .metaimage: _ = try VolumeFile.read(try scratch.write(data, name: "input.mha"), maxVoxels: Self.maxMetaImageVoxels)
             }
             return .accepted
         } catch let e as ScratchFile.Failure {
@@ -60,7 +65,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .pickle, .zip: return error is TorchError
         case .safetensors: return error is SafeTensorsError
         case .native: return error is NativeCheckpointError
-        case .npy: return error is VolumeError
+        case .npy, .metaimage: return error is VolumeError
         case .kerasConfig: return error is KerasError
         }
     }
@@ -73,5 +78,5 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// Whether the target reads through a scratch file (the others work on the bytes).
-    public var needsScratchFile: Bool { self == .zip }
+    public var needsScratchFile: Bool { self == .zip || self == .metaimage }
 }
