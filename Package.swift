@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5", "GenesisModel"], path: "Tests/TestSupport"),
     ]
 )
