@@ -7,6 +7,7 @@ let package = Package(
     name: "genesis",
     products: [
         .executable(name: "genesis", targets: ["GenesisCLI"]),
+        .executable(name: "genesis-fuzz", targets: ["FuzzDriver"]),
         .library(name: "GenesisKit", targets: ["GenesisIO", "GenesisModel", "Runtime3D"]),
     ],
     dependencies: [
@@ -66,6 +67,9 @@ let package = Package(
             "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The parsers under libFuzzer (`make fuzz`, RELIABILITY.md); a replayer in normal builds.
+        .target(name: "FuzzTargets", dependencies: ["TorchFormat", "SafeTensors", "NativeCheckpoint", "VolumeIO", "KerasFormat"]),
+        .executableTarget(name: "FuzzDriver", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat", "HDF5Sandbox"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
@@ -84,6 +88,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Training", "Runtime3D", "GenesisModel", "GenesisIO", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "TestSupport", "Tensors", "GenesisIO"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5", "GenesisModel"], path: "Tests/TestSupport"),
     ]
 )

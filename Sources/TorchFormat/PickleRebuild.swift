@@ -94,7 +94,10 @@ enum Reduce {
         guard case let .int(n) = t[4], n >= 0, n <= Int64(Limits.maxTensorBytes) else {
             throw TorchError.malformed(file: file, key: "storage \(key)", expected: "an element count in 0...\(Limits.maxTensorBytes)", found: t[4].kind)
         }
-        _ = try Limits.byteCount([Int(n)], dtype, what: "storage \(key)")
+        let bytes = Int(n) * dtype.byteSize  // n <= 2^32 elements of at most 8 bytes: no overflow
+        guard bytes <= Limits.maxTensorBytes else {  // a TorchError, not Limits.byteCount's TensorError
+            throw TorchError.limitExceeded(file: file, what: "storage \(key) bytes", limit: Limits.maxTensorBytes, found: bytes)
+        }
         var view: (Int, Int)?
         if legacy, let v = t[5].asTuple {
             guard v.count == 3, case let .int(o) = v[1], case let .int(c) = v[2], o >= 0, c >= 0, o <= n, c <= n - o else {
