@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // No pkg-config file ships with libnifti2-dev: the module map links it explicitly.
+        .systemLibrary(name: "CNIfTI", providers: [.apt(["libnifti2-dev"])]),
 
         // Data model shared by every format and the runtime.
         .target(name: "CMallocTuning"),
@@ -31,7 +33,8 @@ let package = Package(
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG"]),
+        .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG", "CNIfTI", "SystemZlib"],
+                swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/nifti"])]),
 
         // The network as data: architecture, name maps, detection, verification.
         .target(name: "GenesisModel", dependencies: ["Tensors"]),

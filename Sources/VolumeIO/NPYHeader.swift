@@ -10,13 +10,15 @@ public struct NPYHeader: Equatable, Sendable {
     public let dataOffset: Int
     /// Data bytes the shape and dtype call for (overflow and `Limits.maxTensorBytes` checked).
     public let dataBytes: Int
+    /// True for a Fortran-order array (first axis fastest); parsed only when allowed.
+    public internal(set) var fortranOrder = false
 
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
     /// Largest header accepted (numpy itself refuses more than 10,000 bytes by default).
     public static let maxHeaderBytes = 1 << 16
 
     /// Parses the header at the start of `bytes` (only the header need be present).
-    public static func parse(_ bytes: [UInt8], file: String) throws -> NPYHeader {
+    public static func parse(_ bytes: [UInt8], file: String, allowFortranOrder: Bool = false) throws -> NPYHeader {
         func fail(_ what: String, _ expected: String, _ found: String) -> VolumeError {
             VolumeError(file: file, what: what, expected: expected, found: found)
         }
@@ -45,7 +47,7 @@ public struct NPYHeader: Equatable, Sendable {
         }
         guard case let .string(descr)? = dict["descr"] else { throw fail("descr", "a dtype string", "\(dict["descr"]!)") }
         guard case let .bool(fortran)? = dict["fortran_order"] else { throw fail("fortran_order", "True or False", "\(dict["fortran_order"]!)") }
-        guard !fortran else {
+        guard !fortran || allowFortranOrder else {
             throw fail("fortran_order", "False (C order; re-save with np.ascontiguousarray)", "True")
         }
         guard case let .tuple(shape)? = dict["shape"] else { throw fail("shape", "a tuple of integers", "\(dict["shape"]!)") }
@@ -57,7 +59,7 @@ public struct NPYHeader: Equatable, Sendable {
         do { dataBytes = try Limits.byteCount(shape, dtype, what: "\(file) data") } catch {
             throw fail("shape", "a size under \(Limits.maxTensorBytes) bytes", "\(shape) of \(descr) (\(error))")
         }
-        return NPYHeader(dtype: dtype, shape: shape, dataOffset: start + headerLength, dataBytes: dataBytes)
+        return NPYHeader(dtype: dtype, shape: shape, dataOffset: start + headerLength, dataBytes: dataBytes, fortranOrder: fortran)
     }
 
     /// The dtype of a numpy descriptor; nil for big-endian or unsupported types.
