@@ -25,6 +25,8 @@ windows = 0
 def predictor(p):
     global windows
     windows += 1
+    if windows % 16 == 1:
+        print(f"window {windows} at {time.perf_counter() - t:.0f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", file=sys.stderr, flush=True)
     return m(p)
 t = time.perf_counter()
 with torch.no_grad():
