@@ -51,6 +51,10 @@ let package = Package(
         .target(name: "Runtime3D", dependencies: ["CBLAS", "Tensors", "GenesisModel"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
+        // Whole-volume inference: sliding windows, Gaussian blending, slab streaming. Never opens a file.
+        .target(name: "Inference", dependencies: ["Runtime3D", "Tensors"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
         // The Models Genesis transforms (pretext tasks), seeded.
         .target(name: "Pretext", dependencies: ["Tensors"]),
         // The model zoo: manifests, the content-addressed cache, its locks, checked downloads.
@@ -64,7 +68,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Runtime3D"]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
-            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo", "Distributed",
+            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo", "Distributed", "Inference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The parsers under libFuzzer (`make fuzz`, RELIABILITY.md); a replayer in normal builds.
@@ -86,6 +90,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Training", "Runtime3D", "GenesisModel", "GenesisIO", "VolumeIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Runtime3D", "GenesisModel", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo", "TestSupport", "Tensors", "GenesisIO"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),

@@ -9,7 +9,7 @@ import VolumeIO
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a forward pass of a model on cubes from a .npy file.",
+        abstract: "Run a forward pass of a model on cubes from a .npy file, or on a whole scan with sliding windows.",
         discussion: """
         MODEL is any file genesis reads. X is a .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Float arrays are taken as they are (the network expects values in [0, 1]); integer arrays (raw HU) need --window. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise.
 
@@ -17,8 +17,12 @@ struct RunCommand: ParsableCommand {
 
         Memory: in inference mode cubes are independent and run in slices, the output streamed to disk, so peak memory stays near one cube's whatever N is. Batch statistics couple the cubes: they run as one batch, the estimated peak is printed first, and a batch over --max-memory is refused.
 
+        Whole scans: an --input ending in .nii, .nii.gz, .mhd or .mha is one 3D scan, read in its own index order (i, j, k): the network's D runs along i, H along j, W along k. Its values are windowed first, by default as the model was pretrained (--window ct: clip [-1000, 1000] HU, scale to [0, 1]; --window none takes them as they are). Windows of --patch D,H,W (default 64,64,32, multiples of 8) slide over it as MONAI's sliding_window_inference does: step patch*(1-overlap) (--overlap, default 0.5), the last window flush with the border, a side shorter than the patch padded with 0 and cropped back, and overlaps blended with a Gaussian (sigma 0.125 x patch per axis). Each window is its own batch (BN batch mode uses each window's statistics). The output, a float32 NIfTI (.nii or .nii.gz) with the input's geometry, is written slab by slab along k, so memory stays near the scan, I x J x patch-k accumulators and one window's activations; with several labels it is 4D (i, j, k, label).
+
         Examples:
           genesis run Genesis_Chest_CT.h5 --input cubes.npy --output pred.npy
+          genesis run Genesis_Chest_CT.h5 --input scan.nii.gz --output pred.nii.gz
+          genesis run Genesis_Chest_CT.h5 --input scan.mhd --output pred.nii.gz --patch 64,64,64 --overlap 0.25
           genesis run Genesis_Chest_CT.pt --input cubes.npy --output pred.npy --bn batch --json
           genesis run Genesis_Chest_CT.h5 --input scan_hu.npy --window ct --output pred.npy
           genesis run model.h5 --input mr.npy --window -200,1800 --output pred.npy
@@ -27,13 +31,15 @@ struct RunCommand: ParsableCommand {
     )
 
     @Argument(help: "The model file.") var model: String
-    @Option(help: "Input cubes (.npy).") var input: String
-    @Option(help: "Where to write the output (.npy, float32).") var output: String
+    @Option(help: "Input cubes (.npy), or a whole scan (.nii, .nii.gz, .mhd, .mha).") var input: String
+    @Option(help: "Where to write the output (.npy, float32; for a scan .nii or .nii.gz).") var output: String
     @Option(help: "BatchNorm statistics: inference or batch (default: the variant's official mode).") var bn: BatchNormMode?
     @Option(help: "BatchNorm epsilon (default: recorded in the file, else the framework's).") var bnEpsilon: Float?
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI.", valueName: "ct|mri|LO,HI"))
+            help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI. A scan's default is ct; none takes a scan's values as they are.", valueName: "ct|mri|LO,HI|none"))
     var window: String?
+    @Option(help: ArgumentHelp("Scan: sliding-window size D,H,W along i,j,k (default 64,64,32).", valueName: "D,H,W")) var patch: String?
+    @Option(help: "Scan: overlap of neighbouring windows, in [0, 1) (default 0.5).") var overlap: Double = 0.5
     @Flag(help: "Run an input that holds NaN or Inf (refused by default, naming the count and first index).") var allowNonfinite = false
     @Option(help: ArgumentHelp("Largest estimated peak memory to start with, e.g. 12G, 800M (default: 80% of RAM).", valueName: "size"))
     var maxMemory: String?
@@ -52,7 +58,10 @@ struct RunCommand: ParsableCommand {
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be 1...256") }
         if let c = cubesPerSlice, c < 1 { throw ValidationError("--cubes-per-slice must be at least 1") }
         if let e = bnEpsilon, !(e > 0 && e < 1) { throw ValidationError("--bn-epsilon must be in (0, 1)") }
-        if let w = window, IntensityWindow(parsing: w) == nil {
+        if !(overlap >= 0 && overlap < 1) { throw ValidationError("--overlap must be >= 0 and < 1, not \(overlap)") }
+        let scan = Self.isVolumePath(input)
+        if (patch != nil || overlap != 0.5) && !scan { throw ValidationError("--patch and --overlap are for a whole scan (.nii, .nii.gz, .mhd, .mha input)") }
+        if let w = window, !(scan && w.lowercased() == "none"), IntensityWindow(parsing: w) == nil {
             throw ValidationError("--window takes ct, mri or LO,HI with LO < HI (e.g. --window -1000,400), not '\(w)'")
         }
         if let m = maxMemory, MemorySize.parse(m) == nil { throw ValidationError("--max-memory takes a size such as 12G, 800M or 2000000000, not '\(m)'") }
@@ -67,6 +76,10 @@ struct RunCommand: ParsableCommand {
         let eps = bnEpsilon ?? loaded.effectiveBNEpsilon ?? arch.variant.defaultBNEpsilon
         if !json { for note in BatchNormNotes.notes(loaded: loaded, variant: arch.variant, mode: mode, epsilon: eps, epsilonFlag: bnEpsilon != nil) { CLIOutput.warn(note) } }
 
+        if Self.isVolumePath(input) {
+            let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
+            return try runVolume(network: net, mode: mode, epsilon: eps)
+        }
         let x = try VolumeBatch.readNPY(input, window: window.flatMap(IntensityWindow.init(parsing:)))
         if !allowNonfinite, let bad = VolumeBatch.nonFinite(x) {
             throw CLIError(subject: input, message: "\(bad.count) of \(x.elementCount) values are NaN or Inf (first at index \(bad.firstIndex)); the network needs finite input (--allow-nonfinite runs it anyway)")
