@@ -14,6 +14,8 @@ struct PreviewCommand: ParsableCommand {
         discussion: """
         Cubes (--data): for the first K cubes of a .npy file ((N, D, H, W) float like the official cube files, or (N, 1, D, H, W)), the middle depth slice of the original, of the transformed cube the network is given, and, with --model, of the model's restoration, side by side in gray (value x 255, clamped to [0, 1]), scaled up by nearest neighbour. The transforms are the official ones (flip, local pixel shuffling, non-linear intensity map, in- or out-painting, at the official rates); cube i is transformed with a generator seeded from (--seed, i), as pretraining does, so the same seed gives the same picture. The original is shown flipped like the input: that is the training target. Under each row: what the transforms drew.
 
+        Scans (--scan, repeatable): the middle axial, coronal and sagittal planes of each scan, one row per scan, in millimetres (the spacing kept), head up. Gray levels through --window when given; else CT HU ([-1000, 1000]) for integer scans, [0, 1] for float scans whose values lie there (a model's output), the scan's own range otherwise.
+
         Loss curves (--log): a JSON-lines log; lines with "step" and "loss" are training steps (drawn per step, with an exponentially smoothed line), lines with "epoch" and a number "validation" are validation points (placed at their "step" if given, else at the last step of their epoch, else spread evenly). NaN and Infinity are counted, not drawn. Lines that are not JSON objects are reported and exit 1 (the picture is still written); an unfinished last line (a write in progress) is ignored.
 
         Output: an 8-bit PNG written beside the target and renamed into place.
@@ -23,11 +25,14 @@ struct PreviewCommand: ParsableCommand {
           genesis preview --data Self_Learning_Cubes/bat_32_s_64x64x32_0.npy --count 6 --seed 3 --out pairs.png
           genesis preview --data cubes.npy --model Genesis_Chest_CT.h5 --out restored.png
           genesis preview --log train.jsonl --out curve.png --log-scale
+          genesis preview --scan chest.nii.gz --scan restored.nii.gz --out planes.png
         """
     )
 
     @Option(help: ArgumentHelp("Cubes to transform (.npy).", valueName: "cubes.npy")) var data: String?
     @Option(help: ArgumentHelp("A JSON-lines training log to draw.", valueName: "log.jsonl")) var log: String?
+    @Option(help: ArgumentHelp("A scan to draw (NIfTI, MetaImage; repeat for more rows: a scan and the model's output on it).", valueName: "scan"))
+    var scan: [String] = []
     @Option(help: "Where to write the picture (.png).") var out: String
     @Option(help: "Seed of the transforms (cube i uses the generator of (seed, i)).") var seed: UInt64 = 0
     @Option(help: "Cubes to show (the first K of the file).") var count: Int = 4
@@ -44,7 +49,11 @@ struct PreviewCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
-        guard (data == nil) != (log == nil) else { throw ValidationError("give exactly one of --data CUBES.npy (transform previews) or --log LOG.jsonl (loss curves)") }
+        guard [data != nil, log != nil, !scan.isEmpty].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --data CUBES.npy (transform previews), --log LOG.jsonl (loss curves) or --scan SCAN (the middle planes of scans)")
+        }
+        guard scan.count <= 8 else { throw ValidationError("--scan takes at most 8 scans") }
+        if !scan.isEmpty, model != nil { throw ValidationError("--model goes with --data; run the model with `genesis run MODEL --input SCAN --output OUT.nii.gz`, then --scan SCAN --scan OUT.nii.gz") }
         guard (1...64).contains(count) else { throw ValidationError("--count must be 1...64") }
         if let s = scale, !(1...4).contains(s) { throw ValidationError("--scale must be 1, 2, 3 or 4") }
         guard smoothing >= 0, smoothing < 1 else { throw ValidationError("--smoothing must be in [0, 1)") }
@@ -57,7 +66,7 @@ struct PreviewCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let log { try runLog(log) } else if let data { try runCubes(data) }
+        if let log { try runLog(log) } else if let data { try runCubes(data) } else { try runScans(scan) }
     }
 
     func runCubes(_ path: String) throws {
@@ -121,5 +130,37 @@ struct PreviewCommand: ParsableCommand {
             CLIOutput.warn("\(path): \(bad.count) line\(bad.count == 1 ? " is not a JSON object" : "s are not JSON objects") (line \(bad.prefix(5).map(String.init).joined(separator: ", "))\(bad.count > 5 ? ", ..." : ""))")
             throw ExitCode(1)
         }
+    }
+
+    func runScans(_ paths: [String]) throws {
+        let fixed = window.flatMap(IntensityWindow.init(parsing:))
+        let rows = try paths.map { path -> ScanPreview.Row in
+            let v = try VolumeFile.read(path)
+            guard v.shape.count >= 3, v.shape.prefix(3).allSatisfy({ $0 >= 1 }) else {
+                throw CLIError(subject: path, message: "is not a 3-D scan (shape \(v.shape))")
+            }
+            let w = fixed ?? Self.defaultWindow(v)
+            let dims = v.shape.prefix(3).map(String.init).joined(separator: "x")
+            return ScanPreview.Row(volume: v, window: w, caption: "\((path as NSString).lastPathComponent): \(dims), window \(w)")
+        }
+        let canvas = ScanPreview(rows: rows, pixelsPerVoxel: scale ?? 2).draw()
+        try PNG.write(try canvas.image(gray: true), to: out)
+        if json {
+            CLIOutput.json(["file": out, "width": canvas.width, "height": canvas.height, "color": "gray",
+                            "scans": rows.enumerated().map { i, r in
+                                ["file": paths[i], "shape": r.volume.shape, "spacing": r.volume.geometry.spacing,
+                                 "window": [r.window.low, r.window.high], "format": r.volume.format] as [String: Any] }])
+        } else {
+            CLIOutput.line("wrote \(out): \(canvas.width) x \(canvas.height) gray, the middle planes of \(rows.count) scan\(rows.count == 1 ? "" : "s")")
+        }
+    }
+
+    /// CT HU for integer scans; [0, 1] for float scans within it; else the scan's range.
+    static func defaultWindow(_ v: Volume) -> IntensityWindow {
+        if !v.storedType.hasPrefix("float") { return .ct }
+        var lo = Float.infinity, hi = -Float.infinity
+        for x in v.voxels where x.isFinite { lo = min(lo, x); hi = max(hi, x) }
+        if lo >= 0, hi <= 1 || lo > hi { return IntensityWindow(low: 0, high: 1) }
+        return IntensityWindow(low: Double(lo), high: Double(hi > lo ? hi : lo + 1))
     }
 }

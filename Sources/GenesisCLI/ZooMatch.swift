@@ -33,6 +33,9 @@ struct ZooMatch {
     /// "sha256: 2d40… (this is the official Genesis_Chest_CT.h5, zoo model genesis-chest-ct-keras)".
     var line: String {
         guard let m = match else { return "sha256: \(sha256) (matches no zoo manifest)" }
-        return "sha256: \(sha256) (this is the official \(m.file.name), zoo model \(m.manifest.name))"
+        // "Official" only for a file its manifest gets from somewhere (a url); a file shipped in the
+        // repository (the default model) is the project's own.
+        let what = m.file.url == nil ? "the shipped" : "the official"
+        return "sha256: \(sha256) (this is \(what) \(m.file.name), zoo model \(m.manifest.name))"
     }
 }

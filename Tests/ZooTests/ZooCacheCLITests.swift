@@ -137,7 +137,7 @@ final class ZooCacheCLITests: XCTestCase {
         let box = ZooSandbox()
         let r = try box.run(["zoo", "show", "no-such-model"])
         XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.stderr.contains("no zoo model named 'no-such-model' (known: genesis-chest-ct-keras, genesis-chest-ct-torch, genesis-nnunet-luna16"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("no zoo model named 'no-such-model' (known: genesis-chest-ct-keras, genesis-chest-ct-torch, genesis-default-b8, genesis-nnunet-luna16"), r.stderr)
         let p = try box.run(["zoo", "path", "genesis-chest-ct-keras"])
         XCTAssertEqual(p.status, 1)
         XCTAssertTrue(p.stderr.contains("'genesis-chest-ct-keras' is not in the cache"), p.stderr)
@@ -150,8 +150,26 @@ final class ZooCacheCLITests: XCTestCase {
     func testCatalogFallsBackToTheEmbeddedCopyOutsideAClone() throws {
         let c = try ManifestCatalog.standard(environment: [:], executable: "/nonexistent/bin/genesis")
         XCTAssertEqual(c.origin, "embedded")
-        XCTAssertEqual(c.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-nnunet-luna16"])
+        XCTAssertEqual(c.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"])
         let fromClone = try ManifestCatalog.standard(environment: [:], executable: Fixtures.genesisBinary)
         XCTAssertEqual(fromClone.origin, Fixtures.repoRoot + "/zoo")
+    }
+
+    /// The default model ships in the repository (zoo/models): `zoo fetch` copies it into the cache
+    /// offline, checks its size and SHA-256 against its manifest, and it verifies as a Genesis network.
+    func testDefaultModelFetchesOfflineAndVerifies() throws {
+        let box = ZooSandbox()
+        let fetch = try box.run(["zoo", "fetch", "genesis-default-b8", "--json"])
+        XCTAssertEqual(fetch.status, 0, fetch.stderr)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.repoRoot + "/zoo/genesis-default-b8.json"))) as? [String: Any]
+        let file = try XCTUnwrap((manifest?["files"] as? [[String: Any]])?.first)
+        let path = try box.run(["zoo", "path", "genesis-default-b8"])
+        XCTAssertEqual(path.status, 0, path.stderr)
+        let cached = path.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try FileIO.size(of: cached), file["size"] as? Int)
+        XCTAssertEqual(box.list("blobs"), [try XCTUnwrap(file["sha256"] as? String)])
+        let verify = try box.run(["verify", cached, "--json"])
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        XCTAssertEqual((verify.json?["zoo_match"] as? [String: Any])?["model"] as? String, "genesis-default-b8", verify.stdout)
     }
 }
