@@ -170,13 +170,13 @@ enum EmbeddedManifests {
 {
   "schema_version": 1,
   "name": "genesis-default-b8",
-  "description": "The project's own small Models Genesis network, shipped in the repository for offline first runs and the demo: the 3D U-Net at base width 8 (Keras variant, UpSampling3D decoder, one output label) for 32x32x16 cubes, pretrained here by `genesis pretrain` with the Models Genesis transforms on cubes cut from seeded CT-like phantoms (scripts/make_default_model.sh; 3 epochs of 91 steps, batch 8, SGD lr 0.1 momentum 0.9; validation MSE 0.0180 after the first epoch, 0.0172 after the third). Not a substitute for the official weights: it has seen phantoms, not patients.",
+  "description": "The project's own small Models Genesis network, shipped in the repository for offline first runs and the demo: the 3D U-Net at base width 8 (Keras variant, UpSampling3D decoder, one output label) for 32x32x16 cubes, pretrained here by `genesis pretrain` with the Models Genesis transforms on cubes cut from seeded CT-like phantoms, every tissue kept (scripts/make_default_model.sh; 3 epochs of 96 steps, batch 8, SGD lr 0.1 momentum 0.9; validation MSE 0.0779, 0.0358, 0.0327 after epochs 1, 2, 3). Not a substitute for the official weights: it has seen phantoms, not patients.",
   "files": [
     {
       "name": "genesis_default_b8.genesis",
       "path": "models/genesis_default_b8.genesis",
       "size": 4100076,
-      "sha256": "57b75ab9b056dc27af73cd25b3c2277e6a3086ffd4f93aee4733ba221913418c",
+      "sha256": "fc7ad3eb20e22a13b9174f82b20391f708b5ff668e6bd4a4401b4e0d57732ad8",
       "format": "genesis"
     }
   ],
