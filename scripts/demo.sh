@@ -1,70 +1,54 @@
 #!/usr/bin/env bash
-# The main job, offline, on a model this project writes itself: initialise a seeded Genesis
-# network, inspect and verify it, run it on a seeded cube, convert it to every format and back,
-# and prove each conversion with `genesis diff`. Outputs go to demo-out/.
+# `make demo`: a first run, offline, on what the project ships: the zoo's default model
+# (zoo/models/genesis_default_b8.genesis, pretrained here by scripts/make_default_model.sh) and
+# the sample scan (zoo/samples/chest_phantom.mha, a CT-like phantom, and its lung mask).
+# Each step prints a short report; outputs go to demo-out/, the zoo cache to demo-out/genesis-home.
 set -euo pipefail
 genesis=${GENESIS:-.build/release/genesis}
 out=demo-out
 rm -rf "$out" && mkdir -p "$out"
+export GENESIS_HOME="$out/genesis-home"
+scan=zoo/samples/chest_phantom.mha
+mask=zoo/samples/chest_phantom_lungs.mha
 
 step() { printf '\n== %s\n' "$*"; }
+quiet() { "$@" 2>/dev/null; }
 
-step "genesis init: a seeded network, base width 8, Keras 2 model.save layout (loads in Keras load_model and load_weights)"
-"$genesis" init --base-filters 8 --seed 42 --out "$out/genesis_b8.h5"
+step "1. the zoo: the models it knows, and the default model fetched offline (SHA-256 checked)"
+"$genesis" zoo list
+"$genesis" zoo fetch genesis-default-b8
+model=$("$genesis" zoo path genesis-default-b8)
 
-step "genesis inspect: layers, weights, totals"
-"$genesis" inspect "$out/genesis_b8.h5" | sed -n '1,10p;/^totals/,$p'
+step "2. verify: every tensor of the default model against the Genesis architecture"
+"$genesis" verify "$model"
 
-step "genesis verify: every tensor against the architecture"
-"$genesis" verify "$out/genesis_b8.h5"
+step "3. run on the sample scan: sliding 32x32x16 windows (overlap 0.5, Gaussian blending), CT window, written as NIfTI with the scan's geometry"
+quiet "$genesis" run "$model" --input "$scan" --output "$out/restored.nii.gz" --patch 32,32,16 --overlap 0.5 --json \
+    | python3 -c 'import json,sys; r=json.load(sys.stdin); print("wrote %s: shape %s, %d windows of %s, %.1f s, peak RSS %d MB" % (r["output"], r["shape"], r["windows"], r["patch"], r["seconds"], r["peak_rss_mb"]))'
 
-step "genesis cubes: two seeded cubes of the official size, 2 x 1 x 64 x 64 x 32"
-"$genesis" cubes --count 2 --shape 64,64,32 --seed 7 --out "$out/cubes.npy"
+step "4. a picture: the scan and the model's restoration, middle planes"
+"$genesis" preview --scan "$scan" --scan "$out/restored.nii.gz" --out "$out/planes.png"
 
-step "genesis run: forward pass, BatchNorm with moving statistics (Keras predict)"
-"$genesis" run "$out/genesis_b8.h5" --input "$out/cubes.npy" --output "$out/pred_keras.npy"
-
-step "genesis convert to PyTorch (.pt, DataParallel keys), safetensors and native .genesis"
-"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.pt" --module-prefix
-"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.safetensors"
-"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.genesis"
-
-step "and back to Keras"
-"$genesis" convert "$out/genesis_b8.pt" "$out/from_pt.h5"
-"$genesis" convert "$out/genesis_b8.genesis" "$out/from_genesis.h5"
-"$genesis" convert "$out/genesis_b8.genesis" "$out/from_genesis_weights.h5" --weights-only
-
-step "genesis inspect of the native file: its recorded provenance, BatchNorm epsilon and source hash"
-"$genesis" inspect "$out/genesis_b8.genesis" | sed -n '/^written by/,$p'
-
-step "a conversion never writes onto its input (exit 2)"
-set +e
-"$genesis" convert "$out/genesis_b8.h5" "$out/genesis_b8.h5"
-echo "exit code: $?"
-set -e
-
-step "genesis diff: every conversion against the original (exit 0 = identical within tolerance 0)"
-for f in genesis_b8.pt genesis_b8.safetensors genesis_b8.genesis from_pt.h5 from_genesis.h5 from_genesis_weights.h5; do
-    printf '%-24s ' "$f"
-    "$genesis" diff "$out/genesis_b8.h5" "$out/$f" | tail -n 1
+step "5. conversions to Keras .h5 and PyTorch .pt, each proved by diff (exit 0: identical)"
+"$genesis" convert "$model" "$out/default.h5" | tail -n 2
+"$genesis" convert "$model" "$out/default.pt" | tail -n 2
+for f in default.h5 default.pt; do
+    printf '%-12s ' "$f"
+    "$genesis" diff "$model" "$out/$f" | tail -n 1
 done
 
-step "the PyTorch file gives the same output (same BN mode, the source's epsilon)"
-"$genesis" run "$out/genesis_b8.pt" --input "$out/cubes.npy" --output "$out/pred_torch.npy" --bn inference --bn-epsilon 0.001
+step "6. fine-tuning on the sample: lung segmentation cubes cut from the scan and its mask, 6 steps of batch 2 (Dice loss)"
+quiet "$genesis" cubes "$scan" --labels "$mask" --labels-out "$out/lungs.npy" --out "$out/images.npy" \
+    --size 32,32,16 --per-volume 8 --border 8,4 --max-tissue 1 --seed 3
+"$genesis" finetune --init "$model" --task segmentation --images "$out/images.npy" --labels "$out/lungs.npy" \
+    --validation-split 0.25 --batch 2 --steps 6 --lr 0.01 --seed 1 --out "$out/lungs.genesis" 2>&1 | grep -v '^finetune: ' | tail -n 8
+"$genesis" verify "$out/lungs.genesis" | tail -n 1
 
-step "genesis pretrain: the Models Genesis self-supervision on seeded cubes, 4 steps of batch 2, then --resume to 6"
-"$genesis" cubes --count 4 --shape 32,32,16 --seed 11 --out "$out/train.npy"
-"$genesis" pretrain --init "$out/genesis_b8.h5" --data "$out/train.npy" --batch 2 --steps 4 --seed 1 --out "$out/run.h5"
-"$genesis" pretrain --resume "$out/run.h5" --data "$out/train.npy" --batch 2 --steps 6 --seed 1 --out "$out/run.h5"
-"$genesis" verify "$out/run.h5" | tail -n 1
-
-step "genesis preview: original, transformed (the network's input) and restored slices, and the loss curve"
-"$genesis" preview --data "$out/train.npy" --count 2 --seed 1 --model "$out/run.h5" --out "$out/pairs.png"
-"$genesis" preview --log "$out/run.h5.log.jsonl" --out "$out/curve.png"
-
-step "a damaged file: exit 2 and one line"
-head -c 100000 "$out/genesis_b8.h5" > "$out/truncated.h5"
+step "7. a damaged file: one line and exit 2"
+head -c 100000 "$out/default.h5" > "$out/truncated.h5"
 set +e
 "$genesis" verify "$out/truncated.h5"
 echo "exit code: $?"
 set -e
+
+printf '\nAll steps done; outputs in %s/ (planes.png is the picture).\n' "$out"
