@@ -3,7 +3,8 @@ import Tensors
 
 extension NPY {
     /// The header of a `.npy` file, checked against the file size (nothing else is read).
-    public static func header(_ path: String) throws -> NPYHeader {
+    /// Fortran order is refused unless `allowFortranOrder`.
+    public static func header(_ path: String, allowFortranOrder: Bool = false) throws -> NPYHeader {
         let size: Int
         let prefix: [UInt8]
         do {
@@ -12,7 +13,7 @@ extension NPY {
         } catch {
             throw VolumeError(file: path, what: "file", expected: "a readable .npy file", found: "\(error)")
         }
-        let h = try NPYHeader.parse(prefix, file: path)
+        let h = try NPYHeader.parse(prefix, file: path, allowFortranOrder: allowFortranOrder)
         guard size - h.dataOffset == h.dataBytes else {
             throw VolumeError(file: path, what: "data size", expected: "\(h.dataBytes) bytes for shape \(h.shape) of \(h.dtype.rawValue)", found: "\(size - h.dataOffset) bytes")
         }

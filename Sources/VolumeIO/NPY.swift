@@ -24,18 +24,7 @@ public enum NPY {
     }
 
     private static func read(_ path: String, allowFortranOrder: Bool) throws -> Tensor {
-        let size: Int
-        let prefix: [UInt8]
-        do {
-            size = try FileIO.size(of: path)
-            prefix = try FileIO.readPrefix(path, count: min(size, 12 + NPYHeader.maxHeaderBytes))
-        } catch {
-            throw VolumeError(file: path, what: "file", expected: "a readable .npy file", found: "\(error)")
-        }
-        let h = try NPYHeader.parse(prefix, file: path, allowFortranOrder: allowFortranOrder)
-        guard size - h.dataOffset == h.dataBytes else {
-            throw VolumeError(file: path, what: "data size", expected: "\(h.dataBytes) bytes for shape \(h.shape) of \(h.dtype.rawValue)", found: "\(size - h.dataOffset) bytes")
-        }
+        let h = try header(path, allowFortranOrder: allowFortranOrder)
         let bytes: [UInt8]
         do { bytes = try FileIO.read(path, cap: h.dataOffset + h.dataBytes) } catch {
             throw VolumeError(file: path, what: "file", expected: "\(h.dataOffset + h.dataBytes) readable bytes", found: "\(error)")
