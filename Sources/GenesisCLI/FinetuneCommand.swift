@@ -62,37 +62,24 @@ struct FinetuneCommand: ParsableCommand {
         guard let task = resumed.flatMap({ $0.run.task.flatMap(Task.init(rawValue:)) }) ?? self.task else {
             throw CLIError(subject: resume ?? "--task", message: "the checkpoint records no task: give --task")
         }
-        let images = try TrainingSession.cubes(self.images, expect: resumed?.run.dataSpatial)
-        let raw = try NPY.read(labels)
-        let t = task == .segmentation ? try FinetuneSupport.segmentationTargets(raw, classes: classes ?? resumed?.run.classes, file: labels)
-                                      : try FinetuneSupport.classificationTargets(raw, classes: classes ?? resumed?.run.classes, file: labels)
-        guard t.targets.shape[0] == images.count else {
-            throw CLIError(subject: labels, message: "\(t.targets.shape[0]) labels for \(images.count) images")
-        }
-        if task == .segmentation, Array(t.targets.shape[2...]) != images.spatial {
-            throw CLIError(subject: labels, message: "label volumes of \(Array(t.targets.shape[2...])), the images are \(images.spatial)")
-        }
-        let k = t.classes
+        let batch = resumed?.run.batch ?? training.batch, shuffle = resumed?.run.shuffle ?? !training.noShuffle
+        try ranks.check(batch: batch)
+        // A seeded validation split (a resumed run keeps its own seed and fraction); each rank
+        // reads only its shard of the training split (FinetuneData).
+        let seed = resumed?.run.seed ?? training.seed
+        let split = resumed?.run.validationSplit ?? validationSplit
+        let convert: FinetuneData.Targets = task == .segmentation ? FinetuneSupport.segmentationTargets : FinetuneSupport.classificationTargets
+        let wanted = classes ?? resumed?.run.classes, spatial = resumed?.run.dataSpatial
+        let loaded = ranks.distributed
+            ? try FinetuneData.shard(images: images, labels: labels, spatial: spatial, classes: wanted, targets: convert, segmentation: task == .segmentation,
+                                     split: split, seed: seed, ranks: ranks, batch: batch, shuffle: shuffle)
+            : try FinetuneData.whole(images: images, labels: labels, spatial: spatial, classes: wanted, targets: convert,
+                                     segmentation: task == .segmentation, split: split, seed: seed)
+        let data = loaded.train, validation = loaded.validation, k = loaded.classes
         let lossKind = resumed?.run.loss ?? loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
         if lossKind == .ce, k == 1 {
             throw CLIError(subject: "--loss", message: "ce needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
         }
-        let targets = try CubeSet(t.targets)
-
-        // Hold out a seeded validation split (a resumed run keeps its own seed and fraction).
-        let seed = resumed?.run.seed ?? training.seed
-        let split = resumed?.run.validationSplit ?? validationSplit
-        let order = CubeSet.indices(step: 0, batch: images.count, count: images.count, shuffle: true, seed: seed ^ 0x5E11)
-        let held = Int((Double(images.count) * split).rounded(.up))
-        let trainIdx = Array(order[..<(images.count - held)]).sorted(), valIdx = Array(order[(images.count - held)...]).sorted()
-        // Each rank keeps its shard of the training split (the images are read whole first).
-        let batch = resumed?.run.batch ?? training.batch, shuffle = resumed?.run.shuffle ?? !training.noShuffle
-        try ranks.check(batch: batch)
-        let trainImages = try images.subset(trainIdx), trainTargets = try targets.subset(trainIdx)
-        let mine = ranks.shard.cubes(count: trainIdx.count, batch: batch, shuffle: shuffle)
-        let data = ranks.distributed ? try TrainingData(inputs: trainImages.shard(mine), targets: trainTargets.shard(mine))
-                                     : try TrainingData(inputs: trainImages, targets: trainTargets)
-        let validation = held > 0 && ranks.isRoot ? (try images.subset(valIdx).batch(Array(0..<held)), try targets.subset(valIdx).batch(Array(0..<held))) : nil
 
         var session = TrainingSession(kind: "finetune", out: out, options: training, json: json, trainer: nil, resumed: resumed?.run,
                                       transforms: "none", loss: lossKind, notes: [])

@@ -108,36 +108,12 @@ struct TrainingSession {
     /// rows read (`DataShard.cubes`); one process reads them all.
     func shardCubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
         guard ranks.distributed else { return try Self.cubes(list, expect: spatial) }
-        let paths = list.split(separator: ",").map(String.init).filter { !$0.isEmpty }
-        let counts = try paths.map { p -> Int in
-            let h = try NPY.header(p)
-            guard let n = h.shape.first, h.shape.count == 4 || h.shape.count == 5 else {
-                throw CLIError(subject: p, message: "cubes must be (N, D, H, W) or (N, 1, D, H, W), found \(h.shape)")
-            }
-            return n
+        let files = try CubeFiles(list)
+        let mine = ranks.shard.cubes(count: files.total, batch: batch, shuffle: shuffle)
+        guard let t = try files.read(rows: mine, expect: spatial) else {
+            throw CLIError(subject: list, message: "\(files.total) cubes leave rank \(ranks.rank) of \(ranks.count) none at batch \(batch): give more cubes or fewer ranks")
         }
-        let total = counts.reduce(0, +)
-        guard total > 0 else { throw CLIError(subject: list, message: "no cubes") }
-        let mine = ranks.shard.cubes(count: total, batch: batch, shuffle: shuffle)
-        var values: [Float] = [], shape: [Int]?, first = 0
-        for (path, n) in zip(paths, counts) {
-            defer { first += n }
-            let rows = mine.filter { $0 >= first && $0 < first + n }.map { $0 - first }
-            guard !rows.isEmpty else { continue }
-            let t = try VolumeBatch.readNPYRows(path, rows: rows)
-            let sp = Array(t.shape[2...])
-            if let shape, shape != sp { throw CLIError(subject: path, message: "cubes of \(sp), the other files' are \(shape)") }
-            if let v = VolumeBatch.nonFinite(t) {
-                throw CLIError(subject: path, message: "\(v.count) values are NaN or Inf (first at index \(v.firstIndex)): training needs finite cubes")
-            }
-            shape = sp
-            values += t.floats()
-        }
-        guard let shape else {
-            throw CLIError(subject: list, message: "\(total) cubes leave rank \(ranks.rank) of \(ranks.count) none at batch \(batch): give more cubes or fewer ranks")
-        }
-        if let spatial, spatial != shape { throw CLIError(subject: list, message: "cubes of \(shape), the run was trained on \(spatial)") }
-        return try CubeSet(Tensor(shape: [mine.count, 1] + shape, floats: values), globalIndices: mine, totalCount: total)
+        return try CubeSet(t, globalIndices: mine, totalCount: files.total)
     }
 
     func checkData(count: Int) throws {
