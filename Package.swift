@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "KerasFormat", dependencies: ["HDF5", "Tensors", "ZIPFoundation"]),
         // libhdf5 in a child process with limits: every HDF5 file the tool did not just write.
         .target(name: "CSandbox"),
-        .target(name: "HDF5Sandbox", dependencies: ["CSandbox", "KerasFormat", "Tensors"]),
+        .target(name: "HDF5Sandbox", dependencies: ["CSandbox", "HDF5", "KerasFormat", "Tensors"]),
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),

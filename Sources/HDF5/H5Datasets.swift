@@ -3,6 +3,16 @@ import Tensors
 
 /// Datasets: shape and element type, reads that keep the file's dtype (so checksums match
 /// h5py's view) or convert to float32, and contiguous little-endian writes.
+/// A run of bytes in a file: `length` bytes from `offset`.
+public struct FileExtent: Sendable, Equatable {
+    public let offset: Int
+    public let length: Int
+    public init(offset: Int, length: Int) {
+        self.offset = offset
+        self.length = length
+    }
+}
+
 extension H5Group {
     public struct DatasetInfo: Sendable, Equatable {
         public let shape: [Int]
@@ -77,6 +87,42 @@ extension H5Group {
             }
             guard status >= 0 else { throw error("cannot read dataset", name) }
             return try Tensor(dtype: i.dtype, shape: i.shape, bytes: bytes, name: childPath(name))
+        }
+    }
+
+    /// Where a dataset's bytes lie in the file, when the file holds them exactly as
+    /// `readTensor` would return them: one contiguous block, all of it allocated, no filter, no
+    /// external file, the stored type equal to the little-endian type read. nil otherwise
+    /// (compact, chunked, compressed, big-endian...: read those with `readTensor`), nil for a
+    /// file opened from memory (its offsets are not the disk file's) and for a file with a user
+    /// block (its addresses count from the block's end).
+    public func contiguousExtent(_ name: String) throws -> (info: DatasetInfo, extent: FileExtent)? {
+        guard file.imageSize == nil else { return nil }
+        return try H5Lib.run {
+            let fcpl = H5Fget_create_plist(file.id)
+            guard fcpl >= 0 else { throw error("cannot read the file's creation properties", name) }
+            var userblock: hsize_t = 0
+            let status = H5Pget_userblock(fcpl, &userblock)
+            H5Pclose(fcpl)
+            guard status >= 0, userblock == 0 else { return nil }
+            let d = H5Dopen2(id, name, H5Lib.defaultPL)
+            guard d >= 0 else { throw error("cannot open dataset", name) }
+            defer { H5Dclose(d) }
+            let i = try info(of: d, name: name)
+            let count = try Limits.byteCount(i.shape, i.dtype, what: "\(file.path): \(childPath(name))")
+            let dcpl = H5Dget_create_plist(d)
+            guard dcpl >= 0 else { throw error("cannot read the creation properties", name) }
+            defer { H5Pclose(dcpl) }
+            guard count > 0, H5Pget_layout(dcpl) == H5D_CONTIGUOUS, H5Pget_nfilters(dcpl) == 0, H5Pget_external_count(dcpl) == 0,
+                  H5Dget_storage_size(d) == hsize_t(count) else { return nil }
+            let ftype = H5Dget_type(d)
+            guard ftype >= 0 else { throw error("cannot read type", name) }
+            defer { H5Tclose(ftype) }
+            let mtype = memoryType(i.dtype)
+            defer { if i.dtype == .float16 { H5Tclose(mtype) } }
+            let offset = H5Dget_offset(d)
+            guard H5Tequal(ftype, mtype) > 0, offset != haddr_t.max, offset <= haddr_t(Int.max - count) else { return nil }
+            return (i, FileExtent(offset: Int(offset), length: count))
         }
     }
 

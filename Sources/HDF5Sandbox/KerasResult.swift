@@ -1,3 +1,5 @@
+import Foundation
+import HDF5
 import KerasFormat
 import Tensors
 
@@ -5,6 +7,13 @@ import Tensors
 /// reader returned, placing each tensor's bytes in the data section; the parent decodes it,
 /// copying each tensor once out of the shared memory into its own buffer.
 enum KerasResult {
+    /// Where a tensor's bytes come from: the data section, or the file itself (a tensor the
+    /// child located, `KerasWeight.located`, which the parent reads from its own descriptor).
+    enum Source: UInt8 {
+        case memory = 0
+        case file = 1
+    }
+
     /// The encoded records and where each tensor's bytes go (offsets inside the data section).
     struct Encoded {
         var meta: [UInt8]
@@ -16,7 +25,18 @@ enum KerasResult {
         var w = ResultWriter()
         var placements: [(Tensor, Int)] = []
         var cursor = 0
-        func tensor(_ w: inout ResultWriter, _ t: Tensor) {
+        func tensor(_ w: inout ResultWriter, _ x: KerasWeight) {
+            if let l = x.located {
+                w.u8(Source.file.rawValue)
+                w.string(l.dtype.rawValue)
+                w.count(l.shape.count)
+                for d in l.shape { w.int(d) }
+                w.int(l.extent.offset)
+                w.int(l.extent.length)
+                return
+            }
+            let t = x.tensor
+            w.u8(Source.memory.rawValue)
             w.string(t.dtype.rawValue)
             w.count(t.shape.count)
             for d in t.shape { w.int(d) }
@@ -27,7 +47,7 @@ enum KerasResult {
         }
         func weights(_ w: inout ResultWriter, _ list: [KerasWeight]) {
             w.count(list.count)
-            for x in list { w.string(x.name); tensor(&w, x.tensor) }
+            for x in list { w.string(x.name); tensor(&w, x) }
         }
         func layers(_ w: inout ResultWriter, _ list: [KerasLayer]) {
             w.count(list.count)
@@ -69,9 +89,11 @@ enum KerasResult {
     /// Decodes the records against `data` (the data section). Every tensor must lie inside it,
     /// have exactly its shape's byte count, and all tensors together may not claim more bytes
     /// than the section holds (no amplification by overlapping tensors).
-    static func decode(_ r: inout ResultReader, data: UnsafeRawBufferPointer, path: String) throws -> KerasModelFile {
-        var claimed = 0
+    static func decode(_ r: inout ResultReader, data: UnsafeRawBufferPointer, path: String, file: SourceFile) throws -> KerasModelFile {
+        var claimed = 0, claimedInFile = 0
         func tensor(_ r: inout ResultReader, _ name: String) throws -> Tensor {
+            let source = try r.u8("\(name): source")
+            guard let source = Source(rawValue: source) else { throw ResultReader.Malformed(reason: "\(name): unknown source \(source)") }
             let code = try r.string("\(name): dtype")
             guard let dtype = DType(rawValue: code) else { throw ResultReader.Malformed(reason: "\(name): unknown dtype \(code.debugDescription)") }
             let rank = try r.count("\(name): rank", minRecord: 8)
@@ -81,6 +103,15 @@ enum KerasResult {
             let offset = try r.size("\(name): offset"), length = try r.size("\(name): length")
             let expected: Int
             do { expected = try Limits.byteCount(shape, dtype, what: name) } catch { throw ResultReader.Malformed(reason: "\(error)") }
+            if source == .file {
+                let (end, o1) = offset.addingReportingOverflow(length)
+                let (total, o2) = claimedInFile.addingReportingOverflow(length)
+                guard length == expected, !o1, !o2, end <= file.size, total <= file.budget else {
+                    throw ResultReader.Malformed(reason: "\(name): \(length) bytes at file offset \(offset) (shape \(shape) \(dtype.rawValue) needs \(expected); the file has \(file.size), located tensors may claim \(file.budget))")
+                }
+                claimedInFile = total
+                return try Tensor(dtype: dtype, shape: shape, bytes: try file.read(FileExtent(offset: offset, length: length), name: name), name: name)
+            }
             let (end, o1) = offset.addingReportingOverflow(length)
             let (total, o2) = claimed.addingReportingOverflow(length)
             guard length == expected, !o1, !o2, end <= data.count, total <= data.count else {

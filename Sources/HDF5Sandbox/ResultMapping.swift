@@ -4,7 +4,7 @@ import KerasFormat
 /// The parent's view of the result memory: the header checked, the region mapped read-only,
 /// every record bounds-checked while decoding, then unmapped.
 enum ResultMapping {
-    static func decode(_ fd: Int32, path: String, executable: String) throws -> KerasModelFile {
+    static func decode(_ fd: Int32, path: String, executable: String, file: SourceFile) throws -> KerasModelFile {
         func bad(_ reason: String) -> SandboxError { .badResult(file: path, reason: reason) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw bad("cannot stat the result memory") }
@@ -37,7 +37,7 @@ enum ResultMapping {
                 let message = try r.string("message").replacingOccurrences(of: SandboxChild.filePath, with: path)
                 throw SandboxError.rejected(file: path, message: status == .testReport ? "sandbox test report: \(message)" : message)
             case .ok:
-                return try KerasResult.decode(&r, data: UnsafeRawBufferPointer(rebasing: region[dataOffset..<total]), path: path)
+                return try KerasResult.decode(&r, data: UnsafeRawBufferPointer(rebasing: region[dataOffset..<total]), path: path, file: file)
             }
         } catch let e as ResultReader.Malformed {
             throw bad(e.reason)

@@ -5,8 +5,9 @@ import Tensors
 
 /// The reader process: `genesis __read-hdf5 [--archive] --address-space B --cpu S --open-files N`
 /// with the file on descriptor 3 (read-only) and the result memory on descriptor 4. It limits
-/// itself before it reads a byte of the file, runs the ordinary Keras reader, and writes the
-/// result (`ResultLayout`) into the memory, which the parent maps after the child has exited.
+/// itself before it reads a byte of the file, runs the ordinary Keras reader (locating the
+/// tensors the file holds as they are rather than reading them), and writes the result
+/// (`ResultLayout`) into the memory, which the parent maps after the child has exited.
 public enum SandboxChild {
     /// The hidden subcommand (not in `--help`).
     public static let subcommand = "__read-hdf5"
@@ -39,7 +40,7 @@ public enum SandboxChild {
         }
         let model: KerasModelFile
         do {
-            model = try KerasReader.read(filePath, asArchive: archive)
+            model = try KerasReader.read(filePath, asArchive: archive, locateData: true)
         } catch {
             return answer(status: .rejected, message: "\(error)")
         }

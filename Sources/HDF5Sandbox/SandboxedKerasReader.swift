@@ -9,9 +9,12 @@ import Tensors
 /// wall-clock limit. A child that dies becomes one `SandboxError.unsafe` line; its clean errors
 /// come back as `.rejected` with the reader's own message.
 ///
-/// Copies: the child reads each tensor (libhdf5) and copies it once into the shared memory; the
-/// parent maps that memory read-only after the child has exited and sealed it, and copies each
-/// tensor once into its own buffer (`Tensor` owns its bytes).
+/// Copies: a tensor the file holds as it is (one contiguous, unfiltered block of the type read:
+/// every tensor Keras writes) the child only locates, and the parent reads it from the file into
+/// its own buffer after checking the extent (one copy, as an in-process read). Any other tensor
+/// (chunked, compressed, converted, or inside a `.keras` archive) the child reads and copies once
+/// into the shared memory; the parent maps that memory read-only after the child has exited and
+/// sealed it, and copies each such tensor once into its own buffer (`Tensor` owns its bytes).
 public enum SandboxedKerasReader {
     public static func read(_ path: String, archive: Bool, limits: SandboxLimits? = nil, helper: String? = nil,
                             testHook: String? = ProcessInfo.processInfo.environment[SandboxChild.testHookVariable]) throws -> KerasModelFile {
@@ -56,7 +59,7 @@ public enum SandboxedKerasReader {
         guard csb_seal(memoryFD, 1) == 0 else {
             throw SandboxError.badResult(file: path, reason: "another process still holds the result memory writable")
         }
-        return try ResultMapping.decode(memoryFD, path: path, executable: executable)
+        return try ResultMapping.decode(memoryFD, path: path, executable: executable, file: SourceFile(fd: raw, size: size, path: path))
     }
 
     /// How a finished child died, or nil when it exited with status 0.

@@ -22,7 +22,8 @@ enum Keras3Reader {
         return prefix == [0x50, 0x4B, 0x03, 0x04] && path.lowercased().hasSuffix(".keras")
     }
 
-    static func read(root: H5Group, path: String, layout: KerasModelFile.Layout, config: KerasModelConfig?, kerasVersion: String? = nil) throws -> KerasModelFile {
+    static func read(root: H5Group, path: String, layout: KerasModelFile.Layout, config: KerasModelConfig?, kerasVersion: String? = nil,
+                     locate: Bool = false) throws -> KerasModelFile {
         let layersGroup = try root.group("layers")
         let budget = KerasReader.ReadBudget(path: root.file.path, size: root.file.imageSize)
         // HDF5 lists keys by name; Keras 3 writes them in model.layers order, which the class
@@ -47,7 +48,7 @@ enum Keras3Reader {
                 if let n = try vars.stringAttribute("name") { name = n }
                 for v in try numericallySorted(vars.memberNames()) {
                     try budget.take(try vars.datasetInfo(v), "layers/\(key)/vars/\(v)")
-                    weights.append(KerasWeight(name: v, tensor: try vars.readTensor(v)))
+                    weights.append(try KerasReader.weight(v, in: vars, locate: locate))
                 }
             }
             layers.append(KerasLayer(name: name, className: key, weights: weights))
@@ -57,7 +58,7 @@ enum Keras3Reader {
             let vars = try root.group("optimizer/vars")
             for v in try numericallySorted(vars.memberNames()) {
                 try budget.take(try vars.datasetInfo(v), "optimizer/vars/\(v)")
-                optimizerWeights.append(KerasWeight(name: v, tensor: try vars.readTensor(v)))
+                optimizerWeights.append(try KerasReader.weight(v, in: vars, locate: locate))
             }
         }
         return KerasModelFile(path: path, layout: layout, kerasVersion: kerasVersion, backend: nil, layers: layers,

@@ -1,12 +1,38 @@
+import HDF5
 import Tensors
 
 /// One weight of a Keras layer, under the name the file lists (`depth_0_conv/kernel:0`).
 public struct KerasWeight: Sendable {
     public let name: String
     public let tensor: Tensor
+    /// Set only by a read with `locateData` (the sandboxed reader's child): the weight's dtype,
+    /// shape and where its bytes lie in the file, which were not read; `tensor` is then empty.
+    public let located: LocatedTensor?
+
     public init(name: String, tensor: Tensor) {
         self.name = name
         self.tensor = tensor
+        located = nil
+    }
+
+    public init(name: String, located: LocatedTensor) {
+        self.name = name
+        tensor = Tensor(shape: [0], floats: [])
+        self.located = located
+    }
+}
+
+/// A tensor found but not read: its dtype and shape, and the bytes of the file that hold it
+/// exactly as a read would return them (`H5Group.contiguousExtent`).
+public struct LocatedTensor: Sendable, Equatable {
+    public let dtype: DType
+    public let shape: [Int]
+    public let extent: FileExtent
+
+    public init(dtype: DType, shape: [Int], extent: FileExtent) {
+        self.dtype = dtype
+        self.shape = shape
+        self.extent = extent
     }
 }
 

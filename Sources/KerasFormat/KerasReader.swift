@@ -14,16 +14,28 @@ public enum KerasReader {
     }
 
     /// Reads `path` as a `.keras` archive (`archive`) or as Keras HDF5, whatever its name says:
-    /// for the sandboxed reader, which opens a descriptor's `/proc/self/fd/N`.
-    public static func read(_ path: String, asArchive archive: Bool) throws -> KerasModelFile {
+    /// for the sandboxed reader, which opens a descriptor's `/proc/self/fd/N`. With
+    /// `locateData`, a weight whose bytes lie in the file as they are is located, not read
+    /// (`KerasWeight.located`; never inside an archive, whose HDF5 file is inflated in memory).
+    public static func read(_ path: String, asArchive archive: Bool, locateData: Bool = false) throws -> KerasModelFile {
         if archive { return try Keras3Reader.readArchive(path) }
         let file = try H5File.open(path)
         let root = try file.root()
-        if Keras3Reader.isKeras3(root) { return try Keras3Reader.read(root: root, path: path, layout: .keras3Weights, config: nil) }
-        return try readKeras2(root: root, path: path)
+        if Keras3Reader.isKeras3(root) {
+            return try Keras3Reader.read(root: root, path: path, layout: .keras3Weights, config: nil, locate: locateData)
+        }
+        return try readKeras2(root: root, path: path, locate: locateData)
     }
 
-    static func readKeras2(root: H5Group, path: String) throws -> KerasModelFile {
+    /// One weight: read whole, or with `locate` located when the file holds its bytes as they are.
+    static func weight(_ name: String, in g: H5Group, locate: Bool) throws -> KerasWeight {
+        if locate, let (info, extent) = try g.contiguousExtent(name) {
+            return KerasWeight(name: name, located: LocatedTensor(dtype: info.dtype, shape: info.shape, extent: extent))
+        }
+        return KerasWeight(name: name, tensor: try g.readTensor(name))
+    }
+
+    static func readKeras2(root: H5Group, path: String, locate: Bool = false) throws -> KerasModelFile {
         let hasLayerNames = root.hasAttribute("layer_names") || root.hasAttribute("layer_names0")
         let weightsGroup: H5Group
         let layout: KerasModelFile.Layout
@@ -54,13 +66,13 @@ public enum KerasReader {
                 throw KerasError.malformed(file: path, location: "layer \(name)", reason: "listed in layer_names but its group is missing")
             }
             let g = try weightsGroup.group(name)
-            let weights = try readWeights(in: g, path: path, owner: "layer \(name)", budget: budget)
+            let weights = try readWeights(in: g, path: path, owner: "layer \(name)", budget: budget, locate: locate)
             layers.append(KerasLayer(name: name, className: config?.className(of: name), weights: weights))
         }
 
         var optimizerWeights: [KerasWeight] = []
         if root.exists("optimizer_weights") {
-            optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights", budget: budget)
+            optimizerWeights = try readWeights(in: try root.group("optimizer_weights"), path: path, owner: "optimizer_weights", budget: budget, locate: locate)
         }
         var extraLayers: [KerasLayer] = []
         if root.exists(KerasWriter.Header.extraLayersGroup) {
@@ -72,7 +84,7 @@ public enum KerasReader {
                 guard g.exists(name) else {
                     throw KerasError.malformed(file: path, location: "\(owner)/\(name)", reason: "listed in layer_names but its group is missing")
                 }
-                let weights = try readWeights(in: try g.group(name), path: path, owner: "\(owner)/\(name)", budget: budget)
+                let weights = try readWeights(in: try g.group(name), path: path, owner: "\(owner)/\(name)", budget: budget, locate: locate)
                 extraLayers.append(KerasLayer(name: name, className: i < classes.count && !classes[i].isEmpty ? classes[i] : nil, weights: weights))
             }
         }
@@ -108,7 +120,7 @@ public enum KerasReader {
         }
     }
 
-    static func readWeights(in g: H5Group, path: String, owner: String, budget: ReadBudget? = nil) throws -> [KerasWeight] {
+    static func readWeights(in g: H5Group, path: String, owner: String, budget: ReadBudget? = nil, locate: Bool = false) throws -> [KerasWeight] {
         let names = try g.stringListAttribute("weight_names")
         return try names.map { w in
             guard g.exists(w) else {
@@ -116,7 +128,7 @@ public enum KerasReader {
             }
             do {
                 if let budget { try budget.take(try g.datasetInfo(w), "\(owner), weight \(w)") }
-                return KerasWeight(name: w, tensor: try g.readTensor(w))
+                return try weight(w, in: g, locate: locate)
             } catch let e as HDF5Error {
                 throw KerasError.malformed(file: path, location: "\(owner), weight \(w)", reason: e.operation + (e.detail.isEmpty ? "" : " (\(e.detail))"))
             }

@@ -16,11 +16,12 @@ final class ResultDecodingTests: XCTestCase {
         return (e.meta, data, m)
     }
 
-    func decode(_ meta: [UInt8], _ data: [UInt8]) throws -> KerasModelFile {
+    /// Decodes against `data`; located tensors are read from `file` (none: no file records).
+    func decode(_ meta: [UInt8], _ data: [UInt8], file: SourceFile = SourceFile(fd: -1, size: 0, path: "f.h5")) throws -> KerasModelFile {
         try meta.withUnsafeBytes { m in
             try data.withUnsafeBytes { d in
                 var r = ResultReader(m)
-                return try KerasResult.decode(&r, data: d, path: "f.h5")
+                return try KerasResult.decode(&r, data: d, path: "f.h5", file: file)
             }
         }
     }
@@ -60,7 +61,7 @@ final class ResultDecodingTests: XCTestCase {
             var w = ResultWriter()
             w.string("keras2-model"); w.u8(0); w.u8(0); w.u8(0)
             w.u32(1); w.string("conv"); w.u8(0)
-            w.u32(1); w.string("kernel:0"); w.string("float32"); w.u32(UInt32(shape.count))
+            w.u32(1); w.string("kernel:0"); w.u8(KerasResult.Source.memory.rawValue); w.string("float32"); w.u32(UInt32(shape.count))
             for d in shape { w.u64(d) }
             w.u64(offset); w.u64(length)
             w.u32(0); w.u32(0); w.u8(0); w.u8(0); w.u32(0)
@@ -74,5 +75,55 @@ final class ResultDecodingTests: XCTestCase {
         var trailing = oneTensor(offset: 0, length: 64, shape: [16])
         trailing.append(0)
         XCTAssertThrowsError(try decode(trailing, data))
+    }
+
+    /// A tensor the child located is read by the parent from the file, only inside the file and
+    /// within the budget (8 x the file's size + 64 MiB), its length exactly its shape's.
+    func testLocatedTensorsAreReadFromTheFileWithinItsBounds() throws {
+        let path = Fixtures.scratchDirectory(name) + "/data.bin"
+        let bytes = (0..<65_536).map { UInt8(truncatingIfNeeded: $0) }
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let fd = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let file = SourceFile(fd: fd, size: bytes.count, path: path)
+        func located(offset: UInt64, length: UInt64, shape: [UInt64], copies: Int = 1) -> [UInt8] {
+            var w = ResultWriter()
+            w.string("keras2-model"); w.u8(0); w.u8(0); w.u8(0)
+            w.u32(1); w.string("conv"); w.u8(0)
+            w.u32(UInt32(copies))
+            for i in 0..<copies {
+                w.string("kernel:\(i)"); w.u8(KerasResult.Source.file.rawValue); w.string("float32"); w.u32(UInt32(shape.count))
+                for d in shape { w.u64(d) }
+                w.u64(offset); w.u64(length)
+            }
+            w.u32(0); w.u32(0); w.u8(0); w.u8(0); w.u32(0)
+            return w.bytes
+        }
+        let m = try decode(located(offset: 64, length: 32, shape: [8]), [], file: file)
+        XCTAssertEqual(m.layers[0].weights[0].tensor.bytes, Array(bytes[64..<96]))
+        XCTAssertEqual(m.layers[0].weights[0].tensor.shape, [8])
+        for (offset, length, shape) in [(UInt64(65_530), UInt64(32), [UInt64(8)]), (0, 28, [8]), (UInt64.max - 4, 8, [2]), (0, 256, [128])] {
+            XCTAssertThrowsError(try decode(located(offset: offset, length: length, shape: shape), [], file: file), "\(offset) \(length) \(shape)") {
+                XCTAssertTrue($0 is ResultReader.Malformed, "\($0)")
+            }
+        }
+        // The whole 64 KiB file claimed 1,100 times (72 MB, over the 64 MiB + 512 KiB budget) is refused.
+        XCTAssertThrowsError(try decode(located(offset: 0, length: 65_536, shape: [16_384], copies: 1_100), [], file: file)) {
+            XCTAssertTrue(($0 as? ResultReader.Malformed)?.reason.contains("may claim") == true, "\($0)")
+        }
+    }
+
+    /// The child locates every tensor of a Keras 2 file (contiguous, unfiltered, little-endian)
+    /// and places none in the shared memory; a `.keras` archive's (inflated in memory) it places.
+    func testTheChildLocatesTheTensorsAPlainFileHoldsAsTheyAre() throws {
+        let plain = try KerasReader.read(Fixtures.path("keras/genesis_tiny.h5"), asArchive: false, locateData: true)
+        let weights = plain.layers.flatMap(\.weights) + plain.optimizerWeights
+        XCTAssertGreaterThan(weights.count, 50)
+        XCTAssertTrue(weights.allSatisfy { $0.located != nil })
+        XCTAssertEqual(KerasResult.encode(plain).dataLength, 0)
+        let archive = try KerasReader.read(Fixtures.path("keras3/genesis_tiny.keras"), asArchive: true, locateData: true)
+        XCTAssertTrue(archive.layers.flatMap(\.weights).allSatisfy { $0.located == nil })
+        XCTAssertGreaterThan(KerasResult.encode(archive).dataLength, 0)
     }
 }
