@@ -55,7 +55,7 @@ def convert(src, dst, param_order):
         trainable += ["out_tr.final_conv.weight", "out_tr.final_conv.bias"]
         if "optimizer_weights" in f:
             o = f["optimizer_weights"]
-            slots = [o[n][()] for n in names(o, "weight_names") if "iterations" not in n]
+            slots = [o[n][()] for n in names(o, "weight_names") if o[n].ndim > 0]  # the step counter (iterations:0, iteration:0) is a scalar
             config = json.loads(f.attrs["training_config"])["optimizer_config"]["config"]
             lr = config.get("learning_rate", config.get("lr"))
             index = {n: i for i, n in enumerate(param_order)}
