@@ -105,8 +105,9 @@ extension Winograd2D {
             }
         }
         // Per output channel (split over the workers; each owns its rows of dW): sum the
-        // workers' M in Double, in worker order, then dW = G^T M G per (in, kd).
-        let gh = (th == 2 ? g2 : g4), gw = g4
+        // workers' M in Double, in worker order, then dW = G_h^T M G_w per (in, kd), separably
+        // (first along width, then along height) and over all k = 3 x in columns at once.
+        let gh = (th == 2 ? g2 : g4).flatMap { $0 }, gw = g4.flatMap { $0 }   // [point][tap]
         let plane = cout * k
         var usedWorkers: [Int] = []
         used.forEachUsed(workers) { usedWorkers.append($0) }
@@ -115,25 +116,49 @@ extension Winograd2D {
         dW.withUnsafeMutableBufferPointer { dp in
             let dst = dp.baseAddress!
             Parallel.forEach(cout, threads: threads) { o, _ in
-                var m = [Double](repeating: 0, count: np * k)     // [point][kd * in + in]
-                for b in sources {
-                    for p in 0..<np {
-                        let from = b + p * plane + o * k
-                        for j in 0..<k { m[p * k + j] += Double(from[j]) }
+                var m = [Double](repeating: 0, count: np * k)      // [point][kd * in + in]
+                var t = [Double](repeating: 0, count: hp * 3 * k)  // [ph][kw][column]
+                var r = [Double](repeating: 0, count: 9 * k)       // [kh][kw][column]
+                m.withUnsafeMutableBufferPointer { mp in
+                    let m = mp.baseAddress!
+                    for b in sources {
+                        for p in 0..<np {
+                            let from = b + p * plane + o * k, to = m + p * k
+                            for j in 0..<k { to[j] += Double(from[j]) }
+                        }
                     }
-                }
-                for kd in 0..<3 {
-                    for i in 0..<cin {
-                        let column = kd * cin + i
-                        for kh in 0..<3 {
+                    t.withUnsafeMutableBufferPointer { tp in
+                        let t = tp.baseAddress!
+                        for ph in 0..<hp {
                             for kw in 0..<3 {
-                                var total = 0.0
-                                for ph in 0..<hp where gh[ph][kh] != 0 {
-                                    for pw in 0..<6 where gw[pw][kw] != 0 {
-                                        total += gh[ph][kh] * gw[pw][kw] * m[(ph * 6 + pw) * k + column]
+                                let to = t + (ph * 3 + kw) * k
+                                for pw in 0..<6 {
+                                    let c = gw[pw * 3 + kw]
+                                    guard c != 0 else { continue }
+                                    let from = m + (ph * 6 + pw) * k
+                                    for j in 0..<k { to[j] += c * from[j] }
+                                }
+                            }
+                        }
+                        r.withUnsafeMutableBufferPointer { rp in
+                            let r = rp.baseAddress!
+                            for kh in 0..<3 {
+                                for kw in 0..<3 {
+                                    let to = r + (kh * 3 + kw) * k
+                                    for ph in 0..<hp {
+                                        let c = gh[ph * 3 + kh]
+                                        guard c != 0 else { continue }
+                                        let from = t + (ph * 3 + kw) * k
+                                        for j in 0..<k { to[j] += c * from[j] }
                                     }
                                 }
-                                dst[((o * cin + i) * 3 + kd) * 9 + kh * 3 + kw] = Float(total)
+                            }
+                            for kd in 0..<3 {
+                                for i in 0..<cin {
+                                    let column = kd * cin + i
+                                    let out = dst + ((o * cin + i) * 3 + kd) * 9
+                                    for tap in 0..<9 { out[tap] = Float(r[tap * k + column]) }
+                                }
                             }
                         }
                     }
