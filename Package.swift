@@ -31,11 +31,13 @@ let package = Package(
 
         // File formats: each imports Tensors and its own library, never the runtime.
         .target(name: "HDF5", dependencies: ["CHDF5", "Tensors"]),
-        .target(name: "KerasFormat", dependencies: ["HDF5", "Tensors", "ZIPFoundation"]),
+        // A bounded check of zip archives before ZIPFoundation reads them (ZIP64 refused).
+        .target(name: "ZipPreflight", dependencies: ["ZIPFoundation"]),
+        .target(name: "KerasFormat", dependencies: ["HDF5", "Tensors", "ZIPFoundation", "ZipPreflight"]),
         // libhdf5 in a child process with limits: every HDF5 file the tool did not just write.
         .target(name: "CSandbox"),
         .target(name: "HDF5Sandbox", dependencies: ["CSandbox", "HDF5", "KerasFormat", "Tensors"]),
-        .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "SystemZlib"]),
+        .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "ZipPreflight", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG", "CNIfTI", "SystemZlib"],
@@ -79,7 +81,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "Tensors", "TestSupport"]),
-        .testTarget(name: "TorchFormatTests", dependencies: ["TorchFormat", "Tensors", "HDF5", "TestSupport"]),
+        .testTarget(name: "TorchFormatTests", dependencies: ["TorchFormat", "ZipPreflight", "Tensors", "HDF5", "TestSupport"]),
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "KerasFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisIOTests", dependencies: ["GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors", "VolumeIO", "GenesisIO", "GenesisModel", "TorchFormat", "HDF5"]),

@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import Tensors
 import ZIPFoundation
+import ZipPreflight
 
 /// Keras 3 files: `.weights.h5` (groups `layers/<class key>/vars/<i>`, layer names in the
 /// `vars@name` attribute since 3.6) and the `.keras` zip around one.
@@ -69,8 +70,8 @@ enum Keras3Reader {
     /// memory and opened there); every member stops at its declared size and at a cap.
     static func readArchive(_ path: String) throws -> KerasModelFile {
         let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw KerasError.notKeras(file: path, reason: "not a readable zip archive")
+        do { archive = try ZipPreflight.open(path) } catch {
+            throw KerasError.notKeras(file: path, reason: "\(error)")
         }
         func entry(_ name: String) throws -> Entry {
             guard let e = archive[name] else { throw KerasError.malformed(file: path, location: name, reason: "missing from the archive") }

@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import ZIPFoundation
+import ZipPreflight
 
 /// The zip container of `torch.save` (torch >= 1.6): `<root>/data.pkl`, `<root>/data/<key>`,
 /// `<root>/version`, `<root>/byteorder`. Sizes come from the central directory (torch's local
@@ -12,8 +13,8 @@ enum TorchZip {
 
     static func load(_ path: String) throws -> (PValue, StorageSource) {
         let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw TorchError.notTorch(file: path, reason: "not a readable zip archive (\(error))")
+        do { archive = try ZipPreflight.open(path) } catch {
+            throw TorchError.notTorch(file: path, reason: "\(error)")
         }
         // One pass over the central directory (ZIPFoundation's subscript walks it from the start
         // on every lookup). A repeated name is refused: readers disagree on which copy counts
@@ -153,12 +154,12 @@ final class ZipStorages: StorageSource {
         let split = refs.firstIndex { running += Double($0.numel); return running >= total / 2 }.map { $0 + 1 } ?? refs.count / 2
         let cut = min(max(split, 1), refs.count - 1)
         let halves = [Array(refs[..<cut]), Array(refs[cut...])]
-        let (root, file, url, entries) = (self.root, self.file, URL(fileURLWithPath: self.file), self.entries)
+        let (root, file, entries) = (self.root, self.file, self.entries)
         let results = halves.concurrentMap { part -> Result<[(StorageRef, Entry, [UInt8])], Error> in
             Result {
                 let a: Archive
-                do { a = try Archive(url: url, accessMode: .read) } catch {
-                    throw TorchError.notTorch(file: file, reason: "not a readable zip archive (\(error))")
+                do { a = try ZipPreflight.open(file) } catch {
+                    throw TorchError.notTorch(file: file, reason: "\(error)")
                 }
                 return try part.map { ref in
                     let (entry, bytes) = try ZipStorages.extract(ref, from: a, entries: entries, root: root, file: file)

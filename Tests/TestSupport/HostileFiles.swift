@@ -12,6 +12,10 @@ public enum HostileFiles {
         public var payload: [UInt8]
         public var declaredSize: UInt32
         public var crc: UInt32
+        /// The central record's extra field, version needed and local-header offset (nil: the true one).
+        public var centralExtra: [UInt8] = []
+        public var versionNeeded: UInt16 = 20
+        public var declaredOffset: UInt32?
 
         /// A stored member with true size and CRC.
         public static func stored(_ name: String, _ bytes: [UInt8]) -> ZipMember {
@@ -38,12 +42,13 @@ public enum HostileFiles {
             u16(UInt16(name.count), &out); u16(0, &out)
             out += name
             out += m.payload
-            u32(0x0201_4B50, &central); u16(20, &central); u16(20, &central); u16(0, &central); u16(m.method, &central)
+            u32(0x0201_4B50, &central); u16(20, &central); u16(m.versionNeeded, &central); u16(0, &central); u16(m.method, &central)
             u16(0, &central); u16(0x21, &central)
             u32(m.crc, &central); u32(UInt32(m.payload.count), &central); u32(m.declaredSize, &central)
-            u16(UInt16(name.count), &central); u16(0, &central); u16(0, &central); u16(0, &central); u16(0, &central)
-            u32(0, &central); u32(offset, &central)
+            u16(UInt16(name.count), &central); u16(UInt16(m.centralExtra.count), &central); u16(0, &central); u16(0, &central); u16(0, &central)
+            u32(0, &central); u32(m.declaredOffset ?? offset, &central)
             central += name
+            central += m.centralExtra
         }
         let cdOffset = UInt32(out.count)
         out += central

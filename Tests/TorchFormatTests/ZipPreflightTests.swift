@@ -1,0 +1,94 @@
+import Foundation
+import KerasFormat
+import TestSupport
+import Tensors
+@testable import TorchFormat
+@testable import ZipPreflight
+import XCTest
+
+/// Zip archives are checked before ZIPFoundation reads them (Sources/ZipPreflight): ZIP64 is
+/// refused, so no 64-bit offset or size from the file reaches ZIPFoundation's unchecked
+/// conversions; every entry must fit the file; the end record must be in the last 64 KiB.
+final class ZipPreflightTests: XCTestCase {
+    func write(_ bytes: [UInt8], _ file: String = "z.pt") -> String {
+        let path = Fixtures.scratchDirectory(name) + "/" + file
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        return path
+    }
+
+    func refusal(_ path: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            _ = try TorchReader.read(path)
+            XCTFail("read a hostile archive", file: file, line: line)
+            return ""
+        } catch let e as TorchError {
+            return "\(e)"
+        } catch {
+            XCTFail("a foreign error: \(error)", file: file, line: line)
+            return ""
+        }
+    }
+
+    func members(_ pkl: HostileFiles.ZipMember) -> [HostileFiles.ZipMember] {
+        [pkl, .stored("archive/version", Array("3\n".utf8))]
+    }
+
+    /// The fuzzer's find (zip target, 2026-12-01): in ZIPFoundation 0.9.20 this input trapped
+    /// the process ("Not enough bits to represent the passed value", Archive.swift:224, a ZIP64
+    /// local-header offset converted to off_t). Now one TorchError.
+    func testTheFuzzersZIP64CrashIsARefusal() {
+        let input = [UInt8](Data(base64Encoded: "UEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAASABAAY2twdF9hZGFtL2RhdGEucGtsRkIMAFpaWlpaWlpaWlpaWoACfXEAKFgFAAAAZXBvY2hxAUsDWAoAAABzdGF0ZV9kaWN0cQJjY29sbGVjdGlvbnMKT3JkZXJlZERpY3QKcQMpUnEEKFgMAAAAY29udjEud2VpZ2h0cQVjdG9yY2guX3V0aWxzCl9yZWJ1aWxkX3RlbnNvcl92MgpxBigoWAcAAABzdG9yYWdlcQdjdG9yY2gKRmxvYXRTdG9yYWdlCnEIWAEAAAAwcQlYAwAAAGNwdXEKSzZ0cQtRSwAoSwJLAUsDSwNLA3RxDChLG0sbSwlLA0sBdHENiWgDKVJxDnRxD1JxEFgKAAAAY29udjEuYmlhc3ERaAYoKGgHaAhYAQAAADFxEmgKSwJ0cRNRSwBLAoVxFEsBhXEViWgDKVJxFnRxF1JxGFgKAAAAYm4xLndlaWdodHEZaAYoKGgHaAhYAQAAADJxGmgKSwJ0cRtRSwBLAoVxHEsBhXEdiWgDKVJxHnRxH1JxIFgIAAAAYm4xLmJpYXNxIWgGKChoB2gIWAEAAAAzcSJoCksCdHEjUUsASwKFcSRLAYVxJYloAylScSZ0cSdScShYEAAAAGJuMS5ydW5uaW5nX21lYW5xKWgGKChoB2gIWAEAAAA0cSpoCksCdHErUUsASwKFcSxLAYVxLYloAylScS50cS9ScTBYDwAAAGJuMS5ydW5uaW5nX3ZhcnExaAYoKGgHaAhYAQAAADVxMmgKSwJ0cTNRSwBLAoVxNEsBhXE1iWgDKVJxNnRxN1JxOFgXAAAAYm4xLm51bV9iYXRjaGVzX3RyYWNrZWRxOWgGKChoB2N0b3JjaApMb25nU3RvcmFnZQpxOlgBAAAANnE7aApLAXRxPFFLACkpiWgDKVJxPXRxPlJxP1gJAAAAdXAud2VpZ2h0cUBoBigoaAdoCFgBAAAAN3FBaApLIHRxQlFLAChLAksCSwJLAksCdHFDKEsQSwhLBEsCSwF0cUSJaAMpUnFFdHFGUnFHWAcAAAB1cC5iaWFzcUhoBigoaAdoCFgBAAAAOHFJaApLAnRxSlFLAEsChXFLSwGFcUyJaAMpUnFNdHFOUnFPdX1xUFgJAAAAX21ldGFkYXRhcVFoAylScVIoWAAAAABxU31xVFgHAAAAdmVyc2lvbnFVSwFzWAUAAABjb252MXFWfXFXaFVLAXNYAwAAAGJuMXFYfXFZaFVLAnNYAgAAAHVwcVp9cVtoVUsBc3VzYlgUAAAAb3B0aW1pemVyX3N0YXRlX2RpY3RxXH1xXShYBQAAAHN0YXRlcV59cV8oSwB9cWAoWAQAAABzdGVwcWFoBigoaAdoCFgBAAAAOXFiaApLAXRxY1FLACkpiWgDKVJxZHRxZVJxZlgHAAAAZXhwX2F2Z3FnaAYoKGgHaAhYAgAAADEwcWhoCks2dHFpUUsAKEsCSwFLA0sDSwN0cWooSxtLG0sJSwNLAXRxa4loAylScWx0cW1ScW5YCgAAAGV4cF9hdmdfc3Fxb2gGKChoB2gIWAIAAAAxMXFwaApLNnRxcVFLAChLAksBSwNLA0sDdHFyKEsbSxtLCUsDSwF0cXOJaAMpUnF0dHF1UnF2dUsBfXF3KGhhaAYoKGgHaAhYAgAAADEycXhoCksBdHF5UUsAKSmJaAMpUnF6dHF7UnF8aGdoBigoaAdoCFgCAAAAMTNxfWgKSwJ0cX5RSwBLAoVxf0sBhXGAiWgDKVJxgXRxglJxg2hvaAYoKGgHaAhYAgAAADE0cYRoCksCdHGFUUsASwKFcYZLAYVxh4loAylScYh0cYlScYp1SwJ9cYsoaGFoBigoaAdoCFgCAAAAMTVxjGgKSwF0cY1RSwApKYloAylScY50cY9ScZBoZ2gGKChoB2gIWAIAAAAxNnGRaApLAnRxklFLAEsChXGTSwGFcZSJaAMpUnGVdHGWUnGXaG9oBigoaAdoCFgCAAAAMTdxmGgKSwJ0cZlRSwBLAoVxmksBhXGbiWgDKVJxnHRxnVJxnnVLA31xnyhoYWgGKChoB2gIWAIAAAAxOHGgaApLAXRxoVFLACkpiWgDKVJxonRxo1JxpGhnaAYoKGgHaAhYAgAAADE5caVoCksCdHGmUUsASwKFcadLAYVxqIloAylScal0capScatob2gGKChoB2gIWAIAAAAyMHGsaApLAnRxrVFLAEsChXGuSwGFca+JaAMpUnGwdHGxUnGydUsEfXGzKGhhaAYoKGgHaAhYAgAAADIxcbRoCksBdHG1UUsAKSmJaAMpUnG2dHG3UnG4aGdoBigoaAdoCFgCAAAAMjJxuWgKSyB0cbpRSwAoSwJLAksCSwJLAnRxuyhLEEsISwRLAksBdHG8iWgDKVJxvXRxvlJxv2hvaAYoKGgHaAhYAgAAADIzccBoCksgdHHBUUsAKEsCSwJLAksCSwJ0ccIoSxBLCEsESwJLAXRxw4loAylSccR0ccVSccZ1SwV9cccoaGFoBigoaAdoCFgCAAAAMjRxyGgKSwF0cclRSwApKYloAylSccp0cctSccxoZ2gGKChoB2gIWAIAAAAyNXHNaApLAnRxzlFLAEsChXHPSwGFcdCJaAMpUnHRdHHSUnHTaG9oBigoaAdoCFgCAAAAMjZx1GgKSwJ0cdVRSwBLAoVx1ksBhXHXiWgDKVJx2HRx2VJx2nV1WAwAAABwYXJhbV9ncm91cHNx211x3H1x3ShYAgAAAGxycd5HP1BiTdLxqfxYBQAAAGJldGFzcd9HP+zMzMzMzM1HP+/3ztkWhyuGceBYAwAAAGVwc3HhRz5FeY7iMIw6WAwAAAB3ZWlnaHRfZGVjYXlx4ksAWAcAAABhbXNncmFkceOJWAgAAABtYXhpbWl6ZXHkiVgHAAAAZm9yZWFjaHHlTlgKAAAAY2FwdHVyYWJsZXHmiVgOAAAAZGlmZmVyZW50aWFibGVx54lYBQAAAGZ1c2VkcehOWBYAAABkZWNvdXBsZWRfd2VpZ2h0X2RlY2F5cemJWAYAAABwYXJhbXNx6l1x6yhLAEsBSwJLA0sESwVldWF1dS5QSwcI+ScxTOkIAADpCAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAAZABAAY2twdF9hZGFtLy5mb3JtYXRfdmVyc2lvbkZCDABaWlpaWlpaWlpaWloxUEsHCLfv3IMBAAAAAQAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAHAA1AGNrcHRfYWRhbS8uc3RvcmFnZV9hbGlnbm1lbnRGQjEAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWjY0UEsHCD93cekCAAAAAgAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEwA9AGNrcHRfYWRhbS9ieXRlb3JkZXJGQjMAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpabGl0dGxlUEsHCIU94xkGAAAABgAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEAA8AGNrcHRfYWRhbS9kYXRhLzBGQjgAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpyuSy7i/fQPWqCI74YqBK+VvqavZaoTD2zL6G7LNUaPvvjl7w8N1Q9VtlnvWeOFb2PmD2+IfIDvq2qpL1YrAU8pCGdPRDF6T1zVgS+z5+ovaPXkT36vCQ+jDMdvQOLFD4BhvK8gtuvPPBbMT6F2DW+I6j1vQAkTL1ajZe9GLQrPvmM/b2AoLO9pm4Ivv3QN75mUeS9mw8oPrwYrT0NJsE9TIAXPIfJzL0yrwA9DaY4vl5FDb5WQ8q91sb1PcG86D1pjqy9wN28uzqx/j1D00Q+qgufPYUj4TxQSwcInNaTetgAAADYAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAAQACoAY2twdF9hZGFtL2RhdGEvMUZCJgBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWtL6Az45hOi9UEsHCHQN+TEIAAAACAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEAA6AGNrcHRfYWRhbS9kYXRhLzJGQjYAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaiXd/Pz4cfz9QSwcI/KKVwggAAAAIAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAAQADoAY2twdF9hZGFtL2RhdGEvM0ZCNgBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlowG9a6xz9Yu1BLBwjtYlrxCAAAAAgAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAABAAOgBja3B0X2FkYW0vZGF0YS80RkI2AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWtQRSjwEyxu9UEsHCCWmsOIIAAAACAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEAA6AGNrcHRfYWRhbS9kYXRhLzVGQjYAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaX+hQP5mZUT9QSwcIqp3Y0QgAAAAIAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAAQADoAY2twdF9hZGFtL2RhdGEvNkZCNgBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloCAAAAAAAAAFBLBwgU2PnOCAAAAAgAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAABAAOgBja3B0X2FkYW0vZGF0YS83RkI2AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWhavNj0hJ0W+E0IwvgRpBb6m8+I9OXnKPS85Fr6AT5c91/INPnEx9ryJ2zE8vRR1PZ56HT5wHXQ+nihCvmRgtr0K38Q9T9NRPl1jXD6FY18+359DPcgTXb7gp7E86OgevjnDa75mBGI+KU9BPnVKfL4GfUQ9CWQmvRjKHr0pHOW9UEsHCODT5V6AAAAAgAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEABCAGNrcHRfYWRhbS9kYXRhLzhGQj4AWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloxyq09lcgHvlBLBwhq7KHOCAAAAAgAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAABAAOgBja3B0X2FkYW0vZGF0YS85RkI2AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWgAAgD9QSwcIamqhrAQAAAAEAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAD0AY2twdF9hZGFtL2RhdGEvMTBGQjkAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa0+AeObkHjDnwvsA5DR5kObznKzpzvjw6NzY6OEPCtTlPViE6UhYFuHeAj7mXys+5PxK+OK1jSTkqHX04QVECudL417ir55o5veFPtyBX97kblOK55d+judBi2bj7jwG5CAz5uQNsWLl/dco5ZUuZuZ+Q+7hqmR44JzPiuamqBbqSWx65w/tIuWScs7mT1qG3era0uQXegjmzBiU6i9evuRA++zhv7No5TQghNwfjrDdDxJ25oxmIuGpBnDjxLMi5KM+EudMt67lTGa25uRbDub1USrpyH226UEsHCDl89I3YAAAA2AAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEQApAGNrcHRfYWRhbS9kYXRhLzExRkIlAFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlqqwx0xCBv1MYsxaDIJnqIxRrI4M9imXjO4t1gvC3pOMnmvIjMKZ90ub7QAMs3thjJXy2EwR3x9MVQ1yC9mSNQwG8ORMOD4FTLgC4ctyy2/MkVuoDLP1ycyVq2TMI7U0TCI08Eyw16SMbUXgDK73hIy7sPFMPc1HS8V5Z8yq1XfMnW7HDH1dnwxIKBJMo+yIy5jG0wy+BPWMdI1KjOjQEEyNkLFMAbGlTJOEiItxII6LoKQGzJniucvQpkYMGZwejKDetwxVdesMi9FOzJn320yi9x/M8u1rzNQSwcIH73v8tgAAADYAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARACkAY2twdF9hZGFtL2RhdGEvMTJGQiUAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWgAAgD9QSwcIamqhrAQAAAAEAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAD0AY2twdF9hZGFtL2RhdGEvMTNGQjkAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaAABAL5qZmS9QSwcIZeOGAggAAAAIAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARADkAY2twdF9hZGFtL2RhdGEvMTRGQjUAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpnZmYdvHQTHlBLBwg//QuOCAAAAAgAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAABEAOQBja3B0X2FkYW0vZGF0YS8xNUZCNQBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWgAAgD9QSwcIamqhrAQAAAAEAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAD0AY2twdF9hZGFtL2RhdGEvMTZGQjkAWlpaWlpaWlpaWlpaWlpaWlpaelpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpadzKJOhhqHztQSwcIkMDZgggAAAAIAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARADkAY2twdF9hZGFtL2RhdGEvMTdGQjUAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlrDSeszvdQeNVBLBwhXdvA9CAAAAAgAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAABEAOQBja3B0X2FkYW0vZGF0YS8xOEZCNQBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWgAAgD9QSwcIamqhrAQAAAAEAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAD0AY2twdF9hZGFtL2RhdGEvMTlGQjkAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpam1s7OjwAEztQSwcIZXIv2QgAAAAIAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARADkAY2twdF9hZGFtL2RhdGEvMjBGQjUAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlq7ZFsz1Q4HNVBLBwhJcWkTCAAAAAgAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAABEAOQBja3B0X2FkYW0vZGF0YS8yMUZCNQBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWgAAgD9QSwcIamqhrAQAAAAEAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAD0AY2twdF9hZGFtL2RhdGEvMjJGQjkAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpakNldOuvyvbkgpHK5g5e9N2NmlzoCQzo6ACW9uYF+KzqKgn25WhgTunqyw7lAEju6pTmDOZgXHzq9SvG6pcKzur1KgzrLw6I6P8CtOkPwtzqVsVs6YmgbulzSrTnq9Z+5H3Ddun3t/Dm9L8I5AFX3uvBLQbn7gQy6U9OUut0ltbpQSwcInKPbqIAAAACAAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAEEAY2twdF9hZGFtL2RhdGEvMjNGQj0AWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWuTNmTPwgGEyxfu3MRyoYC4cQw80gNVYMwyZXzJl0Dcz09XIMSk7BzPQW28yErlaMyZA1zGCMB4zcfG1NAv2STQ+eNcz0JMlNAivPDRqdVM0QNSWM4LyFjNi1jwy1OsfMtI7mTTw6ccybK1rMoMqvzS+hWkxw8f2MnFuCjRNF000UEsHCIy1J5iAAAAAgAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEQBBAGNrcHRfYWRhbS9kYXRhLzI0RkI9AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloAAIA/UEsHCGpqoawEAAAABAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEQA9AGNrcHRfYWRhbS9kYXRhLzI1RkI5AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWhICFTwgWVO8UEsHCIh192sIAAAACAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEQA5AGNrcHRfYWRhbS9kYXRhLzI2RkI1AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpadMUKN2+WizdQSwcIR3CWmwgAAAAIAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARADkAY2twdF9hZGFtL3ZlcnNpb25GQjUAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlozClBLBwjRnmdVAgAAAAIAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAACAAMABja3B0X2FkYW0vLmRhdGEvc2VyaWFsaXphdGlvbl9pZEZCLABaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWjA1Njc1NzcwNjkxMDA5Mzc4NjI3MTA0NjcyNzYyMTE5MzU1ODkyMTdQSwcIuhboUSgAAAAoAAAAUEsBAgAAAAAICAAAAAAAAPknMUzpCAAA6QgAABIAAAAAAAAAAAAAAAAAAAAAAGNrcHRfYWRhbS9kYXRhLnBrbFBLAQIAAAAACAgAAAAAAAC379yDAQAAAAEAAAAZAAAAAAAAAAAAAAAAADkJAABja3B0X2FkYW0vLmZvcm1hdF92ZXJzaW9uUEsBAgAAAAAICAAAAAAAAD93cekCAAAAAgAAABwAAAAAAAAAAAAAAAAAkQkAAGNrcHRfYWRhbS8uc3RvcmFnZV9hbGlnbm1lbnRQSwECAAAAAAgIAAAAAAAAhT3jGQYAAAAGAAAAEwAAAAAAAAAAAAAAAAASCgAAY2twdF9hZGFtL2J5dGVvcmRlclBLAQIAAAAACAgAAAAAAACc1pN62AAAANgAAAAQAAAAAAAAAAAAAAAAAJYKAABja3B0X2FkYW0vZGF0YS8wUEsBAgAAAAAICAAAAAAAAHQN+TEIAAAACAAAABAAAAAAAAAAAAAAAAAA6AsAAGNrcHRfYWRhbS9kYXRhLzFQSwECAAAAAAgIAAAAAAAA/KKVwggAAAAIAAAAEAAAAAAAAAAAAAAAAABYDAAAY2twdF9hZGFtL2RhdGEvMlBLAQIAAAAACAgAAAAAAADtYlrxCAAAAAgAAAAQAAAAAAAAAAAAAAAAANgMAABja3B0X2FkYW0vZGF0YS8zUEsBAgAAAAAICAAAAAAAACWmsOIIAAAACAAAABAAAAAAAAAAAAAAAAAAWA0AAGNrcHRfYWRhbS9kYXRhLzRQSwECAAAAAAgIAAAAAAAAqp3Y0QgAAAAIAAAAEAAAAAAAAAAAAAAAAADYDQAAY2twdF9hZGFtL2RhdGEvNVBLAQIAAAAACAgAAAAAAAAU2AcnCAAAAAgAAAAQAAAAAAAAAAAAAAAAAFgOAABja3B0X2FkYW0vZGF0YS82UEsBAgAAAAAICAAAAAAAAODT5V6AAAAAgAAAABAAAAAAAAAAAAAAAAAA2A4AAGNrcHRfYWRhbS9kYXRhLzdQSwECAAAAAAgIAAAAAAAAauyhzggAAAAIAAAAEAAAAAAAAAAAAAAAAADQDwAAY2twdF9hZGFtL2RhdGEvOFBLAQIAAAAACAgAAAAAAABqaqGsBAAAAAQAAAAQAAAAAAAAAAAAAAAAAFgQAABja3B0X2FkYW0vZGF0YS85UEsBAgAAAAAICAAAAAAAADl89I3YAAAA2AAAABEAAAAAAAAAAAAAAAAA1BAAAGNrcHRfYWRhbS9kYXRhLzEwUEsBAgAAAAAICAAAAAAAAB+97/LYAAAA2AAAABEAAAAAAAAAAAAAAAAAKBIAAGNrcHRfYWRhbS9kYXRhLzExUEsBAgAAAAAICAAAAAAAAGpqoawEAAAABAAAABEAAAAAAAAAAAAAAAAAaBMAAGNrcHRfYWRhbS9kYXRhLzEyUEsBAgAAAAAICAAAAAAAAGXjhgIIAAAACAAAABEAAAAAAAAAAAAAAAAA1BMAAGNrcHRfYWRhbS9kYXRhLzEzUEsBAgAAAAAICAAAAAAAAD/9C44IAAAACAAAABEAAAAAAAAAAAAAAAAAWBQAAGNrcHRfYWRhbS9kYXRhLzE0UEsBAgAAAAAICAAAAAAAAGpqoawEAAAABAAAABEAAAAAAAAAAAAAAAAA2BQAAGNrcHRfYWRhbS9kYXRhLzE1UEsBAgAAAAAICAAAAAAAAJDA2YIIAAAACAAAABEAAAAAAAAAAAAAAAAAVBUAAGNrcHRfYWRhbS9kYXRhLzE2UEsBAgAAAAAICAAAAAAAAFd28D0IAAAACAAAABEAAAAAAAAAAAAAAAAA2BUAAGNrcHRfYWRhbS9kYXRhLzE3UEsBAgAAAAAICAAAAAAAAGpqoawEAAAABAAAABEAAAAAAAAAAAAAAAAAWBYAAGNrcHRfYWRhbS9kYXRhLzE4UEsBAgAAAAAICAAAAAAAAGVyL9kIAAAACAAAABEAAAAAAAAAAAAAAAAA1BYAAGNrcHRfYWRhbS9kYXRhLzE5UEsBAgAAAAAICAAAAAAAAElxaRMIAAAACAAAABEAAAAAAAAAAAAAAAAAWBcAAGNrcHRfYWRhbS9kYXRhLzIwUEsBAgAAAAAICAAAAAAAAGpqoawEAAAABAAAABEAAAAAAAAAAAAAAAAA2BcAAGNrcHRfYWRhbS9kYXRhLzIxUEsBAgAAAAAICAAAAAAAAJyj26iAAAAAgAAAABEAAAAAAAAAAAAAAAAAVBgAAGNrcHRfYWRhbS9kYXRhLzIyUEsBAgAAAAAICAAAAAAAAIy1J5iAAAAAgAAAABEAAAAAAAAAAAAAAAAAUBkAAGNrcHRfYWRhbS9kYXRhLzIzUEsBAgAAAAAICAAAAAAAAGpqoawEAAAABAAAABEAAAAAAAAAAAAAAAAAUBoAAGNrcHRfYWRhbS9kYXRhLzI0UEsBAgAAAAAICAAAAAAAAIh192sIAAAACAAAABEAAAAAAAAAAAAAAAAA1BoAAGNrcHRfYWRhbS9kYXRhLzI1UEsBAgAAAAAICAAAAAAAAEdwlpsIAAAACAAAABEAAAAAAAAAAAAAAAAAWBsAAGNrcHRfYWRhbS9kYXRhLzI2UEsBAgAAAAAICAAAAAAAANGeZ1UCAAAAAgAAABEAAAAAAAAAAAAAAAAA2BsAAGNrcHRfYWRhbS92ZXJzaW9uUEsBAgAAAAAICAAAAAAAALoW6FEoAAAAKAAAACAAAAAAAAAAAAAAAAAAUhwAAGNrcHRfYWRhbS8uZGF0YS9zZXJpYWxpemF0aW9uX2lkUEsGBiwAAAAAAAAAHgMtAAAAAAAAAAAAIQAAAAAAAAAhAAAAAAAAADoIAAAAAAAA+BwAAAAAAIBQSwYHAAAAADIlAAAAAAAAAQAAAFBLBQYAAAAAIQAhADoIAAD4HAAAAAA=")!)
+        XCTAssertEqual(input.count, 9620)
+        let message = refusal(write(input))
+        XCTAssertTrue(message.contains("ZIP64"), message)
+    }
+
+    func testAZIP64LocalHeaderOffsetPastTwoToTheSixtyThreeIsRefused() {
+        var pkl = HostileFiles.ZipMember.stored("archive/data.pkl", [0x80, 0x02, 0x7D, 0x2E])   // {} (protocol 2)
+        pkl.declaredOffset = 0xFFFF_FFFF
+        pkl.centralExtra = [0x01, 0x00, 0x08, 0x00] + [0, 0, 0, 0, 0, 0, 0, 0x80]             // offset 2^63
+        let message = refusal(write(HostileFiles.zip(members(pkl))))
+        XCTAssertTrue(message.contains("ZIP64 extra field"), message)
+    }
+
+    func testVersionFourPointFiveAndAZIP64EndRecordPastTheFileAreRefused() {
+        var pkl = HostileFiles.ZipMember.stored("archive/data.pkl", [0x80, 0x02, 0x7D, 0x2E])
+        pkl.versionNeeded = 45
+        XCTAssertTrue(refusal(write(HostileFiles.zip(members(pkl)))).contains("needs ZIP64"))
+        // A ZIP64 end record (as torch.save writes) whose directory offset is past the file.
+        var bytes = HostileFiles.zip(members(.stored("archive/data.pkl", [0x80, 0x02, 0x7D, 0x2E])))
+        var record: [UInt8] = [0x50, 0x4B, 0x06, 0x06] + [UInt8](repeating: 0, count: 52)
+        record[14] = 45
+        record[32] = 2                                                       // 2 entries
+        record[48...55] = [0, 0, 0, 0, 0, 0, 0, 0x80]                        // at 2^63
+        let locator: [UInt8] = [0x50, 0x4B, 0x06, 0x07] + [UInt8](repeating: 0, count: 16)
+        bytes.insert(contentsOf: record + locator, at: bytes.count - 22)
+        let message = refusal(write(bytes))
+        XCTAssertTrue(message.contains("the ZIP64 end record claims 2 entries at 9223372036854775808"), message)
+    }
+
+    func testEntriesOutsideTheFileAndAMissingEndRecordAreRefused() {
+        var pkl = HostileFiles.ZipMember.stored("archive/data.pkl", [0x80, 0x02, 0x7D, 0x2E])
+        pkl.declaredOffset = 0x7FFF_0000
+        XCTAssertTrue(refusal(write(HostileFiles.zip(members(pkl)))).contains("local header at"))
+        // 1 MiB that starts like a zip and has no end record: refused from its last 64 KiB
+        // (ZIPFoundation alone would read it backwards four bytes at a time).
+        let noEnd = [0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 1 << 20)
+        XCTAssertTrue(refusal(write(noEnd)).contains("no end-of-central-directory record"))
+    }
+
+    /// Every zip the fixtures hold (torch.save and Keras 3 archives) passes the check.
+    func testEveryFixtureArchivePasses() throws {
+        var checked = 0
+        for dir in ["torch", "keras3", "formats", "wild"] {
+            let root = Fixtures.path(dir)
+            for name in try FileManager.default.contentsOfDirectory(atPath: root).sorted() {
+                let path = root + "/" + name
+                guard let prefix = try? FileIO.readPrefix(path, count: 4), prefix == [0x50, 0x4B, 0x03, 0x04] else { continue }
+                XCTAssertNoThrow(try ZipPreflight.check(path), name)
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 7)   // the fixtures hold 7 zips: 5 torch.save files (ZIP64 end records), 2 .keras
+    }
+}
