@@ -113,14 +113,14 @@ struct MetaImageHeader: Sendable {
         }
 
         func int(_ key: String) throws -> Int {
-            guard let v = values[key], let n = Int(v), abs(n) < 1 << 40 else { throw fail(key, "an integer") }
+            guard let v = values[key], let n = Int(v), n.magnitude < 1 << 40 else { throw fail(key, "an integer") }
             return n
         }
 
         func ints(_ key: String, count: Int) throws -> [Int] {
             guard let v = values[key] else { throw fail(key, "\(count) integers") }
             let parts = v.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { Int($0) }
-            guard parts.count == count, parts.allSatisfy({ $0 != nil && abs($0!) < 1 << 40 }) else { throw fail(key, "\(count) integers") }
+            guard parts.count == count, parts.allSatisfy({ $0 != nil && $0!.magnitude < 1 << 40 }) else { throw fail(key, "\(count) integers") }
             return parts.map { $0! }
         }
 

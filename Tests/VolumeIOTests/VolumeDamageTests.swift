@@ -156,6 +156,18 @@ final class VolumeDamageTests: XCTestCase {
         assertRefused(try write(mhd(lines + ["ElementDataFile = ct.raw"]), "two.mhd"), "DimSize")
     }
 
+    /// The metaimage fuzz target's find (2026-12-01): `NDims = -2^63` trapped in `abs(Int.min)`
+    /// while the header was range-checked. Now refused as a bad NDims. The fuzzer's input.
+    func testMetaImageWithTheSmallestIntegerIsRefused() throws {
+        let input = [UInt8](Data(base64Encoded: "T2JqZSA9IEltYWdlCk5EaW1zID0gLTkyMjMzNzIwMzY4NTQ3NzU4MDggCkVsZW1lbnRUeXBlID0gTUVUX1NIT1IgUm8gMSBUCkVsZW1lbnREYXRhRmlsZSA9IExPQ0FMCnicY2BkYmZhZWPn4OTi5uHl4wcAArgAeQ==")!)
+        XCTAssertEqual(input.count, 121)
+        assertRefused(try write(input, "fuzz.mha"), "NDims", "-9223372036854775808")
+        var lines = Self.ctHeader
+        lines[8] = "DimSize = -9223372036854775808 2 2"
+        _ = try write(try fixture("ct_like.raw"), "ct.raw")
+        assertRefused(try write(mhd(lines + ["ElementDataFile = ct.raw"]), "min.mhd"), "DimSize")
+    }
+
     func testMetaImageDataFileMustStayBesideTheHeader() throws {
         for name in ["/etc/passwd", "../ct.raw", "a/../../ct.raw", "img%03d.raw", "LIST"] {
             assertRefused(try write(mhd(Self.ctHeader + ["ElementDataFile = \(name)"]), "escape.mhd"), "ElementDataFile")
