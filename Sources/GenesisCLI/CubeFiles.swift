@@ -18,9 +18,8 @@ struct CubeFiles {
         paths = list.split(separator: ",").map(String.init).filter { !$0.isEmpty }
         counts = try paths.map { p -> Int in
             let h = try NPY.header(p)
-            guard let n = h.shape.first, h.shape.count == 4 || h.shape.count == 5 else {
-                throw CLIError(subject: p, message: "cubes must be (N, D, H, W) or (N, 1, D, H, W), found \(h.shape)")
-            }
+            // The full shape is checked as the rows are read (`VolumeBatch.networkInput`).
+            guard let n = h.shape.first else { throw CLIError(subject: p, message: "cubes must be (N, D, H, W) or (N, 1, D, H, W), found a scalar") }
             return n
         }
         guard total > 0 else { throw CLIError(subject: list, message: "no cubes") }

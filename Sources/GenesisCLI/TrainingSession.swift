@@ -85,23 +85,9 @@ struct TrainingSession {
 
     /// Cubes from one or more .npy files (commas), as float32 (N, 1, D, H, W).
     static func cubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
-        var values: [Float] = []
-        var shape: [Int]?
-        var count = 0
-        for path in list.split(separator: ",").map(String.init) where !path.isEmpty {
-            let t = try VolumeBatch.readNPY(path)
-            let s = Array(t.shape[2...])
-            if let shape, shape != s { throw CLIError(subject: path, message: "cubes of \(s), the other files' are \(shape)") }
-            if let v = VolumeBatch.nonFinite(t) {
-                throw CLIError(subject: path, message: "\(v.count) values are NaN or Inf (first at index \(v.firstIndex)): training needs finite cubes")
-            }
-            shape = s
-            values += t.floats()
-            count += t.shape[0]
-        }
-        guard let shape, count > 0 else { throw CLIError(subject: list, message: "no cubes") }
-        if let spatial, spatial != shape { throw CLIError(subject: list, message: "cubes of \(shape), the run was trained on \(spatial)") }
-        return try CubeSet(Tensor(shape: [count, 1] + shape, floats: values))
+        let files = try CubeFiles(list)
+        guard let t = try files.read(rows: Array(0..<files.total), expect: spatial) else { throw CLIError(subject: list, message: "no cubes") }
+        return try CubeSet(t)
     }
 
     /// This rank's shard of the cubes in `list` (one or more .npy files, commas), only its
