@@ -141,8 +141,9 @@ public enum FileIO {
     /// Removes the temporary files that earlier writers of `path` left when they were killed
     /// (SIGKILL between create and rename): regular files named as `temporaryPath` names them,
     /// whose process no longer exists on this machine and that nobody touched for a minute.
-    /// A live writer's file, or anything else in the directory, is never touched.
-    static func removeStaleTemporaries(beside path: String) {
+    /// A live writer's file, or anything else in the directory, is never touched. A name may
+    /// end in an extension after the number (`.out.nii.gz.tmp-PID-N.nii.gz`: libnifti needs one).
+    public static func removeStaleTemporaries(beside path: String) {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[...$0]) } ?? ""
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -151,7 +152,8 @@ public enum FileIO {
         let now = time(nil)
         for name in entries where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count).split(separator: "-", maxSplits: 1)
-            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, UInt32(rest[1]) != nil else { continue }
+            let number = rest.count == 2 ? rest[1].prefix { $0 != "." } : ""
+            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, UInt32(number) != nil else { continue }
             guard kill(pid, 0) != 0, errno == ESRCH else { continue }
             var st = stat()
             guard lstat(dir + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, now - st.st_mtim.tv_sec > 60 else { continue }

@@ -25,6 +25,7 @@ public final class NIfTISlabWriter {
         do { target = try FileIO.resolvedOutput(path) } catch {
             throw VolumeError(file: path, what: "output", expected: "a regular file or a new name", found: "\(error)")
         }
+        FileIO.removeStaleTemporaries(beside: target)
         temporary = FileIO.temporaryPath(beside: target) + suffix
         do {
             stream = try NIfTIStream(file: temporary, reportAs: path, shape: shape, geometry: geometry, description: description)

@@ -28,6 +28,7 @@ public final class NPYStreamWriter {
         let bytes = try Limits.byteCount(shape, .float32, what: "output \(path)")
         valuesExpected = bytes / 4
         do { target = try FileIO.resolvedOutput(path) } catch { throw Self.failure(path, "\(error)") }
+        FileIO.removeStaleTemporaries(beside: target)
         temporary = FileIO.temporaryPath(beside: target)
         fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw Self.failure(path, "cannot create \(temporary): \(String(cString: strerror(errno)))") }

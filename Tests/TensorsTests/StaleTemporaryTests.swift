@@ -33,4 +33,25 @@ final class StaleTemporaryTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: other))
         XCTAssertEqual(try FileIO.read(dir + "run.h5"), [1, 2, 3])
     }
+
+    /// `genesis run`'s NIfTI writer names its temporary with the extension libnifti needs
+    /// (`.out.nii.gz.tmp-PID-N.nii.gz`): a killed run's is removed too, by the same rule.
+    func testTemporariesWithAnExtensionAreRemovedByTheSameRule() throws {
+        let dir = NSTemporaryDirectory() + "stale-ext-\(getpid())-\(UInt32.random(in: 0...UInt32.max))/"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let dead = exited.processIdentifier
+        let stale = dir + ".out.nii.gz.tmp-\(dead)-7.nii.gz"
+        let notOurs = dir + ".out.nii.gz.tmp-\(dead)-x7.nii.gz"   // not a number: not a temporary of ours
+        for p in [stale, notOurs] { XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data([1]))) }
+        var old = [timeval(tv_sec: time(nil) - 3600, tv_usec: 0), timeval(tv_sec: time(nil) - 3600, tv_usec: 0)]
+        for p in [stale, notOurs] { XCTAssertEqual(utimes(p, &old), 0) }
+        FileIO.removeStaleTemporaries(beside: dir + "out.nii.gz")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: notOurs))
+    }
 }
