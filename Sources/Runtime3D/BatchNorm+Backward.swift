@@ -39,25 +39,42 @@ extension BatchNorm {
                             Parallel.forEach(c, threads: threads) { ch, _ in
                                 let mean = stats.mean[ch]
                                 let inv = 1 / (stats.variance[ch] + epsilon).squareRoot()
-                                // Pass 1: dz (masked dY) into dX, and the two channel sums.
+                                // Pass 1: dz (masked dY) into dX, and the two channel sums
+                                // (eight lanes in Float, folded into Double every 256 values).
                                 var sumDz = 0.0, sumDzXhat = 0.0
+                                let meanV = SIMD8<Float>(repeating: mean), invV = SIMD8<Float>(repeating: inv)
+                                let vectorEnd = s & ~7
                                 for n in 0..<batch {
                                     let off = (n * c + ch) * s
                                     let (xs, gs, ds) = (xb + off, gb + off, db + off)
-                                    if let yb {
-                                        let ys = yb + off
-                                        for i in 0..<s { ds[i] = ys[i] > 0 ? gs[i] : 0 }
-                                    } else {
-                                        ds.update(from: gs, count: s)
+                                    let ys = yb.map { $0 + off }
+                                    var block = 0
+                                    while block < vectorEnd {
+                                        var a = SIMD8<Float>(), b = SIMD8<Float>()
+                                        var i = block
+                                        let end = min(vectorEnd, block + 256)
+                                        while i < end {
+                                            var dz = UnsafeRawPointer(gs + i).loadUnaligned(as: SIMD8<Float>.self)
+                                            if let ys {
+                                                let y = UnsafeRawPointer(ys + i).loadUnaligned(as: SIMD8<Float>.self)
+                                                dz.replace(with: 0, where: .!(y .> 0))
+                                            }
+                                            UnsafeMutableRawPointer(ds + i).storeBytes(of: dz, as: SIMD8<Float>.self)
+                                            let x = UnsafeRawPointer(xs + i).loadUnaligned(as: SIMD8<Float>.self)
+                                            a += dz
+                                            b += dz * ((x - meanV) * invV)
+                                            i += 8
+                                        }
+                                        sumDz += Double(a.sum())
+                                        sumDzXhat += Double(b.sum())
+                                        block = end
                                     }
-                                    var a: Float = 0, b: Float = 0, accA = 0.0, accB = 0.0
-                                    for i in 0..<s {
-                                        a += ds[i]
-                                        b += ds[i] * ((xs[i] - mean) * inv)
-                                        if i & 255 == 255 { accA += Double(a); accB += Double(b); a = 0; b = 0 }
+                                    for i in vectorEnd..<s {
+                                        let dz = ys.map { $0[i] > 0 ? gs[i] : 0 } ?? gs[i]
+                                        ds[i] = dz
+                                        sumDz += Double(dz)
+                                        sumDzXhat += Double(dz * ((xs[i] - mean) * inv))
                                     }
-                                    sumDz += accA + Double(a)
-                                    sumDzXhat += accB + Double(b)
                                 }
                                 sb[ch] = sumDz
                                 sb[c + ch] = sumDzXhat

@@ -55,7 +55,7 @@ public struct Optimizer: Sendable, Equatable {
     /// `finishStep()` once after every parameter of the step is updated).
     public mutating func update(_ name: String, weights w: inout [Float], gradient g: [Float]) {
         precondition(w.count == g.count, "optimizer: \(name) has \(w.count) values but its gradient \(g.count)")
-        var state = slots[name] ?? [:]
+        var state = slots.removeValue(forKey: name) ?? [:]   // uniquely held: the slots update in place
         switch (kind, convention) {
         case (.sgd, .keras): kerasSGD(&w, g, &state)
         case (.sgd, .torch): torchSGD(&w, g, &state)
@@ -74,7 +74,7 @@ public struct Optimizer: Sendable, Equatable {
             for i in w.indices { w[i] -= lr * g[i] }
             return
         }
-        var m = s["momentum"] ?? [Float](repeating: 0, count: w.count)
+        var m = s.removeValue(forKey: "momentum") ?? [Float](repeating: 0, count: w.count)
         for i in w.indices {
             m[i] = mu * m[i] - lr * g[i]
             w[i] += nesterov ? mu * m[i] - lr * g[i] : m[i]
@@ -88,7 +88,7 @@ public struct Optimizer: Sendable, Equatable {
             for i in w.indices { w[i] -= lr * (g[i] + wd * w[i]) }
             return
         }
-        if var buf = s["momentum"] {
+        if var buf = s.removeValue(forKey: "momentum") {
             for i in w.indices {
                 let gi = g[i] + wd * w[i]
                 buf[i] = mu * buf[i] + damp * gi
@@ -111,9 +111,9 @@ public struct Optimizer: Sendable, Equatable {
         let alpha = Float(learningRate * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t)))
         let (b1, b2, eps) = (Float(1 - beta1), Float(1 - beta2), Float(epsilon))
         decoupledDecay(&w)
-        var m = s["m"] ?? [Float](repeating: 0, count: w.count)
-        var v = s["v"] ?? [Float](repeating: 0, count: w.count)
-        var vhat = amsgrad ? (s["vhat"] ?? [Float](repeating: 0, count: w.count)) : []
+        var m = s.removeValue(forKey: "m") ?? [Float](repeating: 0, count: w.count)
+        var v = s.removeValue(forKey: "v") ?? [Float](repeating: 0, count: w.count)
+        var vhat = amsgrad ? (s.removeValue(forKey: "vhat") ?? [Float](repeating: 0, count: w.count)) : []
         for i in w.indices {
             m[i] += (g[i] - m[i]) * b1
             v[i] += (g[i] * g[i] - v[i]) * b2
@@ -131,9 +131,9 @@ public struct Optimizer: Sendable, Equatable {
         let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
         let stepSize = Float(learningRate / bc1), bc2Root = Float(bc2.squareRoot())
         let (b1, b2, eps, wd) = (Float(beta1), Float(beta2), Float(epsilon), Float(weightDecay))
-        var m = s["m"] ?? [Float](repeating: 0, count: w.count)
-        var v = s["v"] ?? [Float](repeating: 0, count: w.count)
-        var vhat = amsgrad ? (s["vhat"] ?? [Float](repeating: 0, count: w.count)) : []
+        var m = s.removeValue(forKey: "m") ?? [Float](repeating: 0, count: w.count)
+        var v = s.removeValue(forKey: "v") ?? [Float](repeating: 0, count: w.count)
+        var vhat = amsgrad ? (s.removeValue(forKey: "vhat") ?? [Float](repeating: 0, count: w.count)) : []
         for i in w.indices {
             let gi = g[i] + wd * w[i]
             m[i] = b1 * m[i] + (1 - b1) * gi
