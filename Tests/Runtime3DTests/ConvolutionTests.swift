@@ -68,9 +68,17 @@ final class ConvolutionTests: XCTestCase {
             for (algorithm, tile) in algorithmsAndHeightTiles {
                 try withBothStackings(ConvolutionTuning(winograd2DHeightTile: tile, winograd2DMinChannels: 1)) { tuning in
                     let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3, algorithm: algorithm, tuning: tuning)
+                    var outputs: [[Float]] = []
                     for threads in [1, 2] {
                         let y = try conv.forward([a, b2], threads: threads)
                         XCTAssertLessThanOrEqual(maxAbsDifference(y.data, expected), 5e-5, "\(shape) \(algorithm) m=\(tile) stacking \(tuning.planeStacking) threads \(threads)")
+                        outputs.append(y.data)
+                    }
+                    // Two threads split a lone sample's transform points (Winograd2D+PointParallel),
+                    // not its planes: the same GEMMs as one thread, so the same bits.
+                    // (Shapes it does not tile fall back to other paths, split otherwise.)
+                    if algorithm == .winograd2D, tuning.planeStacking, shape[3] % tile == 0, shape[4] % 4 == 0 {
+                        XCTAssertEqual(outputs[0], outputs[1], "\(shape) m=\(tile): 1 and 2 threads differ")
                     }
                 }
             }
