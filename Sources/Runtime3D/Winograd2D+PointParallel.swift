@@ -10,7 +10,7 @@ import CBLAS
 /// gives the same bits whichever worker runs it.
 extension Winograd2D {
     /// True when the plane-split path would leave the workers with fewer chunks than threads.
-    static func prefersPointParallel(batch: Int, depth d: Int, tilesPerPlane tp: Int, minPlanes: Int, threads: Int) -> Bool {
+    static func prefersPointParallel(batch: Int, depth d: Int, minPlanes: Int, threads: Int) -> Bool {
         threads > 1 && batch * ((d + minPlanes - 1) / minPlanes) < threads
     }
 
@@ -70,5 +70,51 @@ extension Winograd2D {
             }
         }
         return true
+    }
+
+    /// The weight gradient (`weightGradient`) split as above: per sample, the input transform
+    /// over input channels, the output gradient's over output channels, and the GEMMs of each
+    /// point (reducing over all the sample's tiles) over the points, into one accumulator.
+    /// nil when the buffers would exceed `weightGradient`'s budgets.
+    static func weightGradientPointParallel(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], outputGradient dY: UnsafePointer<Float>,
+                                            outChannels cout: Int, heightTile th: Int, threads: Int) -> [Float]? {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let cin = src.channels, s = src.spatialCount, k = cin * 3
+        let np = (th + 2) * 6, tw = wd / 4, bandsPerPlane = h / th, tp = bandsPerPlane * tw
+        let stacked = d + 2, tiles = d * tp, pointStride = cin * stacked * tp, yStride = cout * tiles
+        guard np * pointStride <= weightGradientInputBudget, np * cout * k <= weightGradientAccumulatorBudget else { return nil }
+        let scratch = Scratch(workers: 1, capacity: np * pointStride + np * yStride + np * cout * k)
+        let v = scratch.buffer(0), y = v + np * pointStride, acc = y + np * yStride
+        let tmps = Scratch(workers: Parallel.workers(cout, threads: threads), capacity: th * 6 * 4)
+        for n in 0..<src.batch {
+            transformAllPlanes(src, ptrs, sample: n, th: th, np: np, into: v, threads: threads)
+            Parallel.forEach(cout, threads: threads) { o, worker in
+                let tmp = tmps.buffer(worker)
+                let planeBase = dY + (n * cout + o) * s
+                for zz in 0..<d {
+                    let plane = planeBase + zz * h * wd
+                    for band in 0..<bandsPerPlane {
+                        var q = 0
+                        while q + 4 <= tw {
+                            outputGradientTransform4(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
+                                                     into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
+                            q += 4
+                        }
+                        for q in q..<tw {
+                            outputGradientTransform(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
+                                                    into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
+                        }
+                    }
+                }
+            }
+            Parallel.forEach(np, threads: threads) { p, _ in
+                for kd in 0..<3 {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(cin), Int32(tiles),
+                                1, y + p * yStride, Int32(tiles), v + p * pointStride + kd * tp, Int32(stacked * tp),
+                                n == 0 ? 0 : 1, acc + p * cout * k + kd * cin, Int32(k))
+                }
+            }
+        }
+        return finalTransform([UnsafePointer(acc)], outChannels: cout, inChannels: cin, heightTile: th, threads: threads)
     }
 }

@@ -29,13 +29,17 @@ extension Winograd2D {
         guard h % th == 0, wd % 4 == 0 else { return nil }
         let cin = src.channels
         let s = src.spatialCount
-        let hp = th + 2, np = (th + 2) * 6
+        let np = (th + 2) * 6
         let tw = wd / 4
         let bandsPerPlane = h / th
         let tp = bandsPerPlane * tw
         // Whole planes per chunk, enough tiles for a long GEMM reduction.
         var planes = min(d, max(2, (8 * tuning.minTileColumns + tp - 1) / tp))
         while planes > 1 && np * cin * (planes + 2) * tp > weightGradientInputBudget { planes /= 2 }
+        if prefersPointParallel(batch: src.batch, depth: d, minPlanes: planes, threads: threads),
+           let dW = weightGradientPointParallel(src, ptrs, outputGradient: dY, outChannels: cout, heightTile: th, threads: threads) {
+            return dW
+        }
         if src.batch * ((d + planes - 1) / planes) < threads { planes = max(1, d / max(1, threads / src.batch)) }
         guard np * cin * (planes + 2) * tp <= weightGradientInputBudget else { return nil }
         let chunksPerSample = (d + planes - 1) / planes
@@ -104,14 +108,22 @@ extension Winograd2D {
                 }
             }
         }
+        var usedWorkers: [Int] = []
+        used.forEachUsed(workers) { usedWorkers.append($0) }
+        return finalTransform(usedWorkers.map { UnsafePointer(accumulators.buffer($0)) }, outChannels: cout, inChannels: cin,
+                              heightTile: th, threads: threads)
+    }
+
+    /// dW (out, in, 3, 3, 3) from the per-worker accumulators M ([point][out][kd * in + in]):
+    /// their sum in Double, in the order given, then G_h^T M G_w per (out, in, kd).
+    static func finalTransform(_ sources: [UnsafePointer<Float>], outChannels cout: Int, inChannels cin: Int, heightTile th: Int,
+                               threads: Int) -> [Float] {
+        let hp = th + 2, np = hp * 6, k = cin * 3
         // Per output channel (split over the workers; each owns its rows of dW): sum the
         // workers' M in Double, in worker order, then dW = G_h^T M G_w per (in, kd), separably
         // (first along width, then along height) and over all k = 3 x in columns at once.
         let gh = (th == 2 ? g2 : g4).flatMap { $0 }, gw = g4.flatMap { $0 }   // [point][tap]
         let plane = cout * k
-        var usedWorkers: [Int] = []
-        used.forEachUsed(workers) { usedWorkers.append($0) }
-        let sources = usedWorkers.map { accumulators.buffer($0) }
         var dW = [Float](repeating: 0, count: cout * cin * 27)
         dW.withUnsafeMutableBufferPointer { dp in
             let dst = dp.baseAddress!

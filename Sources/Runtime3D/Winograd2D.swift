@@ -127,7 +127,7 @@ struct Winograd2D: Sendable {
         let bandsPerPlane = h / th
         let tp = bandsPerPlane * tw                       // tiles per plane
         var planes = min(d, max(2, (tuning.minTileColumns + tp - 1) / tp))
-        if Self.prefersPointParallel(batch: src.batch, depth: d, tilesPerPlane: tp, minPlanes: planes, threads: threads),
+        if Self.prefersPointParallel(batch: src.batch, depth: d, minPlanes: planes, threads: threads),
            runPointParallel(src, ptrs, b, o, threads: threads) { return true }
         if src.batch * ((d + planes - 1) / planes) < threads { planes = max(1, d / max(1, threads / src.batch)) }
         guard np * cin * (planes + 2) * tp <= Winograd2D.stackedBudget else { return false }

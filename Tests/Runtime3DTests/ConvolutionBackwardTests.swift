@@ -90,6 +90,25 @@ final class ConvolutionBackwardTests: XCTestCase {
         try check([Part(shape: [2, 4, 4, 4, 8], upsampled: false)], out: 5, kernel: 3, seed: 100, paths: paths)
     }
 
+    /// One sample (batch 1), as training at batch 1 runs: two threads split the transform
+    /// points of the forward, the input gradient and the weight gradient
+    /// (Winograd2D+PointParallel). Checked against central differences like the rest, and bit
+    /// for bit against one thread (the same GEMMs, whichever worker runs them).
+    func testKernel3OneSampleSplitsThePointsOverTheThreads() throws {
+        try check([Part(shape: [1, 4, 4, 4, 8], upsampled: false)], out: 5, kernel: 3, seed: 150, paths: paths)
+        var r = SeededValues(seed: 151)
+        let x = try FeatureMap(shape: [1, 4, 4, 4, 8], data: r.array(512))
+        let dY = try FeatureMap(shape: [1, 5, 4, 4, 8], data: r.array(640))
+        for tile in [2, 4] {
+            let conv = try Conv3D(weight: r.array(5 * 4 * 27), bias: r.array(5), outChannels: 5, inChannels: 4, kernel: 3, algorithm: .winograd2D,
+                                  tuning: ConvolutionTuning(winograd2DHeightTile: tile, winograd2DBackwardHeightTile: tile, winograd2DMinChannels: 1))
+            let one = try conv.backward([.map(x)], outputGradient: dY, threads: 1), two = try conv.backward([.map(x)], outputGradient: dY, threads: 2)
+            XCTAssertEqual(one.weight, two.weight, "m=\(tile)")
+            XCTAssertEqual(one.inputs[0].data, two.inputs[0].data, "m=\(tile)")
+            XCTAssertEqual(try conv.forward([.map(x)], threads: 1).data, try conv.forward([.map(x)], threads: 2).data, "m=\(tile)")
+        }
+    }
+
     /// The decoder's first block: an upsampled part first, then the skip (materialised for
     /// im2col, read through the upsampling by Winograd and by the weight gradient's fill).
     func testKernel3UpsampledAndSkipParts() throws {
