@@ -89,8 +89,23 @@ enum KerasResult {
     /// Decodes the records against `data` (the data section). Every tensor must lie inside it,
     /// have exactly its shape's byte count, and all tensors together may not claim more bytes
     /// than the section holds (no amplification by overlapping tensors).
+    ///
+    /// Tensors the child located are read from `file` by this process: the records are decoded
+    /// once to collect their extents (checked there), the extents are read on all cores, then
+    /// the records are decoded again with those bytes (the records are small; the reads are
+    /// most of the time).
     static func decode(_ r: inout ResultReader, data: UnsafeRawBufferPointer, path: String, file: SourceFile) throws -> KerasModelFile {
-        var claimed = 0, claimedInFile = 0
+        var first = r, extents: [(FileExtent, String)] = []
+        _ = try decode(&first, data: data, path: path, file: file, located: nil, extents: &extents)
+        let bytes = try file.read(extents)
+        return try decode(&r, data: data, path: path, file: file, located: bytes, extents: &extents)
+    }
+
+    /// One decoding pass: without `located`, a located tensor is checked, its extent appended to
+    /// `extents` and an empty tensor stands in; with it, the tensors take those bytes in order.
+    private static func decode(_ r: inout ResultReader, data: UnsafeRawBufferPointer, path: String, file: SourceFile,
+                               located: [[UInt8]]?, extents: inout [(FileExtent, String)]) throws -> KerasModelFile {
+        var claimed = 0, claimedInFile = 0, nextLocated = 0
         func tensor(_ r: inout ResultReader, _ name: String) throws -> Tensor {
             let source = try r.u8("\(name): source")
             guard let source = Source(rawValue: source) else { throw ResultReader.Malformed(reason: "\(name): unknown source \(source)") }
@@ -110,7 +125,13 @@ enum KerasResult {
                     throw ResultReader.Malformed(reason: "\(name): \(length) bytes at file offset \(offset) (shape \(shape) \(dtype.rawValue) needs \(expected); the file has \(file.size), located tensors may claim \(file.budget))")
                 }
                 claimedInFile = total
-                return try Tensor(dtype: dtype, shape: shape, bytes: try file.read(FileExtent(offset: offset, length: length), name: name), name: name)
+                guard let located else {
+                    extents.append((FileExtent(offset: offset, length: length), name))
+                    return Tensor(shape: [0], floats: [])
+                }
+                guard nextLocated < located.count else { throw ResultReader.Malformed(reason: "\(name): the records changed between passes") }
+                defer { nextLocated += 1 }
+                return try Tensor(dtype: dtype, shape: shape, bytes: located[nextLocated], name: name)
             }
             let (end, o1) = offset.addingReportingOverflow(length)
             let (total, o2) = claimed.addingReportingOverflow(length)
