@@ -24,21 +24,9 @@ extension Winograd2D {
         let table = src.channelTable
         let lines = Scratch(workers: Parallel.workers(table.count, threads: threads), capacity: (wd + 2) + (h + 2) * 6 * tw)
         Parallel.forEach(table.count, threads: threads) { ci, worker in
-            let entry = table[ci]
-            let planeBase = src.plane(ptrs, entry, sample: n)
-            let up = src.upsampled[entry.source]
-            let line = lines.buffer(worker), rows = line + wd + 2
-            for j in 0..<stacked {
-                let sd = j - 1
-                let dst = v + (ci * stacked + j) * tp
-                if sd < 0 || sd >= d {
-                    for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
-                    continue
-                }
-                widthTransformLines(src, planeBase, upsampled: up, d: sd, firstRow: -1, count: h + 2,
-                                    height: h, width: wd, tw: tw, line: line, into: rows)
-                heightTransformBands(rows, bands: bandsPerPlane, th: th, tw: tw, into: dst, stride: pointStride)
-            }
+            let line = lines.buffer(worker)
+            transformStackedPlanes(src, ptrs, channel: ci, entry: table[ci], sample: n, firstPlane: 0, stacked: stacked,
+                                   th: th, np: np, pointStride: pointStride, line: line, rows: line + wd + 2, into: v)
         }
     }
 
@@ -89,23 +77,8 @@ extension Winograd2D {
         for n in 0..<src.batch {
             transformAllPlanes(src, ptrs, sample: n, th: th, np: np, into: v, threads: threads)
             Parallel.forEach(cout, threads: threads) { o, worker in
-                let tmp = tmps.buffer(worker)
-                let planeBase = dY + (n * cout + o) * s
-                for zz in 0..<d {
-                    let plane = planeBase + zz * h * wd
-                    for band in 0..<bandsPerPlane {
-                        var q = 0
-                        while q + 4 <= tw {
-                            outputGradientTransform4(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
-                                                     into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
-                            q += 4
-                        }
-                        for q in q..<tw {
-                            outputGradientTransform(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
-                                                    into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
-                        }
-                    }
-                }
+                transformOutputGradientPlanes(dY + (n * cout + o) * s, firstPlane: 0, count: d, height: h, width: wd,
+                                              th: th, tmp: tmps.buffer(worker), into: y + o * tiles, stride: yStride)
             }
             Parallel.forEach(np, threads: threads) { p, _ in
                 for kd in 0..<3 {

@@ -188,4 +188,51 @@ extension Winograd2D {
             }
         }
     }
+
+    /// One input channel's stacked planes `d0 - 1 ..< d0 - 1 + stacked` (planes outside the
+    /// sample are the zero padding), each width- then height-transformed into
+    /// `v + (ci * stacked + j) * tp`, point p `pointStride` apart. `line` and `rows` are scratch
+    /// (`wd + 2` and `(h + 2) * 6 * tw` floats).
+    static func transformStackedPlanes(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], channel ci: Int, entry: (source: Int, channel: Int),
+                                       sample n: Int, firstPlane d0: Int, stacked: Int, th: Int, np: Int, pointStride: Int,
+                                       line: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>) {
+        let (d, h, wd) = (src.depth, src.height, src.width)
+        let tw = wd / 4, bandsPerPlane = h / th, tp = bandsPerPlane * tw
+        let planeBase = src.plane(ptrs, entry, sample: n)
+        let up = src.upsampled[entry.source]
+        for j in 0..<stacked {
+            let sd = d0 - 1 + j
+            let dst = v + (ci * stacked + j) * tp
+            if sd < 0 || sd >= d {
+                for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
+                continue
+            }
+            widthTransformLines(src, planeBase, upsampled: up, d: sd, firstRow: -1, count: h + 2,
+                                height: h, width: wd, tw: tw, line: line, into: rows)
+            heightTransformBands(rows, bands: bandsPerPlane, th: th, tw: tw, into: dst, stride: pointStride)
+        }
+    }
+
+    /// A dy A^T of planes `d0 ..< d0 + count` of one output-gradient channel (`planeBase`, planes
+    /// of h x wd), four tiles at a time where they fit: tile t of the run goes to `dst + t`,
+    /// point p `stride` apart. `tmp` holds th x 6 x 4 floats.
+    static func transformOutputGradientPlanes(_ planeBase: UnsafePointer<Float>, firstPlane d0: Int, count: Int, height h: Int, width wd: Int,
+                                              th: Int, tmp: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, stride: Int) {
+        let tw = wd / 4, bandsPerPlane = h / th, tp = bandsPerPlane * tw
+        for zz in 0..<count {
+            let plane = planeBase + (d0 + zz) * h * wd
+            for band in 0..<bandsPerPlane {
+                var q = 0
+                while q + 4 <= tw {
+                    outputGradientTransform4(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
+                                             into: dst + zz * tp + band * tw + q, stride: stride)
+                    q += 4
+                }
+                for q in q..<tw {
+                    outputGradientTransform(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
+                                            into: dst + zz * tp + band * tw + q, stride: stride)
+                }
+            }
+        }
+    }
 }

@@ -65,38 +65,13 @@ extension Winograd2D {
             let rows = line + wd + 2
             let tmp = rows + (h + 2) * 6 * tw
             for (ci, entry) in table.enumerated() {
-                let planeBase = src.plane(ptrs, entry, sample: n)
-                let up = src.upsampled[entry.source]
-                for j in 0..<stacked {
-                    let sd = d0 - 1 + j
-                    let dst = v + (ci * stacked + j) * tp
-                    if sd < 0 || sd >= d {
-                        for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
-                        continue
-                    }
-                    widthTransformLines(src, planeBase, upsampled: up, d: sd, firstRow: -1, count: h + 2,
-                                        height: h, width: wd, tw: tw, line: line, into: rows)
-                    heightTransformBands(rows, bands: bandsPerPlane, th: th, tw: tw, into: dst, stride: pointStride)
-                }
+                transformStackedPlanes(src, ptrs, channel: ci, entry: entry, sample: n, firstPlane: d0, stacked: stacked,
+                                       th: th, np: np, pointStride: pointStride, line: line, rows: rows, into: v)
             }
             let yStride = cout * tiles
             for o in 0..<cout {
-                let planeBase = dY + (n * cout + o) * s
-                for zz in 0..<count {
-                    let plane = planeBase + (d0 + zz) * h * wd
-                    for band in 0..<bandsPerPlane {
-                        var q = 0
-                        while q + 4 <= tw {
-                            outputGradientTransform4(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
-                                                     into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
-                            q += 4
-                        }
-                        for q in q..<tw {
-                            outputGradientTransform(plane + th * band * wd + 4 * q, rowStride: wd, th: th, tmp: tmp,
-                                                    into: y + o * tiles + zz * tp + band * tw + q, stride: yStride)
-                        }
-                    }
-                }
+                transformOutputGradientPlanes(dY + (n * cout + o) * s, firstPlane: d0, count: count, height: h, width: wd,
+                                              th: th, tmp: tmp, into: y + o * tiles, stride: yStride)
             }
             let acc = accumulators.buffer(worker)
             let first = used.claim(worker)

@@ -152,19 +152,8 @@ struct Winograd2D: Sendable {
                 let rows = line + wd + 2
                 let temp = rows + (h + 2) * 6 * tw
                 for (ci, entry) in table.enumerated() {
-                    let planeBase = src.plane(ptrs, entry, sample: n)
-                    let up = src.upsampled[entry.source]
-                    for j in 0..<stacked {
-                        let sd = d0 - 1 + j
-                        let dst = v + (ci * stacked + j) * tp
-                        if sd < 0 || sd >= d {
-                            for p in 0..<np { (dst + p * pointStride).update(repeating: 0, count: tp) }
-                            continue
-                        }
-                        Winograd2D.widthTransformLines(src, planeBase, upsampled: up, d: sd, firstRow: -1, count: h + 2,
-                                                       height: h, width: wd, tw: tw, line: line, into: rows)
-                        Winograd2D.heightTransformBands(rows, bands: bandsPerPlane, th: th, tw: tw, into: dst, stride: pointStride)
-                    }
+                    Winograd2D.transformStackedPlanes(src, ptrs, channel: ci, entry: entry, sample: n, firstPlane: d0, stacked: stacked,
+                                                      th: th, np: np, pointStride: pointStride, line: line, rows: rows, into: v)
                 }
                 for p in 0..<np {
                     for kd in 0..<3 {
