@@ -6,16 +6,26 @@ import XCTest
 /// beside the target (seen in the kill tests: 2 in 66 kills). The next write of NAME removes
 /// such files when their process is gone and they are older than a minute, and nothing else.
 final class StaleTemporaryTests: XCTestCase {
-    func testNextWriteRemovesOnlyTheDeadWritersOldTemporaries() throws {
+    /// A fresh directory (the caller removes it).
+    func scratch() throws -> String {
         let dir = NSTemporaryDirectory() + "stale-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))/"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
 
+    /// The PID of a process that has exited (a killed writer's, for these tests).
+    func exitedProcess() throws -> Int32 {
         let exited = Process()
         exited.executableURL = URL(fileURLWithPath: "/bin/true")
         try exited.run()
         exited.waitUntilExit()
-        let deadPID = exited.processIdentifier
+        return exited.processIdentifier
+    }
+
+    func testNextWriteRemovesOnlyTheDeadWritersOldTemporaries() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let deadPID = try exitedProcess()
 
         let stale = dir + ".run.h5.tmp-\(deadPID)-17"
         let fresh = dir + ".run.h5.tmp-\(deadPID)-18"          // dead writer, but touched just now
@@ -37,14 +47,9 @@ final class StaleTemporaryTests: XCTestCase {
     /// `genesis run`'s NIfTI writer names its temporary with the extension libnifti needs
     /// (`.out.nii.gz.tmp-PID-N.nii.gz`): a killed run's is removed too, by the same rule.
     func testTemporariesWithAnExtensionAreRemovedByTheSameRule() throws {
-        let dir = NSTemporaryDirectory() + "stale-ext-\(getpid())-\(UInt32.random(in: 0...UInt32.max))/"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let exited = Process()
-        exited.executableURL = URL(fileURLWithPath: "/bin/true")
-        try exited.run()
-        exited.waitUntilExit()
-        let dead = exited.processIdentifier
+        let dead = try exitedProcess()
         let stale = dir + ".out.nii.gz.tmp-\(dead)-7.nii.gz"
         let notOurs = dir + ".out.nii.gz.tmp-\(dead)-x7.nii.gz"   // not a number: not a temporary of ours
         for p in [stale, notOurs] { XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data([1]))) }
