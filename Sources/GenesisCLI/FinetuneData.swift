@@ -45,7 +45,7 @@ struct FinetuneData {
         guard header.shape.first == files.total else {
             throw CLIError(subject: labels, message: "\(header.shape.first ?? 0) labels for \(files.total) images")
         }
-        let k = try classes ?? classCount(labels, header: header, segmentation: segmentation, targets: targets)
+        let k = try classes ?? classCount(labels, header: header, segmentation: segmentation)
         let (train, held) = split(count: files.total, fraction: fraction, seed: seed)
         let mine = ranks.shard.cubes(count: train.count, batch: batch, shuffle: shuffle)
         func read(_ rows: [Int]) throws -> (Tensor, Tensor) {
@@ -68,14 +68,16 @@ struct FinetuneData {
     }
 
     /// The class count of a label file as one process finds it from the whole array: a
-    /// channel axis gives it; class indices give their largest value + 1 (1 for a 0/1 mask).
-    static func classCount(_ labels: String, header: NPYHeader, segmentation: Bool, targets: Targets) throws -> Int {
+    /// channel axis gives it; class indices give their largest value + 1 (1 for a 0/1 mask),
+    /// read in chunks of 16 MiB that are not kept.
+    static func classCount(_ labels: String, header: NPYHeader, segmentation: Bool) throws -> Int {
         if header.shape.count == (segmentation ? 5 : 2) { return header.shape[1] }
         let n = max(1, header.shape.first ?? 0)
         let rowBytes = max(1, header.dataBytes / n), chunk = max(1, (16 << 20) / rowBytes)
         var k = 1
         for start in stride(from: 0, to: n, by: chunk) {
-            k = max(k, try targets(try NPY.readRows(labels, rows: Array(start..<min(n, start + chunk))), nil, labels).classes)
+            let rows = try NPY.readRows(labels, rows: Array(start..<min(n, start + chunk)))
+            k = max(k, FinetuneSupport.inferredClasses(try FinetuneSupport.finiteLabels(rows, file: labels)))
         }
         return k
     }

@@ -40,8 +40,7 @@ enum FinetuneSupport {
             if let k = classes, k != t.shape[1] { throw CLIError(subject: file, message: "labels have \(t.shape[1]) channels, --classes says \(k)") }
             return (Tensor(shape: t.shape, floats: v), t.shape[1])
         case 4:
-            let maxLabel = Int(v.max() ?? 0)
-            let k = classes ?? (maxLabel <= 1 ? 1 : maxLabel + 1)
+            let k = classes ?? inferredClasses(v)
             guard v.allSatisfy({ $0 >= 0 && $0 == $0.rounded() && Int($0) < max(k, 2) }) else {
                 throw CLIError(subject: file, message: "labels must be class indices 0..<\(max(k, 2)) (or a 0/1 mask), found values outside")
             }
@@ -62,8 +61,7 @@ enum FinetuneSupport {
         case 2:
             return (Tensor(shape: [t.shape[0], t.shape[1], 1, 1, 1], floats: v), t.shape[1])
         case 1:
-            let maxLabel = Int(v.max() ?? 0)
-            let k = classes ?? (maxLabel <= 1 ? 1 : maxLabel + 1)
+            let k = classes ?? inferredClasses(v)
             guard v.allSatisfy({ $0 >= 0 && $0 == $0.rounded() && Int($0) < max(k, 2) }) else {
                 throw CLIError(subject: file, message: "labels must be class indices 0..<\(max(k, 2)) (or 0/1), found values outside")
             }
@@ -74,6 +72,12 @@ enum FinetuneSupport {
         default:
             throw CLIError(subject: file, message: "classification labels must be (N,) or (N, K), found \(t.shape)")
         }
+    }
+
+    /// The class count class indices give: their largest value + 1, or 1 for a 0/1 mask.
+    static func inferredClasses(_ v: [Float]) -> Int {
+        let maxLabel = Int(v.max() ?? 0)
+        return maxLabel <= 1 ? 1 : maxLabel + 1
     }
 
     /// Label values, refused when one is NaN or Inf or a class index past `Architecture.maxLabels`.
