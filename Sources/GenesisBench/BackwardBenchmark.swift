@@ -19,7 +19,7 @@ struct BackwardBenchmark {
         let build: Double, forward: Double, backward: Double, step: Double, bestStep: Double
         let peakRSSBytes: Int
         let gradientChecksum: Double
-        /// Per backward step: name, median seconds.
+        /// Per forward step (named "forward ..."), then per backward step: name, median seconds.
         let layers: [(name: String, seconds: Double)]
     }
 
@@ -38,12 +38,12 @@ struct BackwardBenchmark {
             let net = try GenesisNetwork(architecture: arch, weights: store, algorithm: algorithm, tuning: tuning)
             let t1 = DispatchTime.now().uptimeNanoseconds
             let trace = ForwardTrace()
-            let y = try net.forward(x, bn: .batch, threads: threads, trace: trace)
+            var layerSteps: [(name: String, seconds: Double)] = []
+            let y = try net.forward(x, bn: .batch, threads: threads, trace: trace, onLayer: { layerSteps.append(("forward " + $0.name, $0.seconds)) })
             let t2 = DispatchTime.now().uptimeNanoseconds
             // MSE = mean (y - t)^2: dLoss/dy = 2 (y - t) / count.
             let dOut = try FeatureMap(shape: y.shape, data: zip(y.data, target).map { 2 * ($0 - $1) / Float(voxels) })
-            var layerSteps: [LayerTiming] = []
-            let g = try net.backward(trace: trace, outputGradient: dOut, threads: threads, onLayer: { layerSteps.append($0) })
+            let g = try net.backward(trace: trace, outputGradient: dOut, threads: threads, onLayer: { layerSteps.append(($0.name, $0.seconds)) })
             if rep == 1 { order = layerSteps.map(\.name) }
             if rep > 0 { for s in layerSteps { perStep[s.name, default: []].append(s.seconds) } }
             let t3 = DispatchTime.now().uptimeNanoseconds

@@ -19,7 +19,8 @@ public struct Conv3D: Sendable {
     public let algorithm: Algorithm
     /// Winograd-transformed filters for `algorithm`, when the layer is wide enough for it.
     let winograd: WinogradF43?
-    let winograd2D: Winograd2D?
+    /// Transformed on first use (see LazyWinograd2D).
+    let winograd2D: LazyWinograd2D?
 
     /// How 3x3x3 convolutions are computed.
     public enum Algorithm: String, Sendable, CaseIterable {
@@ -29,7 +30,8 @@ public struct Conv3D: Sendable {
         /// in >= `winogradMinChannels`; im2col elsewhere.
         case winograd
         /// 2-D Winograd F(m x 4, 3x3) on height and width, m = `tuning.winograd2DHeightTile`,
-        /// where height % m == 0, width % 4 == 0 and in >= `tuning.winograd2DMinChannels`;
+        /// where height % m == 0, width % 4 == 0, in >= `tuning.winograd2DMinChannels` and a
+        /// sample has at least `tuning.winograd2DMinTiles` output tiles;
         /// narrower layers as `winograd`; shapes that do not tile fall back to im2col. (Every
         /// Winograd path falls back to im2col on non-finite inputs or weights: see NonFinite.)
         case winograd2D
@@ -64,8 +66,8 @@ public struct Conv3D: Sendable {
         let winogradable = kernel == 3 && algorithm != .im2col && !NonFinite.contains(weight)
         let use2D = winogradable && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, tuning.winograd2DMinChannels)
         let use1D = winogradable && !use2D && inChannels >= Conv3D.winogradMinChannels
-        winograd2D = use2D ? Winograd2D(weight: weight, outChannels: outChannels, inChannels: inChannels,
-                                        heightTile: tuning.winograd2DHeightTile) : nil
+        winograd2D = use2D ? LazyWinograd2D(weight: weight, outChannels: outChannels, inChannels: inChannels,
+                                            heightTile: tuning.winograd2DHeightTile) : nil
         winograd = use1D ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
@@ -106,7 +108,7 @@ public struct Conv3D: Sendable {
             out.data.withUnsafeMutableBufferPointer { o in
                 weight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
-                        if use2D, let wino = winograd2D {
+                        if use2D, let wino = winograd2D?.filters {
                             wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, tuning: tuning, threads: threads)
                         } else if use1D, let wino = winograd {
                             wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, tuning: tuning, threads: threads)
@@ -125,7 +127,9 @@ public struct Conv3D: Sendable {
     /// The algorithm that runs on inputs of this shape (kernel 1 reports `.im2col`: one GEMM):
     /// the one chosen at init where the shape tiles, else the next simpler one.
     func path(for src: ChannelSources) -> Algorithm {
-        if winograd2D?.fits(height: src.height, width: src.width) ?? false { return .winograd2D }
+        if winograd2D?.fits(depth: src.depth, height: src.height, width: src.width, minTiles: tuning.winograd2DMinTiles) ?? false {
+            return .winograd2D
+        }
         if winograd != nil && WinogradF43.fits(width: src.width) { return .winograd }
         return .im2col
     }

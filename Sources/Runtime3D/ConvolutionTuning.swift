@@ -14,6 +14,12 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// narrower layers use the 1-D form). 8: the official depth_1 (in = 32) runs 1.5x faster in
     /// 2-D than in 1-D with plane stacking.
     public var winograd2DMinChannels: Int
+    /// Fewest output tiles per sample for 2-D Winograd (a sample with fewer runs im2col): its
+    /// GEMMs multiply over at most one sample's tiles, and at the official deepest level
+    /// (8x8x4, 16-32 tiles) they are so short that packing and transforms cost more than the
+    /// multiplications saved: im2col ran its forward and backward 2-5x faster there
+    /// (BENCHMARKS.md "Training step"). 64 keeps Winograd from 16x16x8 (128-256 tiles) up.
+    public var winograd2DMinTiles: Int
     /// 2-D Winograd: transform each input plane once per chunk of whole planes, with the depth
     /// taps as separate GEMMs (else each plane is transformed once per depth tap).
     public var planeStacking: Bool
@@ -27,15 +33,17 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// of 16 input channels (each owning its columns of dW) instead of per-worker copies of dW.
     public var channelBlockedWeightGradientMinimum: Int
 
-    public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, planeStacking: Bool = true,
+    public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, winograd2DMinTiles: Int = 64, planeStacking: Bool = true,
                 tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20,
                 channelBlockedWeightGradientMinimum: Int = 1 << 20) {
         precondition(winograd2DHeightTile == 2 || winograd2DHeightTile == 4, "2-D Winograd height tile must be 2 or 4")
+        precondition(winograd2DMinTiles >= 1, "2-D Winograd's fewest tiles must be at least 1")
         precondition(tileFloats > 0 && minTileColumns > 0 && transposedTileFloats > 0, "tile sizes must be positive")
         precondition([nil, 2, 4].contains(winograd2DBackwardHeightTile), "2-D Winograd backward height tile must be 2 or 4")
         self.winograd2DHeightTile = winograd2DHeightTile
         self.winograd2DBackwardHeightTile = winograd2DBackwardHeightTile
         self.winograd2DMinChannels = winograd2DMinChannels
+        self.winograd2DMinTiles = winograd2DMinTiles
         self.planeStacking = planeStacking
         self.tileFloats = tileFloats
         self.minTileColumns = minTileColumns

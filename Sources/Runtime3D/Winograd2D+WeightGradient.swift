@@ -15,11 +15,12 @@ extension Winograd2D {
     /// GEMM reductions).
     static let weightGradientInputBudget = 16 << 20
 
-    /// Largest per-worker accumulator (points x out x in x 3 floats) this path takes; wider
-    /// layers use im2col (they sit at the coarse levels, where im2col's columns are few and its
-    /// GEMMs reduce over every voxel, while this path's reduce over only the chunk's tiles: a
-    /// split over channel blocks at 16x16x8, out 256, measured slower than im2col).
-    static let weightGradientAccumulatorBudget = 6 << 20
+    /// Largest accumulator (points x out x in x 3 floats) of the point-parallel path (a lone
+    /// sample: one accumulator, each point's GEMMs reducing over all its tiles). 24 Mi floats
+    /// takes the official up_tr256's first layer at batch 1 (768 in, 256 out: 21 Mi, 85 MB),
+    /// whose weight gradient then ran in 102-123 ms instead of 158-168 ms by the plane split
+    /// with per-worker accumulators (BENCHMARKS.md "Training step").
+    static let weightGradientAccumulatorBudget = 24 << 20
 
     /// dW (out, in, 3, 3, 3) for inputs `src` and output gradient `dY`, or nil when the shape
     /// does not tile, the accumulator or the transformed-input buffer would exceed its budget.

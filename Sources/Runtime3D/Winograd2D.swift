@@ -102,7 +102,11 @@ struct Winograd2D: Sendable {
         out[9 + at] = c
     }
 
-    func fits(height: Int, width: Int) -> Bool { height % heightTile == 0 && width % 4 == 0 }
+    /// True when a sample of this shape tiles by m = `heightTile` and has at least `minTiles`
+    /// output tiles.
+    static func fits(heightTile: Int, depth: Int, height: Int, width: Int, minTiles: Int) -> Bool {
+        height % heightTile == 0 && width % 4 == 0 && depth * (height / heightTile) * (width / 4) >= minTiles
+    }
 
     /// Largest transformed-input buffer per worker for the plane-stacked path, in floats.
     static let stackedBudget = 8 << 20

@@ -16,13 +16,13 @@ final class ConvolutionBackwardTests: XCTestCase {
     /// Every algorithm, the 2-D one with both height tiles; thresholds lowered so the small
     /// channel counts here take the Winograd paths, in the forward and the flipped backward.
     private let paths: [(Conv3D.Algorithm, ConvolutionTuning)] = [
-        (.im2col, ConvolutionTuning(winograd2DMinChannels: 1)),
-        (.winograd, ConvolutionTuning(winograd2DMinChannels: 1)),
-        (.winograd2D, ConvolutionTuning(winograd2DHeightTile: 2, winograd2DMinChannels: 1, planeStacking: false)),
-        (.winograd2D, ConvolutionTuning(winograd2DHeightTile: 4, winograd2DMinChannels: 1)),
+        (.im2col, ConvolutionTuning(winograd2DMinChannels: 1, winograd2DMinTiles: 1)),
+        (.winograd, ConvolutionTuning(winograd2DMinChannels: 1, winograd2DMinTiles: 1)),
+        (.winograd2D, ConvolutionTuning(winograd2DHeightTile: 2, winograd2DMinChannels: 1, winograd2DMinTiles: 1, planeStacking: false)),
+        (.winograd2D, ConvolutionTuning(winograd2DHeightTile: 4, winograd2DMinChannels: 1, winograd2DMinTiles: 1)),
         // Small tiles: many chunks per sample and per-worker accumulators that each add.
         (.im2col, ConvolutionTuning(tileFloats: 27 * 3 * 8 * 2, minTileColumns: 1)),
-        (.winograd2D, ConvolutionTuning(winograd2DMinChannels: 1, minTileColumns: 1)),
+        (.winograd2D, ConvolutionTuning(winograd2DMinChannels: 1, winograd2DMinTiles: 1, minTileColumns: 1)),
     ]
 
     private struct Part { let shape: [Int]; let upsampled: Bool }
@@ -101,7 +101,7 @@ final class ConvolutionBackwardTests: XCTestCase {
         let dY = try FeatureMap(shape: [1, 5, 4, 4, 8], data: r.array(640))
         for tile in [2, 4] {
             let conv = try Conv3D(weight: r.array(5 * 4 * 27), bias: r.array(5), outChannels: 5, inChannels: 4, kernel: 3, algorithm: .winograd2D,
-                                  tuning: ConvolutionTuning(winograd2DHeightTile: tile, winograd2DBackwardHeightTile: tile, winograd2DMinChannels: 1))
+                                  tuning: ConvolutionTuning(winograd2DHeightTile: tile, winograd2DBackwardHeightTile: tile, winograd2DMinChannels: 1, winograd2DMinTiles: 1))
             let one = try conv.backward([.map(x)], outputGradient: dY, threads: 1), two = try conv.backward([.map(x)], outputGradient: dY, threads: 2)
             XCTAssertEqual(one.weight, two.weight, "m=\(tile)")
             XCTAssertEqual(one.inputs[0].data, two.inputs[0].data, "m=\(tile)")

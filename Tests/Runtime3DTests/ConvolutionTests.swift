@@ -66,7 +66,7 @@ final class ConvolutionTests: XCTestCase {
             let w = r.array(6 * 5 * 27), b = r.array(6)
             let expected = naiveConv(try FeatureMap.concatenated([a, b2]), w, b, cout: 6, k: 3)
             for (algorithm, tile) in algorithmsAndHeightTiles {
-                try withBothStackings(ConvolutionTuning(winograd2DHeightTile: tile, winograd2DMinChannels: 1)) { tuning in
+                try withBothStackings(ConvolutionTuning(winograd2DHeightTile: tile, winograd2DMinChannels: 1, winograd2DMinTiles: 1)) { tuning in
                     let conv = try Conv3D(weight: w, bias: b, outChannels: 6, inChannels: 5, kernel: 3, algorithm: algorithm, tuning: tuning)
                     var outputs: [[Float]] = []
                     for threads in [1, 2] {
@@ -96,7 +96,7 @@ final class ConvolutionTests: XCTestCase {
             var r = SeededValues(seed: 42)
             let w = r.array(3 * 5 * 27), b = r.array(3)
             for (algorithm, heightTile) in algorithmsAndHeightTiles {
-                try withBothStackings(ConvolutionTuning(winograd2DHeightTile: heightTile, winograd2DMinChannels: 1)) { tuning in
+                try withBothStackings(ConvolutionTuning(winograd2DHeightTile: heightTile, winograd2DMinChannels: 1, winograd2DMinTiles: 1)) { tuning in
                     let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm, tuning: tuning)
                     let fused = try conv.forward([ConvInput.upsampled(low), .map(skip)], threads: 2)
                     let materialised = try conv.forward([up, skip], threads: 2)
@@ -118,7 +118,7 @@ final class ConvolutionTests: XCTestCase {
             // im2col: 2 rows of 8 per tile (24 rows); 2-D, m = 2 (4 bands per plane): 5 or 4
             // bands per chunk; m = 4 (2 bands per plane): 3 bands, so chunks cross planes.
             for tile in [5 * 27 * 8 * 2, 24 * 15 * 2 * 5, 36 * 15 * 2 * 3] {
-                let tuning = ConvolutionTuning(winograd2DHeightTile: heightTile, winograd2DMinChannels: 1, tileFloats: tile, minTileColumns: 1)
+                let tuning = ConvolutionTuning(winograd2DHeightTile: heightTile, winograd2DMinChannels: 1, winograd2DMinTiles: 1, tileFloats: tile, minTileColumns: 1)
                 // Plane stacking ignores the tile budget: one or two planes per chunk here.
                 try withBothStackings(tuning) { tuning in
                     let conv = try Conv3D(weight: w, bias: b, outChannels: 3, inChannels: 5, kernel: 3, algorithm: algorithm, tuning: tuning)

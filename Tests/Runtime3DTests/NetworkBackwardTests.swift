@@ -104,7 +104,7 @@ final class NetworkBackwardTests: XCTestCase {
     /// Keras variant (the upsampled part read through the convolution), Winograd thresholds
     /// lowered so the backward's flipped convolutions run 2-D Winograd too.
     func testKerasBatchModeWinograd() throws {
-        try check(.keras, mode: .batch, tuning: ConvolutionTuning(winograd2DMinChannels: 1), seed: 710, entrywise: false)
+        try check(.keras, mode: .batch, tuning: ConvolutionTuning(winograd2DMinChannels: 1, winograd2DMinTiles: 1), seed: 710, entrywise: false)
     }
 
     /// Inference mode: BatchNorm is an affine map, its statistics constants.

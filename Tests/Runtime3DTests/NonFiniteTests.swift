@@ -87,7 +87,7 @@ final class NonFiniteTests: XCTestCase {
         let shape = [1, 2, 4, 8, 8]
         var r = SeededValues(seed: 91)
         let w = r.array(3 * 2 * 27), b = r.array(3)
-        let tuning = ConvolutionTuning(winograd2DMinChannels: 1)
+        let tuning = ConvolutionTuning(winograd2DMinChannels: 1, winograd2DMinTiles: 1)
         let voxel = (d: 1, h: 4, w: 0)
         for bad in [nan, inf] {
             var x = try randomMap(shape, seed: 92)
