@@ -11,7 +11,7 @@ usage: GenesisBench read FILE.h5 [reps]        (Keras HDF5 into memory; peer: sc
        GenesisBench convert IN OUT [reps]      (the convert pipeline without the forward proof)
        GenesisBench official-size IN OUT       (IN + seeded SGD slots as a Keras model save: ~131 MB)
        GenesisBench forward [--variant keras|torch] [--reps N] [--threads N] [--bn inference|batch]
-                            [--algorithm winograd|winograd2D|im2col] [--winograd2d-min-channels N] [--winograd2d-min-tiles N] [--height-tile 2|4] [--backward-height-tile 2|4] [--plane-stacking true|false] [--tile-floats N] [--min-tile-columns N] [--json]
+                            [--algorithm winograd|winograd2D|im2col] [--winograd2d-min-channels N] [--winograd2d-min-tiles N] [--height-tile 2|4] [--backward-height-tile 2|4] [--plane-stacking true|false] [--upsampled-phases-min-voxels N] [--tile-floats N] [--min-tile-columns N] [--json]
   Full Genesis network (base 32, seeded weights) on 1x1x64x64x32: median and best seconds,
   GFLOP/s, peak RSS and a per-step time table.
        GenesisBench backward [--variant keras|torch] [--reps N] [--threads N] [--algorithm ...] [tuning options as forward] [--json]
@@ -54,6 +54,7 @@ while let a = args.first {
     case "--height-tile": tuning.winograd2DHeightTile = int()
     case "--backward-height-tile": tuning.winograd2DBackwardHeightTile = int()
     case "--algorithm": guard let v = Conv3D.Algorithm(rawValue: value()) else { fail("--algorithm: im2col, winograd or winograd2D") }; algorithm = v
+    case "--upsampled-phases-min-voxels": tuning.upsampledPhasesMinVoxels = int()
     case "--plane-stacking": guard let v = Bool(value()) else { fail("--plane-stacking: true or false") }; tuning.planeStacking = v
     case "--json": json = true
     default: fail("unknown option \(a)")

@@ -42,9 +42,10 @@ extension Conv3D {
     public func inputGradients(_ parts: [ConvInput], outputGradient dY: FeatureMap,
                                threads: Int = Parallel.defaultThreads) throws -> [FeatureMap] {
         let src = try checkedSources(parts, dY)
-        let dX = kernel == 3 ? try flippedForData().forward(dY, threads: threads) : try dataGradient1(dY, threads: threads)
-        return try dX.splitChannels(src.channelCounts).enumerated().map { i, g in
-            parts[i].isUpsampled ? try Resampling.upsampleNearest2Backward(g, threads: threads) : g
+        let dX = kernel == 3 ? try flippedForData(threads: threads).forward(dY, threads: threads) : try dataGradient1(dY, threads: threads)
+        return try Conv3D.channelRanges(src).enumerated().map { i, range in
+            parts[i].isUpsampled ? try Resampling.upsampleNearest2Backward(dX, channels: range, threads: threads)
+                : try dX.channelSlice(range, threads: threads)
         }
     }
 
@@ -61,18 +62,21 @@ extension Conv3D {
 
     /// The convolution whose forward is this one's input gradient: weight W'[i, o, a, b, c] =
     /// W[o, i, 2-a, 2-b, 2-c], no bias, same algorithm, the backward's tuning.
-    func flippedForData() throws -> Conv3D {
-        var flipped = [Float](repeating: 0, count: weight.count)
-        weight.withUnsafeBufferPointer { w in
-            flipped.withUnsafeMutableBufferPointer { f in
-                for o in 0..<outChannels {
-                    for i in 0..<inChannels {
-                        let from = w.baseAddress! + (o * inChannels + i) * 27
-                        let to = f.baseAddress! + (i * outChannels + o) * 27
+    func flippedForData(threads: Int = Parallel.defaultThreads) throws -> Conv3D {
+        let (cin, cout) = (inChannels, outChannels)
+        // Every element is written: (o, i, t) for all o, i and the 27 taps.
+        let flipped = [Float](unsafeUninitializedCapacity: weight.count) { f, count in
+            weight.withUnsafeBufferPointer { w in
+                let (wb, fb) = (w.baseAddress!, f.baseAddress!)
+                Parallel.forEach(cout, threads: threads) { o, _ in
+                    for i in 0..<cin {
+                        let from = wb + (o * cin + i) * 27
+                        let to = fb + (i * cout + o) * 27
                         for t in 0..<27 { to[t] = from[26 - t] }
                     }
                 }
             }
+            count = weight.count
         }
         return try Conv3D(weight: flipped, bias: [Float](repeating: 0, count: inChannels), outChannels: inChannels,
                           inChannels: outChannels, kernel: 3, algorithm: algorithm, tuning: tuning.forBackward)
@@ -82,7 +86,7 @@ extension Conv3D {
     /// Winograd on this shape (and the values are finite; see `NonFinite`), else tiled im2col.
     private func weightGradient3(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
         if winograd2D != nil, path(for: src) == .winograd2D,
-           !NonFinite.contains(dY.data), !parts.contains(where: { NonFinite.contains($0.map.data) }) {
+           !NonFinite.contains(dY.data, threads: threads), !parts.contains(where: { NonFinite.contains($0.map.data, threads: threads) }) {
             let dW = ChannelSources.withPointers(parts.map(\.map)) { ptrs in
                 dY.data.withUnsafeBufferPointer { g in
                     Winograd2D.weightGradient(src, ptrs, outputGradient: g.baseAddress!, outChannels: outChannels,

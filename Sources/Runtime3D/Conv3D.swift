@@ -63,7 +63,7 @@ public struct Conv3D: Sendable {
         self.algorithm = algorithm
         self.tuning = tuning
         // Non-finite weights run the direct form (see NonFinite): no transformed filters.
-        let winogradable = kernel == 3 && algorithm != .im2col && !NonFinite.contains(weight)
+        let winogradable = kernel == 3 && algorithm != .im2col && !NonFinite.contains(weight, threads: Parallel.defaultThreads)
         let use2D = winogradable && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, tuning.winograd2DMinChannels)
         let use1D = winogradable && !use2D && inChannels >= Conv3D.winogradMinChannels
         winograd2D = use2D ? LazyWinograd2D(weight: weight, outChannels: outChannels, inChannels: inChannels,
@@ -94,8 +94,9 @@ public struct Conv3D: Sendable {
         guard src.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv3d: input has \(src.channels) channels, expected \(inChannels)")
         }
+        if runsByPhases(parts, threads: threads) { return try forwardByPhases(parts, src, threads: threads) }
         let path = self.path(for: src)
-        let finite = path == .im2col || !parts.contains { NonFinite.contains($0.map.data) }
+        let finite = path == .im2col || !parts.contains { NonFinite.contains($0.map.data, threads: threads) }
         let use2D = finite && path == .winograd2D
         let use1D = finite && path == .winograd
         var maps = parts.map(\.map)

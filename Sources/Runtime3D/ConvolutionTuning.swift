@@ -23,6 +23,12 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// 2-D Winograd: transform each input plane once per chunk of whole planes, with the depth
     /// taps as separate GEMMs (else each plane is transformed once per depth tap).
     public var planeStacking: Bool
+    /// Fewest low-resolution voxels per sample from which kernel 3 over a part read through 2x
+    /// upsampling runs by its 8 phases at the part's own resolution (Conv3D+UpsampledPhases);
+    /// smaller parts are read through the upsampling by the algorithm. 8192: the official
+    /// up_tr64's first layer (32x32x16 low) ran its forward in 371 ms instead of 426 ms; at
+    /// up_tr128 (16x16x8) and below the phases' GEMMs (out x low columns x in) were slower.
+    public var upsampledPhasesMinVoxels: Int
     /// Column-tile budget per worker, in floats (im2col columns, Winograd transformed inputs).
     public var tileFloats: Int
     /// Fewest GEMM columns per tile, so deep layers (large in * 27) still get wide GEMMs.
@@ -33,7 +39,7 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// of 16 input channels (each owning its columns of dW) instead of per-worker copies of dW.
     public var channelBlockedWeightGradientMinimum: Int
 
-    public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, winograd2DMinTiles: Int = 64, planeStacking: Bool = true,
+    public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, winograd2DMinTiles: Int = 64, planeStacking: Bool = true, upsampledPhasesMinVoxels: Int = 8192,
                 tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20,
                 channelBlockedWeightGradientMinimum: Int = 1 << 20) {
         precondition(winograd2DHeightTile == 2 || winograd2DHeightTile == 4, "2-D Winograd height tile must be 2 or 4")
@@ -45,6 +51,7 @@ public struct ConvolutionTuning: Sendable, Equatable {
         self.winograd2DMinChannels = winograd2DMinChannels
         self.winograd2DMinTiles = winograd2DMinTiles
         self.planeStacking = planeStacking
+        self.upsampledPhasesMinVoxels = upsampledPhasesMinVoxels
         self.tileFloats = tileFloats
         self.minTileColumns = minTileColumns
         self.transposedTileFloats = transposedTileFloats

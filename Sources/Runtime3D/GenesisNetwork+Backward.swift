@@ -95,7 +95,7 @@ extension GenesisNetwork {
             var d = try clock.step("maxpool \(level) backward") {
                 try Resampling.maxPool2Backward(input: trace.blockOutputs[2 * level + 1], outputGradient: g, threads: threads)
             }
-            if let skip = skipGradients[level] { try d.add(skip) }
+            if let skip = skipGradients[level] { try d.add(skip, threads: threads) }
             g = try blockBackward(2 * level + 1, d)[0]
             let inputs = try blockBackward(2 * level, g, inputGradient: level > 0)
             if level > 0 { g = inputs[0] }

@@ -70,33 +70,49 @@ enum Reductions {
 extension FeatureMap {
     /// The channel blocks of `counts` (which must add up to `channels`), in order: the backward
     /// of a channel concatenation.
-    public func splitChannels(_ counts: [Int]) throws -> [FeatureMap] {
+    public func splitChannels(_ counts: [Int], threads: Int = Parallel.defaultThreads) throws -> [FeatureMap] {
         guard counts.reduce(0, +) == channels, counts.allSatisfy({ $0 > 0 }) else {
             throw RuntimeError.badInput(reason: "split: channel counts \(counts) do not add up to \(channels)")
         }
         if counts.count == 1 { return [self] }
-        let s = spatialCount
         var offset = 0
         return try counts.map { cp in
-            var part = try FeatureMap(uninitializedBatch: batch, channels: cp, depth: depth, height: height, width: width)
-            data.withUnsafeBufferPointer { src in
-                part.data.withUnsafeMutableBufferPointer { dst in
-                    for n in 0..<batch {
-                        (dst.baseAddress! + n * cp * s).update(from: src.baseAddress! + (n * channels + offset) * s, count: cp * s)
-                    }
-                }
-            }
-            offset += cp
-            return part
+            defer { offset += cp }
+            return try channelSlice(offset..<(offset + cp), threads: threads)
         }
     }
 
+    /// Channels `range` of every sample, copied plane by plane on `threads` workers.
+    func channelSlice(_ range: Range<Int>, threads: Int) throws -> FeatureMap {
+        guard range.lowerBound >= 0, range.upperBound <= channels, !range.isEmpty else {
+            throw RuntimeError.badInput(reason: "channel slice \(range) outside 0..<\(channels)")
+        }
+        if range.count == channels { return self }
+        let (s, cp) = (spatialCount, range.count)
+        var part = try FeatureMap(uninitializedBatch: batch, channels: cp, depth: depth, height: height, width: width)
+        data.withUnsafeBufferPointer { src in
+            part.data.withUnsafeMutableBufferPointer { dst in
+                let (sb, db) = (src.baseAddress!, dst.baseAddress!)
+                Parallel.forEach(batch * cp, threads: threads) { plane, _ in
+                    let (n, c) = (plane / cp, plane % cp)
+                    (db + plane * s).update(from: sb + (n * channels + range.lowerBound + c) * s, count: s)
+                }
+            }
+        }
+        return part
+    }
+
     /// Elementwise self += other (same shape).
-    mutating func add(_ other: FeatureMap) throws {
+    mutating func add(_ other: FeatureMap, threads: Int = Parallel.defaultThreads) throws {
         guard other.shape == shape else { throw RuntimeError.badInput(reason: "add: shapes \(shape) and \(other.shape) differ") }
+        guard !data.isEmpty else { return }
+        let ranges = Parallel.ranges(data.count, parts: max(1, min(4 * threads, data.count >> 16)))
         data.withUnsafeMutableBufferPointer { a in
             other.data.withUnsafeBufferPointer { b in
-                for i in 0..<a.count { a[i] += b[i] }
+                let (ab, bb) = (a.baseAddress!, b.baseAddress!)
+                Parallel.forEach(ranges.count, threads: threads) { r, _ in
+                    for i in ranges[r] { ab[i] += bb[i] }
+                }
             }
         }
     }

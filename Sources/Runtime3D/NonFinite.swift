@@ -24,4 +24,21 @@ enum NonFinite {
     static func contains(_ values: [Float]) -> Bool {
         values.withUnsafeBufferPointer { $0.isEmpty ? false : contains($0.baseAddress!, count: $0.count) }
     }
+
+    /// `contains(values)` over `threads` workers for buffers of 1 Mi values and more (a
+    /// full-resolution feature map is 8-25 Mi; every convolution scans its inputs, and the
+    /// serial scans were 1.5% of a training step's wall time with the other core idle).
+    static func contains(_ values: [Float], threads: Int) -> Bool {
+        guard threads > 1, values.count >= 1 << 20 else { return contains(values) }
+        let ranges = Parallel.ranges(values.count, parts: threads)
+        let found = WorkerFlags(ranges.count)
+        values.withUnsafeBufferPointer { v in
+            Parallel.forEach(ranges.count, threads: threads) { i, _ in
+                if contains(v.baseAddress! + ranges[i].lowerBound, count: ranges[i].count) { _ = found.claim(i) }
+            }
+        }
+        var any = false
+        found.forEachUsed(ranges.count) { _ in any = true }
+        return any
+    }
 }

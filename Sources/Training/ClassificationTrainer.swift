@@ -65,7 +65,7 @@ public struct ClassificationTrainer: CheckpointableModel {
         let value = try loss.evaluate(y.data, target.data, channels: y.channels, across: reducer?.collectives)
         let local = try m.backward(trace: trace, outputGradient: FeatureMap(shape: y.shape, data: value.gradient), threads: threads)
         let grads = try reducer?.finish(local) ?? local
-        optimizer.step(trainedNames, gradients: grads, weights: &weights, frozen: frozen)
+        optimizer.step(trainedNames, gradients: grads, weights: &weights, frozen: frozen, threads: threads)
         var moving = TensorStore()
         for (i, stats) in trace.batchStatistics.enumerated() {
             let (mean, variance) = m.network.batchNorms[i].updatedMovingStatistics(stats, convention: framework.movingStatistics)

@@ -1,15 +1,34 @@
 import GenesisModel
+import Runtime3D
 import Tensors
 
 extension Optimizer {
-    /// One step over `names` in order: each tensor that has a gradient and is not frozen is
-    /// updated in `weights`; then the step counter advances.
-    public mutating func step(_ names: [String], gradients: TensorStore, weights: inout TensorStore, frozen: Set<String>) {
-        for name in names where !frozen.contains(name) {
-            guard let g = gradients[name], let t = weights[name] else { continue }
-            var w = t.floats()
-            update(name, weights: &w, gradient: g.floats())
-            weights[name] = Tensor(shape: t.shape, floats: w)
+    /// One step over `names`: each tensor that has a gradient and is not frozen is updated in
+    /// `weights`; then the step counter advances. The tensors are independent (each update is
+    /// elementwise), so they are split over `threads` workers, largest first; the values do not
+    /// depend on the split.
+    public mutating func step(_ names: [String], gradients: TensorStore, weights: inout TensorStore, frozen: Set<String>,
+                              threads: Int = 1) {
+        let work = names.filter { !frozen.contains($0) && gradients[$0] != nil && weights[$0] != nil }
+            .sorted { (weights[$0]?.elementCount ?? 0, $1) > (weights[$1]?.elementCount ?? 0, $0) }
+        var states = work.map { slots.removeValue(forKey: $0) ?? [:] }   // uniquely held: updated in place
+        var updated = [Tensor?](repeating: nil, count: work.count)
+        let rule = self
+        let current = weights
+        states.withUnsafeMutableBufferPointer { st in
+            updated.withUnsafeMutableBufferPointer { up in
+                let (sb, ub) = (st.baseAddress!, up.baseAddress!)
+                Parallel.forEach(work.count, threads: threads) { i, _ in
+                    let t = current[work[i]]!
+                    var w = t.floats()
+                    rule.apply(work[i], weights: &w, gradient: gradients[work[i]]!.floats(), state: &sb[i])
+                    ub[i] = Tensor(shape: t.shape, floats: w)
+                }
+            }
+        }
+        for (i, name) in work.enumerated() {
+            weights[name] = updated[i]
+            slots[name] = states[i]
         }
         finishStep()
     }

@@ -54,15 +54,20 @@ public struct Optimizer: Sendable, Equatable {
     /// Updates one parameter in place with its gradient, at the current step (call
     /// `finishStep()` once after every parameter of the step is updated).
     public mutating func update(_ name: String, weights w: inout [Float], gradient g: [Float]) {
-        precondition(w.count == g.count, "optimizer: \(name) has \(w.count) values but its gradient \(g.count)")
         var state = slots.removeValue(forKey: name) ?? [:]   // uniquely held: the slots update in place
+        apply(name, weights: &w, gradient: g, state: &state)
+        slots[name] = state
+    }
+
+    /// The update of one parameter with its slots `state`, at the current step.
+    func apply(_ name: String, weights w: inout [Float], gradient g: [Float], state: inout [String: [Float]]) {
+        precondition(w.count == g.count, "optimizer: \(name) has \(w.count) values but its gradient \(g.count)")
         switch (kind, convention) {
         case (.sgd, .keras): kerasSGD(&w, g, &state)
         case (.sgd, .torch): torchSGD(&w, g, &state)
         case (.adam, .keras): kerasAdam(&w, g, &state)
         case (.adam, .torch): torchAdam(&w, g, &state)
         }
-        slots[name] = state
     }
 
     public mutating func finishStep() { step += 1 }

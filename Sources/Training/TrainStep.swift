@@ -91,7 +91,7 @@ public struct Trainer: Sendable {
         let grads = try net.backward(trace: trace, outputGradient: dOut, threads: threads,
                                      onGradient: reducer.map { r in { try r.deliver($0, $1) } })
         let gradients = try reducer?.finish(grads.tensors) ?? grads.tensors
-        optimizer.step(architecture.tensors.filter { $0.role.isTrainable }.map(\.name), gradients: gradients, weights: &weights, frozen: frozen)
+        optimizer.step(architecture.tensors.filter { $0.role.isTrainable }.map(\.name), gradients: gradients, weights: &weights, frozen: frozen, threads: threads)
         var moving = try net.movingStatistics(after: grads.statistics, convention: framework.movingStatistics)
         if let r = reducer, bnReducer == nil { moving = try r.collectives.broadcast(moving, names: moving.names.sorted()) }
         for (name, t) in moving.entries { weights[name] = t }
