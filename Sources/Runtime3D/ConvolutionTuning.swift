@@ -17,8 +17,8 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// Fewest output tiles per sample for 2-D Winograd (a sample with fewer runs im2col): its
     /// GEMMs multiply over at most one sample's tiles, and at the official deepest level
     /// (8x8x4, 16-32 tiles) they are so short that packing and transforms cost more than the
-    /// multiplications saved: im2col ran its forward and backward 2-5x faster there
-    /// (BENCHMARKS.md "Training step"). 64 keeps Winograd from 16x16x8 (128-256 tiles) up.
+    /// multiplications saved: im2col ran the backward there 2-5x faster, the forward about as
+    /// fast (BENCHMARKS.md "Training step"). 64 keeps Winograd from 16x16x8 (128-256 tiles) up.
     public var winograd2DMinTiles: Int
     /// 2-D Winograd: transform each input plane once per chunk of whole planes, with the depth
     /// taps as separate GEMMs (else each plane is transformed once per depth tap).
