@@ -71,23 +71,18 @@ extension Winograd2D {
             while q + 4 <= tw {
                 let (d0, d1, d2) = (Vector4.load(r + q), Vector4.load(r + rs + q), Vector4.load(r + 2 * rs + q))
                 let (d3, d4, d5) = (Vector4.load(r + 3 * rs + q), Vector4.load(r + 4 * rs + q), Vector4.load(r + 5 * rs + q))
-                Vector4.store(4 * d0 - 5 * d2 + d4, v0 + q)
-                Vector4.store(-4 * (d1 + d2) + d3 + d4, v1 + q)
-                Vector4.store(4 * (d1 - d2) - d3 + d4, v2 + q)
-                Vector4.store(2 * (d3 - d1) - d2 + d4, v3 + q)
-                Vector4.store(2 * (d1 - d3) - d2 + d4, v4 + q)
-                Vector4.store(4 * d1 - 5 * d3 + d5, v5 + q)
+                let (b0, b1, b2, b3, b4, b5) = WinogradF43.inputPoints(d0, d1, d2, d3, d4, d5)
+                Vector4.store(b0, v0 + q)
+                Vector4.store(b1, v1 + q)
+                Vector4.store(b2, v2 + q)
+                Vector4.store(b3, v3 + q)
+                Vector4.store(b4, v4 + q)
+                Vector4.store(b5, v5 + q)
                 q += 4
             }
             for q in q..<tw {
-                let (d0, d1, d2) = (r[q], r[rs + q], r[2 * rs + q])
-                let (d3, d4, d5) = (r[3 * rs + q], r[4 * rs + q], r[5 * rs + q])
-                v0[q] = 4 * d0 - 5 * d2 + d4
-                v1[q] = -4 * (d1 + d2) + d3 + d4
-                v2[q] = 4 * (d1 - d2) - d3 + d4
-                v3[q] = 2 * (d3 - d1) - d2 + d4
-                v4[q] = 2 * (d1 - d3) - d2 + d4
-                v5[q] = 4 * d1 - 5 * d3 + d5
+                (v0[q], v1[q], v2[q], v3[q], v4[q], v5[q]) =
+                    WinogradF43.inputPoints(r[q], r[rs + q], r[2 * rs + q], r[3 * rs + q], r[4 * rs + q], r[5 * rs + q])
             }
         }
     }

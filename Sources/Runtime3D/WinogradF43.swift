@@ -119,23 +119,18 @@ struct WinogradF43: Sendable {
             let (d0, d1, d2, d3) = Vector4.transpose(l0, l1, l2, l3)
             let d4 = Vector4.V(l1[0], l2[0], l3[0], p[16])
             let d5 = Vector4.V(l1[1], l2[1], l3[1], p[17])
-            Vector4.store(4 * d0 - 5 * d2 + d4, v0 + q)
-            Vector4.store(-4 * (d1 + d2) + d3 + d4, v1 + q)
-            Vector4.store(4 * (d1 - d2) - d3 + d4, v2 + q)
-            Vector4.store(2 * (d3 - d1) - d2 + d4, v3 + q)
-            Vector4.store(2 * (d1 - d3) - d2 + d4, v4 + q)
-            Vector4.store(4 * d1 - 5 * d3 + d5, v5 + q)
+            let (b0, b1, b2, b3, b4, b5) = inputPoints(d0, d1, d2, d3, d4, d5)
+            Vector4.store(b0, v0 + q)
+            Vector4.store(b1, v1 + q)
+            Vector4.store(b2, v2 + q)
+            Vector4.store(b3, v3 + q)
+            Vector4.store(b4, v4 + q)
+            Vector4.store(b5, v5 + q)
             q += 4
         }
         for q in q..<tiles {
             let p = line + 4 * q
-            let (d0, d1, d2, d3, d4, d5) = (p[0], p[1], p[2], p[3], p[4], p[5])
-            v0[q] = 4 * d0 - 5 * d2 + d4
-            v1[q] = -4 * (d1 + d2) + d3 + d4
-            v2[q] = 4 * (d1 - d2) - d3 + d4
-            v3[q] = 2 * (d3 - d1) - d2 + d4
-            v4[q] = 2 * (d1 - d3) - d2 + d4
-            v5[q] = 4 * d1 - 5 * d3 + d5
+            (v0[q], v1[q], v2[q], v3[q], v4[q], v5[q]) = inputPoints(p[0], p[1], p[2], p[3], p[4], p[5])
         }
     }
 
