@@ -89,6 +89,12 @@ struct ChannelSources {
         return try go(0, [])
     }
 
+    /// The concatenated channels of each part, in order.
+    var channelRanges: [Range<Int>] {
+        var start = 0
+        return channelCounts.map { c in defer { start += c }; return start..<(start + c) }
+    }
+
     /// The (source, channel within source) of every concatenated channel.
     var channelTable: [(source: Int, channel: Int)] {
         var t: [(Int, Int)] = []

@@ -43,7 +43,7 @@ extension Conv3D {
                                threads: Int = Parallel.defaultThreads) throws -> [FeatureMap] {
         let src = try checkedSources(parts, dY)
         let dX = kernel == 3 ? try flippedForData(threads: threads).forward(dY, threads: threads) : try dataGradient1(dY, threads: threads)
-        return try Conv3D.channelRanges(src).enumerated().map { i, range in
+        return try src.channelRanges.enumerated().map { i, range in
             parts[i].isUpsampled ? try Resampling.upsampleNearest2Backward(dX, channels: range, threads: threads)
                 : try dX.channelSlice(range, threads: threads)
         }

@@ -11,22 +11,19 @@ import CBLAS
 /// low-resolution columns (one shared im2col of the low map's 27 neighbours per chunk; phase p's
 /// tap t reads neighbour p + t - 1) and no Winograd transforms of an 8x larger input. The
 /// parts read as they are run by the convolution's own algorithm over their channels, with the
-/// bias; each output voxel then receives one phase product per upsampled part, so the result
-/// does not depend on the threads. Non-finite values take the direct form (see NonFinite).
+/// bias (it checks them for NaN and Inf itself); each output voxel then receives one phase
+/// product per upsampled part. The chunks follow the threads, so the bits are those of a given
+/// thread count. Non-finite upsampled parts or weights take the through-upsampling form (see
+/// NonFinite).
 extension Conv3D {
     /// Floats of one worker's low-resolution columns (27 x in x columns).
     static let phaseColumnBudget = 4 << 20
 
     /// True when `forward(parts)` runs the upsampled parts by phases.
     func runsByPhases(_ parts: [ConvInput], threads: Int) -> Bool {
-        kernel == 3 && parts.contains { $0.isUpsampled && $0.map.spatialCount >= tuning.upsampledPhasesMinVoxels }
-            && !NonFinite.contains(weight, threads: threads) && !parts.contains { NonFinite.contains($0.map.data, threads: threads) }
-    }
-
-    /// The channels of each part in the concatenation.
-    static func channelRanges(_ src: ChannelSources) -> [Range<Int>] {
-        var start = 0
-        return src.channelCounts.map { c in defer { start += c }; return start..<(start + c) }
+        let upsampled = parts.filter(\.isUpsampled).map(\.map)
+        return kernel == 3 && upsampled.contains { $0.spatialCount >= tuning.upsampledPhasesMinVoxels }
+            && !NonFinite.contains(weight, threads: threads) && !upsampled.contains { NonFinite.contains($0.data, threads: threads) }
     }
 
     /// This convolution restricted to input channels `ranges` (in order), with its bias.
@@ -43,14 +40,14 @@ extension Conv3D {
     /// The summed 2x2x2 weights of input channels `range`: [phase][tap][out][in], phase and tap
     /// (d, h, w) bits 4, 2, 1. Separably, one axis at a time (each axis: w0, w1 + w2, w0 + w1,
     /// w2 for (phase, tap) 00, 01, 10, 11), in Double, rounded once; output channels split over
-    /// the cores.
-    func phaseWeights(_ range: Range<Int>) -> [Float] {
+    /// the workers.
+    func phaseWeights(_ range: Range<Int>, threads: Int) -> [Float] {
         let (cu, cout, cin) = (range.count, outChannels, inChannels)
         let block = cout * cu
         return [Float](unsafeUninitializedCapacity: 64 * block) { buf, count in
             let dst = buf.baseAddress!
             weight.withUnsafeBufferPointer { wp in
-                Parallel.forEach(cout, threads: Parallel.defaultThreads) { o, _ in
+                Parallel.forEach(cout, threads: threads) { o, _ in
                     withUnsafeTemporaryAllocation(of: Double.self, capacity: 36 + 48 + 64) { tmp in
                         let a = tmp.baseAddress!, b = a + 36, c = b + 48   // [kd][kh][pw tw], [kd][ph th][pw tw], [pd td][ph th][pw tw]
                         @inline(__always) func pair(_ x0: Double, _ x1: Double, _ x2: Double, _ to: UnsafeMutablePointer<Double>, _ stride: Int) {
@@ -93,7 +90,7 @@ extension Conv3D {
 
     /// Forward of `parts` (some upsampled) by phases.
     func forwardByPhases(_ parts: [ConvInput], _ src: ChannelSources, threads: Int) throws -> FeatureMap {
-        let ranges = Self.channelRanges(src)
+        let ranges = src.channelRanges
         let plain = parts.indices.filter { !parts[$0].isUpsampled }
         var out: FeatureMap
         if plain.isEmpty {
@@ -108,7 +105,7 @@ extension Conv3D {
             out = try restricted(to: plain.map { ranges[$0] }).forward(plain.map { parts[$0] }, threads: threads)
         }
         for (i, part) in parts.enumerated() where part.isUpsampled {
-            addPhases(of: part.map, weights: phaseWeights(ranges[i]), into: &out, threads: threads)
+            addPhases(of: part.map, weights: phaseWeights(ranges[i], threads: threads), into: &out, threads: threads)
         }
         return out
     }

@@ -31,14 +31,14 @@ enum NonFinite {
     static func contains(_ values: [Float], threads: Int) -> Bool {
         guard threads > 1, values.count >= 1 << 20 else { return contains(values) }
         let ranges = Parallel.ranges(values.count, parts: threads)
-        let found = WorkerFlags(ranges.count)
+        var found = [Bool](repeating: false, count: ranges.count)   // one slot per range
         values.withUnsafeBufferPointer { v in
-            Parallel.forEach(ranges.count, threads: threads) { i, _ in
-                if contains(v.baseAddress! + ranges[i].lowerBound, count: ranges[i].count) { _ = found.claim(i) }
+            found.withUnsafeMutableBufferPointer { f in
+                Parallel.forEach(ranges.count, threads: threads) { i, _ in
+                    f[i] = contains(v.baseAddress! + ranges[i].lowerBound, count: ranges[i].count)
+                }
             }
         }
-        var any = false
-        found.forEachUsed(ranges.count) { _ in any = true }
-        return any
+        return found.contains(true)
     }
 }

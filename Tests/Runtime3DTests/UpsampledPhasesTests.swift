@@ -56,7 +56,7 @@ final class UpsampledPhasesTests: XCTestCase {
     func testPhaseWeightsByHand() throws {
         let w = (0..<27).map { Float($0 + 1) }
         let conv = try Conv3D(weight: w, bias: [0], outChannels: 1, inChannels: 1, kernel: 3)
-        let u = conv.phaseWeights(0..<1)   // [phase][tap]
+        let u = conv.phaseWeights(0..<1, threads: 1)   // [phase][tap]
         XCTAssertEqual(u[0 * 8 + 7], 164)
         XCTAssertEqual(u[0 * 8 + 0], 1)        // phase 000 tap 000: w[0, 0, 0]
         XCTAssertEqual(u[7 * 8 + 7], 27)       // phase 111 tap 111: w[2, 2, 2]
