@@ -21,12 +21,14 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        // No pkg-config file ships with libnifti2-dev: the module map links it explicitly.
-        .systemLibrary(name: "CNIfTI", providers: [.apt(["libnifti2-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // Data model shared by every format and the runtime.
         .target(name: "CMallocTuning"),
+        // libnifti2-dev (scripts/setup.sh) ships no pkg-config file and its headers include
+        // <znzlib.h> from /usr/include/nifti/: a C target whose public include directory forwards
+        // that header, so every importer resolves it without an include path.
+        .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z")]),
         .target(name: "Tensors", dependencies: ["CMallocTuning", .product(name: "Crypto", package: "swift-crypto")]),
 
         // File formats: each imports Tensors and its own library, never the runtime.
@@ -40,8 +42,7 @@ let package = Package(
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "ZipPreflight", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG", "CNIfTI", "SystemZlib"],
-                swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/nifti"])]),
+        .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG", "CNIfTI", "SystemZlib"]),
 
         // The network as data: architecture, name maps, detection, verification.
         .target(name: "GenesisModel", dependencies: ["Tensors"]),
