@@ -45,12 +45,17 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// fixtures, 16x16x8 cubes, moved by 1.4x their tolerance between an AVX-512 and an AVX2
     /// machine). 2^24: every layer of the fixtures' networks is below it (the largest, 3.5 M);
     /// every layer of the official network at batch 1 is above it but the final 1x1x1
-    /// convolution (4.2 M), so full-size work keeps the fast paths. 0 turns it off.
+    /// convolution (4.2 M), so full-size work keeps the fast paths. 0 turns it off: the init's
+    /// default, so an op built with a tuning of its own runs the algorithm it is given; the
+    /// networks' tunings (`default`, the trainer's) use `preciseThreshold`.
     public var preciseMaxMultiplyAdds: Int
+
+    /// 2^24 multiply-adds (see `preciseMaxMultiplyAdds`).
+    public static let preciseThreshold = 1 << 24
 
     public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, winograd2DMinTiles: Int = 64, planeStacking: Bool = true, upsampledPhasesMinVoxels: Int = 8192,
                 tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20,
-                channelBlockedWeightGradientMinimum: Int = 1 << 20, preciseMaxMultiplyAdds: Int = 1 << 24) {
+                channelBlockedWeightGradientMinimum: Int = 1 << 20, preciseMaxMultiplyAdds: Int = 0) {
         precondition(winograd2DHeightTile == 2 || winograd2DHeightTile == 4, "2-D Winograd height tile must be 2 or 4")
         precondition(winograd2DMinTiles >= 1, "2-D Winograd's fewest tiles must be at least 1")
         precondition(tileFloats > 0 && minTileColumns > 0 && transposedTileFloats > 0, "tile sizes must be positive")
@@ -71,7 +76,8 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// Whether a call of `multiplyAdds` runs precisely (see `preciseMaxMultiplyAdds`).
     public func runsPrecisely(multiplyAdds: Int) -> Bool { multiplyAdds < preciseMaxMultiplyAdds }
 
-    public static let `default` = ConvolutionTuning()
+    /// The measured defaults, with small convolutions run precisely.
+    public static let `default` = ConvolutionTuning(preciseMaxMultiplyAdds: preciseThreshold)
 
     /// The height tile the backward passes use.
     public var backwardHeightTile: Int { winograd2DBackwardHeightTile ?? winograd2DHeightTile }

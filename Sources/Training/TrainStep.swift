@@ -58,7 +58,8 @@ public struct Trainer: Sendable {
     /// `ConvolutionTuning.preciseMaxMultiplyAdds` (every layer of the fixtures' networks) run
     /// the direct form in float64 GEMMs instead, the same bits on every CPU.
     public static let trainingAlgorithm = Conv3D.Algorithm.winograd2D
-    public static let trainingTuning = ConvolutionTuning(winograd2DHeightTile: 2, winograd2DBackwardHeightTile: 4)
+    public static let trainingTuning = ConvolutionTuning(winograd2DHeightTile: 2, winograd2DBackwardHeightTile: 4,
+                                                                preciseMaxMultiplyAdds: ConvolutionTuning.preciseThreshold)
 
     public init(architecture: Architecture, framework: Framework, bnEpsilon: Float? = nil, loss: Loss = .mse,
                 weights: TensorStore, optimizer: Optimizer, threads: Int = Parallel.defaultThreads) {
