@@ -43,15 +43,16 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// OpenBLAS supports, where sgemm's accumulation order follows the CPU's kernel and flips the
     /// ReLU and max-pool decisions of a small network (the reference training steps of the
     /// fixtures, 16x16x8 cubes, moved by 1.4x their tolerance between an AVX-512 and an AVX2
-    /// machine). 2^24: every layer of the fixtures' networks is below it (the largest, 3.5 M);
-    /// every layer of the official network at batch 1 is above it but the final 1x1x1
-    /// convolution (4.2 M), so full-size work keeps the fast paths. 0 turns it off: the init's
+    /// machine). 2^26: every layer of the fixtures' networks at batch 2 is below it (the
+    /// largest, up_tr64's first convolution: 21 M); every layer of the official network at
+    /// batch 1 is above it (the smallest, depth_0: 113 M) but the final 1x1x1 convolution
+    /// (8.4 M, 50 M at batch 6), so full-size work keeps the fast paths. 0 turns it off: the init's
     /// default, so an op built with a tuning of its own runs the algorithm it is given; the
     /// networks' tunings (`default`, the trainer's) use `preciseThreshold`.
     public var preciseMaxMultiplyAdds: Int
 
-    /// 2^24 multiply-adds (see `preciseMaxMultiplyAdds`).
-    public static let preciseThreshold = 1 << 24
+    /// 2^26 multiply-adds (see `preciseMaxMultiplyAdds`).
+    public static let preciseThreshold = 1 << 26
 
     public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, winograd2DMinTiles: Int = 64, planeStacking: Bool = true, upsampledPhasesMinVoxels: Int = 8192,
                 tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20,
