@@ -99,7 +99,8 @@ struct FinetuneCommand: ParsableCommand {
         run.validationSplit = split
         run.frozenEncoder = resumed?.run.frozenEncoder ?? freezeEncoder
         let write: (any CheckpointableModel, RunState) throws -> Void = { model, run in
-            try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix)
+            try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix,
+                                         kerasLayerNames: setup.kerasLayerNames)
         }
         switch setup.model {
         case let .segmentation(trainer):
