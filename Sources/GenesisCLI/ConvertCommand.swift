@@ -56,7 +56,7 @@ struct ConvertCommand: ParsableCommand {
         do {
             // ... and the source's BatchNorm arithmetic.
             let sourceArchitecture = try source.architecture()
-            let arithmetic: BatchNormArithmetic = sourceArchitecture.variant == .keras ? .tensorflow : .pytorch
+            let arithmetic = BatchNormArithmetic(sourceArchitecture.variant)
             let a = try GenesisNetwork(architecture: sourceArchitecture, weights: source.mapped.store, bnEpsilon: eps, algorithm: .im2col,
                                        bnArithmetic: arithmetic)
             let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps,

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// What a convolution's backward pass returns: the gradients of its weight (the forward's
 /// layout, (out, in, k, k, k)), its bias, and of each input part in that part's own shape (a
 /// part read through 2x nearest upsampling gets its gradient at its low resolution: the sum

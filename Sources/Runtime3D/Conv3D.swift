@@ -1,9 +1,7 @@
-import CBLAS
-
 /// Conv3D with stride 1, padding "same" and bias, kernel 3x3x3 or 1x1x1, weight in PyTorch
 /// layout (out, in, k, k, k). Several inputs are read as their channel concatenation.
 ///
-/// Kernel 3 runs as tiled im2col + `cblas_sgemm`: output rows (one (d, h) line of `width`
+/// Kernel 3 runs as tiled im2col + GEMM (`GEMM.multiply`): output rows (one (d, h) line of `width`
 /// voxels each) are grouped into chunks; per chunk a worker fills a column matrix
 /// (in * 27) x (rows * width) and multiplies it by the weight matrix (out) x (in * 27),
 /// writing straight into the output (ldc = voxels per channel). Memory beyond input and output

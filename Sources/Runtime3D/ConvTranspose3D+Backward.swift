@@ -1,5 +1,3 @@
-import CBLAS
-
 /// Gradients of one transposed convolution: weight in the forward's layout (in, out, 2, 2, 2),
 /// bias, and the input.
 public struct ConvTranspose3DGradients: Sendable {

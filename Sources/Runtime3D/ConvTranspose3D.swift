@@ -1,5 +1,3 @@
-import CBLAS
-
 /// ConvTranspose3d with kernel 2, stride 2 and bias (PyTorch `up_conv`), weight layout
 /// (in, out, 2, 2, 2): out[o, 2d+a, 2h+b, 2w+c] = bias[o] + sum_i x[i, d, h, w] * W[i, o, a, b, c].
 ///

@@ -10,6 +10,11 @@ public enum Upsampler: Sendable {
     case transposed(ConvTranspose3D)
 }
 
+extension BatchNormArithmetic {
+    /// The arithmetic of the framework a variant comes from (keras: TensorFlow's, torch: PyTorch's).
+    public init(_ variant: Variant) { self = variant == .keras ? .tensorflow : .pytorch }
+}
+
 /// One timed step of a forward pass, for benchmarks.
 public struct LayerTiming: Sendable {
     /// Canonical module path (`down_tr64.ops.1.conv1`) or op name (`maxpool 0`).
@@ -57,7 +62,7 @@ public struct GenesisNetwork: Sendable {
         batchNorms = try (0..<14).map {
             var bn = try w.batchNorm(block: $0, epsilon: eps)
             bn.reducer = bnReducer
-            bn.arithmetic = bnArithmetic ?? (architecture.variant == .keras ? .tensorflow : .pytorch)
+            bn.arithmetic = bnArithmetic ?? BatchNormArithmetic(architecture.variant)
             return bn
         }
         switch architecture.variant {
