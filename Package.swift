@@ -51,7 +51,9 @@ let package = Package(
             "Tensors", "GenesisModel", "HDF5", "KerasFormat", "HDF5Sandbox", "TorchFormat", "SafeTensors", "NativeCheckpoint",
         ]),
         // The 3D runtime: ops on OpenBLAS and the Genesis network. Never opens a file.
-        .target(name: "Runtime3D", dependencies: ["CBLAS", "Tensors", "GenesisModel"],
+        // The precise GEMM's loops (fixed order, float64): C, fast enough in debug builds too.
+        .target(name: "CPreciseGEMM"),
+        .target(name: "Runtime3D", dependencies: ["CBLAS", "CPreciseGEMM", "Tensors", "GenesisModel"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Whole-volume inference: sliding windows, Gaussian blending, slab streaming. Never opens a file.

@@ -1,4 +1,5 @@
 import CBLAS
+import CPreciseGEMM
 
 /// The runtime's one single-precision matrix product, row-major as `cblas_sgemm`:
 /// C = alpha op(A) op(B) + beta C.
@@ -6,8 +7,8 @@ import CBLAS
 /// `precise: false` is OpenBLAS's sgemm, whose float32 accumulation order depends on the kernel
 /// OpenBLAS picks for the CPU (Haswell, Zen, SkylakeX, Sandybridge ...): the same call rounds
 /// differently from one CPU to the next. `precise: true` computes each element in Double, as
-/// beta C + the products in ascending k, by plain loops of this file (not OpenBLAS's dgemm, whose
-/// order also follows the CPU), and rounds once: the same bits on every x86-64 CPU, within
+/// beta C + the products in ascending k, by plain loops (`genesis_precise_gemm`, in C; not
+/// OpenBLAS's dgemm, whose order also follows the CPU), and rounds once: the same bits on every x86-64 CPU, within
 /// about k * 1e-16 (relative) of the exact value. Convolutions run precisely below
 /// `ConvolutionTuning.preciseMaxMultiplyAdds`, where the ReLU and max-pool decisions of a small
 /// network would otherwise flip with the CPU.
@@ -21,35 +22,12 @@ enum GEMM {
                         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
             return
         }
-        // op(A) as m x k and op(B) as k x n, dense, in Double.
-        let a64 = widened(a, rows: m, columns: k, leading: lda, transposed: transA)
-        let b64 = widened(b, rows: k, columns: n, leading: ldb, transposed: transB)
+        // op(A) (alpha folded in; alpha * a is exact for the alpha of 1 the runtime passes) as
+        // m x k and op(B) as k x n, dense, in Double.
+        var a64 = [Double](repeating: 0, count: m * k), b64 = [Double](repeating: 0, count: k * n)
+        genesis_widen(a, m, k, lda, transA ? 1 : 0, Double(alpha), &a64)
+        genesis_widen(b, k, n, ldb, transB ? 1 : 0, 1, &b64)
         var row = [Double](repeating: 0, count: n)
-        a64.withUnsafeBufferPointer { ap in
-            b64.withUnsafeBufferPointer { bp in
-                row.withUnsafeMutableBufferPointer { rp in
-                    let (av, bv, acc) = (ap.baseAddress!, bp.baseAddress!, rp.baseAddress!)
-                    for i in 0..<m {
-                        let out = c + i * ldc
-                        for j in 0..<n { acc[j] = beta == 0 ? 0 : Double(beta) * Double(out[j]) }
-                        for p in 0..<k {
-                            let x = Double(alpha) * av[i * k + p], from = bv + p * n
-                            for j in 0..<n { acc[j] += x * from[j] }
-                        }
-                        for j in 0..<n { out[j] = Float(acc[j]) }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The rows x columns matrix stored at `p` with leading dimension `leading` (transposed:
-    /// stored as columns x rows), as a dense row-major Double matrix.
-    private static func widened(_ p: UnsafePointer<Float>, rows: Int, columns: Int, leading: Int, transposed: Bool) -> [Double] {
-        var out = [Double](repeating: 0, count: rows * columns)
-        for i in 0..<rows {
-            for j in 0..<columns { out[i * columns + j] = Double(transposed ? p[j * leading + i] : p[i * leading + j]) }
-        }
-        return out
+        genesis_precise_gemm(m, n, k, a64, b64, beta, c, ldc, &row)
     }
 }
