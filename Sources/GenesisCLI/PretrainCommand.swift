@@ -55,6 +55,8 @@ struct PretrainCommand: ParsableCommand {
     }
 
     private func run(_ ranks: TrainingRanks) throws {
+        // OutputGuard (issue 19): OUT is none of the data or --init (a --resume checkpoint may be OUT).
+        try training.checkOutputs(out: out, inputs: [initial, validation, targets] + data.split(separator: ",").map(String.init))
         let session = try TrainingSession.prepare(kind: "pretrain", initial: initial, resume: resume, out: out, options: training,
                                                   transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json, ranks: ranks)
         let threads = ranks.threads(training)
