@@ -67,7 +67,13 @@ struct ZooFetchCommand: ParsableCommand {
             var all: [ZooFetcher.Fetched] = []
             for f in entry.manifest.files {
                 let progress = ZooProgress(file: f.name, quiet: json)
-                all.append(try fetcher.fetch(entry, file: f, observer: progress))
+                do {
+                    all.append(try fetcher.fetch(entry, file: f, observer: progress))
+                } catch let e as ZooError {
+                    guard case .unreachable = e else { throw e }
+                    // Offline: what to do instead, on the same line.
+                    throw CLIError(subject: "zoo fetch \(model)", message: "\(e); with the file at hand, `genesis zoo import \(f.name)` checks it against the manifest and caches it; or fetch from another host with --mirror URL (or GENESIS_ZOO_MIRROR)")
+                }
                 progress.finish()
             }
             results = all
