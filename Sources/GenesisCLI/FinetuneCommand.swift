@@ -104,17 +104,21 @@ struct FinetuneCommand: ParsableCommand {
         let write: (any CheckpointableModel, RunState) throws -> Void = { model, run in
             try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix)
         }
+        func extra(_ optimizer: Optimizer) -> [String: Any] {
+            ["loading": setup.report.json, "task": task.rawValue, "classes": k, "validation_split": split, "freeze_encoder": run.frozenEncoder ?? false,
+             "settings": training.settingsJSON(optimizer: optimizer, run: run, threads: threads)]
+        }
         switch setup.model {
         case let .segmentation(trainer):
             try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run,
                               metric: { p, y in ["dice": Metrics.dice(p, y)] }, checkpoint: { try write($0, $1) },
-                              extraJSON: ["loading": setup.report.json, "task": task.rawValue, "classes": k])
+                              extraJSON: extra(trainer.optimizer))
         case let .classification(trainer):
             try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run, metric: { p, y in
                 var m = ["accuracy": Metrics.accuracy(p, y)]
                 m["auc"] = Metrics.auc(p, y)
                 return m
-            }, checkpoint: { try write($0, $1) }, extraJSON: ["loading": setup.report.json, "task": task.rawValue, "classes": k])
+            }, checkpoint: { try write($0, $1) }, extraJSON: extra(trainer.optimizer))
         }
     }
 }

@@ -24,7 +24,7 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Write this format regardless of the extension.") var format: WritableFormat?
     @Flag(help: "For .h5: write the save_weights layout (no model_config) instead of the model.save layout.") var weightsOnly = false
     @Flag(help: "Accepted for old scripts and ignored: the model.save layout is the default now.") var kerasModel = false
-    @Option(help: "Input shape C,D,H,W recorded in a Keras model_config.", transform: InitCommand.parseShape)
+    @Option(help: "Input shape C,D,H,W the file records (default 1,64,64,32; run takes it as a scan's default patch).", transform: InitCommand.parseShape)
     var inputShape: [Int] = [1, 64, 64, 32]
     @Flag(help: "Replace an existing OUT that is not a model file of the format written.") var force = false
     @Flag(help: "Print one JSON object instead of text.") var json = false

@@ -43,7 +43,7 @@ struct PreviewCommand: ParsableCommand {
             help: ArgumentHelp("Intensity window for raw (integer) cubes: ct, mri or LO,HI.", valueName: "ct|mri|LO,HI"))
     var window: String?
     @Flag(help: "Loss curves: a logarithmic loss axis.") var logScale = false
-    @Option(help: "Loss curves: smoothing weight of the moving average, in [0, 1).") var smoothing: Double = 0.9
+    @Option(parsing: .unconditional, help: "Loss curves: smoothing weight of the moving average, in [0, 1).") var smoothing: Double = 0.9
     @Option(parsing: .unconditional, help: "Threads for the transforms and the model (default: all cores).") var threads: Int?
     @Flag(help: "Replace an existing OUT that is not a PNG image.") var force = false
     @OptionGroup var inputFormat: InputOptions
@@ -90,7 +90,7 @@ struct PreviewCommand: ParsableCommand {
         if json {
             var object: [String: Any?] = ["file": out, "width": canvas.width, "height": canvas.height, "cubes": cubes.count,
                                           "data": path, "data_shape": batch.shape, "seed": Int(truncatingIfNeeded: seed),
-                                          "slice_depth": cubes[0].deps / 2, "scale": pixels, "color": "gray",
+                                          "slice_depth": cubes[0].deps / 2, "scale": pixels, "color": "gray", "threads": nThreads,
                                           "transforms": pairs.enumerated().map { i, p in PreviewRecordJSON.object(p.record, cube: i) }]
             if let r = restoration {
                 object["model"] = r.model
@@ -123,7 +123,7 @@ struct PreviewCommand: ParsableCommand {
             CLIOutput.json(["file": out, "width": canvas.width, "height": canvas.height, "color": "rgb", "log": path,
                             "points": ["training": parsed.training.count, "validation": parsed.validation.count],
                             "validation_placement": parsed.validation.isEmpty ? nil : parsed.placement, "non_finite": parsed.nonFinite,
-                            "bad_lines": bad, "partial_last_line": parsed.partialLastLine, "log_scale": logScale])
+                            "bad_lines": bad, "partial_last_line": parsed.partialLastLine, "log_scale": logScale, "smoothing": smoothing])
         } else {
             CLIOutput.line("wrote \(out): \(canvas.width) x \(canvas.height), \(parsed.training.count) training steps, \(parsed.validation.count) validation points"
                 + (parsed.validation.isEmpty ? "" : " (placed by \(parsed.placement))"))

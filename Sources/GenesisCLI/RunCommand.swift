@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "BatchNorm statistics: inference or batch (default: the variant's official mode).") var bn: BatchNormMode?
     @Option(parsing: .unconditional, help: "BatchNorm epsilon (default: recorded in the file, else the framework's).") var bnEpsilon: Float?
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI. A scan's default is ct; none takes a scan's values as they are.", valueName: "ct|mri|LO,HI|none"))
+            help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI; none takes a scan's values as they are (default: ct for a scan; cubes are taken as they are).", valueName: "ct|mri|LO,HI|none"))
     var window: String?
     @Option(help: ArgumentHelp("Scan: sliding-window size D,H,W along i,j,k (default: the model's recorded input size, else 64,64,32).", valueName: "D,H,W")) var patch: String?
     @Option(parsing: .unconditional, help: "Scan: overlap of neighbouring windows, in [0, 1) (default 0.5).") var overlap: Double = 0.5
@@ -126,7 +126,7 @@ struct RunCommand: ParsableCommand {
                             "variant": arch.variant.rawValue, "base_filters": arch.baseFilters, "labels": arch.labels,
                             "bn": mode.rawValue, "bn_epsilon": Double(eps), "threads": nThreads, "seconds": seconds,
                             "window": window.flatMap(IntensityWindow.init(parsing:)).map { ["low": $0.low, "high": $0.high] },
-                            "cubes_per_slice": plan.cubesPerSlice, "estimated_peak_bytes": plan.estimatedPeakBytes,
+                            "cubes_per_slice": plan.cubesPerSlice, "estimated_peak_bytes": plan.estimatedPeakBytes, "max_memory_bytes": plan.limitBytes,
                             "gflop": gflops, "output_stats": stats.json])
         } else {
             CLIOutput.line("\(arch), BN \(mode.rawValue) (eps \(eps)), \(nThreads) threads")
@@ -138,6 +138,8 @@ struct RunCommand: ParsableCommand {
     struct SlicePlan {
         let cubesPerSlice: Int
         let estimatedPeakBytes: Int
+        /// --max-memory, or its default (80% of RAM).
+        let limitBytes: Int
     }
 
     /// Inference: slices within `sliceBudgetBytes`. Batch statistics: one batch, announced, and
@@ -159,7 +161,7 @@ struct RunCommand: ParsableCommand {
         if mode == .batch, cubes > 1, !json {
             CLIOutput.warn("note: BatchNorm batch statistics couple the \(cubes) cubes: they run as one batch, estimated peak memory \(MemorySize.format(peak)) (limit \(limitText))")
         }
-        return SlicePlan(cubesPerSlice: perSlice, estimatedPeakBytes: peak)
+        return SlicePlan(cubesPerSlice: perSlice, estimatedPeakBytes: peak, limitBytes: limit)
     }
 
     /// Cubes `range` of a float32 (N, 1, D, H, W) tensor.

@@ -58,6 +58,15 @@ struct TrainingOptions: ParsableArguments {
         try OutputGuard.checkNotInput(logPath, inputs: inputs.compactMap { $0 } + [out])
     }
 
+    /// The settings a run used, for --json: each option's value, given or defaulted, so the
+    /// defaults the help documents can be checked against what ran.
+    func settingsJSON(optimizer o: Optimizer, run: RunState, threads: Int) -> [String: Any] {
+        ["optimizer": o.kind.rawValue, "lr": o.learningRate, "momentum": o.momentum, "weight_decay": o.weightDecay,
+         "batch": run.batch, "seed": Int(truncatingIfNeeded: run.seed), "shuffle": run.shuffle, "loss": run.loss.rawValue, "transforms": run.transforms,
+         "schedule": run.scheduleKind ?? schedule.rawValue, "patience": patience as Any, "checkpoint_every": checkpointEvery,
+         "threads": threads, "sync_bn": syncBn, "mpi_timeout": mpiTimeout, "log": log ?? NSNull()]
+    }
+
     var scheduleValue: Schedule { Self.schedule(schedule) }
 
     static func schedule(_ kind: ScheduleKind) -> Schedule {

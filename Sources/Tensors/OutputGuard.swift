@@ -91,8 +91,9 @@ public enum OutputGuard {
 
     /// Refuses to replace an existing file that is not of `kind` unless `force`.
     public static func checkReplaceable(_ output: String, kind: OutputKind, force: Bool) throws {
-        guard !force, FileIO.exists(output) else { return }
+        guard FileIO.exists(output) else { return }
         _ = try FileIO.resolvedOutput(output)   // a FIFO, device or folder is refused whatever --force says
+        guard !force else { return }
         let prefix = (try? FileIO.readPrefix(output, count: FileKind.prefixBytes)) ?? []
         guard !kind.recognises(prefix) else { return }
         throw OutputRefusal(path: output, message: "exists and is \(FileKind.describe(prefix: prefix)), not \(kind.name); --force replaces it")

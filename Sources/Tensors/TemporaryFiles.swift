@@ -15,7 +15,7 @@ public enum TemporaryFiles {
     /// Slots, and the longest path a slot holds (longer paths are not registered: the stale
     /// sweep of `FileIO.removeStaleTemporaries` still removes them on a later run).
     /// (Literals, repeated in the handler, which reads no Swift global but the slots pointer.)
-    static let slotCount = 128
+    public static let slotCount = 128
     static let slotBytes = 4096
 
     private static let registry = Registry()
@@ -52,19 +52,19 @@ public enum TemporaryFiles {
             pthread_mutex_lock(&lock)
             defer { pthread_mutex_unlock(&lock) }
             if !installed { installHandlers(); installed = true }
-            // A free slot, else one whose file is gone (renamed or removed by a writer that did
-            // not release it).
+            // A free slot; when none is left, one whose file is gone (renamed or removed by a
+            // writer that did not release it; a name registered but not yet created could be
+            // taken too, which only costs its removal on a signal).
             var gone = stat()
-            for s in 0..<TemporaryFiles.slotCount {
-                let slot = slots + s * TemporaryFiles.slotBytes
-                guard slot[0] == 0 || lstat(slot, &gone) != 0 else { continue }
-                slot[0] = 0
-                // The bytes first, the first byte last: the handler never sees half a path.
-                for (i, b) in bytes.enumerated().dropFirst() { slot[i] = CChar(bitPattern: b) }
-                slot[bytes.count] = 0
-                slot[0] = CChar(bitPattern: bytes[0])
-                return
-            }
+            let free = (0..<TemporaryFiles.slotCount).first { slots[$0 * TemporaryFiles.slotBytes] == 0 }
+                ?? (0..<TemporaryFiles.slotCount).first { lstat(slots + $0 * TemporaryFiles.slotBytes, &gone) != 0 }
+            guard let s = free else { return }
+            let slot = slots + s * TemporaryFiles.slotBytes
+            slot[0] = 0
+            // The bytes first, the first byte last: the handler never sees half a path.
+            for (i, b) in bytes.enumerated().dropFirst() { slot[i] = CChar(bitPattern: b) }
+            slot[bytes.count] = 0
+            slot[0] = CChar(bitPattern: bytes[0])
         }
 
         func remove(_ path: String) {
