@@ -10,7 +10,7 @@ import VolumeIO
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preview",
-        abstract: "Draw what pretraining sees (cubes before and after the Models Genesis transforms) or a loss curve, as PNG.",
+        abstract: "Draw what pretraining sees (cubes before and after the Models Genesis transforms), a loss curve, or the middle planes of scans, as PNG.",
         discussion: """
         Cubes (--data): for the first K cubes of a .npy file ((N, D, H, W) float like the official cube files, or (N, 1, D, H, W)), the middle depth slice of the original, of the transformed cube the network is given, and, with --model, of the model's restoration, side by side in gray (value x 255, clamped to [0, 1]), scaled up by nearest neighbour. The transforms are the official ones (flip, local pixel shuffling, non-linear intensity map, in- or out-painting, at the official rates); cube i is transformed with a generator seeded from (--seed, i), as pretraining does, so the same seed gives the same picture. The original is shown flipped like the input: that is the training target. Under each row: what the transforms drew.
 
@@ -18,7 +18,7 @@ struct PreviewCommand: ParsableCommand {
 
         Loss curves (--log): a JSON-lines log; lines with "step" and "loss" are training steps (drawn per step, with an exponentially smoothed line), lines with "epoch" and a number "validation" are validation points (placed at their "step" if given, else at the last step of their epoch, else spread evenly). NaN and Infinity are counted, not drawn. Lines that are not JSON objects are reported and exit 1 (the picture is still written); an unfinished last line (a write in progress) is ignored.
 
-        Output: an 8-bit PNG written beside the target and renamed into place.
+        Output: an 8-bit PNG written beside the target and renamed into place; OUT must end .png, may not be one of the inputs, and replaces an existing file that is not a PNG only with --force.
 
         Examples:
           genesis cubes --count 4 --out cubes.npy && genesis preview --data cubes.npy --out pairs.png
@@ -38,7 +38,7 @@ struct PreviewCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Cubes to show (the first K of the file; default 4).") var count: Int = 4
     @Option(help: "A model to restore the transformed cubes with (any file genesis reads).") var model: String?
     @Option(help: "BatchNorm statistics for --model: inference or batch (default: the variant's official mode).") var bn: BatchNormMode?
-    @Option(help: "Pixels per voxel: 1, 2, 3 or 4 (default 4 for cubes up to 96 on a side, else 2).") var scale: Int?
+    @Option(parsing: .unconditional, help: "Pixels per voxel: 1, 2, 3 or 4 (default 4 for cubes up to 96 on a side, else 2).") var scale: Int?
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Intensity window for raw (integer) cubes: ct, mri or LO,HI.", valueName: "ct|mri|LO,HI"))
     var window: String?

@@ -11,7 +11,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a forward pass of a model on cubes from a .npy file, or on a whole scan with sliding windows.",
         discussion: """
-        MODEL is any file genesis reads. X is a .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Float arrays are taken as they are (the network expects values in [0, 1]); integer arrays (raw HU) need --window. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise.
+        MODEL is any file genesis reads. X is a .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Float arrays are taken as they are (the network expects values in [0, 1]); integer arrays (raw HU) need --window. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise. OUT is checked before the model loads: a .npy for cubes, a .nii or .nii.gz for a scan, never one of the inputs (also not through a symlink or hard link); an existing file of another kind is replaced only with --force.
 
         BatchNorm: `inference` normalises with the stored moving statistics (Keras predict); `batch` with the statistics of the batch itself (Keras training, and the official PyTorch model in every mode). The default is each variant's official behaviour: inference for the keras variant, batch for the torch variant. Epsilon is the one the file records, else its framework's (Keras 1e-3, PyTorch 1e-5); --bn-epsilon overrides. A line on stderr says when either differs from the file's framework.
 
