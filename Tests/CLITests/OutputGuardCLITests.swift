@@ -140,6 +140,17 @@ final class OutputGuardCLITests: XCTestCase {
         }
     }
 
+    /// A usage error's first line names the problem and what the option is for.
+    func testUsageErrorsFirstLineSaysItAll() throws {
+        let r = try genesis(["cubes"])
+        XCTAssertEqual(r.status, 2)
+        let lines = r.stderr.components(separatedBy: "\n")
+        XCTAssertEqual(lines.first, "genesis: error: Missing expected argument '--out <out>' (--out <out>: Output .npy file.)")
+        XCTAssertTrue(lines.dropFirst().first?.hasPrefix("Usage: genesis cubes") == true, r.stderr)
+        XCTAssertFalse(r.stderr.contains("Help:"), r.stderr)
+        XCTAssertEqual(try genesis(["run"]).stderr.components(separatedBy: "\n").first, "genesis: error: Missing expected argument '<model>' (<model>: The model file.)")
+    }
+
     /// SIGINT and SIGTERM during `run` (cubes and a scan): the process dies of the signal and
     /// leaves neither the output nor a hidden temporary beside it.
     func testSignalsRemoveTemporaries() throws {
