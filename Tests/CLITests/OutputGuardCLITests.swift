@@ -115,6 +115,11 @@ final class OutputGuardCLITests: XCTestCase {
         let f = try files()
         XCTAssertEqual(try refusal(["run", f.model, "--input", f.model, "--output", f.dir + "/o.npy"]),
                        "genesis: error: \(f.model): is an HDF5 file (a Keras model, .h5), not cubes (.npy) or a scan (.nii, .nii.gz, .mhd, .mha)")
+        // The readers behind finetune, pretrain, preview and cubes say it too.
+        XCTAssertEqual(try refusal(["finetune", "--init", f.model, "--task", "segmentation", "--images", f.model, "--labels", f.masks, "--out", f.dir + "/s.h5"]),
+                       "genesis: error: \(f.model): magic: expected a NumPy array (.npy, starting \\x93NUMPY), found an HDF5 file (a Keras model, .h5)")
+        XCTAssertEqual(try refusal(["cubes", f.model, "--out", f.dir + "/c.npy"]),
+                       "genesis: error: \(f.model): name: expected a .nii, .nii.gz, .mhd or .mha file, found an HDF5 file (a Keras model, .h5)")
         try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: f.dir + "/table.csv"))
         XCTAssertEqual(try refusal(["run", f.model, "--input", f.dir + "/table.csv", "--output", f.dir + "/o.npy"]),
                        "genesis: error: \(f.dir)/table.csv: is a text file, not cubes (.npy) or a scan (.nii, .nii.gz, .mhd, .mha)")
