@@ -35,22 +35,20 @@ public enum TemporaryFiles {
 
     final class Registry {
         /// `slotCount` slots of `slotBytes` bytes; a slot is in use when its first byte is not 0.
-        let slots: UnsafeMutablePointer<CChar>
-        private var lock = pthread_mutex_t()
+        let slots = temporarySlots
+        /// A heap mutex: its address never moves (an inout property could be a temporary).
+        private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         private var installed = false
 
         init() {
-            slots = .allocate(capacity: TemporaryFiles.slotCount * TemporaryFiles.slotBytes)
-            slots.initialize(repeating: 0, count: TemporaryFiles.slotCount * TemporaryFiles.slotBytes)
-            pthread_mutex_init(&lock, nil)
-            signalSlots = slots
+            pthread_mutex_init(lock, nil)
         }
 
         func add(_ path: String) {
             let bytes = Array(path.utf8)
             guard !bytes.isEmpty, bytes.count < TemporaryFiles.slotBytes else { return }
-            pthread_mutex_lock(&lock)
-            defer { pthread_mutex_unlock(&lock) }
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
             if !installed { installHandlers(); installed = true }
             // A free slot; when none is left, one whose file is gone (renamed or removed by a
             // writer that did not release it; a name registered but not yet created could be
@@ -68,8 +66,8 @@ public enum TemporaryFiles {
         }
 
         func remove(_ path: String) {
-            pthread_mutex_lock(&lock)
-            defer { pthread_mutex_unlock(&lock) }
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
             for s in 0..<TemporaryFiles.slotCount {
                 let slot = slots + s * TemporaryFiles.slotBytes
                 if slot[0] != 0, String(cString: slot) == path { slot[0] = 0 }
@@ -77,8 +75,8 @@ public enum TemporaryFiles {
         }
 
         var paths: [String] {
-            pthread_mutex_lock(&lock)
-            defer { pthread_mutex_unlock(&lock) }
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
             return (0..<TemporaryFiles.slotCount).compactMap { s in
                 let slot = slots + s * TemporaryFiles.slotBytes
                 return slot[0] == 0 ? nil : String(cString: slot)
@@ -109,16 +107,21 @@ public enum TemporaryFiles {
     }
 }
 
-/// The slots, for the handler (set once, before the handler is installed).
-private nonisolated(unsafe) var signalSlots: UnsafeMutablePointer<CChar>?
+/// The slots: one block, allocated and zeroed once (a constant pointer; the registry writes
+/// the bytes under its lock, the handler only reads them). Initialised before the handler is
+/// installed, since the registry that installs it holds it.
+private let temporarySlots: UnsafeMutablePointer<CChar> = {
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: TemporaryFiles.slotCount * TemporaryFiles.slotBytes)
+    p.initialize(repeating: 0, count: TemporaryFiles.slotCount * TemporaryFiles.slotBytes)
+    return p
+}()
 
 /// Unlinks every registered temporary, then dies of the signal with its default action.
 private func removeTemporariesAndDie(_ sig: Int32) {
-    if let slots = signalSlots {
-        for s in 0..<128 {   // TemporaryFiles.slotCount, slotBytes
-            let slot = slots + s * 4096
-            if slot[0] != 0 { unlink(slot) }
-        }
+    let slots = temporarySlots
+    for s in 0..<128 {   // TemporaryFiles.slotCount, slotBytes
+        let slot = slots + s * 4096
+        if slot[0] != 0 { unlink(slot) }
     }
     signal(sig, SIG_DFL)
     raise(sig)
