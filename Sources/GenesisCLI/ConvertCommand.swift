@@ -56,8 +56,13 @@ struct ConvertCommand: ParsableCommand {
         let eps = source.effectiveBNEpsilon ?? r.written.architecture.variant.defaultBNEpsilon
         let forward: ForwardComparison.Result
         do {
-            let a = try GenesisNetwork(architecture: try source.architecture(), weights: source.mapped.store, bnEpsilon: eps, algorithm: .im2col)
-            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps, algorithm: .im2col)
+            // ... and the source's BatchNorm arithmetic.
+            let sourceArchitecture = try source.architecture()
+            let arithmetic = BatchNormArithmetic(sourceArchitecture.variant)
+            let a = try GenesisNetwork(architecture: sourceArchitecture, weights: source.mapped.store, bnEpsilon: eps, algorithm: .im2col,
+                                       bnArithmetic: arithmetic)
+            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps,
+                                       algorithm: .im2col, bnArithmetic: arithmetic)
             forward = try ForwardComparison.compare(a, b, spatial: ForwardComparison.cubeSpatial(for: source.inputShape))
             try r.commit()
         } catch {

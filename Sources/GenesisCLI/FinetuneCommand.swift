@@ -102,7 +102,8 @@ struct FinetuneCommand: ParsableCommand {
         run.validationSplit = split
         run.frozenEncoder = resumed?.run.frozenEncoder ?? freezeEncoder
         let write: (any CheckpointableModel, RunState) throws -> Void = { model, run in
-            try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix)
+            try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix,
+                                         kerasLayerNames: setup.kerasLayerNames)
         }
         func extra(_ optimizer: Optimizer) -> [String: Any] {
             ["loading": setup.report.json, "task": task.rawValue, "classes": k, "validation_split": split, "freeze_encoder": run.frozenEncoder ?? false,

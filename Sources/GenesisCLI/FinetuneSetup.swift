@@ -19,6 +19,8 @@ struct FinetuneSetup {
     let report: FinetuneSupport.LoadingReport
     let notes: [String]
     let modulePrefix: Bool
+    /// The source's Keras layer names (`LoadedModel.kerasLayerNames`), kept by Keras checkpoints.
+    let kerasLayerNames: [String: String]
 
     static func make(task: FinetuneCommand.Task, classes k: Int, initial: String?,
                      resumed: (loaded: LoadedModel, optimizer: Optimizer, run: RunState)?, options: TrainingOptions,
@@ -97,6 +99,6 @@ struct FinetuneSetup {
             model = .classification(t)
         }
         return FinetuneSetup(model: model, framework: framework, learningRate: optimizer.learningRate, report: report, notes: notes,
-                             modulePrefix: loaded.mapped.hadModulePrefix)
+                             modulePrefix: loaded.mapped.hadModulePrefix, kerasLayerNames: loaded.kerasLayerNames)
     }
 }

@@ -78,7 +78,8 @@ struct PretrainCommand: ParsableCommand {
         var extra: [String: Any] = ["settings": training.settingsJSON(optimizer: trainer.optimizer, run: run, threads: threads)]
         if let r = trainer.reducer { extra["allreduce_bytes_per_step"] = r.bytesPerStep; extra["allreduce_buckets"] = r.plan.sizes.count }
         try session.train(trainer, data: data, validation: validationPairs, run: run, checkpoint: { trainer, run in
-            try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix)
+            try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix,
+                                         kerasLayerNames: session.kerasLayerNames)
         }, extraJSON: extra)
     }
 }

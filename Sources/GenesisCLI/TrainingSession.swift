@@ -24,6 +24,8 @@ struct TrainingSession {
     var notes: [String]
     /// PyTorch checkpoints keep the source's `module.` prefix (the official file has it).
     var modulePrefix = false
+    /// The Keras layer names of the file the run started from, kept by Keras checkpoints.
+    var kerasLayerNames: [String: String] = [:]
     /// One process, or the ranks of an MPI run.
     var ranks = TrainingRanks(world: nil, syncBN: false)
 
@@ -60,6 +62,7 @@ struct TrainingSession {
                                     transforms: r.run.transforms, loss: r.run.loss,
                                     notes: ["resuming \(resume) at step \(r.run.step) of \(r.run.totalSteps)"])
             s.modulePrefix = r.loaded.mapped.hadModulePrefix
+            s.kerasLayerNames = r.loaded.kerasLayerNames
             return s
         }
         let path = initial!
@@ -76,6 +79,7 @@ struct TrainingSession {
                                 transforms: transforms, loss: loss,
                                 notes: [Self.trainedAs(arch, framework, trainer.bnEpsilon), o.note])
         s.modulePrefix = loaded.mapped.hadModulePrefix
+        s.kerasLayerNames = loaded.kerasLayerNames
         return s
     }
 

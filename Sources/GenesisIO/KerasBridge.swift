@@ -140,7 +140,7 @@ struct KerasBridge: FormatBridge {
         guard canWrite else { throw GenesisIOError.cannotWrite(file: path, reason: "writing \(kind.rawValue) is not available: write .h5 (Keras 3 loads it)") }
         let arch = p.architecture
         let classes = ClassifierHead.classes(in: p.weights, baseFilters: arch.baseFilters)
-        let plan = classes.map { KerasLayerPlan(classifier: arch, classes: $0) } ?? KerasLayerPlan(arch)
+        let plan = (classes.map { KerasLayerPlan(classifier: arch, classes: $0) } ?? KerasLayerPlan(arch)).renamed(p.kerasLayerNames)
         let layers = try Self.kerasLayers(p.weights, layers: plan.layers)
         let extra = classes == nil ? [] : try Self.kerasLayers(p.weights, layers: KerasLayerPlan.decoderLayers(arch))
         var header = KerasWriter.Header(writer: GenesisWriter.name, annotations: p.annotations)

@@ -40,6 +40,10 @@ public struct ModelPayload: Sendable {
     public var kerasBackend: String?
     /// `genesis_*` string entries to store with the weights (`GenesisWriter.annotationPrefix`).
     public var annotations: [String: String] = [:]
+    /// Keras layer names of the source where they differ from the official plan's
+    /// (`KerasLayerPlan.sourceLayerNames`: tf_keras names the final conv `conv3d`, Keras 2.2.4
+    /// `conv3d_1`); the Keras writer keeps them, so `load_weights(by_name=True)` still matches.
+    public var kerasLayerNames: [String: String] = [:]
 
     public init(architecture: Architecture, weights: TensorStore, optimizer: OptimizerState? = nil, epoch: Int? = nil,
                 bnEpsilon: Float? = nil, inputShape: [Int] = [1, 64, 64, 32], provenance: Provenance? = nil) {
@@ -88,9 +92,17 @@ extension LoadedModel {
         if let k = kerasListing {
             p.kerasVersion = k.versions["keras"]
             p.kerasBackend = k.versions["backend"]
+            p.kerasLayerNames = kerasLayerNames
         } else if let r = recorded, let f = r.sourceFormat.flatMap(FormatKind.init(rawValue:)), KerasBridge.kerasKinds.contains(f) {
             p.kerasVersion = r.sourceFormatVersion
         }
         return p
+    }
+
+    /// The file's Keras 2 layer names where they differ from the official plan's (empty for
+    /// other formats and when the file is not laid out as the plan): what writers keep.
+    public var kerasLayerNames: [String: String] {
+        guard let k = kerasListing, mapped.naming == .keras2, let arch = try? architecture() else { return [:] }
+        return KerasLayerPlan(arch).sourceLayerNames(sourceNames: mapped.sourceNames, sourceLayers: k.groups.map { ($0.name, $0.className) })
     }
 }

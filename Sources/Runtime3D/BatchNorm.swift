@@ -23,6 +23,31 @@ public struct BatchNormStatistics: Sendable, Equatable {
     }
 }
 
+/// How a framework rounds BatchNorm's y = x * scale + shift, whose sign decides the ReLU after
+/// it: for an x near the mean, scale and shift's last bits move y across zero. Matching the
+/// framework's order keeps the ReLU decisions of a training step its own (the torch legacy
+/// fixture's reference step flipped with the TensorFlow order: 1.15x the step tolerance; 0.4%
+/// with PyTorch's).
+public enum BatchNormArithmetic: String, Sendable, CaseIterable {
+    /// `tf.nn.batch_normalization` (tf_keras BatchNormalization on 5-D input): inv =
+    /// rsqrt(var + eps) * gamma in float32; y = x * inv + (beta - mean * inv).
+    case tensorflow
+    /// PyTorch's CPU batch norm: invstd = 1 / sqrt(var + eps) in double, rounded to float;
+    /// alpha = invstd * w; beta' = b - mean * invstd * w; y = x * alpha + beta'.
+    case pytorch
+
+    func scaleAndShift(mean: Float, variance: Float, epsilon: Float, gamma: Float, beta: Float) -> (Float, Float) {
+        switch self {
+        case .tensorflow:
+            let scale = gamma * (1 / (variance + epsilon).squareRoot())
+            return (scale, beta - mean * scale)
+        case .pytorch:
+            let invstd = Float(1 / (Double(variance) + Double(epsilon)).squareRoot())
+            return (invstd * gamma, beta - mean * invstd * gamma)
+        }
+    }
+}
+
 /// BatchNorm over channels of an NCDHW map: y = gamma * (x - mean) / sqrt(var + eps) + beta.
 public struct BatchNorm: Sendable {
     public let gamma: [Float]
@@ -34,6 +59,8 @@ public struct BatchNorm: Sendable {
     /// Adds the batch-mode channel sums over the processes of a data-parallel run (`--sync-bn`);
     /// nil: the statistics of this process's batch alone.
     public var reducer: (any BatchNormReducer)?
+    /// How the per-channel scale and shift are rounded: the framework the weights train in.
+    public var arithmetic: BatchNormArithmetic = .tensorflow
 
     public init(gamma: [Float], beta: [Float], movingMean: [Float], movingVariance: [Float], epsilon: Float) throws {
         let c = gamma.count
@@ -100,9 +127,8 @@ public struct BatchNorm: Sendable {
         var scale = [Float](repeating: 0, count: channels)
         var shift = [Float](repeating: 0, count: channels)
         for ch in 0..<channels {
-            let inv = 1 / (stats.variance[ch] + epsilon).squareRoot()
-            scale[ch] = gamma[ch] * inv
-            shift[ch] = beta[ch] - stats.mean[ch] * scale[ch]
+            (scale[ch], shift[ch]) = arithmetic.scaleAndShift(mean: stats.mean[ch], variance: stats.variance[ch], epsilon: epsilon,
+                                                              gamma: gamma[ch], beta: beta[ch])
         }
         let c = channels
         Parallel.forEach(batch * c, threads: threads) { plane, _ in

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// What a convolution's backward pass returns: the gradients of its weight (the forward's
 /// layout, (out, in, k, k, k)), its bias, and of each input part in that part's own shape (a
 /// part read through 2x nearest upsampling gets its gradient at its low resolution: the sum
@@ -21,7 +19,9 @@ extension Conv3D {
     /// (out x in * 27) = sum over tiles of dY_tile (out x columns) times im2col(x)_tile^T,
     /// per-worker accumulators, one column tile per worker (never a full im2col). Bias: the sum
     /// of dY.
-    /// Sums are accumulated in float32 GEMMs and reduced across workers in Double.
+    /// Sums are accumulated in float32 GEMMs and reduced across workers in Double; below
+    /// `ConvolutionTuning.preciseMaxMultiplyAdds` every GEMM runs in Double (`GEMM`) and the
+    /// weight gradient by im2col, as the forward's direct form.
     public func backward(_ parts: [ConvInput], outputGradient dY: FeatureMap, inputGradient: Bool = true,
                          threads: Int = Parallel.defaultThreads) throws -> Conv3DGradients {
         let (weight, bias) = try parameterGradients(parts, outputGradient: dY, threads: threads)
@@ -34,7 +34,8 @@ extension Conv3D {
                                    threads: Int = Parallel.defaultThreads) throws -> (weight: [Float], bias: [Float]) {
         let src = try checkedSources(parts, dY)
         let bias = Reductions.channelSums(dY, threads: threads)
-        let weight = kernel == 3 ? weightGradient3(src, parts, dY, threads: threads) : weightGradient1(src, parts, dY, threads: threads)
+        let weight = kernel == 3 ? weightGradient3(src, parts, dY, threads: threads)
+            : weightGradient1(src, parts, dY, precise: runsPrecisely(src), threads: threads)
         return (weight, bias)
     }
 
@@ -42,7 +43,8 @@ extension Conv3D {
     public func inputGradients(_ parts: [ConvInput], outputGradient dY: FeatureMap,
                                threads: Int = Parallel.defaultThreads) throws -> [FeatureMap] {
         let src = try checkedSources(parts, dY)
-        let dX = kernel == 3 ? try flippedForData(threads: threads).forward(dY, threads: threads) : try dataGradient1(dY, threads: threads)
+        let dX = kernel == 3 ? try flippedForData(threads: threads).forward(dY, threads: threads)
+            : try dataGradient1(dY, precise: runsPrecisely(src), threads: threads)
         return try src.channelRanges.enumerated().map { i, range in
             parts[i].isUpsampled ? try Resampling.upsampleNearest2Backward(dX, channels: range, threads: threads)
                 : try dX.channelSlice(range, threads: threads)
@@ -85,6 +87,7 @@ extension Conv3D {
     /// dW for kernel 3: by the transposed 2-D Winograd identity where the forward runs 2-D
     /// Winograd on this shape (and the values are finite; see `NonFinite`), else tiled im2col.
     private func weightGradient3(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+        if runsPrecisely(src) { return weightGradientByRowChunks(src, parts, dY, precise: true, threads: threads) }
         if winograd2D != nil, path(for: src) == .winograd2D,
            !NonFinite.contains(dY.data, threads: threads), !parts.contains(where: { NonFinite.contains($0.map.data, threads: threads) }) {
             let dW = ChannelSources.withPointers(parts.map(\.map)) { ptrs in
@@ -107,7 +110,7 @@ extension Conv3D {
         if outChannels * inChannels * 27 >= tuning.channelBlockedWeightGradientMinimum && inChannels > 16 {
             return weightGradientByChannelBlocks(src, parts, dY, threads: threads)
         }
-        return weightGradientByRowChunks(src, parts, dY, threads: threads)
+        return weightGradientByRowChunks(src, parts, dY, precise: false, threads: threads)
     }
 
     /// Input-channel blocks of 16: task b fills the im2col rows of its channels for a run of
@@ -144,9 +147,9 @@ extension Conv3D {
                                     Im2col.fill3(src, src.plane(ptrs, entry, sample: n), upsampled: src.upsampled[entry.source], rows: r0..<r1,
                                                  line: line, into: col + (ci - c0) * 27 * cols, rowStride: cols)
                                 }
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(n27), Int32(cols),
-                                            1, g.baseAddress! + n * cout * s + r0 * wd, Int32(s), col, Int32(cols),
-                                            1, wb + c0 * 27, Int32(k))
+                                GEMM.multiply(precise: false, transB: true, m: cout, n: n27, k: cols,
+                                              a: g.baseAddress! + n * cout * s + r0 * wd, lda: s, b: col, ldb: cols,
+                                              beta: 1, c: wb + c0 * 27, ldc: k)
                             }
                         }
                     }
@@ -158,7 +161,7 @@ extension Conv3D {
 
     /// Per (sample, row chunk) the chunk's im2col columns (read through any upsampling) and one
     /// GEMM dW_worker += dY_chunk col^T.
-    private func weightGradientByRowChunks(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+    private func weightGradientByRowChunks(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, precise: Bool, threads: Int) -> [Float] {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let k = inChannels * 27
@@ -189,9 +192,9 @@ extension Conv3D {
                                      line: line, into: col + ci * 27 * cols, rowStride: cols)
                     }
                     let first = used.claim(worker)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(k), Int32(cols),
-                                1, g.baseAddress! + n * cout * s + r0 * wd, Int32(s), col, Int32(cols),
-                                first ? 0 : 1, accumulators.buffer(worker), Int32(k))
+                    GEMM.multiply(precise: precise, transB: true, m: cout, n: k, k: cols,
+                                  a: g.baseAddress! + n * cout * s + r0 * wd, lda: s, b: col, ldb: cols,
+                                  beta: first ? 0 : 1, c: accumulators.buffer(worker), ldc: k)
                 }
             }
         }
@@ -199,7 +202,7 @@ extension Conv3D {
     }
 
     /// dW for kernel 1: per sample and part, dW[:, part] += dY_n X_n^T (out x s times s x in_part).
-    private func weightGradient1(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, threads: Int) -> [Float] {
+    private func weightGradient1(_ src: ChannelSources, _ parts: [ConvInput], _ dY: FeatureMap, precise: Bool, threads: Int) -> [Float] {
         let maps = (try? parts.map { try $0.materialized(threads: threads) }) ?? []
         let s = src.spatialCount
         let (cout, cin) = (outChannels, inChannels)
@@ -217,9 +220,9 @@ extension Conv3D {
                     let first = used.claim(worker)
                     var offset = 0
                     for (part, cp) in src.channelCounts.enumerated() {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(cp), Int32(r.count),
-                                    1, g.baseAddress! + n * cout * s + r.lowerBound, Int32(s), ptrs[part] + n * cp * s + r.lowerBound, Int32(s),
-                                    first ? 0 : 1, acc + offset, Int32(cin))
+                        GEMM.multiply(precise: precise, transB: true, m: cout, n: cp, k: r.count,
+                                      a: g.baseAddress! + n * cout * s + r.lowerBound, lda: s, b: ptrs[part] + n * cp * s + r.lowerBound, ldb: s,
+                                      beta: first ? 0 : 1, c: acc + offset, ldc: cin)
                         offset += cp
                     }
                 }
@@ -229,7 +232,7 @@ extension Conv3D {
     }
 
     /// dX for kernel 1: W^T dY per (sample, column chunk).
-    private func dataGradient1(_ dY: FeatureMap, threads: Int) throws -> FeatureMap {
+    private func dataGradient1(_ dY: FeatureMap, precise: Bool, threads: Int) throws -> FeatureMap {
         var dX = try FeatureMap(uninitializedBatch: dY.batch, channels: inChannels, depth: dY.depth, height: dY.height, width: dY.width)
         let s = dY.spatialCount
         let (cout, cin) = (outChannels, inChannels)
@@ -241,8 +244,8 @@ extension Conv3D {
                     Parallel.forEach(dY.batch * ranges.count, threads: threads) { chunk, _ in
                         let n = chunk / ranges.count
                         let r = ranges[chunk % ranges.count]
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cin), Int32(r.count), Int32(cout),
-                                    1, wb, Int32(cin), gb + n * cout * s + r.lowerBound, Int32(s), 0, xb + n * cin * s + r.lowerBound, Int32(s))
+                        GEMM.multiply(precise: precise, transA: true, m: cin, n: r.count, k: cout, a: wb, lda: cin,
+                                      b: gb + n * cout * s + r.lowerBound, ldb: s, beta: 0, c: xb + n * cin * s + r.lowerBound, ldc: s)
                     }
                 }
             }

@@ -1,9 +1,7 @@
-import CBLAS
-
 /// Conv3D with stride 1, padding "same" and bias, kernel 3x3x3 or 1x1x1, weight in PyTorch
 /// layout (out, in, k, k, k). Several inputs are read as their channel concatenation.
 ///
-/// Kernel 3 runs as tiled im2col + `cblas_sgemm`: output rows (one (d, h) line of `width`
+/// Kernel 3 runs as tiled im2col + GEMM (`GEMM.multiply`): output rows (one (d, h) line of `width`
 /// voxels each) are grouped into chunks; per chunk a worker fills a column matrix
 /// (in * 27) x (rows * width) and multiplies it by the weight matrix (out) x (in * 27),
 /// writing straight into the output (ldc = voxels per channel). Memory beyond input and output
@@ -94,8 +92,9 @@ public struct Conv3D: Sendable {
         guard src.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv3d: input has \(src.channels) channels, expected \(inChannels)")
         }
-        if runsByPhases(parts, threads: threads) { return try forwardByPhases(parts, src, threads: threads) }
-        let path = self.path(for: src)
+        let precise = runsPrecisely(src)
+        if !precise, runsByPhases(parts, threads: threads) { return try forwardByPhases(parts, src, threads: threads) }
+        let path = precise ? .im2col : self.path(for: src)
         let finite = path == .im2col || !parts.contains { NonFinite.contains($0.map.data, threads: threads) }
         let use2D = finite && path == .winograd2D
         let use1D = finite && path == .winograd
@@ -114,15 +113,25 @@ public struct Conv3D: Sendable {
                         } else if use1D, let wino = winograd {
                             wino.run(src, ptrs, b.baseAddress!, o.baseAddress!, tuning: tuning, threads: threads)
                         } else if kernel == 3 {
-                            run3(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)
+                            run3(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, precise: precise, threads: threads)
                         } else {
-                            run1(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, threads: threads)
+                            run1(src, ptrs, w.baseAddress!, b.baseAddress!, o.baseAddress!, precise: precise, threads: threads)
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// Whether a call on `src` runs the direct form with float64 GEMMs (see
+    /// `ConvolutionTuning.preciseMaxMultiplyAdds`); the input gradient's flipped convolution
+    /// has the same count, so a layer's forward and backward decide alike.
+    func runsPrecisely(_ src: ChannelSources) -> Bool {
+        let (perVoxel, o1) = (inChannels * outChannels).multipliedReportingOverflow(by: kernel * kernel * kernel)
+        let (voxels, o2) = src.batch.multipliedReportingOverflow(by: src.spatialCount)
+        let (total, o3) = perVoxel.multipliedReportingOverflow(by: voxels)
+        return !(o1 || o2 || o3) && tuning.runsPrecisely(multiplyAdds: total)
     }
 
     /// The algorithm that runs on inputs of this shape (kernel 1 reports `.im2col`: one GEMM):
@@ -137,7 +146,7 @@ public struct Conv3D: Sendable {
 
     /// 3x3x3: tiled im2col + GEMM per (sample, row chunk).
     private func run3(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ w: UnsafePointer<Float>,
-                      _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, threads: Int) {
+                      _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, precise: Bool, threads: Int) {
         let (d, h, wd) = (src.depth, src.height, src.width)
         let s = src.spatialCount
         let k = inChannels * 27
@@ -167,8 +176,7 @@ public struct Conv3D: Sendable {
                              into: col + ci * 27 * cols, rowStride: cols)
             }
             let c = o + n * cout * s + r0 * wd
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(k),
-                        1, w, Int32(k), col, Int32(cols), 0, c, Int32(s))
+            GEMM.multiply(precise: precise, m: cout, n: cols, k: k, a: w, lda: k, b: col, ldb: cols, beta: 0, c: c, ldc: s)
             for co in 0..<cout {
                 let bv = b[co]
                 let row = c + co * s
@@ -179,7 +187,7 @@ public struct Conv3D: Sendable {
 
     /// 1x1x1: one GEMM per (sample, column chunk) and input part, accumulating.
     private func run1(_ src: ChannelSources, _ ptrs: [UnsafePointer<Float>], _ w: UnsafePointer<Float>,
-                      _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, threads: Int) {
+                      _ b: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, precise: Bool, threads: Int) {
         let s = src.spatialCount
         let cout = outChannels, cin = inChannels
         let perSample = max(1, min(s / 1024, 4 * threads))
@@ -195,8 +203,7 @@ public struct Conv3D: Sendable {
             var offset = 0
             for (part, cp) in src.channelCounts.enumerated() {
                 let bp = ptrs[part] + n * cp * s + r.lowerBound
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(r.count), Int32(cp),
-                            1, w + offset, Int32(cin), bp, Int32(s), 1, c, Int32(s))
+                GEMM.multiply(precise: precise, m: cout, n: r.count, k: cp, a: w + offset, lda: cin, b: bp, ldb: s, beta: 1, c: c, ldc: s)
                 offset += cp
             }
         }

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// Gradients of one transposed convolution: weight in the forward's layout (in, out, 2, 2, 2),
 /// bias, and the input.
 public struct ConvTranspose3DGradients: Sendable {
@@ -29,6 +27,7 @@ extension ConvTranspose3D {
         let tiles = Scratch(workers: workers, capacity: m * rowsPerChunk * wi)
         let accumulators = Scratch(workers: workers, capacity: cin * m)
         let used = WorkerFlags(workers)
+        let precise = runsPrecisely(x)
         x.data.withUnsafeBufferPointer { xp in
             dY.data.withUnsafeBufferPointer { gp in
                 dX.data.withUnsafeMutableBufferPointer { dp in
@@ -55,11 +54,11 @@ extension ConvTranspose3D {
                                 }
                             }
                             let xc = xb + n * cin * si + r0 * wi
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cin), Int32(cols), Int32(m),
-                                        1, wb, Int32(m), t, Int32(cols), 0, db + n * cin * si + r0 * wi, Int32(si))
+                            GEMM.multiply(precise: precise, m: cin, n: cols, k: m, a: wb, lda: m, b: t, ldb: cols,
+                                          beta: 0, c: db + n * cin * si + r0 * wi, ldc: si)
                             let first = used.claim(worker)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cin), Int32(m), Int32(cols),
-                                        1, xc, Int32(si), t, Int32(cols), first ? 0 : 1, accumulators.buffer(worker), Int32(m))
+                            GEMM.multiply(precise: precise, transB: true, m: cin, n: m, k: cols, a: xc, lda: si, b: t, ldb: cols,
+                                          beta: first ? 0 : 1, c: accumulators.buffer(worker), ldc: m)
                         }
                     }
                 }

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// ConvTranspose3d with kernel 2, stride 2 and bias (PyTorch `up_conv`), weight layout
 /// (in, out, 2, 2, 2): out[o, 2d+a, 2h+b, 2w+c] = bias[o] + sum_i x[i, d, h, w] * W[i, o, a, b, c].
 ///
@@ -13,11 +11,16 @@ public struct ConvTranspose3D: Sendable {
 
     /// Tile budget per worker, in floats.
     public let tileFloats: Int
+    /// Multiply-adds of one call below which its GEMMs run in Double (as `Conv3D`'s, see
+    /// `ConvolutionTuning.preciseMaxMultiplyAdds`).
+    public let preciseMaxMultiplyAdds: Int
 
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
-                tileFloats: Int = ConvolutionTuning.default.transposedTileFloats) throws {
+                tileFloats: Int = ConvolutionTuning.default.transposedTileFloats,
+                preciseMaxMultiplyAdds: Int = ConvolutionTuning.default.preciseMaxMultiplyAdds) throws {
         guard tileFloats > 0 else { throw RuntimeError.badInput(reason: "conv-transpose3d: tile budget \(tileFloats) must be positive") }
         self.tileFloats = tileFloats
+        self.preciseMaxMultiplyAdds = preciseMaxMultiplyAdds
         guard inChannels > 0, outChannels > 0, weight.count == inChannels * outChannels * 8 else {
             throw RuntimeError.badInput(reason: "conv-transpose3d: weight holds \(weight.count) values, expected \(inChannels)x\(outChannels)x2x2x2")
         }
@@ -41,6 +44,13 @@ public struct ConvTranspose3D: Sendable {
         return (rowsPerChunk, (rowsTotal + rowsPerChunk - 1) / rowsPerChunk)
     }
 
+    /// Whether a call on `x` runs its GEMMs in Double.
+    func runsPrecisely(_ x: FeatureMap) -> Bool {
+        let (perVoxel, o1) = (inChannels * outChannels).multipliedReportingOverflow(by: 8)
+        let (total, o2) = perVoxel.multipliedReportingOverflow(by: x.batch * x.spatialCount)
+        return !(o1 || o2) && total < preciseMaxMultiplyAdds
+    }
+
     /// The up-convolution that equals nearest upsampling: identity on channels at all 8 taps,
     /// zero bias.
     public static func identity(channels c: Int) -> ConvTranspose3D {
@@ -62,6 +72,7 @@ public struct ConvTranspose3D: Sendable {
         let (rowsPerChunk, chunksPerSample) = chunkPlan(x, threads: threads)
         let chunks = x.batch * chunksPerSample
         let scratch = Scratch(workers: Parallel.workers(chunks, threads: threads), capacity: m * rowsPerChunk * wi)
+        let precise = runsPrecisely(x)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 weight.withUnsafeBufferPointer { wp in
@@ -72,8 +83,8 @@ public struct ConvTranspose3D: Sendable {
                         let r1 = min(rowsTotal, r0 + rowsPerChunk)
                         let cols = (r1 - r0) * wi
                         let t = scratch.buffer(worker)
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(cols), Int32(cin),
-                                    1, wb, Int32(m), xb + n * cin * si + r0 * wi, Int32(si), 0, t, Int32(cols))
+                        GEMM.multiply(precise: precise, transA: true, m: m, n: cols, k: cin, a: wb, lda: m,
+                                      b: xb + n * cin * si + r0 * wi, ldb: si, beta: 0, c: t, ldc: cols)
                         let sample = ob + n * cout * so
                         for co in 0..<cout {
                             let bv = bias[co]

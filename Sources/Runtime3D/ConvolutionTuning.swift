@@ -38,10 +38,25 @@ public struct ConvolutionTuning: Sendable, Equatable {
     /// Weight-gradient size (values) from which the im2col weight gradient splits over blocks
     /// of 16 input channels (each owning its columns of dW) instead of per-worker copies of dW.
     public var channelBlockedWeightGradientMinimum: Int
+    /// Multiply-adds of one call (batch included) below which a convolution runs its direct
+    /// form with float64 GEMMs rounded once (`GEMM`, precise): the same bits on every CPU
+    /// OpenBLAS supports, where sgemm's accumulation order follows the CPU's kernel and flips the
+    /// ReLU and max-pool decisions of a small network (the reference training steps of the
+    /// fixtures, 16x16x8 cubes, moved by 1.4x their tolerance between an AVX-512 and an AVX2
+    /// machine). 2^26: every layer of the fixtures' networks at batch 2 is below it (the
+    /// largest, up_tr64's first convolution: 21 M); every layer of the official network at
+    /// batch 1 is above it (the smallest, depth_0: 113 M) but the final 1x1x1 convolution
+    /// (8.4 M, 50 M at batch 6), so full-size work keeps the fast paths. 0 turns it off: the init's
+    /// default, so an op built with a tuning of its own runs the algorithm it is given; the
+    /// networks' tunings (`default`, the trainer's) use `preciseThreshold`.
+    public var preciseMaxMultiplyAdds: Int
+
+    /// 2^26 multiply-adds (see `preciseMaxMultiplyAdds`).
+    public static let preciseThreshold = 1 << 26
 
     public init(winograd2DHeightTile: Int = 4, winograd2DBackwardHeightTile: Int? = nil, winograd2DMinChannels: Int = 8, winograd2DMinTiles: Int = 64, planeStacking: Bool = true, upsampledPhasesMinVoxels: Int = 8192,
                 tileFloats: Int = 1 << 20, minTileColumns: Int = 128, transposedTileFloats: Int = 1 << 20,
-                channelBlockedWeightGradientMinimum: Int = 1 << 20) {
+                channelBlockedWeightGradientMinimum: Int = 1 << 20, preciseMaxMultiplyAdds: Int = 0) {
         precondition(winograd2DHeightTile == 2 || winograd2DHeightTile == 4, "2-D Winograd height tile must be 2 or 4")
         precondition(winograd2DMinTiles >= 1, "2-D Winograd's fewest tiles must be at least 1")
         precondition(tileFloats > 0 && minTileColumns > 0 && transposedTileFloats > 0, "tile sizes must be positive")
@@ -56,9 +71,14 @@ public struct ConvolutionTuning: Sendable, Equatable {
         self.minTileColumns = minTileColumns
         self.transposedTileFloats = transposedTileFloats
         self.channelBlockedWeightGradientMinimum = channelBlockedWeightGradientMinimum
+        self.preciseMaxMultiplyAdds = preciseMaxMultiplyAdds
     }
 
-    public static let `default` = ConvolutionTuning()
+    /// Whether a call of `multiplyAdds` runs precisely (see `preciseMaxMultiplyAdds`).
+    public func runsPrecisely(multiplyAdds: Int) -> Bool { multiplyAdds < preciseMaxMultiplyAdds }
+
+    /// The measured defaults, with small convolutions run precisely.
+    public static let `default` = ConvolutionTuning(preciseMaxMultiplyAdds: preciseThreshold)
 
     /// The height tile the backward passes use.
     public var backwardHeightTile: Int { winograd2DBackwardHeightTile ?? winograd2DHeightTile }

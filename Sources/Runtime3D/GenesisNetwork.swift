@@ -10,6 +10,11 @@ public enum Upsampler: Sendable {
     case transposed(ConvTranspose3D)
 }
 
+extension BatchNormArithmetic {
+    /// The arithmetic of the framework a variant comes from (keras: TensorFlow's, torch: PyTorch's).
+    public init(_ variant: Variant) { self = variant == .keras ? .tensorflow : .pytorch }
+}
+
 /// One timed step of a forward pass, for benchmarks.
 public struct LayerTiming: Sendable {
     /// Canonical module path (`down_tr64.ops.1.conv1`) or op name (`maxpool 0`).
@@ -45,9 +50,10 @@ public struct GenesisNetwork: Sendable {
     /// cubes); `.im2col` runs straight from the weights (cheaper for one small proof cube).
     /// `tuning` sets the convolutions' tiling (benchmarks and tests; the default is measured).
     /// `bnReducer` (data-parallel `--sync-bn`) gives every BatchNorm the whole batch's statistics.
+    /// `bnArithmetic` defaults to the variant's framework (keras: TensorFlow's, torch: PyTorch's).
     public init(architecture: Architecture, weights: TensorStore, bnEpsilon: Float? = nil,
                 algorithm: Conv3D.Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default,
-                bnReducer: (any BatchNormReducer)? = nil) throws {
+                bnReducer: (any BatchNormReducer)? = nil, bnArithmetic: BatchNormArithmetic? = nil) throws {
         let w = NetworkWeights(architecture: architecture, store: weights, algorithm: algorithm, tuning: tuning)
         self.architecture = architecture
         let eps = bnEpsilon ?? architecture.variant.defaultBNEpsilon
@@ -56,6 +62,7 @@ public struct GenesisNetwork: Sendable {
         batchNorms = try (0..<14).map {
             var bn = try w.batchNorm(block: $0, epsilon: eps)
             bn.reducer = bnReducer
+            bn.arithmetic = bnArithmetic ?? BatchNormArithmetic(architecture.variant)
             return bn
         }
         switch architecture.variant {

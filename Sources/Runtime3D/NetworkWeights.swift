@@ -38,6 +38,6 @@ struct NetworkWeights {
         let c = architecture.upsamplerChannels[u]
         let m = Layout.upsamplerModules[u]
         return try ConvTranspose3D(weight: floats(m + ".weight"), bias: floats(m + ".bias"), inChannels: c, outChannels: c,
-                                   tileFloats: tuning.transposedTileFloats)
+                                   tileFloats: tuning.transposedTileFloats, preciseMaxMultiplyAdds: tuning.preciseMaxMultiplyAdds)
     }
 }

@@ -47,7 +47,7 @@ public struct ClassificationTrainer: CheckpointableModel {
 
     public func model(bnReducer: (any BatchNormReducer)? = nil) throws -> EncoderClassifier {
         let net = try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: Trainer.trainingAlgorithm,
-                                     tuning: Trainer.trainingTuning, bnReducer: bnReducer)
+                                     tuning: Trainer.trainingTuning, bnReducer: bnReducer, bnArithmetic: framework.bnArithmetic)
         return try EncoderClassifier(network: net, weights: weights)
     }
 

@@ -39,25 +39,70 @@ public final class SingleProcess: Collectives {
 
 extension Collectives {
     /// Rank 0's tensors under `names` (each rank must hold them with the same sizes; checked:
-    /// a rank whose sizes differ from rank 0's fails instead of mixing two models).
+    /// a rank whose sizes differ from rank 0's fails instead of mixing two models). Every tensor
+    /// keeps its dtype and bits: float32 ones travel as floats, the others (`num_batches_tracked`
+    /// int64, float64, ...) as their raw bytes packed eight to a Double's bit pattern, which a
+    /// broadcast moves without arithmetic.
     public func broadcast(_ store: TensorStore, names: [String]) throws -> TensorStore {
-        var sizes = names.map { Double(store[$0]?.elementCount ?? -1) }
+        let held = names.filter { store[$0] != nil }
+        var sizes = names.map { n in store[n].map { Double($0.bytes.count) } ?? -1 }
+        sizes += names.map { n in store[n].map { Double(DType.allCases.firstIndex(of: $0.dtype)!) } ?? -1 }
         let own = sizes
         try broadcast(&sizes)
         guard sizes == own else {
-            let bad = names.indices.first { sizes[$0] != own[$0] }!
-            throw TrainingError.ranksDisagree(rank: rank, what: "\(names[bad]) has \(Int(own[bad])) values here, \(Int(sizes[bad])) on rank 0")
+            let bad = sizes.indices.first { sizes[$0] != own[$0] }! % names.count
+            throw TrainingError.ranksDisagree(rank: rank, what: "\(names[bad]) has \(Self.describe(own, bad, names.count)) here, \(Self.describe(sizes, bad, names.count)) on rank 0")
         }
+        let floatNames = held.filter { store[$0]!.dtype == .float32 }
+        let otherNames = held.filter { store[$0]!.dtype != .float32 }
         var flat: [Float] = []
-        flat.reserveCapacity(Int(own.reduce(0, +)))
-        for n in names { if let t = store[n] { flat += t.floats() } }
+        flat.reserveCapacity(floatNames.reduce(0) { $0 + store[$1]!.elementCount })
+        for n in floatNames { flat += store[n]!.floats() }
         try broadcast(&flat)
+        var packed = Self.packed(otherNames.map { store[$0]!.bytes })
+        try broadcast(&packed)
         var out = store
         var offset = 0
-        for n in names {
-            guard let t = store[n] else { continue }
+        for n in floatNames {
+            let t = store[n]!
             out[n] = Tensor(shape: t.shape, floats: Array(flat[offset..<(offset + t.elementCount)]))
             offset += t.elementCount
+        }
+        for (n, bytes) in zip(otherNames, Self.unpacked(packed, counts: otherNames.map { store[$0]!.bytes.count })) {
+            let t = store[n]!
+            out[n] = try Tensor(dtype: t.dtype, shape: t.shape, bytes: bytes, name: n)
+        }
+        return out
+    }
+
+    private static func describe(_ values: [Double], _ i: Int, _ n: Int) -> String {
+        let dtype = values[n + i] >= 0 ? DType.allCases[Int(values[n + i])].rawValue : "no tensor"
+        return values[i] >= 0 ? "\(Int(values[i])) bytes of \(dtype)" : "no tensor"
+    }
+
+    /// Byte strings back to back, eight bytes to a Double's bit pattern (zero-padded at the end).
+    static func packed(_ parts: [[UInt8]]) -> [Double] {
+        let bytes = parts.flatMap { $0 }
+        return stride(from: 0, to: bytes.count, by: 8).map { i in
+            var bits: UInt64 = 0
+            for k in 0..<min(8, bytes.count - i) { bits |= UInt64(bytes[i + k]) << (8 * k) }
+            return Double(bitPattern: bits)
+        }
+    }
+
+    /// The inverse of `packed`: the byte strings of the given lengths.
+    static func unpacked(_ values: [Double], counts: [Int]) -> [[UInt8]] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 8)
+        for v in values {
+            let bits = v.bitPattern
+            for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * k))) }
+        }
+        var out: [[UInt8]] = []
+        var offset = 0
+        for c in counts {
+            out.append(Array(bytes[offset..<(offset + c)]))
+            offset += c
         }
         return out
     }

@@ -13,6 +13,7 @@ public enum Framework: String, Sendable, Codable, CaseIterable {
     public var movingStatistics: MovingStatisticsConvention { self == .keras ? .keras : .torch }
     public var bnEpsilon: Float { self == .keras ? 1e-3 : 1e-5 }
     public var optimizerConvention: Optimizer.Convention { self == .keras ? .keras : .torch }
+    public var bnArithmetic: BatchNormArithmetic { self == .keras ? .tensorflow : .pytorch }
 }
 
 /// What one training step did.
@@ -48,17 +49,17 @@ public struct Trainer: Sendable {
     /// as PyTorch DDP's default (`broadcast_buffers`).
     public var bnReducer: (any BatchNormReducer)?
 
-    /// 2-D Winograd F(2x4, 3x3) (a third of im2col's multiplications), not the forward pass's
-    /// F(4x4, 3x3): a step must reproduce the frameworks', and the max-pool and ReLU decisions
-    /// of a small batch are sensitive to rounding (5e-6 relative noise on the input of the tiny
-    /// fixture moves gradients by 8%). Measured on the fixtures' reference steps (share of the
-    /// DESIGN.md tolerance used, worst tensor): F(2x4) 1.0% keras / 1.0% torch, like im2col
-    /// (1.2% / 0.7%); F(4x4) 140% on the keras fixture. The backward passes (input gradients'
-    /// flipped convolutions, weight gradients) run F(4x4): their rounding only scales into the
-    /// gradients linearly and moves no decision (a quarter of im2col's multiplications instead
-    /// of a third; about 10% less CPU per full-size step).
+    /// 2-D Winograd F(2x4, 3x3) (a third of im2col's multiplications) in the forward, not the
+    /// forward pass's F(4x4, 3x3): the max-pool and ReLU decisions of a step are sensitive to
+    /// rounding (5e-6 relative noise on the input of the tiny fixture moves gradients by 8%), and
+    /// F(2x4) rounds closer to the direct form. The backward passes (input gradients' flipped
+    /// convolutions, weight gradients) run F(4x4): their rounding only scales into the gradients
+    /// linearly and moves no decision (about 10% less CPU per full-size step). Layers below
+    /// `ConvolutionTuning.preciseMaxMultiplyAdds` (every layer of the fixtures' networks) run
+    /// the direct form in float64 GEMMs instead, the same bits on every CPU.
     public static let trainingAlgorithm = Conv3D.Algorithm.winograd2D
-    public static let trainingTuning = ConvolutionTuning(winograd2DHeightTile: 2, winograd2DBackwardHeightTile: 4)
+    public static let trainingTuning = ConvolutionTuning(winograd2DHeightTile: 2, winograd2DBackwardHeightTile: 4,
+                                                                preciseMaxMultiplyAdds: ConvolutionTuning.preciseThreshold)
 
     public init(architecture: Architecture, framework: Framework, bnEpsilon: Float? = nil, loss: Loss = .mse,
                 weights: TensorStore, optimizer: Optimizer, threads: Int = Parallel.defaultThreads) {
@@ -74,7 +75,7 @@ public struct Trainer: Sendable {
     /// The network with the current weights (`bnReducer`: the training step's, under --sync-bn).
     public func network(bnReducer: (any BatchNormReducer)? = nil) throws -> GenesisNetwork {
         try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: algorithm, tuning: tuning,
-                           bnReducer: bnReducer)
+                           bnReducer: bnReducer, bnArithmetic: framework.bnArithmetic)
     }
 
     /// One step on `input` (N, 1, D, H, W) towards `target` (the output's shape).

@@ -36,8 +36,10 @@ public enum TrainingCheckpoint {
     }
 
     /// `modulePrefix`: PyTorch keys with `module.`, as the official `nn.DataParallel` file has them.
+    /// `kerasLayerNames`: the Keras layer names of the file the run started from
+    /// (`LoadedModel.kerasLayerNames`), kept by a Keras checkpoint.
     public static func write<Model: CheckpointableModel>(_ trainer: Model, run: RunState, to path: String, inputShape: [Int], modulePrefix: Bool = false,
-                                                         annotations: [String: String] = [:]) throws {
+                                                         kerasLayerNames: [String: String] = [:], annotations: [String: String] = [:]) throws {
         let kind = try format(for: path, framework: trainer.framework)
         let arch = trainer.architecture
         let shapes = Dictionary(uniqueKeysWithValues: arch.tensors.filter { $0.role.isTrainable }.map { ($0.name, $0.shape) })
@@ -45,6 +47,7 @@ public enum TrainingCheckpoint {
         var p = ModelPayload(architecture: arch, weights: trainer.weights, optimizer: trainer.optimizer.state(shapes: shapes),
                              epoch: run.epoch, bnEpsilon: trainer.bnEpsilon, inputShape: inputShape)
         p.annotations = annotations
+        p.kerasLayerNames = kerasLayerNames
         p.annotations[RunState.annotationKey] = try run.encoded()
         try ModelWriter.write(p, to: path, format: kind, options: WriteOptions(modulePrefix: modulePrefix))
     }

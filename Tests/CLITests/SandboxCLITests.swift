@@ -22,6 +22,39 @@ final class SandboxCLITests: XCTestCase {
         return path
     }
 
+    /// A real spin: libhdf5 1.10.8 deserializes a global heap collection (`GCOL`) object by
+    /// object, and an object with index 0 and size 0 moves it by 0 bytes: its loop never ends.
+    /// Two fields of the first object of genesis_tiny_weights.h5's first collection set so (a
+    /// 1.1 MB file: CPU cap 3 s) are refused in one line, exit 2, in under 5 s; in process it
+    /// would hang forever.
+    func spinningFile(_ dir: String) throws -> String {
+        var bytes = try FileIO.read(Fixtures.path("keras/genesis_tiny_weights.h5"))
+        let signature = Array("GCOL".utf8)
+        let at = try XCTUnwrap((0..<(bytes.count - 32)).first { Array(bytes[$0..<($0 + 4)]) == signature }, "a global heap collection")
+        bytes.replaceSubrange((at + 16)..<(at + 18), with: [0, 0])          // heap object index 0
+        bytes.replaceSubrange((at + 24)..<(at + 32), with: [UInt8](repeating: 0, count: 8))   // object size 0
+        let path = dir + "/spinning.h5"
+        try FileIO.write(bytes, to: path)
+        return path
+    }
+
+    func testAFileThatSpinsLibhdf5IsRefusedWithinSeconds() throws {
+        let path = try spinningFile(Fixtures.scratchDirectory())
+        for command in [["inspect", path], ["verify", "--json", path]] {
+            let start = Date()
+            let r = try runProcess(Fixtures.genesisBinary, command)
+            let seconds = Date().timeIntervalSince(start)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertLessThan(seconds, 5, "\(command[0]) took \(seconds) s")
+            let message = command[0] == "inspect" ? r.stderr : "genesis: error: " + (r.json?["error"] as? String ?? r.stdout) + "\n"
+            XCTAssertEqual(message, "genesis: error: libhdf5 could not read \(path) safely (killed by signal 24, SIGXCPU: over its 3 s CPU limit): the file is damaged or hostile\n")
+        }
+        // The override: a smaller cap stops it sooner, and says so.
+        let r = try runProcess(Fixtures.genesisBinary, ["inspect", path], environment: ["GENESIS_HDF5_CPU_SECONDS": "1"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("over its 1 s CPU limit"), r.stderr)
+    }
+
     func testDamagedFileThatKillsLibhdf5InProcessIsOneLineAndExit2() throws {
         let path = try crashingFile(Fixtures.scratchDirectory())
         // In process (forced), the tool itself dies: the reason for the sandbox.
@@ -42,7 +75,7 @@ final class SandboxCLITests: XCTestCase {
 
     func testChildDeathsFromTheTestHookAreOneLine() throws {
         let path = Fixtures.path("keras3/genesis_tiny.keras")
-        for (hook, how) in [("segv", "killed by signal 11, SIGSEGV"), ("hang", "killed by signal 24, SIGXCPU: over its 60 s CPU limit")] {
+        for (hook, how) in [("segv", "killed by signal 11, SIGSEGV"), ("hang", "killed by signal 24, SIGXCPU: over its 3 s CPU limit")] {
             let r = try runProcess(Fixtures.genesisBinary, ["inspect", path], environment: ["GENESIS_SANDBOX_TEST": hook])
             XCTAssertEqual(r.status, 2, r.stderr)
             XCTAssertEqual(r.stderr, "genesis: error: libhdf5 could not read \(path) safely (\(how)): the file is damaged or hostile\n")

@@ -55,10 +55,31 @@ final class SandboxLimitTests: XCTestCase {
         let e = read("report")
         guard case let .rejected(_, message)? = e as? SandboxError else { return XCTFail("\(String(describing: e))") }
         XCTAssertTrue(message.hasPrefix("sandbox test report: fds 0 1 2 3 4;"), message)
-        let space = SandboxLimits.forFile(size: try! FileIO.size(of: file), archive: false).addressSpaceBytes
-        for limit in ["Max cpu time 60 61 seconds", "Max file size 0 0 bytes", "Max core file size 0 0 bytes", "Max open files 32 32 files",
+        let limits = SandboxLimits.forFile(size: try! FileIO.size(of: file), archive: false)
+        let space = limits.addressSpaceBytes
+        for limit in ["Max cpu time \(limits.cpuSeconds) \(limits.cpuSeconds + 1) seconds", "Max file size 0 0 bytes", "Max core file size 0 0 bytes", "Max open files 32 32 files",
                       "Max address space \(space) \(space) bytes"] {
             XCTAssertTrue(message.contains(limit), "\(limit) in \(message)")
+        }
+    }
+
+    /// CPU: 2 s + 1 s per started 8 MiB (an archive: 4 MiB); wall clock 2 s more; the
+    /// environment's override wins when it is a whole number of seconds in 1...86400.
+    func testTheTimeLimitsGrowWithTheFile() {
+        let none: [String: String] = [:]
+        XCTAssertEqual(SandboxLimits.forFile(size: 60_000, archive: false, environment: none).cpuSeconds, 3)
+        XCTAssertEqual(SandboxLimits.forFile(size: 60_000, archive: false, environment: none).wallSeconds, 5)
+        XCTAssertEqual(SandboxLimits.forFile(size: 0, archive: false, environment: none).cpuSeconds, 2)
+        XCTAssertEqual(SandboxLimits.forFile(size: 8 << 20, archive: false, environment: none).cpuSeconds, 3)
+        XCTAssertEqual(SandboxLimits.forFile(size: (8 << 20) + 1, archive: false, environment: none).cpuSeconds, 4)
+        XCTAssertEqual(SandboxLimits.forFile(size: 130_755_568, archive: false, environment: none).cpuSeconds, 18)   // the official .h5
+        XCTAssertEqual(SandboxLimits.forFile(size: 130_755_568, archive: true, environment: none).cpuSeconds, 34)
+        XCTAssertEqual(SandboxLimits.forFile(size: Int.max, archive: true, environment: none).cpuSeconds, 2 + Int.max / (4 << 20) + 1)
+        let override = [SandboxLimits.cpuVariable: "60"]
+        XCTAssertEqual(SandboxLimits.forFile(size: 60_000, archive: false, environment: override).cpuSeconds, 60)
+        XCTAssertEqual(SandboxLimits.forFile(size: 60_000, archive: false, environment: override).wallSeconds, 62)
+        for bad in ["0", "-5", "ten", "86401", ""] {
+            XCTAssertEqual(SandboxLimits.forFile(size: 60_000, archive: false, environment: [SandboxLimits.cpuVariable: bad]).cpuSeconds, 3, bad)
         }
     }
 
