@@ -14,13 +14,13 @@ struct ArchitectureCommand: ParsableCommand {
     )
 
     @Option(help: "keras (UpSampling3D) or torch (ConvTranspose3d).") var variant: Variant = .keras
-    @Option(help: "Base width b (official: 32).") var baseFilters: Int = 32
-    @Option(help: "Output labels (official: 1).") var labels: Int = 1
+    @Option(parsing: .unconditional, help: "Base width b (official: 32).") var baseFilters: Int = 32
+    @Option(parsing: .unconditional, help: "Output labels (official: 1).") var labels: Int = 1
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
-        guard (1...Architecture.maxBaseFilters).contains(baseFilters) else { throw ValidationError("--base-filters must be 1...\(Architecture.maxBaseFilters)") }
-        guard (1...Architecture.maxLabels).contains(labels) else { throw ValidationError("--labels must be 1...\(Architecture.maxLabels)") }
+        guard (1...Architecture.maxBaseFilters).contains(baseFilters) else { throw ValidationError("--base-filters must be positive, at most \(Architecture.maxBaseFilters), not \(baseFilters)") }
+        guard (1...Architecture.maxLabels).contains(labels) else { throw ValidationError("--labels must be positive, at most \(Architecture.maxLabels), not \(labels)") }
     }
 
     func run() throws {

@@ -46,6 +46,21 @@ enum CLIOutput {
         exit(2)
     }
 
+    /// A usage error whose first line says it all: the parser's "Help:" line for the option at
+    /// fault is folded into the first line ("Missing expected argument '--out <out>' (--out
+    /// <out>: Output .npy file.)"); the usage block follows for those who want it.
+    static func selfSufficientUsage(_ message: String) -> String {
+        var lines = message.components(separatedBy: "\n")
+        guard lines.count > 1, lines[1].hasPrefix("Help:") else { return message }
+        let help = lines.remove(at: 1).dropFirst("Help:".count).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        if let colon = help.range(of: "> ") ?? help.range(of: " ") {
+            lines[0] += " (\(help[..<colon.lowerBound])\(help[colon].hasPrefix(">") ? ">" : ""): \(help[colon.upperBound...]))"
+        } else {
+            lines[0] += " (\(help))"
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// Optional values become JSON null; nested dictionaries and arrays are cleaned too.
     static func sanitize(_ v: Any?) -> Any {
         switch v {

@@ -28,6 +28,7 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Accepted for old scripts and ignored: the model.save layout is the default now.") var kerasModel = false
     @Flag(help: "Leave optimizer state out.") var noOptimizer = false
     @Option(help: "safetensors output: names to write.") var naming: Naming = .canonical
+    @Flag(help: "Replace an existing OUT that is not a model file of the format written.") var force = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -39,6 +40,7 @@ struct ConvertCommand: ParsableCommand {
         let start = Date()
         let fmt = try OutputFormat.resolve(format, path: output)
         if FileIdentity.same(input, output) { throw GenesisIOError.sameFile(input: input, output: output) }
+        try OutputFormat.check(output, writes: fmt, inputs: [input], force: force)
         let source = try ModelLoader.load(input, format: inputFormat)
         let options = WriteOptions(kerasFullModel: !weightsOnly, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming)
         let r: Converter.Result
@@ -68,6 +70,8 @@ struct ConvertCommand: ParsableCommand {
             throw error
         }
         let seconds = Date().timeIntervalSince(start)
+        let lossWarning = Self.lossWarning(r, forward)
+        if let lossWarning { CLIOutput.warn(lossWarning) }
         let identical = r.reread.entries.filter(\.bitIdentical).count
         if json {
             CLIOutput.json([
@@ -76,7 +80,8 @@ struct ConvertCommand: ParsableCommand {
                 "base_filters": r.written.architecture.baseFilters, "labels": r.written.architecture.labels,
                 "tensors_written": r.written.weights.count, "reread_bit_identical": identical == r.reread.entries.count,
                 "optimizer": r.written.optimizer.map { ["kind": $0.kind.rawValue, "convention": $0.convention.rawValue, "step": $0.step as Any, "slots": $0.slots.count] as [String: Any?] },
-                "lossy": !r.droppedNonIdentity.isEmpty, "dropped_non_identity": r.droppedNonIdentity,
+                "lossy": !r.droppedNonIdentity.isEmpty, "dropped_non_identity": r.droppedNonIdentity, "warning": lossWarning,
+                "reproduces_source": lossWarning == nil,
                 "max_abs_diff": forward.worst,
                 "forward": ["cube": forward.cubeShape, "seed": 1, "bn_epsilon": Double(eps),
                             "max_abs_diff": Dictionary(uniqueKeysWithValues: forward.maxAbsDifference.map { ($0.key.rawValue, $0.value) })] as [String: Any],
@@ -89,6 +94,23 @@ struct ConvertCommand: ParsableCommand {
             CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(r.written.architecture)); read back: \(identical)/\(r.reread.entries.count) tensors bit-identical")
             CLIOutput.line("forward on a seeded \(CLIOutput.shape(forward.cubeShape)) cube, source vs written: max |diff| \(modes.joined(separator: ", ")); \(String(format: "%.2f", seconds)) s")
         }
+    }
+}
+
+extension ConvertCommand {
+    /// Largest forward deviation, written vs source, that still counts as reproducing it:
+    /// the forward-pass tolerance of the reference comparisons (max |diff| <= 1e-4).
+    static let reproductionTolerance = 1e-4
+
+    /// A warning when the written model does not compute what the source computes (an
+    /// --allow-lossy conversion, or a forward deviation over the tolerance); nil otherwise.
+    static func lossWarning(_ r: Converter.Result, _ forward: ForwardComparison.Result) -> String? {
+        let worst = forward.maxAbsDifference.max { $0.value < $1.value }
+        let over = (worst?.value ?? 0) > reproductionTolerance
+        guard !r.droppedNonIdentity.isEmpty || over else { return nil }
+        let measured = worst.map { String(format: "max |diff| %.3g (%@ mode)", $0.value, $0.key.rawValue) } ?? "not measured"
+        let why = r.droppedNonIdentity.isEmpty ? "" : ": \(r.droppedNonIdentity.count) up-convolution(s) that were not the identity were replaced by upsampling (--allow-lossy)"
+        return "warning: the written model does not reproduce the source (forward on the seeded cube: \(measured), over the \(reproductionTolerance) tolerance)\(why); use it as a different model, or keep the source's format"
     }
 }
 

@@ -1,3 +1,4 @@
+import VolumeIO
 import Pretext
 
 /// The picture of `genesis preview --data`: one row per cube, the middle depth slice of the

@@ -43,10 +43,10 @@ struct CubesCommand: ParsableCommand {
     @Option(help: "Output .npy file.") var out: String
     @Option(help: "Cube size D,H,W along the scan's i,j,k (multiples of 8; official: 64,64,32).", transform: CubesCommand.parseSpatial)
     var size: [Int]?
-    @Option(name: .customLong("per-volume"), help: "Cubes wanted from each scan (official scale: 32).") var perVolume: Int?
+    @Option(name: .customLong("per-volume"), parsing: .unconditional, help: "Cubes wanted from each scan (official scale: 32).") var perVolume: Int?
     @Option(help: "ct (clip [-1000, 1000] HU) or mri (clip [0, 4000]); scaled to [0, 1].") var modality: String?
     @Option(help: "Borders kept clear, XY,Z voxels (official: 100,30).") var border: String?
-    @Option(name: .customLong("max-tissue"), help: "Largest tissue score kept, as a fraction of a cube's voxels (official: 0.15; 1 keeps every cube).")
+    @Option(name: .customLong("max-tissue"), parsing: .unconditional, help: "Largest tissue score kept, as a fraction of a cube's voxels (official: 0.15; 1 keeps every cube).")
     var maxTissue: Double?
     @Option(parsing: .upToNextOption, help: "Segmentation masks, one per scan in the same order (needs --labels-out).")
     var labels: [String] = []
@@ -55,11 +55,12 @@ struct CubesCommand: ParsableCommand {
     var ignoreGeometry = false
     @Flag(name: .customLong("positions-from-labels"), help: "Choose corners so that a share (--foreground) of the cubes hold foreground.")
     var positionsFromLabels = false
-    @Option(help: "With --positions-from-labels: share of cubes holding foreground, in [0, 1] (default 0.5).") var foreground: Double?
-    @Option(help: "Synthetic cubes only: number of cubes N.") var count: Int?
-    @Option(help: "Synthetic cubes only: spatial shape D,H,W (multiples of 8).", transform: CubesCommand.parseSpatial)
+    @Option(parsing: .unconditional, help: "With --positions-from-labels: share of cubes holding foreground, in [0, 1] (default 0.5).") var foreground: Double?
+    @Option(parsing: .unconditional, help: "Synthetic cubes only: number of cubes N (default 1).") var count: Int?
+    @Option(help: "Synthetic cubes only: spatial shape D,H,W (multiples of 8; default 64,64,32).", transform: CubesCommand.parseSpatial)
     var shape: [Int]?
     @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Flag(help: "Replace an existing --out or --labels-out that is not a NumPy array.") var force = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     @Sendable static func parseSpatial(_ s: String) throws -> [Int] {
@@ -77,7 +78,8 @@ struct CubesCommand: ParsableCommand {
                 throw ValidationError("\(flag) is for cubes cut from scans; give the scans, or use --count and --shape for synthetic cubes")
             }
             let n = count ?? 1, s = shape ?? [64, 64, 32]
-            guard (1...4096).contains(n) else { throw ValidationError("--count must be 1...4096") }
+            guard n >= 1 else { throw ValidationError("--count must be positive, not \(n)") }
+            guard n <= 4096 else { throw ValidationError("--count must be at most 4096, not \(n)") }
             guard n * s.reduce(1, *) <= 1 << 30 else { throw ValidationError("--count x D x H x W must stay below 2^30 values") }
         } else {
             if count != nil || shape != nil {
@@ -124,7 +126,8 @@ struct CubesCommand: ParsableCommand {
         default: throw ValidationError("--modality takes ct or mri")
         }
         let n = perVolume ?? 32
-        guard (1...4096).contains(n) else { throw ValidationError("--per-volume must be 1...4096") }
+        guard n >= 1 else { throw ValidationError("--per-volume must be positive, not \(n)") }
+        guard n <= 4096 else { throw ValidationError("--per-volume must be at most 4096, not \(n)") }
         let cube = size ?? [64, 64, 32]
         let (total, overflow) = (volumes.count * n).multipliedReportingOverflow(by: cube.reduce(1, *))
         let cap = labels.isEmpty ? 1 << 30 : 1 << 29   // with --labels the label cubes are held too
@@ -147,18 +150,25 @@ struct CubesCommand: ParsableCommand {
     }
 
     func run() throws {
+        let inputs = volumes + labels
+        try OutputGuard.check(out, writes: .npy, inputs: inputs, force: force)
+        if let labelsOut { try OutputGuard.check(labelsOut, writes: .npy, inputs: inputs, force: force) }
         if volumes.isEmpty { return try runSynthetic() }
         let s = try sampling()
         let l = try labelOptions()
         let result = try CubesFromScans.cut(volumes, s, seed: seed, labels: l, progress: !json)
         // 0/1 masks as (N, 1, D, H, W) like the images; class indices as (N, D, H, W) for finetune to one-hot.
         let labelsShape = result.largestClass <= 1 ? [result.cubes, 1] + s.size : [result.cubes] + s.size
+        let hint = result.rejectionHint(s, foreground: l?.foreground != nil)
         func report(written: Bool) -> [String: Any?] {
-            result.json(file: out, seed: seed, sampling: s, written: written,
-                        labelsOut: l == nil ? nil : labelsOut, labelsShape: l == nil ? nil : labelsShape, foreground: l?.foreground)
+            var r = result.json(file: out, seed: seed, sampling: s, written: written,
+                                labelsOut: l == nil ? nil : labelsOut, labelsShape: l == nil ? nil : labelsShape, foreground: l?.foreground)
+            r["rejection_hint"] = hint
+            return r
         }
         guard result.cubes > 0 else {
             CLIOutput.warn("no cube kept from \(volumes.count) scan(s): \(result.summary); nothing written to \(out)")
+            if let hint { CLIOutput.warn(hint) }
             if json { CLIOutput.json(report(written: false)) }
             throw ExitCode(1)
         }
@@ -180,6 +190,7 @@ struct CubesCommand: ParsableCommand {
                 CLIOutput.line("wrote \(CLIOutput.terminalSafe(labelsOut)): \(CLIOutput.shape(labelsShape)) float32 labels, classes \(result.largestClass <= 1 ? 1 : result.largestClass + 1)")
             }
             CLIOutput.line(result.summary)
+            if let hint { CLIOutput.warn(hint) }
         }
     }
 

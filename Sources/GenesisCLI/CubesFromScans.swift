@@ -89,6 +89,16 @@ struct CubesFromScans {
         }.joined(separator: ", ")
     }
 
+    /// When draws were rejected and a scan gave fewer cubes than asked: the rule that refused
+    /// them and the option that relaxes it.
+    func rejectionHint(_ s: CubeSampling, foreground: Bool) -> String? {
+        let short = scans.filter { $0.sampled.skipped == nil && $0.sampled.count < s.perVolume && $0.sampled.rejected > 0 }
+        guard !short.isEmpty else { return nil }
+        let rejected = short.reduce(0) { $0 + $1.sampled.rejected }, draws = short.reduce(0) { $0 + $1.sampled.attempts }
+        let also = foreground ? "; with --positions-from-labels a draw is also refused once its share (--foreground) of foreground or background cubes is full" : ""
+        return "\(rejected) of \(draws) draws were rejected: a cube is kept only when its tissue score is at most --max-tissue (now \(s.maxTissue)) of its voxels, so cubes of mostly air and lung are kept; a larger --max-tissue (1 keeps every cube) or a scan with more air gives more cubes\(also)"
+    }
+
     func json(file: String, seed: UInt64, sampling s: CubeSampling, written: Bool,
               labelsOut: String? = nil, labelsShape: [Int]? = nil, foreground: Double? = nil) -> [String: Any?] {
         var j: [String: Any?] = [

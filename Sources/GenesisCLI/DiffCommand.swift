@@ -8,7 +8,7 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Compare two weight files tensor by tensor, in any formats.",
         discussion: """
-        Both files are mapped onto the canonical Genesis names and layouts first, so a Keras .h5 and a PyTorch .pt of the same network compare directly. Reports every tensor's max absolute and relative difference (relative to the tensor's largest magnitude), and tensors missing from either side. Up-convolutions that are the identity (what the keras variant implies) and PyTorch's BatchNorm counters do not count as missing.
+        Both files are mapped onto the canonical Genesis names and layouts first, so a Keras .h5 and a PyTorch .pt of the same network compare directly. Tensors are named as file a names them (b's name in brackets where it differs; a tensor only in b by b's name). Reports every tensor's max absolute and relative difference (relative to the tensor's largest magnitude), and tensors missing from either side. Up-convolutions that are the identity (what the keras variant implies) and PyTorch's BatchNorm counters do not count as missing.
 
         Exit 0 when every difference is within --tolerance, 1 otherwise, 2 when a file cannot be read.
 
@@ -20,12 +20,12 @@ struct DiffCommand: ParsableCommand {
 
     @Argument(help: "The first file.") var a: String
     @Argument(help: "The second file.") var b: String
-    @Option(help: "Largest max |a - b| accepted.") var tolerance: Double = 0
+    @Option(parsing: .unconditional, help: "Largest max |a - b| accepted (default 0: bit-identical values).") var tolerance: Double = 0
     @Flag(help: "List every tensor, not only those that differ.") var all = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
-        guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a finite number >= 0") }
+        guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a finite number >= 0 (0 asks for bit-identical values), not \(tolerance)") }
     }
 
     func run() throws {
@@ -43,17 +43,24 @@ struct DiffCommand: ParsableCommand {
         }
         let extraA = extras(ma), extraB = extras(mb)
         let clean = ok && extraA.isEmpty && extraB.isEmpty
+        // The files' own names (a Keras file's layer/weight names, a .pt's keys), not canonical ones.
+        func inA(_ n: String) -> String { ma.mapped.sourceNames[n] ?? n }
+        func inB(_ n: String) -> String { mb.mapped.sourceNames[n] ?? n }
+        func both(_ n: String) -> String { inA(n) == inB(n) ? inA(n) : "\(inA(n)) [b: \(inB(n))]" }
         if json {
             CLIOutput.json([
                 "a": a, "b": b, "tolerance": tolerance, "within_tolerance": clean,
                 "max_abs_diff": d.maxAbs, "tensors_compared": d.entries.count,
                 "bit_identical": d.entries.filter(\.bitIdentical).count,
-                "only_in_a": d.onlyInA, "only_in_b": d.onlyInB, "implied": d.implied,
+                // One truth: only_in_a/only_in_b are the missing tensors that "missing" counts;
+                // the ones the other side's variant implies are listed apart, not compared.
+                "only_in_a": d.missingFromB.map(inA), "only_in_b": d.missingFromA.map(inB),
+                "implied": ["only_in_a": d.impliedOnlyInA.map(inA), "only_in_b": d.impliedOnlyInB.map(inB)],
                 "missing": ["only_in_a": d.missingFromB.count, "only_in_b": d.missingFromA.count],
                 "values_within_tolerance": d.valuesWithin(tolerance),
                 "not_genesis_in_a": extraA, "not_genesis_in_b": extraB,
                 "tensors": d.entries.filter { all || !$0.bitIdentical }.map {
-                    ["name": $0.name, "max_abs": $0.maxAbs.isFinite ? $0.maxAbs : nil, "max_rel": $0.maxRel.isFinite ? $0.maxRel : nil,
+                    ["name": inA($0.name), "name_b": inB($0.name), "canonical": $0.name, "max_abs": $0.maxAbs.isFinite ? $0.maxAbs : nil, "max_rel": $0.maxRel.isFinite ? $0.maxRel : nil,
                      "bit_identical": $0.bitIdentical, "shape_a": $0.shapeA, "shape_b": $0.shapeB,
                      "dtype_a": $0.dtypeA.rawValue, "dtype_b": $0.dtypeB.rawValue] as [String: Any?]
                 },
@@ -64,10 +71,10 @@ struct DiffCommand: ParsableCommand {
             for e in d.entries where all || !e.bitIdentical {
                 let what = e.shapeA != e.shapeB ? "shape \(CLIOutput.shape(e.shapeA)) vs \(CLIOutput.shape(e.shapeB))"
                     : e.bitIdentical ? "bit-identical" : String(format: "max abs %.3g, max rel %.3g", e.maxAbs, e.maxRel)
-                CLIOutput.line("  \(e.name): \(what)")
+                CLIOutput.line("  \(both(e.name)): \(what)")
             }
-            for n in d.missingFromB { CLIOutput.line("  only in a: \(n)") }
-            for n in d.missingFromA { CLIOutput.line("  only in b: \(n)") }
+            for n in d.missingFromB { CLIOutput.line("  only in a: \(inA(n))") }
+            for n in d.missingFromA { CLIOutput.line("  only in b: \(inB(n))") }
             for (side, names, other) in [("a", d.impliedOnlyInA, "b"), ("b", d.impliedOnlyInB, "a")] where !names.isEmpty {
                 CLIOutput.line("  \(names.count) tensor\(names.count == 1 ? "" : "s") only in \(side), implied by \(other)'s variant (identity up-convolutions, BN counters): not compared")
             }

@@ -16,7 +16,7 @@ struct FinetuneCommand: ParsableCommand {
 
         Classification: the encoder output (depth_7 / down_tr512) -> global average pooling -> Dense(1024, ReLU) -> Dense(K); sigmoid + BCE for one class, softmax + CE for more; validation accuracy and AUC reported. Labels: (N,) 0/1 or class indices, or (N, K) one-hot.
 
-        A fresh optimizer starts (SGD momentum 0.9 unless --optimizer adam). What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head and the head's optimizer state in each (all resume exactly): .genesis and .pt keep the head tensors as head.fc1.weight, head.fc1.bias, head.fc2.weight, head.fc2.bias (PyTorch layout; in a .pt their optimizer state follows the network's parameters, positions 64-67 for the PyTorch network), .h5 is a Keras full save of the classifier itself (tf_keras load_model gives encoder -> GlobalAveragePooling3D -> dense_1 Dense(1024, relu) -> dense_2 Dense(K, sigmoid|softmax)), the decoder kept beside it in a group Keras does not read, so the file still reads back as a whole Genesis network. `genesis run --classifier` runs a classifier file.
+        A fresh optimizer starts, whatever optimizer state the model records: SGD (lr 0.1, momentum 0.9) unless --optimizer adam (lr 1e-3); --lr and --momentum override. What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head and the head's optimizer state in each (all resume exactly): .genesis and .pt keep the head tensors as head.fc1.weight, head.fc1.bias, head.fc2.weight, head.fc2.bias (PyTorch layout; in a .pt their optimizer state follows the network's parameters, positions 64-67 for the PyTorch network), .h5 is a Keras full save of the classifier itself (tf_keras load_model gives encoder -> GlobalAveragePooling3D -> dense_1 Dense(1024, relu) -> dense_2 Dense(K, sigmoid|softmax)), the decoder kept beside it in a group Keras does not read, so the file still reads back as a whole Genesis network. `genesis run --classifier` runs a classifier file.
 
         Data parallel under mpirun or srun as pretrain (--sync-bn, --mpi-timeout); the Dice loss is formed from the sums of every rank.
 
@@ -34,19 +34,20 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "segmentation or classification.") var task: Task?
     @Option(help: "Images (.npy), (N, D, H, W) or (N, 1, D, H, W), values in [0, 1].") var images: String
     @Option(help: "Labels (.npy): see above.") var labels: String
-    @Option(help: "Classes K (default: from the labels).") var classes: Int?
-    @Option(help: "dice, bce or ce (default: dice for segmentation; bce for one class, ce for more in classification).") var loss: Loss?
+    @Option(parsing: .unconditional, help: "Classes K (default: from the labels).") var classes: Int?
+    @Option(help: "dice, bce, ce or mse (default: dice for segmentation; bce for one class, ce for more in classification).") var loss: Loss?
     @Flag(help: "Train only the decoder and head (segmentation) or the head (classification).") var freezeEncoder = false
-    @Option(help: "Fraction of the images held out for validation (seeded).") var validationSplit: Double = 0
+    @Option(parsing: .unconditional, help: "Fraction of the images held out for validation, seeded by --seed (default 0: none).") var validationSplit: Double = 0
     @OptionGroup var training: TrainingOptions
-    @Option(help: "Where to write the checkpoint.") var out: String
+    @Option(help: "Where to write the checkpoint (.h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one).") var out: String
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
         guard (initial == nil) != (resume == nil) else { throw ValidationError("give --init MODEL to start a run or --resume CKPT to continue one") }
         if resume == nil, task == nil { throw ValidationError("--task segmentation|classification is needed with --init") }
-        guard validationSplit >= 0 && validationSplit < 1 else { throw ValidationError("--validation-split must be in [0, 1)") }
-        if let c = classes, c < 1 || c > Architecture.maxLabels { throw ValidationError("--classes must be 1...\(Architecture.maxLabels)") }
+        guard validationSplit >= 0 && validationSplit < 1 else { throw ValidationError("--validation-split must be in [0, 1), not \(validationSplit)") }
+        if let c = classes, c < 1 { throw ValidationError("--classes must be positive, not \(c)") }
+        if let c = classes, c > Architecture.maxLabels { throw ValidationError("--classes must be at most \(Architecture.maxLabels), not \(c)") }
     }
 
     func run() throws {
@@ -54,6 +55,8 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     private func run(_ ranks: TrainingRanks) throws {
+        // A --resume checkpoint may be OUT (the run continues into it); the data and --init may not.
+        try training.checkOutputs(out: out, inputs: [initial, images, labels])
         let threads = ranks.threads(training)
         let resumed = try resume.map(TrainingCheckpoint.resume)
         if let r = resumed, r.run.kind != "finetune" {
@@ -102,17 +105,21 @@ struct FinetuneCommand: ParsableCommand {
             try TrainingCheckpoint.write(model, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: setup.modulePrefix,
                                          kerasLayerNames: setup.kerasLayerNames)
         }
+        func extra(_ optimizer: Optimizer) -> [String: Any] {
+            ["loading": setup.report.json, "task": task.rawValue, "classes": k, "validation_split": split, "freeze_encoder": run.frozenEncoder ?? false,
+             "settings": training.settingsJSON(optimizer: optimizer, run: run, threads: threads)]
+        }
         switch setup.model {
         case let .segmentation(trainer):
             try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run,
                               metric: { p, y in ["dice": Metrics.dice(p, y)] }, checkpoint: { try write($0, $1) },
-                              extraJSON: ["loading": setup.report.json, "task": task.rawValue, "classes": k])
+                              extraJSON: extra(trainer.optimizer))
         case let .classification(trainer):
             try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run, metric: { p, y in
                 var m = ["accuracy": Metrics.accuracy(p, y)]
                 m["auc"] = Metrics.auc(p, y)
                 return m
-            }, checkpoint: { try write($0, $1) }, extraJSON: ["loading": setup.report.json, "task": task.rawValue, "classes": k])
+            }, checkpoint: { try write($0, $1) }, extraJSON: extra(trainer.optimizer))
         }
     }
 }

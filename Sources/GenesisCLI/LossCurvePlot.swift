@@ -1,3 +1,4 @@
+import VolumeIO
 import Foundation
 
 /// The picture of `genesis preview --log`: training loss per step (thin, light) with its

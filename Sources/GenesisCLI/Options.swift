@@ -1,6 +1,7 @@
 import ArgumentParser
 import GenesisIO
 import GenesisModel
+import Tensors
 
 // ArgumentParser appends "(values: ...)" from `allValueStrings` to an option's help: help
 // strings here never list the values themselves, and the values come from FormatRegistry.
@@ -40,6 +41,15 @@ enum OutputFormat {
             throw ValidationError("'\(path)' asks for \(k.rawValue), which genesis reads but does not write; writable: \(extensionList) (Keras 3 loads .h5 with keras.models.load_model)")
         }
         return k
+    }
+
+    /// OutputGuard for a model file: the name's ending may not ask for another format than the
+    /// one written (`--format pt` into `x.h5`); an ending genesis does not know is taken with --format.
+    static func check(_ path: String, writes kind: FormatKind, inputs: [String?], force: Bool) throws {
+        if let named = FormatKind.fromExtension(path), named != kind {
+            throw CLIError(subject: path, message: "the name asks for \(named.rawValue) but \(kind.rawValue) is written: name it \(OutputKind.model(kind).suggestedName(for: path)), or drop --format")
+        }
+        try OutputGuard.check(path, writes: .model(kind), inputs: inputs, force: force, extensionChecked: false)
     }
 
     static var extensionList: String { FormatRegistry.writable.flatMap(\.extensions).joined(separator: ", ") }

@@ -55,6 +55,8 @@ struct PretrainCommand: ParsableCommand {
     }
 
     private func run(_ ranks: TrainingRanks) throws {
+        // OutputGuard (issue 19): OUT is none of the data or --init (a --resume checkpoint may be OUT).
+        try training.checkOutputs(out: out, inputs: [initial, validation, targets] + data.split(separator: ",").map(String.init))
         let session = try TrainingSession.prepare(kind: "pretrain", initial: initial, resume: resume, out: out, options: training,
                                                   transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json, ranks: ranks)
         let threads = ranks.threads(training)
@@ -73,7 +75,7 @@ struct PretrainCommand: ParsableCommand {
         let trainer = session.trainer!
         var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
         run.transforms = transformName
-        var extra: [String: Any] = [:]
+        var extra: [String: Any] = ["settings": training.settingsJSON(optimizer: trainer.optimizer, run: run, threads: threads)]
         if let r = trainer.reducer { extra["allreduce_bytes_per_step"] = r.bytesPerStep; extra["allreduce_buckets"] = r.plan.sizes.count }
         try session.train(trainer, data: data, validation: validationPairs, run: run, checkpoint: { trainer, run in
             try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix,

@@ -27,9 +27,13 @@ struct PreviewCanvas {
         }
     }
 
+    /// Clipped to the canvas: a rectangle partly or wholly outside (a title wider than a small
+    /// cube's panels) draws what falls inside, or nothing.
     mutating func fill(x: Int, y: Int, w: Int, h: Int, _ color: RGB) {
-        for yy in max(0, y)..<min(height, y + h) where w > 0 {
-            for xx in max(0, x)..<min(width, x + w) {
+        let (x0, x1, y0, y1) = (max(0, x), min(width, x + w), max(0, y), min(height, y + h))
+        guard x0 < x1, y0 < y1 else { return }
+        for yy in y0..<y1 {
+            for xx in x0..<x1 {
                 let i = (yy * width + xx) * 3
                 (pixels[i], pixels[i + 1], pixels[i + 2]) = color
             }

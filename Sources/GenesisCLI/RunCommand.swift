@@ -11,13 +11,13 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a forward pass of a model on cubes from a .npy file, or on a whole scan with sliding windows.",
         discussion: """
-        MODEL is any file genesis reads. X is a .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Float arrays are taken as they are (the network expects values in [0, 1]); integer arrays (raw HU) need --window. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise.
+        MODEL is any file genesis reads. X is a .npy of shape (N,1,D,H,W) or (N,D,H,W) (the official cube files), with D, H, W multiples of 8. Float arrays are taken as they are (the network expects values in [0, 1]); integer arrays (raw HU) need --window. Y is written as float32 (N,labels,D,H,W): sigmoid for one label, softmax over channels otherwise. OUT is checked before the model loads: a .npy for cubes, a .nii or .nii.gz for a scan, never one of the inputs (also not through a symlink or hard link); an existing file of another kind is replaced only with --force.
 
         BatchNorm: `inference` normalises with the stored moving statistics (Keras predict); `batch` with the statistics of the batch itself (Keras training, and the official PyTorch model in every mode). The default is each variant's official behaviour: inference for the keras variant, batch for the torch variant. Epsilon is the one the file records, else its framework's (Keras 1e-3, PyTorch 1e-5); --bn-epsilon overrides. A line on stderr says when either differs from the file's framework.
 
         Memory: in inference mode cubes are independent and run in slices, the output streamed to disk, so peak memory stays near one cube's whatever N is. Batch statistics couple the cubes: they run as one batch, the estimated peak is printed first, and a batch over --max-memory is refused.
 
-        Whole scans: an --input ending in .nii, .nii.gz, .mhd or .mha is one 3D scan, read in its own index order (i, j, k): the network's D runs along i, H along j, W along k. Its values are windowed first, by default as the model was pretrained (--window ct: clip [-1000, 1000] HU, scale to [0, 1]; --window none takes them as they are). Windows of --patch D,H,W (default 64,64,32, multiples of 8) slide over it as MONAI's sliding_window_inference does: step patch*(1-overlap) (--overlap, default 0.5), the last window flush with the border, a side shorter than the patch padded with 0 and cropped back, and overlaps blended with a Gaussian (sigma 0.125 x patch per axis). Each window is its own batch (BN batch mode uses each window's statistics). The output, a float32 NIfTI (.nii or .nii.gz) with the input's geometry, is written slab by slab along k, so memory stays near the scan, I x J x patch-k accumulators and one window's activations; with several labels it is 4D (i, j, k, label).
+        Whole scans: an --input ending in .nii, .nii.gz, .mhd or .mha is one 3D scan, read in its own index order (i, j, k): the network's D runs along i, H along j, W along k. Its values are windowed first, by default as the model was pretrained (--window ct: clip [-1000, 1000] HU, scale to [0, 1]; --window none takes them as they are). Windows of --patch D,H,W (default: the input size the model records when its sides are multiples of 8, else 64,64,32; the summary says which) slide over it as MONAI's sliding_window_inference does: step patch*(1-overlap) (--overlap, default 0.5), the last window flush with the border, a side shorter than the patch padded with 0 and cropped back, and overlaps blended with a Gaussian (sigma 0.125 x patch per axis). Each window is its own batch (BN batch mode uses each window's statistics). The output, a float32 NIfTI (.nii or .nii.gz) with the input's geometry, is written slab by slab along k, so memory stays near the scan, I x J x patch-k accumulators and one window's activations; with several labels it is 4D (i, j, k, label).
 
         Examples:
           genesis run Genesis_Chest_CT.h5 --input cubes.npy --output pred.npy
@@ -34,20 +34,21 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Input cubes (.npy), or a whole scan (.nii, .nii.gz, .mhd, .mha).") var input: String
     @Option(help: "Where to write the output (.npy, float32; for a scan .nii or .nii.gz).") var output: String
     @Option(help: "BatchNorm statistics: inference or batch (default: the variant's official mode).") var bn: BatchNormMode?
-    @Option(help: "BatchNorm epsilon (default: recorded in the file, else the framework's).") var bnEpsilon: Float?
+    @Option(parsing: .unconditional, help: "BatchNorm epsilon (default: recorded in the file, else the framework's).") var bnEpsilon: Float?
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI. A scan's default is ct; none takes a scan's values as they are.", valueName: "ct|mri|LO,HI|none"))
+            help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI; none takes a scan's values as they are (default: ct for a scan; cubes are taken as they are).", valueName: "ct|mri|LO,HI|none"))
     var window: String?
-    @Option(help: ArgumentHelp("Scan: sliding-window size D,H,W along i,j,k (default 64,64,32).", valueName: "D,H,W")) var patch: String?
-    @Option(help: "Scan: overlap of neighbouring windows, in [0, 1) (default 0.5).") var overlap: Double = 0.5
+    @Option(help: ArgumentHelp("Scan: sliding-window size D,H,W along i,j,k (default: the model's recorded input size, else 64,64,32).", valueName: "D,H,W")) var patch: String?
+    @Option(parsing: .unconditional, help: "Scan: overlap of neighbouring windows, in [0, 1) (default 0.5).") var overlap: Double = 0.5
     @Flag(help: "Run an input that holds NaN or Inf (refused by default, naming the count and first index).") var allowNonfinite = false
     @Option(help: ArgumentHelp("Largest estimated peak memory to start with, e.g. 12G, 800M (default: 80% of RAM).", valueName: "size"))
     var maxMemory: String?
-    @Option(help: "Inference mode: cubes per forward call (default: as many as fit 256 MiB of activations, at least 1).")
+    @Option(parsing: .unconditional, help: "Inference mode: cubes per forward call (default: as many as fit 256 MiB of activations, at least 1).")
     var cubesPerSlice: Int?
     @Flag(help: "Run the file's classification head (a finetune --task classification model): Y is (N, K) class probabilities.")
     var classifier = false
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Replace an existing OUT that is not of the kind written (a NumPy array, or a NIfTI scan for a scan).") var force = false
     @OptionGroup var inputFormat: InputOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -55,8 +56,8 @@ struct RunCommand: ParsableCommand {
     static let sliceBudgetBytes = 256 << 20
 
     func validate() throws {
-        if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be 1...256") }
-        if let c = cubesPerSlice, c < 1 { throw ValidationError("--cubes-per-slice must be at least 1") }
+        if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be positive, at most 256, not \(t)") }
+        if let c = cubesPerSlice, c < 1 { throw ValidationError("--cubes-per-slice must be positive, not \(c)") }
         if let e = bnEpsilon, !(e > 0 && e < 1) { throw ValidationError("--bn-epsilon must be in (0, 1)") }
         if !(overlap >= 0 && overlap < 1) { throw ValidationError("--overlap must be >= 0 and < 1, not \(overlap)") }
         let scan = Self.isVolumePath(input)
@@ -68,6 +69,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkFiles()
         let loaded = try ModelLoader.load(model, format: inputFormat.format)
         let arch = try loaded.architecture()
         let problems = Verification.verify(loaded.mapped, against: arch).problems.filter { $0.kind != .unexpected }
@@ -78,7 +80,7 @@ struct RunCommand: ParsableCommand {
 
         if Self.isVolumePath(input) {
             let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
-            return try runVolume(network: net, mode: mode, epsilon: eps)
+            return try runVolume(network: net, mode: mode, epsilon: eps, recordedInput: loaded.inputShape)
         }
         let x = try VolumeBatch.readNPY(input, window: window.flatMap(IntensityWindow.init(parsing:)))
         if !allowNonfinite, let bad = VolumeBatch.nonFinite(x) {
@@ -124,7 +126,7 @@ struct RunCommand: ParsableCommand {
                             "variant": arch.variant.rawValue, "base_filters": arch.baseFilters, "labels": arch.labels,
                             "bn": mode.rawValue, "bn_epsilon": Double(eps), "threads": nThreads, "seconds": seconds,
                             "window": window.flatMap(IntensityWindow.init(parsing:)).map { ["low": $0.low, "high": $0.high] },
-                            "cubes_per_slice": plan.cubesPerSlice, "estimated_peak_bytes": plan.estimatedPeakBytes,
+                            "cubes_per_slice": plan.cubesPerSlice, "estimated_peak_bytes": plan.estimatedPeakBytes, "max_memory_bytes": plan.limitBytes,
                             "gflop": gflops, "output_stats": stats.json])
         } else {
             CLIOutput.line("\(arch), BN \(mode.rawValue) (eps \(eps)), \(nThreads) threads")
@@ -136,6 +138,8 @@ struct RunCommand: ParsableCommand {
     struct SlicePlan {
         let cubesPerSlice: Int
         let estimatedPeakBytes: Int
+        /// --max-memory, or its default (80% of RAM).
+        let limitBytes: Int
     }
 
     /// Inference: slices within `sliceBudgetBytes`. Batch statistics: one batch, announced, and
@@ -157,7 +161,7 @@ struct RunCommand: ParsableCommand {
         if mode == .batch, cubes > 1, !json {
             CLIOutput.warn("note: BatchNorm batch statistics couple the \(cubes) cubes: they run as one batch, estimated peak memory \(MemorySize.format(peak)) (limit \(limitText))")
         }
-        return SlicePlan(cubesPerSlice: perSlice, estimatedPeakBytes: peak)
+        return SlicePlan(cubesPerSlice: perSlice, estimatedPeakBytes: peak, limitBytes: limit)
     }
 
     /// Cubes `range` of a float32 (N, 1, D, H, W) tensor.

@@ -23,7 +23,7 @@ extension RunCommand {
         return w.lowercased() == "none" ? nil : IntensityWindow(parsing: w)
     }
 
-    func runVolume(network net: GenesisNetwork, mode: BatchNormMode, epsilon: Float) throws {
+    func runVolume(network net: GenesisNetwork, mode: BatchNormMode, epsilon: Float, recordedInput: [Int]?) throws {
         let start = Date()
         guard !classifier else { throw CLIError(subject: input, message: "--classifier runs on cubes (.npy), not on a whole scan") }
         let lowerOut = output.lowercased()
@@ -31,7 +31,7 @@ extension RunCommand {
             throw CLIError(subject: output, message: "the output of a whole scan is a NIfTI file (.nii or .nii.gz)")
         }
         let arch = net.architecture
-        let patchSides = try parsedPatch()
+        let (patchSides, patchOrigin) = try patchSides(recordedInput: recordedInput)
         var volume = try VolumeFile.read(input)
         var shape = volume.shape
         if shape.count == 4, shape[3] == 1 { shape.removeLast() }
@@ -75,7 +75,7 @@ extension RunCommand {
         let peak = Self.peakRSSMegabytes()
         if json {
             CLIOutput.json(["model": model, "input": input, "output": output, "shape": shape, "output_shape": outputShape,
-                            "windows": plan.windowCount, "patch": patchSides, "overlap": overlap,
+                            "windows": plan.windowCount, "patch": patchSides, "patch_origin": patchOrigin, "overlap": overlap,
                             "window": scanWindow.map { ["low": $0.low, "high": $0.high] },
                             "variant": arch.variant.rawValue, "base_filters": arch.baseFilters, "labels": arch.labels,
                             "bn": mode.rawValue, "bn_epsilon": Double(epsilon), "threads": nThreads,
@@ -83,7 +83,7 @@ extension RunCommand {
                             "seconds": seconds, "peak_rss_mb": peak, "output_stats": stats.json])
         } else {
             CLIOutput.line("\(arch), BN \(mode.rawValue) (eps \(epsilon)), \(nThreads) threads")
-            CLIOutput.line("scan \(CLIOutput.shape(shape)) (\(volume.format)), window \(scanWindow.map(\.description) ?? "none"): \(plan.windowCount) windows of \(CLIOutput.shape(patchSides)), overlap \(overlap), Gaussian blending")
+            CLIOutput.line("scan \(CLIOutput.shape(shape)) (\(volume.format)), window \(scanWindow.map(\.description) ?? "none"): \(plan.windowCount) windows of \(CLIOutput.shape(patchSides)) (\(patchOrigin)), overlap \(overlap), Gaussian blending")
             CLIOutput.line(String(format: "%@ in %.1f s, peak RSS %.0f MB; wrote %@", stats.text, seconds, peak, output))
         }
     }

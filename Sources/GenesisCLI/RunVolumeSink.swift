@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Tensors
 import VolumeIO
 
 /// Writes the blender's k-slabs into a NIfTI through `NIfTISlabWriter`, in bounded memory.
@@ -18,10 +19,9 @@ final class NIfTIChannelSink: SlabSink {
         self.channels = channels
         plane = shape[0] * shape[1]
         depth = shape[2]
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
         for c in 1..<max(channels, 1) {
-            let spool = dir + "/." + url.lastPathComponent + ".channel\(c)-\(UUID().uuidString.prefix(8))"
+            // Registered like every temporary: removed on SIGINT/SIGTERM and by the stale sweep.
+            let spool = FileIO.temporaryPath(beside: path, suffix: ".channel\(c)")
             guard FileManager.default.createFile(atPath: spool, contents: nil), let h = FileHandle(forUpdatingAtPath: spool) else {
                 discard()
                 throw CLIError(subject: spool, message: "cannot create a temporary file for output channel \(c)")
@@ -64,7 +64,7 @@ final class NIfTIChannelSink: SlabSink {
     private func removeSpools() {
         for spool in spools {
             try? spool.handle.close()
-            try? FileManager.default.removeItem(atPath: spool.path)
+            FileIO.removeTemporary(spool.path)
         }
         spools = []
     }

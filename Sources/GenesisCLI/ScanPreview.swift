@@ -9,6 +9,8 @@ struct ScanPreview {
     struct Row {
         var volume: Volume
         var window: IntensityWindow
+        /// Why this window: "--window", "label map: 2 labels", "CT HU", ...
+        var choice: String
         var caption: String
     }
 
@@ -92,5 +94,27 @@ struct ScanPreview {
                 canvas.fill(x: x + px, y: y + py, w: 1, h: 1, PreviewCanvas.gray(level))
             }
         }
+    }
+}
+
+/// The window `preview --scan` draws a scan through when --window is not given, from its values.
+enum ScanWindowChoice {
+    /// The window, and why it was chosen (for the caption and --json).
+    static func choose(_ v: Volume) -> (IntensityWindow, String) {
+        var lo = Float.infinity, hi = -Float.infinity
+        var labels = Set<Float>(), whole = true
+        for x in v.voxels where x.isFinite {
+            lo = min(lo, x)
+            hi = max(hi, x)
+            if whole {
+                if x != x.rounded() || x < 0 || x > 255 { whole = false } else if labels.count <= 16 { labels.insert(x) }
+            }
+        }
+        if whole, !labels.isEmpty, labels.count <= 16 {
+            return (IntensityWindow(low: 0, high: Double(max(hi, 1))), "label map: \(labels.count) label\(labels.count == 1 ? "" : "s")")
+        }
+        if !v.storedType.hasPrefix("float") { return (.ct, "CT HU") }
+        if lo >= 0, hi <= 1 || lo > hi { return (IntensityWindow(low: 0, high: 1), "values in [0, 1]") }
+        return (IntensityWindow(low: Double(lo), high: Double(hi > lo ? hi : lo + 1)), "the scan's range")
     }
 }

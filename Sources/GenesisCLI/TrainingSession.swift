@@ -196,9 +196,13 @@ struct TrainingSession {
                             "learning_rate": loop.trainer.learningRate, "log": options.log ?? out + ".log.jsonl",
                             "notes": notes] as [String: Any?]) { $1 })
         } else {
-            let last = losses.last.map { String(format: "%.6g", $0) } ?? "-"
-            CLIOutput.line("\(losses.count) steps (\(firstStep + 1)...\(loop.run.step) of \(loop.run.totalSteps)) in \(String(format: "%.1f", seconds)) s, last loss \(last)"
-                           + (validationLosses.last.map { String(format: ", validation %.6g", $0) } ?? "") + (loop.run.stopped ? "; stopped early" : ""))
+            // Every figure named: the loss function, and each validation metric by its log name.
+            let last = losses.last.map { String(format: "%.6g", $0) } ?? "-", lossName = loop.run.loss.rawValue
+            let metrics = (epochs.last ?? [:]).filter { $0.key.hasPrefix("validation_") }.sorted { $0.key < $1.key }
+                .compactMap { m in (m.value as? Double).map { String(format: ", %@ %.6g", m.key.replacingOccurrences(of: "_", with: " "), $0) } }
+            CLIOutput.line("\(losses.count) steps (\(firstStep + 1)...\(loop.run.step) of \(loop.run.totalSteps)) in \(String(format: "%.1f", seconds)) s, last training loss (\(lossName)) \(last)"
+                           + (validationLosses.last.map { String(format: ", validation loss (%@) %.6g", lossName, $0) } ?? "") + metrics.joined()
+                           + (loop.run.stopped ? "; stopped early" : ""))
             CLIOutput.line("wrote \(out); log \(options.log ?? out + ".log.jsonl")")
         }
     }

@@ -22,13 +22,13 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: "The file to verify.") var file: String
     @OptionGroup var input: InputOptions
     @Option(help: "Expect this variant (keras or torch) instead of detecting it.") var variant: Variant?
-    @Option(help: "Expect this base width (official: 32).") var baseFilters: Int?
-    @Option(help: "Expect this many output labels (official: 1).") var labels: Int?
+    @Option(parsing: .unconditional, help: "Expect this base width (official: 32).") var baseFilters: Int?
+    @Option(parsing: .unconditional, help: "Expect this many output labels (official: 1).") var labels: Int?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
-        if let b = baseFilters, b < 1 || b > Architecture.maxBaseFilters { throw ValidationError("--base-filters must be 1...\(Architecture.maxBaseFilters)") }
-        if let l = labels, l < 1 || l > Architecture.maxLabels { throw ValidationError("--labels must be 1...\(Architecture.maxLabels)") }
+        if let b = baseFilters, b < 1 || b > Architecture.maxBaseFilters { throw ValidationError("--base-filters must be positive, at most \(Architecture.maxBaseFilters), not \(b)") }
+        if let l = labels, l < 1 || l > Architecture.maxLabels { throw ValidationError("--labels must be positive, at most \(Architecture.maxLabels), not \(l)") }
     }
 
     func run() throws {

@@ -23,7 +23,7 @@ struct ZooFetchCommand: ParsableCommand {
     @Argument(help: "The model (or file) name.") var name: String?
     @Option(help: "Fetch this address instead of a named model (needs --sha256).") var url: String?
     @Option(help: "The SHA-256 the file at --url must have (64 hex digits).") var sha256: String?
-    @Option(help: "The size in bytes the file at --url must have (checked before and after the transfer).") var size: Int64?
+    @Option(parsing: .unconditional, help: "The size in bytes the file at --url must have (checked before and after the transfer).") var size: Int64?
     @Option(name: .customLong("name"), help: "With --url: the name to cache it under.") var cacheName: String?
     @Option(help: "Another host serving the same paths (default: $GENESIS_ZOO_MIRROR).") var mirror: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -38,7 +38,7 @@ struct ZooFetchCommand: ParsableCommand {
             guard ZooNames.isSHA256(h.lowercased()) else { throw ValidationError("--sha256 must be 64 hex digits, found '\(h)'") }
             guard ZooURL.parse(url!) != nil else { throw ValidationError("--url must be an http:// or https:// address") }
             if let n = cacheName, !ZooNames.isName(n) { throw ValidationError("--name must be letters, digits, '.', '_', '-' (starting with a letter or digit)") }
-            if let s = size, s < 1 || s > ManifestDecoder.maxFileSize { throw ValidationError("--size must be 1...\(ManifestDecoder.maxFileSize)") }
+            if let s = size, s < 1 || s > ManifestDecoder.maxFileSize { throw ValidationError("--size must be positive, at most \(ManifestDecoder.maxFileSize), not \(s)") }
         }
     }
 
@@ -67,7 +67,13 @@ struct ZooFetchCommand: ParsableCommand {
             var all: [ZooFetcher.Fetched] = []
             for f in entry.manifest.files {
                 let progress = ZooProgress(file: f.name, quiet: json)
-                all.append(try fetcher.fetch(entry, file: f, observer: progress))
+                do {
+                    all.append(try fetcher.fetch(entry, file: f, observer: progress))
+                } catch let e as ZooError {
+                    guard case .unreachable = e else { throw e }
+                    // Offline: what to do instead, on the same line.
+                    throw CLIError(subject: "zoo fetch \(model)", message: "\(e); with the file at hand, `genesis zoo import \(f.name)` checks it against the manifest and caches it; or fetch from another host with --mirror URL (or GENESIS_ZOO_MIRROR)")
+                }
                 progress.finish()
             }
             results = all

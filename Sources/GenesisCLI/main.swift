@@ -24,5 +24,6 @@ do {
     // ArgumentParser's own text starts with "Error: "; our line already says "error:".
     var message = isUsage ? GenesisCommand.fullMessage(for: error) : "\(error)"
     if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+    if isUsage { message = CLIOutput.selfSufficientUsage(message) }
     CLIOutput.fail(message: message, usage: isUsage)
 }

@@ -58,14 +58,15 @@ public enum Converter {
         public func commit() throws {
             guard rename(staged, target) == 0 else {
                 let reason = String(cString: strerror(errno))
-                unlink(staged)
+                FileIO.removeTemporary(staged)
                 throw GenesisIOError.cannotWrite(file: output, reason: reason)
             }
+            FileIO.renamedTemporary(staged)
             FileIO.syncDirectory(of: target)
         }
 
         /// Removes the staged output (a later check failed).
-        public func discard() { unlink(staged) }
+        public func discard() { FileIO.removeTemporary(staged) }
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -158,7 +159,7 @@ public enum Converter {
             if !stageOnly { try result.commit() }
             return result
         } catch {
-            unlink(staged)
+            FileIO.removeTemporary(staged)
             throw error
         }
     }

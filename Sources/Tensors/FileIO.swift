@@ -124,8 +124,10 @@ public enum FileIO {
         return Array(out[0..<n])
     }
 
-    /// A fresh temporary path beside `path` (same directory, so a rename is atomic).
-    public static func temporaryPath(beside path: String) -> String {
+    /// A fresh temporary path beside `path` (same directory, so a rename is atomic), ending in
+    /// `suffix`, registered with `TemporaryFiles` so that SIGINT/SIGTERM removes it; a writer
+    /// calls `renamedTemporary` or `removeTemporary` when it is done with it.
+    public static func temporaryPath(beside path: String, suffix: String = "") -> String {
         let dir: String
         let base: String
         if let slash = path.lastIndex(of: "/") {
@@ -135,7 +137,20 @@ public enum FileIO {
             dir = ""
             base = path
         }
-        return "\(dir).\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = "\(dir).\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))\(suffix)"
+        TemporaryFiles.register(tmp)
+        return tmp
+    }
+
+    /// A temporary that was renamed into place: no longer removed on a signal.
+    public static func renamedTemporary(_ tmp: String) {
+        TemporaryFiles.release(tmp)
+    }
+
+    /// Removes a temporary (a failed or abandoned write).
+    public static func removeTemporary(_ tmp: String) {
+        unlink(tmp)
+        TemporaryFiles.release(tmp)
     }
 
     /// Removes the temporary files that earlier writers of `path` left when they were killed
@@ -178,9 +193,10 @@ public enum FileIO {
             guard rename(tmp, target) == 0 else {
                 throw FileError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
             }
+            renamedTemporary(tmp)
             syncDirectory(of: target)
         } catch {
-            unlink(tmp)
+            removeTemporary(tmp)
             throw error
         }
     }

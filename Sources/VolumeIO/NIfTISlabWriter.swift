@@ -26,18 +26,18 @@ public final class NIfTISlabWriter {
             throw VolumeError(file: path, what: "output", expected: "a regular file or a new name", found: "\(error)")
         }
         FileIO.removeStaleTemporaries(beside: target)
-        temporary = FileIO.temporaryPath(beside: target) + suffix
+        temporary = FileIO.temporaryPath(beside: target, suffix: suffix)
         do {
             stream = try NIfTIStream(file: temporary, reportAs: path, shape: shape, geometry: geometry, description: description)
         } catch {
-            unlink(temporary)   // libnifti may have created it before failing; deinit does not run
+            FileIO.removeTemporary(temporary)   // libnifti may have created it before failing; deinit does not run
             throw error
         }
         plane = shape[0] * shape[1]
     }
 
     deinit {
-        if !done { unlink(temporary) }
+        if !done { FileIO.removeTemporary(temporary) }
     }
 
     /// count = shape[0]*shape[1]*slices.
@@ -67,12 +67,13 @@ public final class NIfTISlabWriter {
             throw VolumeError(file: path, what: "write", expected: "a rename into place", found: reason)
         }
         done = true
+        FileIO.renamedTemporary(temporary)
         FileIO.syncDirectory(of: target)
     }
 
     private func abandon() {
         done = true
         try? stream.close()
-        unlink(temporary)
+        FileIO.removeTemporary(temporary)
     }
 }

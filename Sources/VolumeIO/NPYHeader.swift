@@ -23,7 +23,8 @@ public struct NPYHeader: Equatable, Sendable {
             VolumeError(file: file, what: what, expected: expected, found: found)
         }
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
-            throw fail("magic", "\\x93NUMPY", bytes.count < 6 ? "\(bytes.count) bytes" : "\(bytes[0..<6].map { String(format: "%02x", $0) })")
+            // Said in the user's terms: what the file is instead ("an HDF5 file (a Keras model, .h5)").
+            throw fail("magic", "a NumPy array (.npy, starting \\x93NUMPY)", bytes.count < 6 ? "\(bytes.count) bytes" : FileKind.describe(prefix: Array(bytes.prefix(FileKind.prefixBytes))))
         }
         let major = bytes[6]
         let lengthBytes: Int

@@ -57,9 +57,10 @@ public final class NPYStreamWriter {
         fd = -1
         guard synced, rename(temporary, target) == 0 else {
             let reason = String(cString: strerror(errno))
-            unlink(temporary)
+            FileIO.removeTemporary(temporary)
             throw Self.failure(path, reason)
         }
+        FileIO.renamedTemporary(temporary)
         FileIO.syncDirectory(of: target)
     }
 
@@ -67,7 +68,7 @@ public final class NPYStreamWriter {
     public func discard() {
         if fd >= 0 { close(fd) }
         fd = -1
-        unlink(temporary)
+        FileIO.removeTemporary(temporary)
     }
 
     private func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }

@@ -25,8 +25,9 @@ public enum PNG {
             guard ok != 0 else { throw failure(path, "write", "libpng to encode the image", message) }
             guard flushed, closed else { throw failure(path, "write", "the bytes on disk", errnoText()) }
             guard rename(tmp, path) == 0 else { throw failure(path, "write", "rename into place", errnoText()) }
+            FileIO.renamedTemporary(tmp)
         } catch {
-            unlink(tmp)
+            FileIO.removeTemporary(tmp)
             throw error
         }
         syncDirectory(of: path)

@@ -15,6 +15,6 @@ enum VolumeFormat {
             .contains(Array(head[0..<4]))
         throw VolumeError(file: path, what: "name", expected: "a .nii, .nii.gz, .mhd or .mha file",
                           found: looksNIfTI ? "a NIfTI header under another name (libnifti finds files by name: rename it to .nii or .nii.gz)"
-                                            : "another kind of file")
+                                            : FileKind.describe(prefix: (try? FileIO.readPrefix(path, count: FileKind.prefixBytes)) ?? head))
     }
 }
