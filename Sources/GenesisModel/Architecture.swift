@@ -51,7 +51,7 @@ public struct ConvBlock: Sendable, Equatable {
     public let kernel: Int
 }
 
-/// The Genesis 3D U-Net for a given variant, base width and label count (DESIGN.md section 1).
+/// The Genesis 3D U-Net for a given variant, base width and label count (schemas/genesis-architecture.md).
 public struct Architecture: Sendable, Equatable, CustomStringConvertible {
     public let variant: Variant
     public let baseFilters: Int

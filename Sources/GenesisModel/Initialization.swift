@@ -28,7 +28,7 @@ public enum Initialization {
     }
 
     /// A ConvTranspose3d(C, C, 2, stride 2) weight (in, out, 2, 2, 2) that is nearest-neighbour
-    /// upsampling: 1 at every tap where in == out (FORMATS.md section 2.3).
+    /// upsampling: 1 at every tap where in == out (schemas/genesis-architecture.md, "Variant conversion").
     public static func identityUpsampler(channels c: Int) -> Tensor {
         var w = [Float](repeating: 0, count: c * c * 8)
         for i in 0..<c { for tap in 0..<8 { w[(i * c + i) * 8 + tap] = 1 } }

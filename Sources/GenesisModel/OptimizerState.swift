@@ -1,7 +1,7 @@
 import Tensors
 
 /// Optimizer state on canonical parameter names, in one framework's convention
-/// (DESIGN.md section 2): SGD with momentum and Adam.
+/// (schemas/numerics.md): SGD with momentum and Adam.
 public struct OptimizerState: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable { case sgd, adam }
     /// Whose update rule the slots follow.

@@ -1,6 +1,6 @@
 import Tensors
 
-/// How far a file's tensors fit the Genesis topology (DESIGN.md section 1): the 14 blocks'
+/// How far a file's tensors fit the Genesis topology (schemas/genesis-architecture.md): the 14 blocks'
 /// 3x3x3 kernels at one base width, each kernel's in-channels chained to what its inputs give
 /// (the previous block; for decoder blocks the upsampled map plus the skip), the torch
 /// up-convolutions (C,C,2,2,2) and the final 1x1x1 convolution.

@@ -1,6 +1,6 @@
 import Tensors
 
-/// Moving weights between the keras and torch variants (DESIGN.md 1, FORMATS.md 2.3):
+/// Moving weights between the keras and torch variants (schemas/genesis-architecture.md, "Variant conversion"):
 /// keras -> torch adds identity up-convolutions (exact: an identity ConvTranspose3d with zero
 /// bias is nearest upsampling); torch -> keras drops them, exact only when they are that identity.
 public enum VariantConversion {

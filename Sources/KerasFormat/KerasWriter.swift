@@ -1,7 +1,7 @@
 import HDF5
 import Tensors
 
-/// Writes Keras 2 HDF5 files in the layout every Keras generation loads (FORMATS.md 1.7):
+/// Writes Keras 2 HDF5 files in the layout every Keras generation loads (schemas/formats.md, "Keras 2 HDF5"):
 /// fixed-length null-padded name lists (split past 64512 bytes), a group per listed layer
 /// (weightless ones included, with the empty float64 `weight_names`), float32 datasets at
 /// `<layer>/<weight_name>`. Files are written beside the target and renamed into place.

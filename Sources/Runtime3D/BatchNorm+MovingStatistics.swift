@@ -1,9 +1,9 @@
 /// How a framework folds a batch's statistics into BatchNorm's moving (running) statistics
-/// (DESIGN.md section 2). Normalisation always uses the biased batch variance; the conventions
+/// (schemas/numerics.md). Normalisation always uses the biased batch variance; the conventions
 /// differ in the momentum and in how they compute the update.
 ///
 /// Both fold in the UNBIASED batch variance (times M / (M - 1), M values per channel). For
-/// tf_keras 2.21 this contradicts DESIGN.md section 2 (which says biased) but is what the
+/// tf_keras 2.21 this is not what its documentation suggests (a biased update) but is what the
 /// fixture shows: `after/` in keras/genesis_tiny.reference.h5 differs from a biased update by
 /// exactly 0.01 * var / (M - 1) in every channel (M = 8 at the bottom level: up to 1.8e-3), and
 /// equals the unbiased update (TF's fused batch norm returns the Bessel-corrected variance).

@@ -27,7 +27,7 @@ public struct LayerTiming: Sendable {
     public let shape: [Int]
 }
 
-/// The Genesis 3D U-Net (DESIGN.md section 1) with weights, ready to run forward.
+/// The Genesis 3D U-Net (schemas/genesis-architecture.md) with weights, ready to run forward.
 ///
 /// Built from an `Architecture` and a `TensorStore` in canonical names and layouts; never
 /// opens a file. The blocks are kept as separate ops (Conv3D, BatchNorm, ...) so that the

@@ -16,7 +16,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
     }
 }
 
-/// safetensors reading and writing (FORMATS.md section 5), validated as the Rust reference does.
+/// safetensors reading and writing (schemas/formats.md, "safetensors"), validated as the Rust reference does.
 ///
 /// Where we are stricter than safetensors 0.8 (checked with the Python package, which accepts
 /// all four): the header must start with `{` (0.8 accepts a leading space); duplicate keys are

@@ -1,6 +1,6 @@
 import Tensors
 
-/// Pickle opcodes of the subset we read and write (FORMATS.md §4.2: what torch's own
+/// Pickle opcodes of the subset we read and write (schemas/formats.md, "PyTorch pickle": what torch's own
 /// `weights_only` unpickler accepts, plus a few protocol-4 opcodes).
 enum Op {
     static let proto: UInt8 = 0x80, stop: UInt8 = 0x2E /* . */, frame: UInt8 = 0x95
@@ -32,7 +32,7 @@ enum Allowed {
     static let rebuildTensor = "torch._utils._rebuild_tensor_v2"
     static let rebuildParameter = "torch._utils._rebuild_parameter"
 
-    /// `torch.<X>Storage` classes and their element types (FORMATS.md §4.2 table).
+    /// `torch.<X>Storage` classes and their element types (schemas/formats.md, "PyTorch pickle").
     static let storageClasses: [String: DType] = [
         "torch.FloatStorage": .float32, "torch.DoubleStorage": .float64,
         "torch.HalfStorage": .float16, "torch.BFloat16Storage": .bfloat16,

@@ -2,7 +2,7 @@ import Foundation
 
 /// Training losses on the network's output p (after sigmoid or softmax) against targets y of the
 /// same shape, with their gradients dL/dp (the network's backward continues through the output
-/// activation). DESIGN.md section 2.
+/// activation). schemas/numerics.md.
 public enum Loss: String, Sendable, CaseIterable, Codable {
     /// Mean of (p - y)^2 over every element: pretraining (Keras `mse`, PyTorch `MSELoss`).
     case mse

@@ -1,7 +1,7 @@
 import Foundation
 
 /// SGD with momentum and Adam, each in the Keras (tf_keras 2.x) or the PyTorch convention
-/// (DESIGN.md section 2), on flat float32 parameters keyed by canonical name. Slots use the
+/// (schemas/numerics.md), on flat float32 parameters keyed by canonical name. Slots use the
 /// generic names of `GenesisModel.OptimizerState` (`momentum`; `m`, `v`, `vhat`).
 ///
 /// Keras SGD:   m = mu m - lr g; w += m (nesterov: w += mu m - lr g).

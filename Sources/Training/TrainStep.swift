@@ -3,8 +3,7 @@ import Runtime3D
 import Tensors
 
 /// The framework whose training semantics a run follows: BatchNorm momentum, which batch
-/// variance the moving statistics take, epsilon, and the optimizer convention (DESIGN.md
-/// section 2). A run continues the framework its weights came from.
+/// variance the moving statistics take, epsilon, and the optimizer convention (schemas/numerics.md). A run continues the framework its weights came from.
 public enum Framework: String, Sendable, Codable, CaseIterable {
     case keras, torch
 

@@ -45,7 +45,7 @@ final class InspectProvenanceCLITests: XCTestCase {
         XCTAssertEqual(try genesis(["convert", src, dir + "/t.genesis"]).status, 0)
         let digest = try Checksum.sha256Hex(fileAt: src)
         let j = try XCTUnwrap(try genesis(["inspect", dir + "/t.genesis", "--json"]).json)
-        XCTAssertEqual(j["bn_epsilon"] as? Double, 1e-5)  // PyTorch's (DESIGN.md 2)
+        XCTAssertEqual(j["bn_epsilon"] as? Double, 1e-5)  // PyTorch's (schemas/numerics.md)
         let p = try XCTUnwrap(j["provenance"] as? [String: Any])
         XCTAssertEqual(p["source_file"] as? String, "genesis_tiny.pt")
         XCTAssertEqual(p["source_sha256"] as? String, digest)

@@ -14,7 +14,7 @@ final class PretrainCLITests: XCTestCase {
 
     /// `pretrain --transforms none --batch 2 --lr 0.1 --momentum 0.9 --steps 1 --no-shuffle` on the
     /// reference's input and target: the loss to 1e-5 relative and every tensor of the written
-    /// checkpoint within 1e-5 + 1e-3 |after - before| of the framework's (DESIGN.md section 2).
+    /// checkpoint within 1e-5 + 1e-3 |after - before| of the framework's (schemas/numerics.md).
     @discardableResult
     func checkOneStep(model: String, reference: String, keras: Bool, out: String, environment: [String: String] = [:]) throws -> TensorStore {
         let dir = Fixtures.scratchDirectory()

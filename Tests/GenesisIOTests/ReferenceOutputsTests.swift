@@ -10,7 +10,7 @@ import XCTest
 /// PyTorch computed from the same files (fixtures/*.reference.h5). Tolerance (max absolute error)
 /// about 2-3x what is measured: inference mode 1e-6 (measured 2.7e-7 to 3.9e-7), batch
 /// statistics 1.5e-5 (measured 2.2e-6 to 6.7e-6; the batch variance of small maps amplifies
-/// float32 rounding), within DESIGN.md section 2's 1e-4.
+/// float32 rounding), within schemas/numerics.md 1e-4.
 final class ReferenceOutputsTests: XCTestCase {
     func maxAbs(_ a: [Float], _ b: [Float]) -> Float {
         XCTAssertEqual(a.count, b.count)

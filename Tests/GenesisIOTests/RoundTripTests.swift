@@ -7,7 +7,7 @@ import TorchFormat
 import XCTest
 
 /// Conversions that move bits must keep them: every tensor bit-identical after a round trip
-/// (DESIGN.md 2: a transpose moves bits, it never rounds them).
+/// (schemas/numerics.md: a transpose moves bits, it never rounds them).
 final class RoundTripTests: XCTestCase {
     func convert(_ input: String, _ output: String, _ options: WriteOptions = WriteOptions()) throws -> Converter.Result {
         let fmt = FormatKind.fromExtension(output)!

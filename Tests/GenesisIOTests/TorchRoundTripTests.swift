@@ -38,7 +38,7 @@ final class TorchRoundTripTests: XCTestCase {
         for m in Layout.upsamplerModules {
             XCTAssertTrue(VariantConversion.isIdentity(weight: pt.mapped.store[m + ".weight"]!, bias: pt.mapped.store[m + ".bias"]), m)
         }
-        // SGD momentum in torch's convention: buf = -m / lr (DESIGN.md 2).
+        // SGD momentum in torch's convention: buf = -m / lr (schemas/numerics.md).
         let keras = try ModelLoader.load(Fixtures.path("keras/genesis_tiny.h5"))
         let m = keras.optimizer!.slots["down_tr64.ops.0.conv1.weight"]!["momentum"]!.floats()
         let buf = pt.optimizer!.slots["down_tr64.ops.0.conv1.weight"]!["momentum"]!.floats()

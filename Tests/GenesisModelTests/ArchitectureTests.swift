@@ -2,32 +2,32 @@ import GenesisModel
 import Tensors
 import XCTest
 
-/// The architecture tables against the figures DESIGN.md and FORMATS.md give for the official
+/// The architecture tables against the figures schemas/genesis-architecture.md gives for the official
 /// networks (counted there by instantiating the official Keras and PyTorch models).
 final class ArchitectureTests: XCTestCase {
     func testOfficialKerasCounts() {
         let a = Architecture.official(.keras)
-        XCTAssertEqual(a.trainableCount, 16_320_257)   // DESIGN.md 1
+        XCTAssertEqual(a.trainableCount, 16_320_257)   // schemas/genesis-architecture.md
         XCTAssertEqual(a.statisticsCount, 4_672)       // BN moving statistics
-        XCTAssertEqual(a.trainableCount + a.statisticsCount, 16_324_929)  // FORMATS.md 1.8 (tf-keras rebuild)
+        XCTAssertEqual(a.trainableCount + a.statisticsCount, 16_324_929)  // schemas/genesis-architecture.md (tf-keras rebuild)
         XCTAssertEqual(a.tensors.count, 86)            // 15 convs x 2 + 14 BN x 4
     }
 
     func testOfficialTorchCounts() {
         let a = Architecture.official(.torch)
-        XCTAssertEqual(a.trainableCount, 19_073_665)   // DESIGN.md 1
-        XCTAssertEqual(a.tensors.count, 106)           // FORMATS.md 2.4: state_dict keys
+        XCTAssertEqual(a.trainableCount, 19_073_665)   // schemas/genesis-architecture.md
+        XCTAssertEqual(a.tensors.count, 106)           // schemas/genesis-architecture.md: state_dict keys
         XCTAssertEqual(a.tensors.filter { $0.role.isTrainable }.count, 64)  // parameters
     }
 
     func testForwardFLOPsMatchDesign() {
-        // DESIGN.md 1: 236.7 GFLOP (keras) and 244.2 GFLOP (torch) at 1x1x64x64x32.
+        // schemas/genesis-architecture.md: 236.7 GFLOP (keras) and 244.2 GFLOP (torch) at 1x1x64x64x32.
         XCTAssertEqual(Architecture.official(.keras).forwardFLOPs(depth: 64, height: 64, width: 32) / 1e9, 236.7, accuracy: 0.05)
         XCTAssertEqual(Architecture.official(.torch).forwardFLOPs(depth: 64, height: 64, width: 32) / 1e9, 244.2, accuracy: 0.05)
     }
 
     func testChannelPlanMatchesFormatsTable() {
-        // FORMATS.md 1.8 channel plan at b = 32.
+        // schemas/genesis-architecture.md channel plan at b = 32.
         let plan = Architecture.official(.keras).blocks.map { [$0.inChannels, $0.outChannels] }
         XCTAssertEqual(plan, [[1, 32], [32, 64], [64, 64], [64, 128], [128, 128], [128, 256], [256, 256], [256, 512],
                               [768, 256], [256, 256], [384, 128], [128, 128], [192, 64], [64, 64]])
@@ -44,7 +44,7 @@ final class ArchitectureTests: XCTestCase {
 
     func testKerasLayerPlanHasTheOfficialFiftyFourLayers() {
         let plan = KerasLayerPlan(.official(.keras))
-        XCTAssertEqual(plan.layers.count, 54)                               // FORMATS.md 1.8
+        XCTAssertEqual(plan.layers.count, 54)                               // schemas/genesis-architecture.md
         XCTAssertEqual(plan.layers.filter { !$0.weights.isEmpty }.count, 29)
         XCTAssertEqual(plan.layers.suffix(2).map(\.name), ["conv3d_1", "activation_1"])
         XCTAssertEqual(plan.layers[28].name, "up_sampling3d_1")

@@ -26,7 +26,7 @@ final class OptimizerMappingTests: XCTestCase {
     }
 
     func testSGDConventionChangeIsMinusLearningRate() throws {
-        // DESIGN.md 2: keras m = -lr * torch buf for a constant lr.
+        // schemas/numerics.md: keras m = -lr * torch buf for a constant lr.
         let t = Tensor(shape: [2], floats: [0.5, -0.25])
         let s = OptimizerState(kind: .sgd, convention: .torch, hyperparameters: ["lr": 0.1], slots: ["p": ["momentum": t]])
         let k = try XCTUnwrap(s.converted(to: .keras)).state

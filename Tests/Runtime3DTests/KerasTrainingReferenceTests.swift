@@ -13,7 +13,7 @@ import XCTest
 /// w' = w + m', so the gradient TensorFlow computed is g = (0.9 m - (w' - w)) / lr. The
 /// difference w' - w of two float32 values of size |w| carries up to ulp(w) / lr ~ 6e-7 of
 /// error, which the tolerances below allow for on top of a relative part. The loss matches
-/// TensorFlow's to 1.5e-7 relative (tolerance 1e-5, DESIGN.md).
+/// TensorFlow's to 1.5e-7 relative (tolerance 1e-5, schemas/numerics.md).
 final class KerasTrainingReferenceTests: XCTestCase {
     func testGradientsAndMovingStatisticsMatchTensorFlow() throws {
         let (arch, before) = try kerasFixture("keras/genesis_tiny.h5")

@@ -39,7 +39,7 @@ final class NetworkTests: XCTestCase {
         XCTAssertThrowsError(try net.forward([Float](repeating: 0, count: 512), shape: [1, 8, 8, 8], bn: .inference))
     }
 
-    /// DESIGN.md §1: the torch variant with identity up-convolutions (zero bias) is the keras
+    /// schemas/genesis-architecture.md: the torch variant with identity up-convolutions (zero bias) is the keras
     /// variant. Same convolutions on bit-identical upsampled inputs: equal outputs (tolerance 0).
     func testTorchWithIdentityUpConvolutionsEqualsKeras() throws {
         let kerasStore = seededStore(tiny, seed: 3)

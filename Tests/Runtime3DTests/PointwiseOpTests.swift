@@ -51,7 +51,7 @@ final class PointwiseOpTests: XCTestCase {
     }
 
     /// Nearest upsampling equals the transposed convolution whose weight is the identity on
-    /// channels at all 8 taps with zero bias (DESIGN.md §1). Exact: each output is 1 * x + 0s.
+    /// channels at all 8 taps with zero bias (schemas/genesis-architecture.md). Exact: each output is 1 * x + 0s.
     func testUpsampleNearestEqualsIdentityTransposedConvolution() throws {
         let x = try randomMap([2, 5, 3, 2, 4], seed: 21)
         let a = try Resampling.upsampleNearest2(x, threads: 2)

@@ -2,7 +2,7 @@ import GenesisModel
 import Runtime3D
 import Tensors
 
-/// The Genesis U-Net (DESIGN.md section 1) in float64 from `Reference` ops, written from the
+/// The Genesis U-Net (schemas/genesis-architecture.md) in float64 from `Reference` ops, written from the
 /// architecture table, not from `GenesisNetwork`: parameters by canonical name.
 struct ReferenceNetwork {
     let architecture: Architecture

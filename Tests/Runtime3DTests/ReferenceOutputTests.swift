@@ -7,7 +7,7 @@ import XCTest
 
 /// The network against the TensorFlow (tf_keras 2.21) outputs stored beside every Keras
 /// fixture: `output_inference` (BN moving statistics) and `output_batchstats` (batch
-/// statistics). DESIGN.md §2 allows max |ours - reference| <= 1e-4 on the sigmoid outputs; each
+/// statistics). schemas/numerics.md allows max |ours - reference| <= 1e-4 on the sigmoid outputs; each
 /// case here holds to about 2-3x what was measured (2 threads, default algorithm, this machine),
 /// so a regression far inside the design tolerance still shows:
 ///

@@ -32,7 +32,7 @@ final class TorchTrainingReferenceTests: XCTestCase {
         let outputError = maxAbsDifference(y.data, expected)
         XCTAssertLessThanOrEqual(outputError, 6e-6, "output max abs error \(outputError)")
 
-        // Loss: measured 5e-8 relative; tolerance 1e-5 relative (DESIGN.md).
+        // Loss: measured 5e-8 relative; tolerance 1e-5 relative (schemas/numerics.md).
         let target = try ref.readFloat32("target").floats()
         let loss = zip(y.data, target).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(y.data.count)
         let refLoss = Double(try ref.readFloat32("train_step_loss").floats()[0])

@@ -3,7 +3,7 @@ import HDF5
 import Tensors
 
 /// The training-step references of the fixtures (fixtures/README.md): `before/` and `after/`
-/// under canonical names and layouts, and the DESIGN.md section 2 tolerance of a step.
+/// under canonical names and layouts, and the schemas/numerics.md tolerance of a step.
 public struct TrainingReference {
     public let input: Tensor
     public let target: Tensor

@@ -2,8 +2,8 @@ import Tensors
 import Training
 import XCTest
 
-/// Each optimizer convention against steps worked by hand from its update rule (DESIGN.md
-/// section 2, `Optimizer`'s documentation), and the two SGD conventions against each other.
+/// Each optimizer convention against steps worked by hand from its update rule (schemas/numerics.md,
+/// `Optimizer`'s documentation), and the two SGD conventions against each other.
 final class OptimizerTests: XCTestCase {
     func run(_ o: inout Optimizer, _ w: inout [Float], _ gradients: [[Float]]) {
         for g in gradients {

@@ -9,7 +9,7 @@ import XCTest
 /// One training step from each fixture model, against the step the real framework took from
 /// the same file (fixtures/README.md): tf_keras 2.21 `train_on_batch` for keras/genesis_tiny.h5,
 /// PyTorch 2.15 forward + MSELoss + backward + SGD for torch/genesis_tiny*.pt, each with the
-/// file's own SGD state (lr 0.1, momentum 0.9). Tolerances (DESIGN.md section 2): the loss to
+/// file's own SGD state (lr 0.1, momentum 0.9). Tolerances (schemas/numerics.md): the loss to
 /// 1e-5 relative; every tensor after the step within 1e-5 + 1e-3 |after - before|, BN moving
 /// statistics included (measured: 1.2% of that bound at most).
 final class ReferenceStepTests: XCTestCase {
