@@ -30,6 +30,8 @@ let package = Package(
         // that header, so every importer resolves it without an include path.
         .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z")]),
         .target(name: "Tensors", dependencies: ["CMallocTuning", .product(name: "Crypto", package: "swift-crypto")]),
+        // The names of the formats and frameworks: the one table every other list comes from.
+        .target(name: "FormatNames"),
 
         // File formats: each imports Tensors and its own library, never the runtime.
         .target(name: "HDF5", dependencies: ["CHDF5", "Tensors"]),
@@ -41,14 +43,14 @@ let package = Package(
         .target(name: "HDF5Sandbox", dependencies: ["CSandbox", "HDF5", "KerasFormat", "Tensors"]),
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "ZipPreflight", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
-        .target(name: "NativeCheckpoint", dependencies: ["SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "NativeCheckpoint", dependencies: ["FormatNames", "SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG", "CNIfTI", "SystemZlib"]),
 
         // The network as data: architecture, name maps, detection, verification.
         .target(name: "GenesisModel", dependencies: ["Tensors"]),
         // Format dispatch: any supported file -> canonical Genesis tensors, and back.
         .target(name: "GenesisIO", dependencies: [
-            "Tensors", "GenesisModel", "HDF5", "KerasFormat", "HDF5Sandbox", "TorchFormat", "SafeTensors", "NativeCheckpoint",
+            "FormatNames", "Tensors", "GenesisModel", "HDF5", "KerasFormat", "HDF5Sandbox", "TorchFormat", "SafeTensors", "NativeCheckpoint",
         ]),
         // The 3D runtime: ops on OpenBLAS and the Genesis network. Never opens a file.
         // The precise GEMM's loops (fixed order, float64): C, fast enough in debug builds too.
@@ -64,7 +66,7 @@ let package = Package(
         .target(name: "Pretext", dependencies: ["Tensors"]),
         // The model zoo: manifests, the content-addressed cache, its locks, checked downloads.
         // Imports neither the formats nor the runtime.
-        .target(name: "Zoo", dependencies: ["Tensors"]),
+        .target(name: "Zoo", dependencies: ["FormatNames", "Tensors"]),
         // Training: losses, optimizers, schedules, the loop and its checkpoints.
         .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "Pretext"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
@@ -84,20 +86,20 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "Tensors", "TestSupport"]),
-        .testTarget(name: "TorchFormatTests", dependencies: ["TorchFormat", "ZipPreflight", "Tensors", "HDF5", "TestSupport"]),
+        .testTarget(name: "TorchFormatTests", dependencies: ["TorchFormat", "ZipPreflight", "KerasFormat", "Tensors", "HDF5", "TestSupport"]),
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "KerasFormat", "Tensors", "TestSupport"]),
-        .testTarget(name: "GenesisIOTests", dependencies: ["GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
+        .testTarget(name: "GenesisIOTests", dependencies: ["FormatNames", "GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors", "VolumeIO", "GenesisIO", "GenesisModel", "TorchFormat", "HDF5"]),
         .testTarget(name: "HDF5SandboxTests", dependencies: ["HDF5Sandbox", "KerasFormat", "GenesisIO", "Tensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
-        .testTarget(name: "NativeCheckpointTests", dependencies: ["NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
+        .testTarget(name: "NativeCheckpointTests", dependencies: ["FormatNames", "NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["FormatNames", "Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Training", "Runtime3D", "GenesisModel", "GenesisIO", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Runtime3D", "GenesisModel", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
-        .testTarget(name: "ZooTests", dependencies: ["Zoo", "TestSupport", "Tensors", "GenesisIO"]),
+        .testTarget(name: "ZooTests", dependencies: ["FormatNames", "Zoo", "TestSupport", "Tensors", "GenesisIO"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5", "GenesisModel"], path: "Tests/TestSupport"),
     ]

@@ -34,11 +34,7 @@ enum BatchNormNotes {
     /// The framework a converted file came from, when the file records it.
     static func sourceVariant(_ loaded: LoadedModel) -> Variant? {
         guard let f = loaded.annotations[Converter.sourceFormatKey] ?? loaded.versions["source_format"], let kind = FormatKind(rawValue: f) else { return nil }
-        switch kind {
-        case .kerasH5, .keras3Weights, .keras3Zip: return .keras
-        case .torch: return .torch
-        default: return nil
-        }
+        return kind.framework.flatMap { Variant(rawValue: $0.rawValue) }
     }
 }
 

@@ -1,20 +1,17 @@
+@_exported import FormatNames
 import Tensors
 
-/// The name of every file format the tool reads or writes (`--format` values). What each one
-/// does lives in its bridge (`FormatRegistry.all`); this is only the name.
-public enum FormatKind: String, Sendable, CaseIterable, Codable {
-    case kerasH5 = "keras-h5"          // Keras 2 legacy HDF5 (.h5, .hdf5)
-    case keras3Weights = "keras3-weights" // Keras 3 .weights.h5
-    case keras3Zip = "keras"           // Keras 3 .keras zip
-    case torch = "pt"                  // PyTorch .pt / .pth
-    case safetensors = "safetensors"
-    case native = "genesis"            // our own checkpoint
+/// The name of every file format the tool reads or writes (`--format` values): the one table in
+/// `FormatNames` (`FormatName`). What each one does lives in its bridge (`FormatRegistry.all`);
+/// this target adds how a file's first bytes are recognised.
+public typealias FormatKind = FormatName
 
+extension FormatName {
     /// The format an output path asks for by its extension.
     public static func fromExtension(_ path: String) -> FormatKind? { FormatRegistry.fromExtension(path) }
 
     /// The container a file's first bytes show.
-    public enum Container: String, Sendable {
+    public enum Container: String, Sendable, CaseIterable {
         case hdf5, zip, torchLegacy = "torch-legacy", safetensors, unknown
 
         /// As an error message says it: "its bytes are HDF5".
@@ -26,6 +23,12 @@ public enum FormatKind: String, Sendable, CaseIterable, Codable {
             case .safetensors: return "safetensors"
             case .unknown: return "no supported format"
             }
+        }
+
+        /// The containers genesis reads, as the loader's error lists them: "HDF5, zip, ...".
+        public static var supportedList: String {
+            allCases.filter { $0 != .unknown }.map { $0 == .torchLegacy ? "PyTorch pickle" : $0 == .hdf5 ? "HDF5" : $0.rawValue }
+                .joined(separator: ", ")
         }
     }
 

@@ -15,13 +15,7 @@ struct KerasBridge: FormatBridge {
         self.kind = kind
     }
 
-    var extensions: [String] {
-        switch kind {
-        case .kerasH5: return [".h5", ".hdf5"]
-        case .keras3Weights: return [".weights.h5"]
-        default: return [".keras"]
-        }
-    }
+    var extensions: [String] { kind.extensions }
     var containers: [FormatKind.Container] { kind == .keras3Zip ? [.zip] : [.hdf5] }
     var summary: String {
         switch kind {

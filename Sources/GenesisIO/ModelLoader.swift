@@ -93,7 +93,7 @@ public enum ModelLoader {
         let container = FormatKind.sniff(prefix)
         guard container != .unknown, let fallback = FormatRegistry.defaultFormat(for: container) else {
             let size = (try? FileIO.size(of: path)) ?? 0
-            throw GenesisIOError.unknownFormat(file: path, reason: size == 0 ? "the file is empty" : "its first bytes match no supported format (HDF5, zip, PyTorch pickle, safetensors)")
+            throw GenesisIOError.unknownFormat(file: path, reason: size == 0 ? "the file is empty" : "its first bytes match no supported format (\(FormatKind.Container.supportedList))")
         }
         guard let asked = override ?? FormatKind.fromExtension(path) else { return fallback }
         guard FormatRegistry.bridge(asked).containers.contains(container) else {

@@ -10,7 +10,7 @@ struct NativeBridge: FormatBridge {
     static let formatName = NativeCheckpoint.formatName
 
     var kind: FormatKind { .native }
-    var extensions: [String] { [".genesis"] }
+    var extensions: [String] { kind.extensions }
     var containers: [FormatKind.Container] { [.safetensors] }
     var summary: String { "genesis native checkpoint: architecture, provenance, optimizer slots, checksum" }
     func carriesOptimizer(_ options: WriteOptions) -> Bool { options.includeOptimizer }

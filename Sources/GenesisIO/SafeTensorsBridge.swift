@@ -6,7 +6,7 @@ import Tensors
 /// A safetensors container whose metadata says `format: genesis` is a native checkpoint.
 struct SafeTensorsBridge: FormatBridge {
     var kind: FormatKind { .safetensors }
-    var extensions: [String] { [".safetensors"] }
+    var extensions: [String] { kind.extensions }
     var containers: [FormatKind.Container] { [.safetensors] }
     var summary: String { "safetensors, names by --naming (canonical, torch, keras2)" }
     func carriesOptimizer(_ options: WriteOptions) -> Bool { false }

@@ -6,7 +6,7 @@ import TorchFormat
 /// `model.parameters()` order, which is the canonical order of the trainable tensors.
 struct TorchBridge: FormatBridge {
     var kind: FormatKind { .torch }
-    var extensions: [String] { [".pt", ".pth", ".ckpt"] }
+    var extensions: [String] { kind.extensions }
     var containers: [FormatKind.Container] { [.zip, .torchLegacy] }
     var summary: String { "PyTorch torch.save, zip (read and written) or legacy pickle (read)" }
     func variant(for source: Variant) -> Variant { .torch }

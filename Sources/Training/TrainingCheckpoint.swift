@@ -22,14 +22,14 @@ public enum TrainingCheckpoint {
 
     /// Extensions a run of `framework` may write: its own framework's format, or `.genesis`.
     public static func allowedExtensions(_ framework: Framework) -> [String] {
-        framework == .keras ? [".h5", ".genesis"] : [".pt", ".genesis"]
+        [FrameworkName(rawValue: framework.rawValue)!.checkpointFormat, .native].map { $0.extensions[0] }
     }
 
     /// Checks `path` before a run starts (so a long run does not fail at its first checkpoint).
     public static func format(for path: String, framework: Framework) throws -> FormatKind {
         let allowed = allowedExtensions(framework)
         guard let kind = FormatKind.fromExtension(path), allowed.contains(where: { path.lowercased().hasSuffix($0) }),
-              kind == .native || kind == (framework == .keras ? .kerasH5 : .torch) else {
+              kind == .native || kind == FrameworkName(rawValue: framework.rawValue)!.checkpointFormat else {
             throw Failure.wrongFormat(file: path, framework: framework, allowed: allowed)
         }
         return kind

@@ -1,3 +1,4 @@
+import FormatNames
 import Foundation
 
 /// Reads a manifest the way `schemas/zoo-manifest.schema.json` describes it: the file capped
@@ -9,8 +10,10 @@ public enum ManifestDecoder {
     public static let maxFiles = 16
     /// Largest file a manifest may describe: 64 GiB.
     public static let maxFileSize: Int64 = 64 << 30
-    /// The `format` values genesis reads (GenesisIO's FormatKind; a test keeps the two equal).
-    public static let formats = ["keras-h5", "keras3-weights", "keras", "pt", "safetensors", "genesis"]
+    /// The `format` values genesis reads: the `FormatNames` table (the schema's enum is tested against it).
+    public static let formats = FormatName.allCases.map(\.rawValue)
+    /// The `architecture.variant` values: the `FormatNames` frameworks.
+    public static let variants = FrameworkName.allCases.map(\.rawValue)
 
     public static func decode(_ data: [UInt8], file: String) throws -> Manifest {
         guard data.count <= maxManifestBytes else {
@@ -82,7 +85,7 @@ public enum ManifestDecoder {
         let family = try r.string(o["family"]!, "architecture.family", maxLength: 64)
         let verifiable = try r.bool(o["verifiable"]!, "architecture.verifiable")
         let variant = try o["variant"].map { try r.string($0, "architecture.variant", maxLength: 16) }
-        if let variant, !["keras", "torch"].contains(variant) { throw r.bad("architecture.variant", "'\(variant)' is not keras or torch") }
+        if let variant, !variants.contains(variant) { throw r.bad("architecture.variant", "'\(variant)' is not \(FrameworkName.list)") }
         let base = try o["base_filters"].map { Int(try r.int($0, "architecture.base_filters", 1...256)) }
         let labels = try o["labels"].map { Int(try r.int($0, "architecture.labels", 1...1024)) }
         if verifiable {

@@ -1,3 +1,4 @@
+import FormatNames
 import Foundation
 import GenesisIO
 import Tensors
@@ -49,7 +50,8 @@ final class ZooManifestTests: XCTestCase {
     }
 
     func testFormatsAreGenesisFormats() {
-        XCTAssertEqual(Set(ManifestDecoder.formats), Set(FormatKind.allCases.map(\.rawValue)))
+        XCTAssertEqual(ManifestDecoder.formats, FormatName.allCases.map(\.rawValue))
+        XCTAssertEqual(FormatKind.allCases, FormatName.allCases)
     }
 
     /// The schema names the same fields the decoder accepts, at every level.
@@ -65,6 +67,8 @@ final class ZooManifestTests: XCTestCase {
         XCTAssertEqual(formats, ManifestDecoder.formats)
         let arch = try XCTUnwrap((defs["architecture"] as? [String: Any])?["properties"] as? [String: Any])
         XCTAssertEqual(Set(arch.keys), ["family", "variant", "base_filters", "labels", "verifiable", "note"])
+        XCTAssertEqual((arch["variant"] as? [String: Any])?["enum"] as? [String], FrameworkName.allCases.map(\.rawValue))
+        XCTAssertEqual(ManifestDecoder.variants, FrameworkName.allCases.map(\.rawValue))
     }
 
     func manifest(_ change: (inout [String: Any]) -> Void) throws -> [UInt8] {
