@@ -21,6 +21,17 @@ final class VerifyCLITests: XCTestCase {
         XCTAssertEqual((j["problems"] as? [Any])?.count, 0)
     }
 
+    /// README "Using it" lists `verify --json`'s fields: each is in the real output.
+    func testReadmeNamesVerifysJSONFields() throws {
+        let readme = try String(contentsOfFile: Fixtures.repoRoot + "/README.md", encoding: .utf8)
+        let line = try XCTUnwrap(readme.split(separator: "\n").first { $0.hasPrefix("genesis verify") && $0.contains("--json") && $0.contains("{") })
+        let inner = try XCTUnwrap(line.split(separator: "{").last?.split(separator: "}").first)
+        let fields = inner.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "[]", with: "") }
+        XCTAssertFalse(fields.isEmpty)
+        let j = try XCTUnwrap(try genesis("verify", Fixtures.path("keras/genesis_chest_ct_shape.h5"), "--json").json)
+        for f in fields { XCTAssertNotNil(j[f], "README names \(f), which verify --json does not print") }
+    }
+
     func testNonGenesisKerasFileIsReadButInvalid() throws {
         let r = try genesis("verify", Fixtures.path("wild/keras224_carnd_model_adam.h5"), "--json")
         XCTAssertEqual(r.status, 1)
