@@ -1,4 +1,5 @@
 import Crypto
+import FormatNames
 import Foundation
 import SafeTensors
 import Tensors
@@ -6,7 +7,7 @@ import Tensors
 /// A `.genesis` checkpoint (schemas/native-checkpoint.md): canonical weights, optimizer slots
 /// and self-describing metadata in a safetensors container.
 public struct NativeCheckpoint: Equatable, Sendable {
-    public static let formatName = "genesis"
+    public static let formatName = FormatName.native.rawValue
     /// The version this code writes; it reads every 1.x.
     public static let currentVersion = FormatVersion(major: 1, minor: 0)
     public static let slotPrefix = "optimizer/"
