@@ -87,34 +87,29 @@ public struct Architecture: Sendable, Equatable, CustomStringConvertible {
     /// The final 1x1x1 convolution: 2b -> labels.
     public var finalConv: ConvBlock { ConvBlock(index: 14, inChannels: 2 * baseFilters, outChannels: labels, kernel: 1) }
 
+    /// The network as data (`NetworkDescription.genesisUNet`): what the runtime builds and
+    /// trains, and what `tensors` derives from.
+    public var network: NetworkDescription {
+        NetworkDescription.genesisUNet(variant: variant, baseFilters: baseFilters, labels: labels)
+    }
+
     /// Every tensor, in the order of the official PyTorch `state_dict` (keras variant: without
-    /// the up-convolutions and `num_batches_tracked`).
+    /// the up-convolutions and `num_batches_tracked`): the description's parameters, node by
+    /// node, with their role and block.
     public var tensors: [TensorSpec] {
-        var out: [TensorSpec] = []
-        func conv(_ b: ConvBlock, module: String) {
-            let k = b.kernel
-            out.append(TensorSpec(name: module + ".weight", role: .convWeight, shape: [b.outChannels, b.inChannels, k, k, k], dtype: .float32, block: b.index, upsampler: nil, optional: false))
-            out.append(TensorSpec(name: module + ".bias", role: .convBias, shape: [b.outChannels], dtype: .float32, block: b.index, upsampler: nil, optional: false))
+        network.parameters.map { p in
+            let block: Int? = p.node == Layout.finalModule ? 14 : Layout.blockModules.firstIndex { p.node.hasPrefix($0 + ".") }
+            let upsampler = Layout.upsamplerModules.firstIndex(of: p.node)
+            let role: TensorRole
+            switch p.kind {
+            case .weight: role = upsampler != nil ? .upWeight : p.node.hasSuffix(".bn1") ? .bnGamma : .convWeight
+            case .bias: role = upsampler != nil ? .upBias : p.node.hasSuffix(".bn1") ? .bnBeta : .convBias
+            case .runningMean: role = .bnMean
+            case .runningVariance: role = .bnVariance
+            case .batchCount: role = .bnCount
+            }
+            return TensorSpec(name: p.name, role: role, shape: p.shape, dtype: p.dtype, block: block, upsampler: upsampler, optional: p.optional)
         }
-        for b in blocks {
-            if b.index == 8 || b.index == 10 || b.index == 12, variant == .torch {
-                let u = (b.index - 8) / 2
-                let c = upsamplerChannels[u]
-                let m = Layout.upsamplerModules[u]
-                out.append(TensorSpec(name: m + ".weight", role: .upWeight, shape: [c, c, 2, 2, 2], dtype: .float32, block: nil, upsampler: u, optional: false))
-                out.append(TensorSpec(name: m + ".bias", role: .upBias, shape: [c], dtype: .float32, block: nil, upsampler: u, optional: false))
-            }
-            let m = Layout.blockModules[b.index]
-            conv(b, module: m + ".conv1")
-            for role in [TensorRole.bnGamma, .bnBeta, .bnMean, .bnVariance] {
-                out.append(TensorSpec(name: m + ".bn1." + NameMaps.torchSuffix(role), role: role, shape: [b.outChannels], dtype: .float32, block: b.index, upsampler: nil, optional: false))
-            }
-            if variant == .torch {
-                out.append(TensorSpec(name: m + ".bn1.num_batches_tracked", role: .bnCount, shape: [], dtype: .int64, block: b.index, upsampler: nil, optional: true))
-            }
-        }
-        conv(finalConv, module: Layout.finalModule)
-        return out
     }
 
     /// Trainable values (weights, biases, BN gamma and beta).

@@ -66,13 +66,7 @@ public struct ClassificationTrainer: CheckpointableModel {
         let local = try m.backward(trace: trace, outputGradient: FeatureMap(shape: y.shape, data: value.gradient), threads: threads)
         let grads = try reducer?.finish(local) ?? local
         optimizer.step(trainedNames, gradients: grads, weights: &weights, frozen: frozen, threads: threads)
-        var moving = TensorStore()
-        for (i, stats) in trace.batchStatistics.enumerated() {
-            let (mean, variance) = m.network.batchNorms[i].updatedMovingStatistics(stats, convention: framework.movingStatistics)
-            let module = Layout.blockModules[i] + ".bn1."
-            moving[module + "running_mean"] = Tensor(shape: [mean.count], floats: mean)
-            moving[module + "running_var"] = Tensor(shape: [variance.count], floats: variance)
-        }
+        var moving = try m.model.movingStatistics(after: trace.batchStatistics, convention: framework.movingStatistics)
         if let r = reducer, bnReducer == nil { moving = try r.collectives.broadcast(moving, names: moving.names.sorted()) }
         for (name, t) in moving.entries { weights[name] = t }
         return StepResult(loss: value.loss, output: y)
