@@ -8,7 +8,7 @@ public enum Variant: String, Sendable, Codable, CaseIterable {
     case torch
 
     /// BatchNorm epsilon of the framework the variant comes from.
-    public var defaultBNEpsilon: Float { self == .keras ? 1e-3 : 1e-5 }
+    public var defaultBNEpsilon: Float { FrameworkConventions(self).bnEpsilon }
 }
 
 /// What a tensor is within the network; each role has one layout and one name suffix per

@@ -3,7 +3,7 @@ import Tensors
 
 extension BatchNormArithmetic {
     /// The arithmetic of the framework a variant comes from (keras: TensorFlow's, torch: PyTorch's).
-    public init(_ variant: Variant) { self = variant == .keras ? .tensorflow : .pytorch }
+    public init(_ variant: Variant) { self = FrameworkConventions(variant).bnArithmetic }
 }
 
 /// The Genesis 3D U-Net (schemas/genesis-architecture.md) with weights, ready to run forward

@@ -2,17 +2,15 @@ import GenesisModel
 import Runtime3D
 import Tensors
 
-/// The framework whose training semantics a run follows: BatchNorm momentum, which batch
-/// variance the moving statistics take, epsilon, and the optimizer convention (schemas/numerics.md). A run continues the framework its weights came from.
-public enum Framework: String, Sendable, Codable, CaseIterable {
-    case keras, torch
+/// The framework whose training semantics a run follows (schemas/numerics.md): one
+/// `FrameworkConventions` value. A run continues the framework its weights came from.
+public typealias Framework = FrameworkConventions
 
-    public init(_ variant: Variant) { self = variant == .keras ? .keras : .torch }
-
-    public var movingStatistics: MovingStatisticsConvention { self == .keras ? .keras : .torch }
-    public var bnEpsilon: Float { self == .keras ? 1e-3 : 1e-5 }
-    public var optimizerConvention: Optimizer.Convention { self == .keras ? .keras : .torch }
-    public var bnArithmetic: BatchNormArithmetic { self == .keras ? .tensorflow : .pytorch }
+extension FrameworkConventions {
+    /// The moving-statistics rule (`self`: the conventions are one value).
+    public var movingStatistics: MovingStatisticsConvention { self }
+    /// The optimizer's convention (`self`).
+    public var optimizerConvention: Optimizer.Convention { self }
 }
 
 /// What one training step did.
