@@ -147,6 +147,13 @@ struct StepBackward {
             try keep(name + ".weight", b.gamma)
             try keep(name + ".bias", b.beta)
             return [(first, b.input)]
+        case let (.instanceNorm(_, affine, _), .instanceNorm(layer)):
+            let b = try clock.time(name + " backward", shape: { $0.input.shape }) { try layer.backward(input: value(first), outputGradient: g) }
+            if affine {
+                try keep(name + ".weight", b.gamma)
+                try keep(name + ".bias", b.beta)
+            }
+            return [(first, b.input)]
         case let (_, .dense(d)):
             let x = try value(first)
             let r = d.backward(input: x.data, outputGradient: g.data, batch: x.batch)
@@ -168,6 +175,8 @@ struct StepBackward {
             return [(first, try GlobalAveragePool.backward(g.data, shape: value(first).shape))]
         case (.relu, _):
             return [(first, try Activations.reluBackward(output: value(n), outputGradient: g))]
+        case let (.leakyReLU(slope), _):
+            return [(first, try Activations.leakyReLUBackward(output: value(n), outputGradient: g, slope: slope))]
         case (.sigmoid, _):
             return [(first, try Activations.sigmoidBackward(output: value(n), outputGradient: g))]
         case (.softmax, _):

@@ -48,7 +48,7 @@ extension Network {
             case let .upsampled(n): return .upsampled(values[n]!)
             }
         }
-        let voxels = inputs[0].shape[2...].reduce(1, *)
+        let voxels = conv.outputSides(Array(inputs[0].shape[2...])).reduce(1, *)
         var y = try clock.step(graph.nodes[c].name, flops: conv.flops(voxels: voxels) * Double(inputs[0].shape[0])) {
             try conv.forward(inputs, threads: threads)
         }
@@ -87,7 +87,8 @@ extension Network {
         switch (node.operation, layers[n]) {
         case let (_, .conv(conv)):
             let x = values[first]!
-            return try clock.step(name, flops: conv.flops(voxels: x.spatialCount) * Double(x.batch)) {
+            let voxels = conv.outputSides([x.depth, x.height, x.width]).reduce(1, *)
+            return try clock.step(name, flops: conv.flops(voxels: voxels) * Double(x.batch)) {
                 let y = try conv.forward(x, threads: threads)
                 trace?.convInputsByNode[n] = [.map(x)]
                 return y
@@ -107,6 +108,8 @@ extension Network {
                 try layer.apply(&y, mode: bn, threads: threads)
                 return y
             }
+        case let (_, .instanceNorm(layer)):
+            return try clock.step(name) { try layer.forward(values[first]!) }
         case let (_, .dense(d)):
             let x = values[first]!
             return try clock.step(name, flops: 2 * Double(x.batch * d.inFeatures * d.outFeatures)) {
@@ -123,6 +126,8 @@ extension Network {
             return try clock.step(name) { try FeatureMap(shape: [x.batch, x.channels, 1, 1, 1], data: GlobalAveragePool.forward(x)) }
         case (.relu, _):
             return clock.step(name) { var y = take(first); Activations.relu(&y); return y }
+        case let (.leakyReLU(slope), _):
+            return clock.step(name) { var y = take(first); Activations.leakyReLU(&y, slope: slope); return y }
         case (.sigmoid, _):
             return clock.step(name) { var y = take(first); Activations.sigmoid(&y); return y }
         case (.softmax, _):

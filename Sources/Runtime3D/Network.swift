@@ -29,6 +29,7 @@ enum Layer: Sendable {
     case conv(Conv3D)
     case convTranspose(ConvTranspose3D)
     case batchNorm(BatchNorm)
+    case instanceNorm(InstanceNorm)
     case dense(Dense)
 }
 
@@ -117,11 +118,8 @@ extension Layer {
         case let .conv(c):
             let weight = try floats(.weight)
             let bias = c.bias ? try floats(.bias) : [Float](repeating: 0, count: c.outChannels)
-            guard c.stride == 1, c.padding == c.kernel / 2 else {
-                throw RuntimeError.badInput(reason: "\(node.name): convolution stride \(c.stride) padding \(c.padding) unsupported")
-            }
             self = .conv(try Conv3D(weight: weight, bias: bias, outChannels: c.outChannels, inChannels: c.inChannels, kernel: c.kernel,
-                                    algorithm: options.algorithm, tuning: options.tuning))
+                                    stride: c.stride, padding: c.padding, algorithm: options.algorithm, tuning: options.tuning))
         case let .convTranspose(c):
             guard c.kernel == 2, c.stride == 2 else {
                 throw RuntimeError.badInput(reason: "\(node.name): transposed convolution kernel \(c.kernel) stride \(c.stride) unsupported (2, 2)")
@@ -137,6 +135,8 @@ extension Layer {
             bn.reducer = options.bnReducer
             bn.arithmetic = options.bnArithmetic
             self = .batchNorm(bn)
+        case let .instanceNorm(ch, affine, eps):
+            self = .instanceNorm(try InstanceNorm(channels: ch, gamma: affine ? floats(.weight) : nil, beta: affine ? floats(.bias) : nil, epsilon: eps))
         case let .dense(i, o):
             self = .dense(try Dense(weight: floats(.weight), bias: floats(.bias), inFeatures: i, outFeatures: o))
         case .maxPool(let s) where s != 2, .upsampleNearest(let s) where s != 2:
