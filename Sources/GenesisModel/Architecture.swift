@@ -120,23 +120,9 @@ public struct Architecture: Sendable, Equatable, CustomStringConvertible {
 
     public func spec(named name: String) -> TensorSpec? { tensors.first { $0.name == name } }
 
-    /// Forward FLOPs (multiply-add = 2) for one input of spatial size d x h x w.
+    /// Forward FLOPs (multiply-add = 2) for one input of spatial size d x h x w: the
+    /// description's convolutions and up-convolutions (`NetworkDescription.forwardFLOPs`).
     public func forwardFLOPs(depth d: Int, height h: Int, width w: Int) -> Double {
-        var flops = 0.0
-        let levelOfBlock = [0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 1, 1, 0, 0]
-        for b in blocks {
-            let vox = Double(d * h * w) / pow8(levelOfBlock[b.index])
-            flops += 2 * vox * Double(b.inChannels * b.outChannels * 27)
-        }
-        flops += 2 * Double(d * h * w) * Double(finalConv.inChannels * labels)
-        if variant == .torch {
-            for (u, c) in upsamplerChannels.enumerated() {
-                let vox = Double(d * h * w) / pow8(2 - u)  // output voxels of the up-convolution
-                flops += 2 * vox * Double(c * c)
-            }
-        }
-        return flops
+        network.forwardFLOPs(depth: d, height: h, width: w)
     }
-
-    private func pow8(_ k: Int) -> Double { Double(1 << (3 * k)) }
 }
