@@ -115,6 +115,9 @@ public struct Trainer: Sendable {
     /// One step on `input` (N, 1, D, H, W) towards `target` (the output's shape).
     @discardableResult
     public mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult {
+        guard graph.outputs.count == 1 else {
+            throw RuntimeError.badInput(reason: "training: the network has \(graph.outputs.count) outputs; a loss over several outputs (deep supervision) is not implemented yet")
+        }
         let net = try network(bnReducer: bnReducer)
         let trace = ForwardTrace()
         let y = try net.forwardOutputs(input, bn: .batch, threads: threads, trace: trace)[0]
