@@ -97,28 +97,15 @@ struct TrainingRanks {
 
     var bnReducer: (any BatchNormReducer)? { distributed && syncBN ? world : nil }
 
-    /// A U-Net trainer set up for the ranks: the weights and optimizer of rank 0, the
-    /// gradient reducer (buckets in the backward pass's order: the output's tensors first) and
-    /// under --sync-bn the BatchNorm reducer.
+    /// A trainer set up for the ranks: the weights and optimizer of rank 0, the gradient
+    /// reducer (buckets in the backward pass's order: the output's tensors first) and under
+    /// --sync-bn the BatchNorm reducer.
     func prepare(_ trainer: Trainer) throws -> Trainer {
         guard distributed else { return trainer }
         var t = trainer
         (t.weights, t.optimizer) = try synchronise(weights: t.weights, optimizer: t.optimizer)
-        let trainable = t.architecture.tensors.filter { $0.role.isTrainable }.reversed()
+        let trainable = t.graph.parameters.filter(\.trainable).reversed()
         t.reducer = reducer(names: trainable.map(\.name), counts: trainable.map(\.elementCount))
-        t.bnReducer = bnReducer
-        return t
-    }
-
-    func prepare(_ trainer: ClassificationTrainer) throws -> ClassificationTrainer {
-        guard distributed else { return trainer }
-        var t = trainer
-        (t.weights, t.optimizer) = try synchronise(weights: t.weights, optimizer: t.optimizer)
-        let shapes = t.extraTrainableShapes
-        let names = Array(t.trainedNames.reversed())
-        t.reducer = reducer(names: names, counts: names.map { n in
-            t.architecture.tensors.first { $0.name == n }?.elementCount ?? shapes[n]!.reduce(1, *)
-        })
         t.bnReducer = bnReducer
         return t
     }

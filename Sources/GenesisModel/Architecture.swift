@@ -8,7 +8,7 @@ public enum Variant: String, Sendable, Codable, CaseIterable {
     case torch
 
     /// BatchNorm epsilon of the framework the variant comes from.
-    public var defaultBNEpsilon: Float { self == .keras ? 1e-3 : 1e-5 }
+    public var defaultBNEpsilon: Float { FrameworkConventions(self).bnEpsilon }
 }
 
 /// What a tensor is within the network; each role has one layout and one name suffix per
@@ -87,34 +87,29 @@ public struct Architecture: Sendable, Equatable, CustomStringConvertible {
     /// The final 1x1x1 convolution: 2b -> labels.
     public var finalConv: ConvBlock { ConvBlock(index: 14, inChannels: 2 * baseFilters, outChannels: labels, kernel: 1) }
 
+    /// The network as data (`NetworkDescription.genesisUNet`): what the runtime builds and
+    /// trains, and what `tensors` derives from.
+    public var network: NetworkDescription {
+        NetworkDescription.genesisUNet(variant: variant, baseFilters: baseFilters, labels: labels)
+    }
+
     /// Every tensor, in the order of the official PyTorch `state_dict` (keras variant: without
-    /// the up-convolutions and `num_batches_tracked`).
+    /// the up-convolutions and `num_batches_tracked`): the description's parameters, node by
+    /// node, with their role and block.
     public var tensors: [TensorSpec] {
-        var out: [TensorSpec] = []
-        func conv(_ b: ConvBlock, module: String) {
-            let k = b.kernel
-            out.append(TensorSpec(name: module + ".weight", role: .convWeight, shape: [b.outChannels, b.inChannels, k, k, k], dtype: .float32, block: b.index, upsampler: nil, optional: false))
-            out.append(TensorSpec(name: module + ".bias", role: .convBias, shape: [b.outChannels], dtype: .float32, block: b.index, upsampler: nil, optional: false))
+        network.parameters.map { p in
+            let block: Int? = p.node == Layout.finalModule ? 14 : Layout.blockModules.firstIndex { p.node.hasPrefix($0 + ".") }
+            let upsampler = Layout.upsamplerModules.firstIndex(of: p.node)
+            let role: TensorRole
+            switch p.kind {
+            case .weight: role = upsampler != nil ? .upWeight : p.node.hasSuffix(".bn1") ? .bnGamma : .convWeight
+            case .bias: role = upsampler != nil ? .upBias : p.node.hasSuffix(".bn1") ? .bnBeta : .convBias
+            case .runningMean: role = .bnMean
+            case .runningVariance: role = .bnVariance
+            case .batchCount: role = .bnCount
+            }
+            return TensorSpec(name: p.name, role: role, shape: p.shape, dtype: p.dtype, block: block, upsampler: upsampler, optional: p.optional)
         }
-        for b in blocks {
-            if b.index == 8 || b.index == 10 || b.index == 12, variant == .torch {
-                let u = (b.index - 8) / 2
-                let c = upsamplerChannels[u]
-                let m = Layout.upsamplerModules[u]
-                out.append(TensorSpec(name: m + ".weight", role: .upWeight, shape: [c, c, 2, 2, 2], dtype: .float32, block: nil, upsampler: u, optional: false))
-                out.append(TensorSpec(name: m + ".bias", role: .upBias, shape: [c], dtype: .float32, block: nil, upsampler: u, optional: false))
-            }
-            let m = Layout.blockModules[b.index]
-            conv(b, module: m + ".conv1")
-            for role in [TensorRole.bnGamma, .bnBeta, .bnMean, .bnVariance] {
-                out.append(TensorSpec(name: m + ".bn1." + NameMaps.torchSuffix(role), role: role, shape: [b.outChannels], dtype: .float32, block: b.index, upsampler: nil, optional: false))
-            }
-            if variant == .torch {
-                out.append(TensorSpec(name: m + ".bn1.num_batches_tracked", role: .bnCount, shape: [], dtype: .int64, block: b.index, upsampler: nil, optional: true))
-            }
-        }
-        conv(finalConv, module: Layout.finalModule)
-        return out
     }
 
     /// Trainable values (weights, biases, BN gamma and beta).
@@ -125,23 +120,9 @@ public struct Architecture: Sendable, Equatable, CustomStringConvertible {
 
     public func spec(named name: String) -> TensorSpec? { tensors.first { $0.name == name } }
 
-    /// Forward FLOPs (multiply-add = 2) for one input of spatial size d x h x w.
+    /// Forward FLOPs (multiply-add = 2) for one input of spatial size d x h x w: the
+    /// description's convolutions and up-convolutions (`NetworkDescription.forwardFLOPs`).
     public func forwardFLOPs(depth d: Int, height h: Int, width w: Int) -> Double {
-        var flops = 0.0
-        let levelOfBlock = [0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 1, 1, 0, 0]
-        for b in blocks {
-            let vox = Double(d * h * w) / pow8(levelOfBlock[b.index])
-            flops += 2 * vox * Double(b.inChannels * b.outChannels * 27)
-        }
-        flops += 2 * Double(d * h * w) * Double(finalConv.inChannels * labels)
-        if variant == .torch {
-            for (u, c) in upsamplerChannels.enumerated() {
-                let vox = Double(d * h * w) / pow8(2 - u)  // output voxels of the up-convolution
-                flops += 2 * vox * Double(c * c)
-            }
-        }
-        return flops
+        network.forwardFLOPs(depth: d, height: h, width: w)
     }
-
-    private func pow8(_ k: Int) -> Double { Double(1 << (3 * k)) }
 }

@@ -4,13 +4,8 @@ import Tensors
 /// (schemas/numerics.md): SGD with momentum and Adam.
 public struct OptimizerState: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable { case sgd, adam }
-    /// Whose update rule the slots follow.
-    public enum Convention: String, Sendable, Codable {
-        /// Keras: m = mu m - lr g; w += m. Adam epsilon 1e-7 on sqrt(v_hat).
-        case keras
-        /// PyTorch: buf = mu buf + g; w -= lr buf. Adam eps 1e-8.
-        case torch
-    }
+    /// Whose update rule the slots follow (`FrameworkConventions.optimizerRule`).
+    public typealias Convention = FrameworkConventions
 
     /// Slot names, the same in both conventions: `momentum` (SGD), `m`, `v`, `vhat` (Adam).
     public static let sgdSlots = ["momentum"]

@@ -1,3 +1,4 @@
+import GenesisModel
 /// How a framework folds a batch's statistics into BatchNorm's moving (running) statistics
 /// (schemas/numerics.md). Normalisation always uses the biased batch variance; the conventions
 /// differ in the momentum and in how they compute the update.
@@ -8,17 +9,11 @@
 /// exactly 0.01 * var / (M - 1) in every channel (M = 8 at the bottom level: up to 1.8e-3), and
 /// equals the unbiased update (TF's fused batch norm returns the Bessel-corrected variance).
 /// KerasTrainingReferenceTests checks it.
-public enum MovingStatisticsConvention: String, Sendable, CaseIterable {
-    /// tf_keras 2.21: momentum 0.99, computed as TF's assign_sub in float32:
-    /// moving -= (moving - batch) * (1 - 0.99).
-    case keras
-    /// PyTorch: momentum 0.1: running = (1 - 0.1) * running + 0.1 * batch. (`num_batches_tracked` is not touched: the
-    /// official `ContBatchNorm3d` calls `F.batch_norm` directly, which never increments it.)
-    case torch
+public typealias MovingStatisticsConvention = FrameworkConventions
 
-    /// The weight of the new batch, as each framework rounds it: Keras casts the Python double
-    /// 1 - 0.99 to float32 (0.01); PyTorch keeps the momentum 0.1 in double.
-    public var batchWeight: Double { self == .keras ? Double(Float(1.0 - 0.99)) : 0.1 }
+extension FrameworkConventions {
+    /// The weight of the new batch (`bnBatchWeight`).
+    public var batchWeight: Double { bnBatchWeight }
 }
 
 extension BatchNorm {
@@ -30,14 +25,14 @@ extension BatchNorm {
         let w = convention.batchWeight
         let m = Double(stats.count)
         let correction = m / (m - 1)
-        switch convention {
-        case .keras:
+        switch convention.movingStatisticsUpdate {
+        case .float32AssignSub:
             // float32, as TF's assign_sub.
             let wf = Float(w)
             let mean = zip(movingMean, stats.mean).map { mv, b in mv - (mv - b) * wf }
             let variance = zip(movingVariance, stats.variance).map { mv, b in mv - (mv - Float(Double(b) * correction)) * wf }
             return (mean, variance)
-        case .torch:
+        case .doubleInterpolation:
             // ATen's CPU update: momentum * batch + (1 - momentum) * running, in double.
             let mean = zip(movingMean, stats.mean).map { r, b in Float(w * Double(b) + (1 - w) * Double(r)) }
             let variance = zip(movingVariance, stats.variance).map { r, b in Float(w * (Double(b) * correction) + (1 - w) * Double(r)) }

@@ -1,3 +1,4 @@
+import GenesisModel
 /// Which statistics BatchNorm normalises with.
 public enum BatchNormMode: String, Sendable, CaseIterable {
     /// The stored moving (running) statistics: Keras `predict`, PyTorch `eval()` of a standard BN.
@@ -23,19 +24,7 @@ public struct BatchNormStatistics: Sendable, Equatable {
     }
 }
 
-/// How a framework rounds BatchNorm's y = x * scale + shift, whose sign decides the ReLU after
-/// it: for an x near the mean, scale and shift's last bits move y across zero. Matching the
-/// framework's order keeps the ReLU decisions of a training step its own (the torch legacy
-/// fixture's reference step flipped with the TensorFlow order: 1.15x the step tolerance; 0.4%
-/// with PyTorch's).
-public enum BatchNormArithmetic: String, Sendable, CaseIterable {
-    /// `tf.nn.batch_normalization` (tf_keras BatchNormalization on 5-D input): inv =
-    /// rsqrt(var + eps) * gamma in float32; y = x * inv + (beta - mean * inv).
-    case tensorflow
-    /// PyTorch's CPU batch norm: invstd = 1 / sqrt(var + eps) in double, rounded to float;
-    /// alpha = invstd * w; beta' = b - mean * invstd * w; y = x * alpha + beta'.
-    case pytorch
-
+extension BatchNormArithmetic {
     func scaleAndShift(mean: Float, variance: Float, epsilon: Float, gamma: Float, beta: Float) -> (Float, Float) {
         switch self {
         case .tensorflow:

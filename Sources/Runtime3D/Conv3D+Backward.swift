@@ -32,6 +32,7 @@ extension Conv3D {
     /// The weight and bias halves of `backward`.
     public func parameterGradients(_ parts: [ConvInput], outputGradient dY: FeatureMap,
                                    threads: Int = Parallel.defaultThreads) throws -> (weight: [Float], bias: [Float]) {
+        if isGeneral { return try generalParameterGradients(parts, outputGradient: dY, threads: threads) }
         let src = try checkedSources(parts, dY)
         let bias = Reductions.channelSums(dY, threads: threads)
         let weight = kernel == 3 ? weightGradient3(src, parts, dY, threads: threads)
@@ -42,6 +43,7 @@ extension Conv3D {
     /// The input half of `backward`: one gradient per part, in the part's own shape.
     public func inputGradients(_ parts: [ConvInput], outputGradient dY: FeatureMap,
                                threads: Int = Parallel.defaultThreads) throws -> [FeatureMap] {
+        if isGeneral { return try generalInputGradients(parts, outputGradient: dY, threads: threads) }
         let src = try checkedSources(parts, dY)
         let dX = kernel == 3 ? try flippedForData(threads: threads).forward(dY, threads: threads)
             : try dataGradient1(dY, precise: runsPrecisely(src), threads: threads)

@@ -1,5 +1,8 @@
-/// Conv3D with stride 1, padding "same" and bias, kernel 3x3x3 or 1x1x1, weight in PyTorch
-/// layout (out, in, k, k, k). Several inputs are read as their channel concatenation.
+/// Conv3D with bias, weight in PyTorch layout (out, in, k, k, k). Several inputs are read as
+/// their channel concatenation. Stride 1 with "same" padding and kernel 3x3x3 or 1x1x1 runs the
+/// paths below; any other kernel, stride or padding (nnU-Net's kernel 3, padding 1, stride 2
+/// downsampling) runs the general im2col path of `Conv3D+Strided.swift`. A convolution without
+/// bias is one with a zero bias.
 ///
 /// Kernel 3 runs as tiled im2col + GEMM (`GEMM.multiply`): output rows (one (d, h) line of `width`
 /// voxels each) are grouped into chunks; per chunk a worker fills a column matrix
@@ -10,6 +13,9 @@ public struct Conv3D: Sendable {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int
+    /// Stride and zero padding, the same on every axis.
+    public let stride: Int
+    public let padding: Int
     /// (out, in, k, k, k), C order: row `o` of the GEMM's A matrix is filter `o`.
     public let weight: [Float]
     public let bias: [Float]
@@ -45,9 +51,13 @@ public struct Conv3D: Sendable {
     /// Tiling and algorithm thresholds this convolution was built with.
     public let tuning: ConvolutionTuning
 
-    public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernel: Int,
+    public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
                 algorithm: Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default) throws {
-        guard kernel == 1 || kernel == 3 else { throw RuntimeError.badInput(reason: "conv3d: kernel \(kernel) unsupported (1 or 3)") }
+        let padding = padding ?? kernel / 2
+        let general = stride != 1 || padding != kernel / 2 || !(kernel == 1 || kernel == 3)
+        guard kernel >= 1, stride >= 1, padding >= 0, padding < kernel else {
+            throw RuntimeError.badInput(reason: "conv3d: kernel \(kernel), stride \(stride), padding \(padding) unsupported")
+        }
         let k3 = kernel * kernel * kernel
         guard outChannels > 0, inChannels > 0, weight.count == outChannels * inChannels * k3 else {
             throw RuntimeError.badInput(reason: "conv3d: weight holds \(weight.count) values, expected \(outChannels)x\(inChannels)x\(k3)")
@@ -56,12 +66,14 @@ public struct Conv3D: Sendable {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
         self.weight = weight
         self.bias = bias
         self.algorithm = algorithm
         self.tuning = tuning
         // Non-finite weights run the direct form (see NonFinite): no transformed filters.
-        let winogradable = kernel == 3 && algorithm != .im2col && !NonFinite.contains(weight, threads: Parallel.defaultThreads)
+        let winogradable = !general && kernel == 3 && algorithm != .im2col && !NonFinite.contains(weight, threads: Parallel.defaultThreads)
         let use2D = winogradable && algorithm == .winograd2D && inChannels >= max(Conv3D.winogradMinChannels, tuning.winograd2DMinChannels)
         let use1D = winogradable && !use2D && inChannels >= Conv3D.winogradMinChannels
         winograd2D = use2D ? LazyWinograd2D(weight: weight, outChannels: outChannels, inChannels: inChannels,
@@ -88,6 +100,7 @@ public struct Conv3D: Sendable {
     /// the upsampling by the Winograd paths and materialised for the others. An input holding
     /// NaN or Inf runs the direct form (see `NonFinite`), so they propagate as in PyTorch.
     public func forward(_ parts: [ConvInput], threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
+        if isGeneral { return try generalForward(parts, threads: threads) }
         var src = try ChannelSources(parts, op: "conv3d")
         guard src.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv3d: input has \(src.channels) channels, expected \(inChannels)")

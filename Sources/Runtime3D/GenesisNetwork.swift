@@ -1,47 +1,18 @@
-import Foundation
 import GenesisModel
 import Tensors
 
-/// How the decoder doubles resolution.
-public enum Upsampler: Sendable {
-    /// Keras `UpSampling3D(2)`.
-    case nearest
-    /// PyTorch `ConvTranspose3d(C, C, 2, stride 2)`.
-    case transposed(ConvTranspose3D)
-}
-
 extension BatchNormArithmetic {
     /// The arithmetic of the framework a variant comes from (keras: TensorFlow's, torch: PyTorch's).
-    public init(_ variant: Variant) { self = variant == .keras ? .tensorflow : .pytorch }
+    public init(_ variant: Variant) { self = FrameworkConventions(variant).bnArithmetic }
 }
 
-/// One timed step of a forward pass, for benchmarks.
-public struct LayerTiming: Sendable {
-    /// Canonical module path (`down_tr64.ops.1.conv1`) or op name (`maxpool 0`).
-    public let name: String
-    public let seconds: Double
-    /// Multiply-adds x 2 over the whole batch (every sample; 0 for ops without weights): the
-    /// steps of one call add up to `Architecture.forwardFLOPs(...)` times the batch size.
-    public let flops: Double
-    /// Output shape.
-    public let shape: [Int]
-}
-
-/// The Genesis 3D U-Net (schemas/genesis-architecture.md) with weights, ready to run forward.
-///
-/// Built from an `Architecture` and a `TensorStore` in canonical names and layouts; never
-/// opens a file. The blocks are kept as separate ops (Conv3D, BatchNorm, ...) so that the
-/// training pass can keep each block's convolution output and BN statistics and run the ops'
-/// backward in reverse order.
+/// The Genesis 3D U-Net (schemas/genesis-architecture.md) with weights, ready to run forward
+/// and backward: the `Network` built from `architecture.network`, the description that
+/// `Architecture` derives its tensor table from. Never opens a file.
 public struct GenesisNetwork: Sendable {
     public let architecture: Architecture
     public let bnEpsilon: Float
-    /// The 14 blocks' convolutions and batch norms, in order (depth_0 ... depth_13).
-    public let convolutions: [Conv3D]
-    public let batchNorms: [BatchNorm]
-    /// The three decoder upsamplers (decoder order).
-    public let upsamplers: [Upsampler]
-    public let finalConvolution: Conv3D
+    public let network: Network
 
     /// Checks and takes every tensor the architecture needs (extra tensors are ignored;
     /// `num_batches_tracked` is not needed). `bnEpsilon` defaults to the variant's framework
@@ -54,79 +25,31 @@ public struct GenesisNetwork: Sendable {
     public init(architecture: Architecture, weights: TensorStore, bnEpsilon: Float? = nil,
                 algorithm: Conv3D.Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default,
                 bnReducer: (any BatchNormReducer)? = nil, bnArithmetic: BatchNormArithmetic? = nil) throws {
-        let w = NetworkWeights(architecture: architecture, store: weights, algorithm: algorithm, tuning: tuning)
         self.architecture = architecture
         let eps = bnEpsilon ?? architecture.variant.defaultBNEpsilon
         self.bnEpsilon = eps
-        convolutions = try architecture.blocks.map { try w.conv($0, module: Layout.blockModules[$0.index] + ".conv1") }
-        batchNorms = try (0..<14).map {
-            var bn = try w.batchNorm(block: $0, epsilon: eps)
-            bn.reducer = bnReducer
-            bn.arithmetic = bnArithmetic ?? BatchNormArithmetic(architecture.variant)
-            return bn
-        }
-        switch architecture.variant {
-        case .keras: upsamplers = [.nearest, .nearest, .nearest]
-        case .torch: upsamplers = try (0..<3).map { .transposed(try w.upConv($0)) }
-        }
-        finalConvolution = try w.conv(architecture.finalConv, module: Layout.finalModule)
+        let options = NetworkOptions(bnEpsilon: eps, bnArithmetic: bnArithmetic ?? BatchNormArithmetic(architecture.variant),
+                                     bnReducer: bnReducer, algorithm: algorithm, tuning: tuning)
+        network = try Network(architecture.network, weights: weights, options: options)
+        self.options = options
     }
 
+    /// How the layers were built (the classifier on this network's encoder builds alike).
+    public let options: NetworkOptions
+
+    /// The 14 blocks' batch norms, in order (depth_0 ... depth_13).
+    public var batchNorms: [BatchNorm] { network.batchNorms.map(\.layer) }
+
     /// Checks an input: (N, 1, D, H, W), N >= 1, every spatial side a positive multiple of 8.
-    public func validate(_ x: FeatureMap) throws {
-        guard x.channels == 1 else { throw RuntimeError.badInput(reason: "expected 1 channel (N,1,D,H,W), found shape \(x.shape)") }
-        guard x.batch >= 1 else { throw RuntimeError.badInput(reason: "empty batch: shape \(x.shape)") }
-        for (axis, side) in [("D", x.depth), ("H", x.height), ("W", x.width)] where side < 8 || side % 8 != 0 {
-            throw RuntimeError.badInput(reason: "spatial side \(axis) = \(side) must be a positive multiple of 8 (three 2x poolings); shape \(x.shape)")
-        }
-    }
+    public func validate(_ x: FeatureMap) throws { try network.validate(x) }
 
     /// The network's output: sigmoid for one label (official), softmax over channels for more.
     /// `onLayer` receives each step's wall time and FLOPs (for the whole batch) as it
-    /// completes; `trace` (for training) keeps
-    /// what the backward pass needs.
+    /// completes (`<module>.conv1`, `<module>.bn1+relu`, `maxpool N`, `up_tr*.up_conv`,
+    /// `out_tr.final_conv`, `sigmoid`); `trace` (for training) keeps what the backward pass needs.
     public func forward(_ x: FeatureMap, bn: BatchNormMode, threads: Int = Parallel.defaultThreads,
                         trace: ForwardTrace? = nil, onLayer: ((LayerTiming) -> Void)? = nil) throws -> FeatureMap {
-        try validate(x)
-        trace?.mode = bn
-        let clock = StepClock(report: onLayer)
-        var skips: [FeatureMap] = []
-        var current = x
-        for level in 0..<3 {
-            current = try block(2 * level, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
-            current = try block(2 * level + 1, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
-            skips.append(current)
-            current = try clock.step("maxpool \(level)") { try Resampling.maxPool2(current, threads: threads) }
-        }
-        current = try block(6, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
-        current = try block(7, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
-        for u in 0..<3 {
-            let up: ConvInput
-            switch upsamplers[u] {
-            case .nearest:
-                // Read through the upsampling by the next convolution (no 8x larger copy).
-                up = .upsampled(current)
-            case let .transposed(t):
-                let flops = 2 * Double(current.batch * current.spatialCount * 8) * Double(t.inChannels * t.outChannels)
-                let y = try clock.step(Layout.upsamplerModules[u], flops: flops) { try t.forward(current, threads: threads) }
-                trace?.upsampled.append(y)
-                up = .map(y)
-            }
-            let skip = skips.removeLast()
-            current = try block(8 + 2 * u, [up, .map(skip)], bn: bn, threads: threads, clock: clock, trace: trace)
-            current = try block(9 + 2 * u, [.map(current)], bn: bn, threads: threads, clock: clock, trace: trace)
-        }
-        var out = try clock.step(Layout.finalModule, flops: finalConvolution.flops(voxels: current.spatialCount) * Double(current.batch)) {
-            try finalConvolution.forward(current, threads: threads)
-        }
-        trace?.logits = out
-        let labels = architecture.labels
-        let y = clock.step(labels == 1 ? "sigmoid" : "softmax") {
-            if labels == 1 { Activations.sigmoid(&out) } else { Activations.softmaxChannels(&out) }
-            return out
-        }
-        trace?.output = y
-        return y
+        try network.forwardOutputs(x, bn: bn, threads: threads, trace: trace, onLayer: onLayer)[0]
     }
 
     /// `forward` on a rank-5 tensor of any numeric dtype; returns float32.
@@ -141,53 +64,18 @@ public struct GenesisNetwork: Sendable {
         return (y.data, y.shape)
     }
 
-    /// Conv -> BN -> ReLU of block `i` on the channel concatenation of `inputs`.
-    private func block(_ i: Int, _ inputs: [ConvInput], bn: BatchNormMode, threads: Int, clock: StepClock,
-                       trace: ForwardTrace?) throws -> FeatureMap {
-        let conv = convolutions[i]
-        let module = Layout.blockModules[i]
-        let voxels = inputs[0].shape[2...].reduce(1, *)
-        let batch = inputs[0].shape[0]
-        var y = try clock.step(module + ".conv1", flops: conv.flops(voxels: voxels) * Double(batch)) {
-            try conv.forward(inputs, threads: threads)
-        }
-        if let trace {
-            // Keep the convolution output and write the block output beside it.
-            trace.blockInputs.append(inputs)
-            trace.convOutputs.append(y)
-            y = try clock.step(module + ".bn1+relu") {
-                let (out, stats) = try batchNorms[i].applied(y, mode: bn, relu: true, threads: threads)
-                trace.statistics.append(stats)
-                return out
-            }
-            trace.blockOutputs.append(y)
-            return y
-        }
-        try clock.step(module + ".bn1+relu") {
-            try batchNorms[i].apply(&y, mode: bn, relu: true, threads: threads)
-            return y
-        }
-        return y
-    }
-}
-
-/// Times steps and reports them when someone listens.
-final class StepClock {
-    private let report: ((LayerTiming) -> Void)?
-    init(report: ((LayerTiming) -> Void)?) { self.report = report }
-
-    @discardableResult
-    func step(_ name: String, flops: Double = 0, _ body: () throws -> FeatureMap) rethrows -> FeatureMap {
-        try time(name, flops: flops, shape: { $0.shape }, body)
+    /// Backward of a traced `forward`, given dLoss/dOutput (`Network.backward`): gradients of
+    /// every trainable tensor in the architecture's order, and the 14 blocks' statistics.
+    public func backward(trace: ForwardTrace, outputGradient dOut: FeatureMap, threads: Int = Parallel.defaultThreads,
+                         onLayer: ((LayerTiming) -> Void)? = nil,
+                         onGradient: ((_ name: String, _ values: [Float]) throws -> Void)? = nil) throws -> NetworkGradients {
+        try network.backward(trace: trace, outputGradients: [dOut], threads: threads, onLayer: onLayer, onGradient: onGradient)
     }
 
-    /// Runs `body`, reporting its wall time under `name` with the shape `shape` gives.
-    func time<T>(_ name: String, flops: Double = 0, shape: (T) -> [Int], _ body: () throws -> T) rethrows -> T {
-        guard let report else { return try body() }
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let y = try body()
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        report(LayerTiming(name: name, seconds: Double(t1 - t0) * 1e-9, flops: flops, shape: shape(y)))
-        return y
+    /// Every block's moving mean and variance after folding in `statistics` (one per block,
+    /// as `NetworkGradients.statistics`) by `convention`, under canonical names
+    /// (`<block>.bn1.running_mean`, `.running_var`).
+    public func movingStatistics(after statistics: [BatchNormStatistics], convention: MovingStatisticsConvention) throws -> TensorStore {
+        try network.movingStatistics(after: statistics, convention: convention)
     }
 }

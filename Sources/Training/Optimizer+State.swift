@@ -39,7 +39,7 @@ extension Optimizer {
         guard let lr = s.learningRate else { return nil }
         let h = s.hyperparameters
         let slots = s.slots.mapValues { $0.mapValues { $0.floats() } }
-        self.init(kind: s.kind == .sgd ? .sgd : .adam, convention: s.convention == .keras ? .keras : .torch,
+        self.init(kind: s.kind == .sgd ? .sgd : .adam, convention: s.convention,
                   learningRate: lr, momentum: h["momentum"] ?? 0, nesterov: (h["nesterov"] ?? 0) != 0,
                   dampening: h["dampening"] ?? 0, beta1: h["beta_1"] ?? 0.9, beta2: h["beta_2"] ?? 0.999,
                   epsilon: h["epsilon"] ?? h["eps"], amsgrad: (h["amsgrad"] ?? 0) != 0,
@@ -66,7 +66,7 @@ extension Optimizer {
             guard let shape = shapes[name] else { continue }
             tensors[name] = slot.mapValues { Tensor(shape: shape, floats: $0) }
         }
-        return OptimizerState(kind: kind == .sgd ? .sgd : .adam, convention: convention == .keras ? .keras : .torch,
+        return OptimizerState(kind: kind == .sgd ? .sgd : .adam, convention: convention,
                               step: step, hyperparameters: h, slots: tensors)
     }
 }

@@ -1,3 +1,4 @@
+import GenesisModel
 import Foundation
 
 /// SGD with momentum and Adam, each in the Keras (tf_keras 2.x) or the PyTorch convention
@@ -15,7 +16,8 @@ import Foundation
 /// subtracts lr wd w from the weight before the update (decoupled).
 public struct Optimizer: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable, CaseIterable { case sgd, adam }
-    public enum Convention: String, Sendable, Codable, CaseIterable { case keras, torch }
+    /// The framework whose update rule the optimizer follows (`FrameworkConventions.optimizerRule`).
+    public typealias Convention = FrameworkConventions
 
     public var kind: Kind
     public var convention: Convention
@@ -44,7 +46,7 @@ public struct Optimizer: Sendable, Equatable {
         self.dampening = dampening
         self.beta1 = beta1
         self.beta2 = beta2
-        self.epsilon = epsilon ?? (convention == .keras ? 1e-7 : 1e-8)
+        self.epsilon = epsilon ?? convention.adamEpsilon
         self.amsgrad = amsgrad
         self.weightDecay = weightDecay
         self.step = step
@@ -62,7 +64,7 @@ public struct Optimizer: Sendable, Equatable {
     /// The update of one parameter with its slots `state`, at the current step.
     func apply(_ name: String, weights w: inout [Float], gradient g: [Float], state: inout [String: [Float]]) {
         precondition(w.count == g.count, "optimizer: \(name) has \(w.count) values but its gradient \(g.count)")
-        switch (kind, convention) {
+        switch (kind, convention.optimizerRule) {
         case (.sgd, .keras): kerasSGD(&w, g, &state)
         case (.sgd, .torch): torchSGD(&w, g, &state)
         case (.adam, .keras): kerasAdam(&w, g, &state)

@@ -2,17 +2,15 @@ import GenesisModel
 import Runtime3D
 import Tensors
 
-/// The framework whose training semantics a run follows: BatchNorm momentum, which batch
-/// variance the moving statistics take, epsilon, and the optimizer convention (schemas/numerics.md). A run continues the framework its weights came from.
-public enum Framework: String, Sendable, Codable, CaseIterable {
-    case keras, torch
+/// The framework whose training semantics a run follows (schemas/numerics.md): one
+/// `FrameworkConventions` value. A run continues the framework its weights came from.
+public typealias Framework = FrameworkConventions
 
-    public init(_ variant: Variant) { self = variant == .keras ? .keras : .torch }
-
-    public var movingStatistics: MovingStatisticsConvention { self == .keras ? .keras : .torch }
-    public var bnEpsilon: Float { self == .keras ? 1e-3 : 1e-5 }
-    public var optimizerConvention: Optimizer.Convention { self == .keras ? .keras : .torch }
-    public var bnArithmetic: BatchNormArithmetic { self == .keras ? .tensorflow : .pytorch }
+extension FrameworkConventions {
+    /// The moving-statistics rule (`self`: the conventions are one value).
+    public var movingStatistics: MovingStatisticsConvention { self }
+    /// The optimizer's convention (`self`).
+    public var optimizerConvention: Optimizer.Convention { self }
 }
 
 /// What one training step did.
@@ -23,15 +21,22 @@ public struct StepResult: Sendable {
 }
 
 /// One step of training, as the source framework's `train_on_batch` or
-/// `forward; loss.backward(); optimizer.step()` does it: forward with batch statistics (both
-/// frameworks train that way), the loss and its gradient, backward, the optimizer update of
-/// every trainable tensor, and the BatchNorm moving statistics folded in by the framework's rule.
+/// `forward; loss.backward(); optimizer.step()` does it, for any described network (the Genesis
+/// U-Net, or a classifier on its encoder): forward with batch statistics (both frameworks train
+/// that way), the loss and its gradient, backward, the optimizer update of every trainable tensor
+/// of the network, and the BatchNorm moving statistics folded in by the framework's rule.
+/// Tensors of `weights` the network does not use (a classifier's decoder) ride along unchanged,
+/// so the checkpoint stays a whole Genesis network.
 public struct Trainer: Sendable {
     public let architecture: Architecture
+    /// The network trained (`architecture.network` for segmentation).
+    public let graph: NetworkDescription
+    /// Classes of a classifier (nil: the U-Net itself).
+    public let classes: Int?
     public let framework: Framework
     public let bnEpsilon: Float
     public var loss: Loss
-    /// Every tensor of the network under canonical names: trainable ones and BN statistics.
+    /// Every tensor under canonical names: trainable ones and BN statistics.
     public var weights: TensorStore
     public var optimizer: Optimizer
     public var threads: Int
@@ -60,9 +65,29 @@ public struct Trainer: Sendable {
     public static let trainingTuning = ConvolutionTuning(winograd2DHeightTile: 2, winograd2DBackwardHeightTile: 4,
                                                                 preciseMaxMultiplyAdds: ConvolutionTuning.preciseThreshold)
 
+    /// Training of the Genesis U-Net `architecture`.
     public init(architecture: Architecture, framework: Framework, bnEpsilon: Float? = nil, loss: Loss = .mse,
                 weights: TensorStore, optimizer: Optimizer, threads: Int = Parallel.defaultThreads) {
+        self.init(architecture: architecture, graph: architecture.network, classes: nil, framework: framework, bnEpsilon: bnEpsilon,
+                  loss: loss, weights: weights, optimizer: optimizer, threads: threads)
+    }
+
+    /// Training of the encoder classifier (`NetworkDescription.genesisClassifier`) with
+    /// `classes` classes on `architecture`'s encoder.
+    public init(architecture: Architecture, framework: Framework, bnEpsilon: Float? = nil, loss: Loss, weights: TensorStore,
+                optimizer: Optimizer, classes: Int, threads: Int = Parallel.defaultThreads) {
+        self.init(architecture: architecture,
+                  graph: .genesisClassifier(variant: architecture.variant, baseFilters: architecture.baseFilters, classes: classes),
+                  classes: classes, framework: framework, bnEpsilon: bnEpsilon, loss: loss, weights: weights, optimizer: optimizer,
+                  threads: threads)
+    }
+
+    /// Training of any described network whose tensors `weights` holds.
+    public init(architecture: Architecture, graph: NetworkDescription, classes: Int?, framework: Framework, bnEpsilon: Float?,
+                loss: Loss, weights: TensorStore, optimizer: Optimizer, threads: Int) {
         self.architecture = architecture
+        self.graph = graph
+        self.classes = classes
         self.framework = framework
         self.bnEpsilon = bnEpsilon ?? framework.bnEpsilon
         self.loss = loss
@@ -71,30 +96,58 @@ public struct Trainer: Sendable {
         self.threads = threads
     }
 
+    /// The trainable tensors of the network, in the description's order.
+    public var trainedNames: [String] { graph.parameters.filter(\.trainable).map(\.name) }
+
+    /// Trainable tensors beyond the architecture's (a classifier's head), with shapes.
+    public var extraTrainableShapes: [String: [Int]] {
+        let known = Set(architecture.tensors.map(\.name))
+        return Dictionary(uniqueKeysWithValues: graph.parameters.filter { $0.trainable && !known.contains($0.name) }.map { ($0.name, $0.shape) })
+    }
+
     /// The network with the current weights (`bnReducer`: the training step's, under --sync-bn).
-    public func network(bnReducer: (any BatchNormReducer)? = nil) throws -> GenesisNetwork {
-        try GenesisNetwork(architecture: architecture, weights: weights, bnEpsilon: bnEpsilon, algorithm: algorithm, tuning: tuning,
-                           bnReducer: bnReducer, bnArithmetic: framework.bnArithmetic)
+    public func network(bnReducer: (any BatchNormReducer)? = nil) throws -> Network {
+        let options = NetworkOptions(bnEpsilon: bnEpsilon, bnArithmetic: framework.bnArithmetic, bnReducer: bnReducer,
+                                     algorithm: algorithm, tuning: tuning)
+        return try Network(graph, weights: weights, options: options)
     }
 
     /// One step on `input` (N, 1, D, H, W) towards `target` (the output's shape).
     @discardableResult
     public mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult {
+        guard graph.outputs.count == 1 else {
+            throw RuntimeError.badInput(reason: "training: the network has \(graph.outputs.count) outputs; a loss over several outputs (deep supervision) is not implemented yet")
+        }
         let net = try network(bnReducer: bnReducer)
         let trace = ForwardTrace()
-        let y = try net.forward(input, bn: .batch, threads: threads, trace: trace)
+        let y = try net.forwardOutputs(input, bn: .batch, threads: threads, trace: trace)[0]
         guard target.shape == y.shape else {
             throw RuntimeError.badInput(reason: "training target has shape \(target.shape), the network's output \(y.shape)")
         }
         let value = try loss.evaluate(y.data, target.data, channels: y.channels, across: reducer?.collectives)
         let dOut = try FeatureMap(shape: y.shape, data: value.gradient, what: "loss gradient")
-        let grads = try net.backward(trace: trace, outputGradient: dOut, threads: threads,
+        let grads = try net.backward(trace: trace, outputGradients: [dOut], threads: threads,
                                      onGradient: reducer.map { r in { try r.deliver($0, $1) } })
         let gradients = try reducer?.finish(grads.tensors) ?? grads.tensors
-        optimizer.step(architecture.tensors.filter { $0.role.isTrainable }.map(\.name), gradients: gradients, weights: &weights, frozen: frozen, threads: threads)
+        optimizer.step(trainedNames, gradients: gradients, weights: &weights, frozen: frozen, threads: threads)
         var moving = try net.movingStatistics(after: grads.statistics, convention: framework.movingStatistics)
         if let r = reducer, bnReducer == nil { moving = try r.collectives.broadcast(moving, names: moving.names.sorted()) }
         for (name, t) in moving.entries { weights[name] = t }
         return StepResult(loss: value.loss, output: y)
     }
 }
+
+/// The classifier's trainer is the one trainer, built with `classes`.
+public typealias ClassificationTrainer = Trainer
+
+/// A model whose state a checkpoint holds.
+public protocol CheckpointableModel: TrainingModel {
+    var architecture: Architecture { get }
+    var weights: TensorStore { get }
+    var optimizer: Optimizer { get }
+    var bnEpsilon: Float { get }
+    /// Trainable tensors beyond the architecture's (a classification head), with shapes.
+    var extraTrainableShapes: [String: [Int]] { get }
+}
+
+extension Trainer: CheckpointableModel {}

@@ -83,7 +83,7 @@ extension Trainer: TrainingModel {
     }
 
     public func predict(_ x: FeatureMap, bn: BatchNormMode) throws -> FeatureMap {
-        try network().forward(x, bn: bn, threads: threads)
+        try network().forwardOutputs(x, bn: bn, threads: threads)[0]
     }
 }
 
