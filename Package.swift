@@ -8,7 +8,10 @@ let package = Package(
     products: [
         .executable(name: "genesis", targets: ["GenesisCLI"]),
         .executable(name: "genesis-fuzz", targets: ["FuzzDriver"]),
-        .library(name: "GenesisKit", targets: ["GenesisIO", "GenesisModel", "Runtime3D"]),
+        // What a program needs: load, verify, convert with proof, run, train, read volumes, the zoo.
+        .library(name: "GenesisKit", targets: ["GenesisKit"]),
+        // Data-parallel training over MPI (needs Open MPI's development files to build).
+        .library(name: "GenesisDistributed", targets: ["Distributed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -72,10 +75,16 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Data-parallel training over MPI: the Collectives and BatchNormReducer of Training and Runtime3D.
-        .target(name: "Distributed", dependencies: ["CMPI", "Training", "Runtime3D"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "GenesisKit", "Training", "Runtime3D"]),
+
+        // The library programs use: the workflows of the commands (conversion with its proof,
+        // whole-scan runs, training sessions, fine-tuning data, cubes, previews), every layer re-exported.
+        .target(name: "GenesisKit", dependencies: [
+            "Tensors", "FormatNames", "GenesisModel", "GenesisIO", "HDF5Sandbox", "Runtime3D", "VolumeIO", "Pretext", "Training", "Zoo", "Inference",
+        ]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
-            "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo", "Distributed", "Inference",
+            "GenesisKit", "Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "VolumeIO", "HDF5", "KerasFormat", "HDF5Sandbox", "Pretext", "Training", "Zoo", "Distributed", "Inference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The parsers under libFuzzer (`make fuzz`, RELIABILITY.md); a replayer in normal builds.
@@ -100,6 +109,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Runtime3D", "GenesisModel", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["FormatNames", "Zoo", "TestSupport", "Tensors", "GenesisIO"]),
+        .testTarget(name: "GenesisKitTests", dependencies: ["GenesisKit", "HDF5", "TestSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Tensors", "HDF5", "GenesisModel"], path: "Tests/TestSupport"),
     ]

@@ -1,5 +1,5 @@
 import ArgumentParser
-import GenesisModel
+import GenesisKit
 
 struct ArchitectureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import Foundation
-import Tensors
+import GenesisKit
 
 /// Printing for every command: human text, or one JSON object with `--json`; errors as one line
 /// on stderr (and a JSON object on stdout with `--json`), exit 2.
@@ -17,23 +17,7 @@ enum CLIOutput {
 
     static func warn(_ s: String) { FileHandle.standardError.write(Data("genesis: \(terminalSafe(s))\n".utf8)) }
 
-    /// Control characters from file contents or names escaped (`\r`, `\x1b`, `\0`), so a message
-    /// cannot move the cursor, recolour or overwrite the terminal; newlines kept when asked.
-    static func terminalSafe(_ s: String, keepNewlines: Bool = false) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u.value {
-            case 0x0A where keepNewlines: out.append("\n")
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            case 0x00: out += "\\0"
-            case 0x01...0x1F, 0x7F, 0x80...0x9F: out += String(format: "\\x%02x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out
-    }
+    static func terminalSafe(_ s: String, keepNewlines: Bool = false) -> String { TextFormat.terminalSafe(s, keepNewlines: keepNewlines) }
 
     static func fail(message: String, usage: Bool) -> Never {
         // The readers cut each quoted value to ~200 characters; this caps whatever else a message holds.
@@ -61,32 +45,8 @@ enum CLIOutput {
         return lines.joined(separator: "\n")
     }
 
-    /// Optional values become JSON null; nested dictionaries and arrays are cleaned too.
-    static func sanitize(_ v: Any?) -> Any {
-        switch v {
-        case nil: return NSNull()
-        case let d as [String: Any?]: return d.mapValues { sanitize($0) }
-        case let d as [String: Any]: return d.mapValues { sanitize($0) }
-        case let a as [Any?]: return a.map { sanitize($0) }
-        case let a as [Any]: return a.map { sanitize($0) }
-        case let f as Float: return f.isFinite ? Double(f) : NSNull()
-        case let d as Double: return d.isFinite ? d : NSNull()
-        case let some?: return some
-        }
-    }
-
-    /// 16320257 -> "16,320,257".
-    static func grouped(_ n: Int) -> String {
-        let s = String(n.magnitude)
-        var out = ""
-        for (i, c) in s.reversed().enumerated() {
-            if i > 0, i % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return (n < 0 ? "-" : "") + String(out.reversed())
-    }
-
-    static func shape(_ s: [Int]) -> String { "(" + s.map(String.init).joined(separator: ",") + ")" }
-
-    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+    static func sanitize(_ v: Any?) -> Any { TextFormat.jsonSafe(v) }
+    static func grouped(_ n: Int) -> String { TextFormat.grouped(n) }
+    static func shape(_ s: [Int]) -> String { TextFormat.shape(s) }
+    static func megabytes(_ bytes: Int) -> String { TextFormat.megabytes(bytes) }
 }

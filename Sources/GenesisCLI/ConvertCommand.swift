@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import GenesisIO
-import GenesisModel
-import Runtime3D
+import GenesisKit
 
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,36 +41,19 @@ struct ConvertCommand: ParsableCommand {
         try OutputFormat.check(output, writes: fmt, inputs: [input], force: force)
         let source = try ModelLoader.load(input, format: inputFormat)
         let options = WriteOptions(kerasFullModel: !weightsOnly, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming)
-        let r: Converter.Result
+        let proven: ProvenConversion
         do {
-            r = try Converter.convert(source, to: output, format: fmt, options: options, allowLossy: allowLossy, staged: true)
+            proven = try ProvenConversion.convert(source, to: output, format: fmt, options: options, allowLossy: allowLossy)
         } catch let e as VariantConversion.Failure {
             CLIOutput.warn("error: \(input): \(e)")
             if json { CLIOutput.json(["error": "\(e)", "exit_code": 1]) }
             throw ExitCode(1)
         }
-        // Both sides in our runtime, same epsilon (the source's), same seeded cube; only then is
-        // the checked output moved onto the target.
-        let eps = source.effectiveBNEpsilon ?? r.written.architecture.variant.defaultBNEpsilon
-        let forward: ForwardComparison.Result
-        do {
-            // ... and the source's BatchNorm arithmetic.
-            let sourceArchitecture = try source.architecture()
-            let arithmetic = BatchNormArithmetic(sourceArchitecture.variant)
-            let a = try GenesisNetwork(architecture: sourceArchitecture, weights: source.mapped.store, bnEpsilon: eps, algorithm: .im2col,
-                                       bnArithmetic: arithmetic)
-            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps,
-                                       algorithm: .im2col, bnArithmetic: arithmetic)
-            forward = try ForwardComparison.compare(a, b, spatial: ForwardComparison.cubeSpatial(for: source.inputShape))
-            try r.commit()
-        } catch {
-            r.discard()
-            throw error
-        }
+        let r = proven.result, forward = proven.forward, eps = proven.bnEpsilon
         let seconds = Date().timeIntervalSince(start)
-        let lossWarning = Self.lossWarning(r, forward)
+        let lossWarning = proven.warning
         if let lossWarning { CLIOutput.warn(lossWarning) }
-        let identical = r.reread.entries.filter(\.bitIdentical).count
+        let identical = proven.bitIdenticalTensors
         if json {
             CLIOutput.json([
                 "input": input, "output": output, "source_format": source.format.rawValue, "target_format": fmt.rawValue,
@@ -94,23 +75,6 @@ struct ConvertCommand: ParsableCommand {
             CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(r.written.architecture)); read back: \(identical)/\(r.reread.entries.count) tensors bit-identical")
             CLIOutput.line("forward on a seeded \(CLIOutput.shape(forward.cubeShape)) cube, source vs written: max |diff| \(modes.joined(separator: ", ")); \(String(format: "%.2f", seconds)) s")
         }
-    }
-}
-
-extension ConvertCommand {
-    /// Largest forward deviation, written vs source, that still counts as reproducing it:
-    /// the forward-pass tolerance of the reference comparisons (max |diff| <= 1e-4).
-    static let reproductionTolerance = 1e-4
-
-    /// A warning when the written model does not compute what the source computes (an
-    /// --allow-lossy conversion, or a forward deviation over the tolerance); nil otherwise.
-    static func lossWarning(_ r: Converter.Result, _ forward: ForwardComparison.Result) -> String? {
-        let worst = forward.maxAbsDifference.max { $0.value < $1.value }
-        let over = (worst?.value ?? 0) > reproductionTolerance
-        guard !r.droppedNonIdentity.isEmpty || over else { return nil }
-        let measured = worst.map { String(format: "max |diff| %.3g (%@ mode)", $0.value, $0.key.rawValue) } ?? "not measured"
-        let why = r.droppedNonIdentity.isEmpty ? "" : ": \(r.droppedNonIdentity.count) up-convolution(s) that were not the identity were replaced by upsampling (--allow-lossy)"
-        return "warning: the written model does not reproduce the source (forward on the seeded cube: \(measured), over the \(reproductionTolerance) tolerance)\(why); use it as a different model, or keep the source's format"
     }
 }
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import Runtime3D
-import Tensors
-import VolumeIO
+import GenesisKit
 
 struct CubesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,5 @@
 import ArgumentParser
-import GenesisIO
-import GenesisModel
-import Tensors
+import GenesisKit
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

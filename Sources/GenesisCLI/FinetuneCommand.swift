@@ -1,11 +1,7 @@
 import ArgumentParser
+import Distributed
 import Foundation
-import GenesisIO
-import GenesisModel
-import Runtime3D
-import Tensors
-import Training
-import VolumeIO
+import GenesisKit
 
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +23,7 @@ struct FinetuneCommand: ParsableCommand {
         """
     )
 
-    enum Task: String, ExpressibleByArgument, CaseIterable { case segmentation, classification }
+    typealias Task = FinetuneTask
 
     @Option(name: .customLong("init"), help: "The model to start from.") var initial: String?
     @Option(help: "Continue the run a finetune checkpoint records.") var resume: String?
@@ -51,19 +47,19 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        try TrainingRanks.run(training, json: json) { ranks in try run(ranks) }
+        try TrainingRanks.run(training.settings, json: json) { ranks in try run(ranks) }
     }
 
     private func run(_ ranks: TrainingRanks) throws {
         // A --resume checkpoint may be OUT (the run continues into it); the data and --init may not.
-        try training.checkOutputs(out: out, inputs: [initial, images, labels])
-        let threads = ranks.threads(training)
+        try training.settings.checkOutputs(out: out, inputs: [initial, images, labels])
+        let threads = ranks.threads(training.threads)
         let resumed = try resume.map(TrainingCheckpoint.resume)
         if let r = resumed, r.run.kind != "finetune" {
-            throw CLIError(subject: resume!, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind), or start fine-tuning from it with --init")
+            throw WorkflowError(subject: resume!, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind), or start fine-tuning from it with --init")
         }
         guard let task = resumed.flatMap({ $0.run.task.flatMap(Task.init(rawValue:)) }) ?? self.task else {
-            throw CLIError(subject: resume ?? "--task", message: "the checkpoint records no task: give --task")
+            throw WorkflowError(subject: resume ?? "--task", message: "the checkpoint records no task: give --task")
         }
         let batch = resumed?.run.batch ?? training.batch, shuffle = resumed?.run.shuffle ?? !training.noShuffle
         try ranks.check(batch: batch)
@@ -81,20 +77,20 @@ struct FinetuneCommand: ParsableCommand {
         let data = loaded.train, validation = loaded.validation, k = loaded.classes
         let lossKind = resumed?.run.loss ?? loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
         if lossKind == .ce, k == 1 {
-            throw CLIError(subject: "--loss", message: "ce needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
+            throw WorkflowError(subject: "--loss", message: "ce needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
         }
 
-        var session = TrainingSession(kind: "finetune", out: out, options: training, json: json, trainer: nil, resumed: resumed?.run,
+        var session = TrainingSession(kind: "finetune", out: out, options: training.settings, json: json, trainer: nil, resumed: resumed?.run,
                                       transforms: "none", loss: lossKind, notes: [])
         session.ranks = ranks
-        let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training,
+        let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training.settings,
                                            freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: lossKind, threads: threads)
         session.notes = setup.notes
         session.modulePrefix = setup.modulePrefix
         if !json, ranks.isRoot { for line in setup.report.lines { CLIOutput.warn(line) } }
         _ = try TrainingCheckpoint.format(for: out, framework: setup.framework)   // refuse a wrong extension before training
         if resumed == nil, data.inputs.totalCount < training.batch {
-            throw CLIError(subject: "--images", message: "\(data.inputs.totalCount) training images are fewer than one batch of \(training.batch) (--batch)")
+            throw WorkflowError(subject: "--images", message: "\(data.inputs.totalCount) training images are fewer than one batch of \(training.batch) (--batch)")
         }
         var run = try session.runState(data: data.inputs, framework: setup.framework, learningRate: setup.learningRate)
         run.task = task.rawValue
@@ -107,20 +103,21 @@ struct FinetuneCommand: ParsableCommand {
         }
         func extra(_ optimizer: Optimizer) -> [String: Any] {
             ["loading": setup.report.json, "task": task.rawValue, "classes": k, "validation_split": split, "freeze_encoder": run.frozenEncoder ?? false,
-             "settings": training.settingsJSON(optimizer: optimizer, run: run, threads: threads)]
+             "settings": training.settings.json(optimizer: optimizer, run: run, threads: threads)]
         }
         switch setup.model {
         case let .segmentation(trainer):
-            try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run,
+            report(try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run,
                               metric: { p, y in ["dice": Metrics.dice(p, y)] }, checkpoint: { try write($0, $1) },
-                              extraJSON: extra(trainer.optimizer))
+                              extraJSON: extra(trainer.optimizer)))
         case let .classification(trainer):
-            try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run, metric: { p, y in
+            report(try session.train(try ranks.prepare(trainer), data: data, validation: validation, run: run, metric: { p, y in
                 var m = ["accuracy": Metrics.accuracy(p, y)]
                 m["auc"] = Metrics.auc(p, y)
                 return m
-            }, checkpoint: { try write($0, $1) }, extraJSON: extra(trainer.optimizer))
+            }, checkpoint: { try write($0, $1) }, extraJSON: extra(trainer.optimizer)))
         }
     }
 }
 extension Loss: ExpressibleByArgument {}
+extension FinetuneTask: ExpressibleByArgument {}

@@ -1,5 +1,5 @@
 import ArgumentParser
-import GenesisIO
+import GenesisKit
 
 struct GenesisCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,6 @@
 import ArgumentParser
-import GenesisIO
-import GenesisModel
 import Foundation
-import Tensors
+import GenesisKit
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

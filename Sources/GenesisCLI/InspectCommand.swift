@@ -1,6 +1,5 @@
 import ArgumentParser
-import GenesisIO
-import GenesisModel
+import GenesisKit
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +22,7 @@ struct InspectCommand: ParsableCommand {
         let model = try ModelLoader.load(file, format: input.format)
         let s = FileSummary.of(model)
         let id = try ZooMatch.of(file: file)
+        if let w = id.warning { CLIOutput.warn(w) }
         if json {
             var out = InspectRendering.json(s)
             out["sha256"] = id.sha256
@@ -46,7 +46,7 @@ enum InspectRendering {
             "totals": ["layers": s.groups.count, "weighted_layers": s.groups.filter { !$0.tensors.isEmpty }.count,
                        "tensors": s.tensorCount, "values": s.valueCount, "bytes": s.tensorBytes],
         ]
-        InspectRendering.addProvenance(s, to: &out)
+        s.addProvenance(to: &out)
         if let o = s.optimizer {
             out["optimizer"] = ["class": o.className, "hyperparameters": o.hyperparameters, "iterations": o.iterations,
                                 "slots": o.slotCount, "slot_values": o.slotValues, "entries": o.entries.map(entry)] as [String: Any?]
@@ -94,7 +94,7 @@ enum InspectRendering {
         } else {
             CLIOutput.line("optimizer: none saved")
         }
-        provenanceText(s)
+        s.provenanceLines.forEach { CLIOutput.line($0) }
     }
 
     static func pad(_ s: String, _ w: Int) -> String {

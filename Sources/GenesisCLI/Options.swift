@@ -1,7 +1,5 @@
 import ArgumentParser
-import GenesisIO
-import GenesisModel
-import Tensors
+import GenesisKit
 
 // ArgumentParser appends "(values: ...)" from `allValueStrings` to an option's help: help
 // strings here never list the values themselves, and the values come from FormatRegistry.
@@ -47,7 +45,7 @@ enum OutputFormat {
     /// one written (`--format pt` into `x.h5`); an ending genesis does not know is taken with --format.
     static func check(_ path: String, writes kind: FormatKind, inputs: [String?], force: Bool) throws {
         if let named = FormatKind.fromExtension(path), named != kind {
-            throw CLIError(subject: path, message: "the name asks for \(named.rawValue) but \(kind.rawValue) is written: name it \(OutputKind.model(kind).suggestedName(for: path)), or drop --format")
+            throw WorkflowError(subject: path, message: "the name asks for \(named.rawValue) but \(kind.rawValue) is written: name it \(OutputKind.model(kind).suggestedName(for: path)), or drop --format")
         }
         try OutputGuard.check(path, writes: .model(kind), inputs: inputs, force: force, extensionChecked: false)
     }

@@ -1,12 +1,7 @@
 import ArgumentParser
+import Distributed
 import Foundation
-import GenesisIO
-import GenesisModel
-import Pretext
-import Runtime3D
-import Tensors
-import Training
-import VolumeIO
+import GenesisKit
 
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,15 +46,15 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try TrainingRanks.run(training, json: json) { ranks in try run(ranks) }
+        try TrainingRanks.run(training.settings, json: json) { ranks in try run(ranks) }
     }
 
     private func run(_ ranks: TrainingRanks) throws {
         // OutputGuard (issue 19): OUT is none of the data or --init (a --resume checkpoint may be OUT).
-        try training.checkOutputs(out: out, inputs: [initial, validation, targets] + data.split(separator: ",").map(String.init))
-        let session = try TrainingSession.prepare(kind: "pretrain", initial: initial, resume: resume, out: out, options: training,
+        try training.settings.checkOutputs(out: out, inputs: [initial, validation, targets] + data.split(separator: ",").map(String.init))
+        let session = try TrainingSession.prepare(kind: "pretrain", initial: initial, resume: resume, out: out, options: training.settings,
                                                   transforms: transforms == .genesis ? "genesis" : "none", loss: .mse, json: json, ranks: ranks)
-        let threads = ranks.threads(training)
+        let threads = ranks.threads(training.threads)
         let cubes = try session.shardCubes(data, expect: session.inputSpatial)
         try session.checkData(count: cubes.totalCount)
         // A resumed run keeps its own transforms and seed (RunState), whatever the flags say.
@@ -75,11 +70,11 @@ struct PretrainCommand: ParsableCommand {
         let trainer = session.trainer!
         var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
         run.transforms = transformName
-        var extra: [String: Any] = ["settings": training.settingsJSON(optimizer: trainer.optimizer, run: run, threads: threads)]
+        var extra: [String: Any] = ["settings": training.settings.json(optimizer: trainer.optimizer, run: run, threads: threads)]
         if let r = trainer.reducer { extra["allreduce_bytes_per_step"] = r.bytesPerStep; extra["allreduce_buckets"] = r.plan.sizes.count }
-        try session.train(trainer, data: data, validation: validationPairs, run: run, checkpoint: { trainer, run in
+        report(try session.train(trainer, data: data, validation: validationPairs, run: run, checkpoint: { trainer, run in
             try TrainingCheckpoint.write(trainer, run: run, to: out, inputShape: [1] + run.dataSpatial, modulePrefix: session.modulePrefix,
                                          kerasLayerNames: session.kerasLayerNames)
-        }, extraJSON: extra)
+        }, extraJSON: extra))
     }
 }

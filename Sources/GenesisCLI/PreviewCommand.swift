@@ -1,11 +1,6 @@
 import ArgumentParser
 import Foundation
-import GenesisIO
-import GenesisModel
-import Pretext
-import Runtime3D
-import Tensors
-import VolumeIO
+import GenesisKit
 
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -111,10 +106,10 @@ struct PreviewCommand: ParsableCommand {
     func runLog(_ path: String) throws {
         let parsed = try LossLog.read(path)
         guard !parsed.training.isEmpty || !parsed.validation.isEmpty else {
-            throw CLIError(subject: path, message: "no training steps ({\"step\": N, \"loss\": X}) or validation points ({\"epoch\": N, \"validation\": X}) with finite values in the log")
+            throw WorkflowError(subject: path, message: "no training steps ({\"step\": N, \"loss\": X}) or validation points ({\"epoch\": N, \"validation\": X}) with finite values in the log")
         }
         if logScale, (parsed.training + parsed.validation).allSatisfy({ $0.y <= 0 }) {
-            throw CLIError(subject: path, message: "--log-scale needs positive losses; the log has none")
+            throw WorkflowError(subject: path, message: "--log-scale needs positive losses; the log has none")
         }
         let canvas = LossCurvePlot(log: parsed, logScale: logScale, smoothing: smoothing).draw()
         try PNG.write(try canvas.image(gray: false), to: out)
@@ -140,7 +135,7 @@ struct PreviewCommand: ParsableCommand {
         let rows = try paths.map { path -> ScanPreview.Row in
             let v = try VolumeFile.read(path)
             guard v.shape.count >= 3, v.shape.prefix(3).allSatisfy({ $0 >= 1 }) else {
-                throw CLIError(subject: path, message: "is not a 3-D scan (shape \(v.shape))")
+                throw WorkflowError(subject: path, message: "is not a 3-D scan (shape \(v.shape))")
             }
             let (w, choice) = fixed.map { ($0, "--window") } ?? ScanWindowChoice.choose(v)
             let dims = v.shape.prefix(3).map(String.init).joined(separator: "x")

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import GenesisIO
-import GenesisModel
-import Runtime3D
-import Tensors
-import VolumeIO
+import GenesisKit
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,15 +48,12 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var inputFormat: InputOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
-    /// Activations per inference slice: small cubes run several at a time, large ones one by one.
-    static let sliceBudgetBytes = 256 << 20
-
     func validate() throws {
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be positive, at most 256, not \(t)") }
         if let c = cubesPerSlice, c < 1 { throw ValidationError("--cubes-per-slice must be positive, not \(c)") }
         if let e = bnEpsilon, !(e > 0 && e < 1) { throw ValidationError("--bn-epsilon must be in (0, 1)") }
         if !(overlap >= 0 && overlap < 1) { throw ValidationError("--overlap must be >= 0 and < 1, not \(overlap)") }
-        let scan = Self.isVolumePath(input)
+        let scan = ScanInference.isScanPath(input)
         if (patch != nil || overlap != 0.5) && !scan { throw ValidationError("--patch and --overlap are for a whole scan (.nii, .nii.gz, .mhd, .mha input)") }
         if let w = window, !(scan && w.lowercased() == "none"), IntensityWindow(parsing: w) == nil {
             throw ValidationError("--window takes ct, mri or LO,HI with LO < HI (e.g. --window -1000,400), not '\(w)'")
@@ -77,100 +70,121 @@ struct RunCommand: ParsableCommand {
         let mode = bn ?? arch.variant.officialBatchNormMode
         let eps = bnEpsilon ?? loaded.effectiveBNEpsilon ?? arch.variant.defaultBNEpsilon
         if !json { for note in BatchNormNotes.notes(loaded: loaded, variant: arch.variant, mode: mode, epsilon: eps, epsilonFlag: bnEpsilon != nil) { CLIOutput.warn(note) } }
+        let nThreads = threads ?? Parallel.defaultThreads
 
-        if Self.isVolumePath(input) {
+        if ScanInference.isScanPath(input) {
+            guard !classifier else { throw WorkflowError(subject: input, message: "--classifier runs on cubes (.npy), not on a whole scan") }
             let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
-            return try runVolume(network: net, mode: mode, epsilon: eps, recordedInput: loaded.inputShape)
+            return try runScan(network: net, mode: mode, epsilon: eps, threads: nThreads, recordedInput: loaded.inputShape)
         }
         let x = try VolumeBatch.readNPY(input, window: window.flatMap(IntensityWindow.init(parsing:)))
         if !allowNonfinite, let bad = VolumeBatch.nonFinite(x) {
-            throw CLIError(subject: input, message: "\(bad.count) of \(x.elementCount) values are NaN or Inf (first at index \(bad.firstIndex)); the network needs finite input (--allow-nonfinite runs it anyway)")
+            throw WorkflowError(subject: input, message: "\(bad.count) of \(x.elementCount) values are NaN or Inf (first at index \(bad.firstIndex)); the network needs finite input (--allow-nonfinite runs it anyway)")
         }
         let count = x.shape[0], spatial = Array(x.shape[2...])
         if spatial.contains(where: { $0 < 8 || $0 % 8 != 0 }) {
             let fit = spatial.map { max(8, $0 / 8 * 8) }
-            throw CLIError(subject: input, message: "cubes of \(CLIOutput.shape(spatial)): every side must be a multiple of 8 (the network pools three times by 2); crop or pad them, e.g. to \(CLIOutput.shape(fit))")
+            throw WorkflowError(subject: input, message: "cubes of \(CLIOutput.shape(spatial)): every side must be a multiple of 8 (the network pools three times by 2); crop or pad them, e.g. to \(CLIOutput.shape(fit))")
         }
         let net = try GenesisNetwork(architecture: arch, weights: loaded.mapped.store, bnEpsilon: eps)
-        if classifier { return try runClassifier(loaded, network: net, x, mode: mode, epsilon: eps) }
+        if classifier { return try runClassifier(loaded, network: net, x, mode: mode, epsilon: eps, threads: nThreads) }
 
-        let plan = try slicePlan(arch, cubes: count, spatial: spatial, mode: mode)
-        let nThreads = threads ?? Parallel.defaultThreads
-        let flopsPerCube = arch.forwardFLOPs(depth: spatial[0], height: spatial[1], width: spatial[2])
-        let progress = Progress(label: "forward", totalWork: flopsPerCube * Double(count), totalItems: count,
-                                units: .init(item: "cubes", rateLabel: "GFLOP/s", rateScale: 1e9), enabled: !json)
-        let writer = try NPYStreamWriter(path: output, shape: [count, arch.labels] + spatial)
-        var stats = OutputStatistics()
-        let start = Date()
-        do {
-            var first = 0
-            while first < count {
-                let n = min(plan.cubesPerSlice, count - first)
-                let y = try net.forward(try Self.cubes(x, first..<(first + n)), bn: mode, threads: nThreads) { progress.advance(work: $0.flops) }
-                stats.add(y.data)
-                try writer.append(y.data)
-                first += n
-                progress.finished(items: first)
-            }
-            try writer.commit()
-        } catch {
-            writer.discard()
-            throw error
-        }
-        let seconds = Date().timeIntervalSince(start)
-        progress.finish()
-        let gflops = flopsPerCube * Double(count) / 1e9
-        let outputShape = [count, arch.labels] + spatial
+        var inference = CubeInference(mode: mode)
+        inference.threads = nThreads
+        inference.maxMemoryBytes = maxMemory.flatMap(MemorySize.parse)
+        inference.cubesPerSlice = cubesPerSlice
+        inference.showProgress = !json
+        let plan = try inference.slicePlan(arch, cubes: count, spatial: spatial, subject: input)
+        if let note = plan.note, !json { CLIOutput.warn(note) }
+        let r = try inference.run(net, cubes: x, plan: plan, output: output)
         if json {
-            CLIOutput.json(["model": model, "input": input, "output": output, "input_shape": x.shape, "output_shape": outputShape,
+            CLIOutput.json(["model": model, "input": input, "output": output, "input_shape": x.shape, "output_shape": r.outputShape,
                             "variant": arch.variant.rawValue, "base_filters": arch.baseFilters, "labels": arch.labels,
-                            "bn": mode.rawValue, "bn_epsilon": Double(eps), "threads": nThreads, "seconds": seconds,
+                            "bn": mode.rawValue, "bn_epsilon": Double(eps), "threads": nThreads, "seconds": r.seconds,
                             "window": window.flatMap(IntensityWindow.init(parsing:)).map { ["low": $0.low, "high": $0.high] },
                             "cubes_per_slice": plan.cubesPerSlice, "estimated_peak_bytes": plan.estimatedPeakBytes, "max_memory_bytes": plan.limitBytes,
-                            "gflop": gflops, "output_stats": stats.json])
+                            "gflop": r.gflop, "output_stats": r.statistics.json])
         } else {
             CLIOutput.line("\(arch), BN \(mode.rawValue) (eps \(eps)), \(nThreads) threads")
-            CLIOutput.line("input \(CLIOutput.shape(x.shape)) -> output \(CLIOutput.shape(outputShape)) in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", gflops / seconds)) GFLOP/s)")
-            CLIOutput.line(stats.text + "; wrote \(output)")
+            CLIOutput.line("input \(CLIOutput.shape(x.shape)) -> output \(CLIOutput.shape(r.outputShape)) in \(String(format: "%.3f", r.seconds)) s (\(String(format: "%.1f", r.gflop / r.seconds)) GFLOP/s)")
+            CLIOutput.line(r.statistics.text + "; wrote \(output)")
         }
     }
 
-    struct SlicePlan {
-        let cubesPerSlice: Int
-        let estimatedPeakBytes: Int
-        /// --max-memory, or its default (80% of RAM).
-        let limitBytes: Int
+    /// `run` on a whole scan: the library's sliding windows, then the summary.
+    func runScan(network net: GenesisNetwork, mode: BatchNormMode, epsilon: Float, threads nThreads: Int, recordedInput: [Int]?) throws {
+        let start = Date()
+        let (patchSides, patchOrigin) = patch != nil ? (try parsedPatch(), "--patch") : ScanInference.patch(recordedInput: recordedInput)
+        var scan = ScanInference(patch: patchSides, mode: mode)
+        scan.overlap = overlap
+        scan.window = window.map { $0.lowercased() == "none" ? nil : IntensityWindow(parsing: $0) } ?? .ct
+        scan.threads = nThreads
+        scan.allowNonfinite = allowNonfinite
+        scan.showProgress = !json
+        let r = try scan.run(net, input: input, output: output)
+        let seconds = Date().timeIntervalSince(start)
+        let peak = Self.peakRSSMegabytes()
+        let arch = net.architecture
+        if json {
+            CLIOutput.json(["model": model, "input": input, "output": output, "shape": r.shape, "output_shape": r.outputShape,
+                            "windows": r.windows, "patch": patchSides, "patch_origin": patchOrigin, "overlap": overlap,
+                            "window": scan.window.map { ["low": $0.low, "high": $0.high] },
+                            "variant": arch.variant.rawValue, "base_filters": arch.baseFilters, "labels": arch.labels,
+                            "bn": mode.rawValue, "bn_epsilon": Double(epsilon), "threads": nThreads,
+                            "accumulator_bytes": r.accumulatorBytes,
+                            "seconds": seconds, "peak_rss_mb": peak, "output_stats": r.statistics.json])
+        } else {
+            CLIOutput.line("\(arch), BN \(mode.rawValue) (eps \(epsilon)), \(nThreads) threads")
+            CLIOutput.line("scan \(CLIOutput.shape(r.shape)) (\(r.format)), window \(scan.window.map(\.description) ?? "none"): \(r.windows) windows of \(CLIOutput.shape(patchSides)) (\(patchOrigin)), overlap \(overlap), Gaussian blending")
+            CLIOutput.line(String(format: "%@ in %.1f s, peak RSS %.0f MB; wrote %@", r.statistics.text, seconds, peak, output))
+        }
     }
 
-    /// Inference: slices within `sliceBudgetBytes`. Batch statistics: one batch, announced, and
-    /// refused over the memory limit.
-    func slicePlan(_ arch: Architecture, cubes: Int, spatial: [Int], mode: BatchNormMode) throws -> SlicePlan {
-        let estimate = ForwardMemoryEstimate(architecture: arch, depth: spatial[0], height: spatial[1], width: spatial[2])
-        let limit = maxMemory.flatMap(MemorySize.parse) ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
-        // Inference slices fit both the slice budget and what --max-memory leaves beside the weights.
-        let budget = max(0, min(Self.sliceBudgetBytes, limit - estimate.fixedBytes))
-        let perSlice = mode == .batch ? cubes : min(cubes, cubesPerSlice ?? estimate.cubesPerSlice(budget: budget, total: cubes))
-        let peak = estimate.bytes(cubes: perSlice)
-        let limitText = maxMemory == nil ? "80% of RAM, \(MemorySize.format(limit))" : MemorySize.format(limit)
-        if peak > limit {
-            let advice = mode == .batch && cubes > 1
-                ? "batch statistics couple the \(cubes) cubes, so they run as one batch; use fewer cubes, --bn inference, or a larger --max-memory"
-                : "use smaller cubes or a larger --max-memory"
-            throw CLIError(subject: input, message: "estimated peak memory \(MemorySize.format(peak)) exceeds --max-memory (\(limitText)): \(advice)")
+    /// `run --classifier`: (N, K) class probabilities of a file that carries a classification head.
+    func runClassifier(_ loaded: LoadedModel, network: GenesisNetwork, _ x: Tensor, mode: BatchNormMode, epsilon: Float, threads nThreads: Int) throws {
+        let start = Date()
+        let out = try CubeInference.classify(loaded, network: network, cubes: x, mode: mode, threads: nThreads)
+        try NPY.write(out, to: output)
+        let seconds = Date().timeIntervalSince(start)
+        if json {
+            CLIOutput.json(["model": model, "input": input, "output": output, "input_shape": x.shape, "output_shape": out.shape,
+                            "classifier": true, "classes": out.shape[1], "bn": mode.rawValue, "bn_epsilon": Double(epsilon),
+                            "threads": nThreads, "seconds": seconds])
+        } else {
+            CLIOutput.line("classifier (\(out.shape[1]) class(es)) on \(network.architecture), BN \(mode.rawValue) (eps \(epsilon))")
+            CLIOutput.line("input \(CLIOutput.shape(x.shape)) -> output \(CLIOutput.shape(out.shape)) in \(String(format: "%.3f", seconds)) s; wrote \(output)")
         }
-        if mode == .batch, cubes > 1, !json {
-            CLIOutput.warn("note: BatchNorm batch statistics couple the \(cubes) cubes: they run as one batch, estimated peak memory \(MemorySize.format(peak)) (limit \(limitText))")
-        }
-        return SlicePlan(cubesPerSlice: perSlice, estimatedPeakBytes: peak, limitBytes: limit)
     }
 
-    /// Cubes `range` of a float32 (N, 1, D, H, W) tensor.
-    static func cubes(_ x: Tensor, _ range: Range<Int>) throws -> FeatureMap {
-        let per = x.elementCount / x.shape[0]
-        let values = x.bytes.withUnsafeBytes { raw in
-            Array(raw.bindMemory(to: Float.self)[(range.lowerBound * per)..<(range.upperBound * per)])
+    /// The input is cubes (.npy) or a scan, and OUT is a name for what is written, none of the
+    /// inputs, and replaces only its own kind: checked before the model loads.
+    func checkFiles() throws {
+        let scan = ScanInference.isScanPath(input)
+        if !scan, FileIO.exists(input), let kind = FileKind.describe(path: input),
+           let prefix = try? FileIO.readPrefix(input, count: 8), !FileKind.isNPY(prefix) {
+            throw WorkflowError(subject: input, message: "is \(kind), not cubes (.npy) or a scan (.nii, .nii.gz, .mhd, .mha)")
         }
-        return try FeatureMap(shape: [range.count] + Array(x.shape[1...]), data: values)
+        if !scan, OutputKind.nifti.matchingExtension(output) != nil {
+            throw WorkflowError(subject: output, message: "cubes (.npy input) give a NumPy array (N, labels, D, H, W), not a NIfTI scan: name the output \(OutputKind.npy.suggestedName(for: output)), or run a whole scan (.nii, .nii.gz, .mhd, .mha) to get a NIfTI")
+        }
+        try OutputGuard.check(output, writes: scan ? .nifti : .npy, inputs: [model, input], force: force)
+    }
+
+    /// --patch as D,H,W (i, j, k), each side a multiple of 8.
+    func parsedPatch() throws -> [Int] {
+        guard let text = patch else { return ScanInference.defaultPatch }
+        let sides = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard sides.count == 3, let p = sides as? [Int], p.allSatisfy({ $0 >= 8 && $0 % 8 == 0 && $0 <= 1024 }) else {
+            throw WorkflowError(subject: "--patch", message: "takes three sides D,H,W (i, j, k), each a multiple of 8 up to 1024 (e.g. 64,64,32), not '\(text)'")
+        }
+        return p
+    }
+
+    /// The process's peak resident set so far (getrusage: kilobytes on Linux).
+    static func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
     }
 }
 

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import GenesisIO
-import GenesisModel
-import Runtime3D
-import Tensors
-import Training
+import GenesisKit
 
 /// The optimizer, schedule, step and checkpoint flags `pretrain` and `finetune` share.
 struct TrainingOptions: ParsableArguments {
@@ -16,7 +12,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "SGD momentum (default: pretrain keeps the recorded one; else 0.9).") var momentum: Double?
     @Option(parsing: .unconditional, help: "Weight decay (default 0; PyTorch: added to the gradient; Keras: decoupled).") var weightDecay: Double?
     @Option(help: "Learning-rate schedule: none, step (x0.5 every 40 epochs, PyTorch StepLR) or plateau (x0.5 after 10 epochs without improvement, floor 1e-6, Keras ReduceLROnPlateau).")
-    var schedule: ScheduleKind = .none
+    var schedule: TrainingSettings.ScheduleKind = .none
     @Option(parsing: .unconditional, help: "Stop after this many epochs without improvement of the validation loss (else the training loss).") var patience: Int?
     @Option(help: "Seed (default 0) of the data order, and of pretrain's transforms or finetune's validation split.") var seed: UInt64 = 0
     @Flag(help: "Take the cubes in file order: step k uses cubes k*B ..< (k+1)*B of the epoch.") var noShuffle = false
@@ -28,8 +24,6 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Under mpirun/srun: seconds a rank waits for the others in one collective before it aborts the job (a dead or stuck peer).")
     var mpiTimeout: Double = 300
     @Flag(help: "Replace an existing OUT that is not a model checkpoint (a --resume checkpoint may be OUT without it).") var force = false
-
-    enum ScheduleKind: String, ExpressibleByArgument, CaseIterable { case none, step, plateau }
 
     func validate() throws {
         if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
@@ -48,51 +42,36 @@ struct TrainingOptions: ParsableArguments {
         if let e = epochs, e > 1_000_000 { throw ValidationError("--epochs must be at most 10^6") }
     }
 
-    /// OutputGuard for a run's checkpoint OUT and its log: neither is one of the inputs (a
-    /// --resume checkpoint may be OUT: the run continues into it), OUT names a checkpoint
-    /// format, and an existing OUT of another kind is replaced only with --force.
-    func checkOutputs(out: String, inputs: [String?]) throws {
-        try OutputGuard.check(out, writes: .checkpoint, inputs: inputs, force: force)
-        let logPath = log ?? out + ".log.jsonl"
-        try OutputGuard.checkFolder(logPath)
-        try OutputGuard.checkNotInput(logPath, inputs: inputs.compactMap { $0 } + [out])
-    }
-
-    /// The settings a run used, for --json: each option's value, given or defaulted, so the
-    /// defaults the help documents can be checked against what ran.
-    func settingsJSON(optimizer o: Optimizer, run: RunState, threads: Int) -> [String: Any] {
-        ["optimizer": o.kind.rawValue, "lr": o.learningRate, "momentum": o.momentum, "weight_decay": o.weightDecay,
-         "batch": run.batch, "seed": Int(truncatingIfNeeded: run.seed), "shuffle": run.shuffle, "loss": run.loss.rawValue, "transforms": run.transforms,
-         "schedule": run.scheduleKind ?? schedule.rawValue, "patience": patience as Any, "checkpoint_every": checkpointEvery,
-         "threads": threads, "sync_bn": syncBn, "mpi_timeout": mpiTimeout, "log": log ?? NSNull()]
-    }
-
-    var scheduleValue: Schedule { Self.schedule(schedule) }
-
-    static func schedule(_ kind: ScheduleKind) -> Schedule {
-        switch kind {
-        case .none: return .constant
-        case .step: return .officialStep
-        case .plateau: return .officialPlateau
-        }
-    }
-
-    /// The optimizer a new run starts with: the model's own state continued (flags override
-    /// its hyperparameters), or a fresh one of the framework's convention.
-    func optimizer(recorded: OptimizerState?, framework: Framework, fresh: Bool) -> (optimizer: Optimizer, note: String) {
-        let convention = framework.optimizerConvention
-        if !fresh, let recorded, let state = recorded.converted(to: convention == .keras ? .keras : .torch)?.state,
-           var o = Optimizer(state: state), optimizer == nil || optimizer == o.kind {
-            if let lr { o.learningRate = lr }
-            if let momentum { o.momentum = momentum }
-            if let weightDecay { o.weightDecay = weightDecay }
-            return (o, "continuing the model's \(o.kind.rawValue) state (\(convention.rawValue) convention, step \(o.step), lr \(o.learningRate))")
-        }
-        let kind = optimizer ?? .sgd
-        let o = Optimizer(kind: kind, convention: convention, learningRate: lr ?? (kind == .sgd ? 0.1 : 1e-3),
-                          momentum: kind == .sgd ? momentum ?? 0.9 : 0, weightDecay: weightDecay ?? 0)
-        return (o, "a fresh \(kind.rawValue) optimizer (\(convention.rawValue) convention, lr \(o.learningRate))")
+    /// The library's settings these flags give.
+    var settings: TrainingSettings {
+        var s = TrainingSettings()
+        s.steps = steps
+        s.epochs = epochs
+        s.batch = batch
+        s.optimizer = optimizer
+        s.learningRate = lr
+        s.momentum = momentum
+        s.weightDecay = weightDecay
+        s.schedule = schedule
+        s.patience = patience
+        s.seed = seed
+        s.shuffle = !noShuffle
+        s.checkpointEvery = checkpointEvery
+        s.log = log
+        s.threads = threads
+        s.syncBN = syncBn
+        s.mpiTimeout = mpiTimeout
+        s.force = force
+        return s
     }
 }
 
 extension Optimizer.Kind: ExpressibleByArgument {}
+extension TrainingSettings.ScheduleKind: ExpressibleByArgument {}
+
+/// Prints a training run's report (the root rank's; other ranks get none): JSON with --json,
+/// else its lines.
+func report(_ r: TrainingReport?) {
+    guard let r else { return }
+    if CLIOutput.jsonRequested { CLIOutput.json(r.json) } else { r.lines.forEach { CLIOutput.line($0) } }
+}

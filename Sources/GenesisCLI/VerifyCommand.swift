@@ -1,6 +1,5 @@
 import ArgumentParser
-import GenesisIO
-import GenesisModel
+import GenesisKit
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +33,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let model = try ModelLoader.load(file, format: input.format)
         let zoo = try ZooMatch.of(file: file)
+        if let w = zoo.warning { CLIOutput.warn(w) }
         let topology = Detection.analyze(model.mapped)
         let detected = model.detected?.architecture
         guard detected != nil || (variant != nil && baseFilters != nil) else {

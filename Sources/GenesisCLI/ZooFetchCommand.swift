@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Zoo
+import GenesisKit
 
 struct ZooFetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -72,7 +72,7 @@ struct ZooFetchCommand: ParsableCommand {
                 } catch let e as ZooError {
                     guard case .unreachable = e else { throw e }
                     // Offline: what to do instead, on the same line.
-                    throw CLIError(subject: "zoo fetch \(model)", message: "\(e); with the file at hand, `genesis zoo import \(f.name)` checks it against the manifest and caches it; or fetch from another host with --mirror URL (or GENESIS_ZOO_MIRROR)")
+                    throw WorkflowError(subject: "zoo fetch \(model)", message: "\(e); with the file at hand, `genesis zoo import \(f.name)` checks it against the manifest and caches it; or fetch from another host with --mirror URL (or GENESIS_ZOO_MIRROR)")
                 }
                 progress.finish()
             }

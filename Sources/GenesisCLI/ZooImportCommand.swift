@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import GenesisIO
-import GenesisModel
-import Zoo
+import GenesisKit
 
 struct ZooImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +28,7 @@ struct ZooImportCommand: ParsableCommand {
 
     func run() throws {
         let id = try ZooMatch.of(file: file)
+        if let w = id.warning { CLIOutput.warn(w) }
         var out: [String: Any?] = ["file": file, "sha256": id.sha256, "size": id.size, "zoo_match": id.jsonValue]
         if !json { CLIOutput.line("\(file): \(id.line)") }
         guard id.match != nil || name != nil else {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Zoo
+import GenesisKit
 
 struct ZooListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,12 +1,12 @@
 import Foundation
-import Zoo
+import GenesisKit
 
 /// A download's progress on stderr through the house `Progress` (bar with MB, MB/s and ETA on
 /// a terminal, a plain line every few seconds otherwise), and its notes as `genesis:` lines.
 final class ZooProgress: DownloadObserver {
     private let file: String
     private let quiet: Bool
-    private var progress: Progress?
+    private var progress: ProgressMeter?
     private var last: Int64 = 0
     private var total: Int64?
 
@@ -21,7 +21,7 @@ final class ZooProgress: DownloadObserver {
         self.total = total
         last = offset
         let remaining = total.map { max(1, $0 - offset) } ?? 1
-        progress = Progress(label: "fetch \(file)", totalWork: Double(remaining), totalItems: 1,
+        progress = ProgressMeter(label: "fetch \(file)", totalWork: Double(remaining), totalItems: 1,
                             units: .init(item: "file", rateLabel: "MB/s", rateScale: 1e6), enabled: !quiet)
         progress?.detail = detail(offset)
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import Tensors
-import Zoo
+import GenesisKit
 
 struct ZooVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

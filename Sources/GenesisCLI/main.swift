@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import HDF5Sandbox
-import Tensors
+import GenesisKit
 
 // The sandboxed HDF5 reader (hidden: spawned by the tool itself, never listed in --help).
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] == SandboxChild.subcommand {

@@ -7,14 +7,14 @@ import VolumeIO
 /// One channel goes straight to the file. A NIfTI of shape (I, J, K, C) stores all of channel 0
 /// before channel 1, while slabs arrive with every channel, so channels 1... are spooled to
 /// temporary files beside the output and copied in, slab by slab, by `finish`.
-final class NIfTIChannelSink: SlabSink {
+public final class NIfTIChannelSink: SlabSink {
     private let writer: NIfTISlabWriter
     private let channels: Int
     private let plane: Int
     private let depth: Int
     private var spools: [(path: String, handle: FileHandle)] = []
 
-    init(path: String, shape: [Int], channels: Int, geometry: VolumeGeometry, description: String) throws {
+    public init(path: String, shape: [Int], channels: Int, geometry: VolumeGeometry, description: String) throws {
         writer = try NIfTISlabWriter(path: path, shape: shape, geometry: geometry, description: description)
         self.channels = channels
         plane = shape[0] * shape[1]
@@ -24,15 +24,15 @@ final class NIfTIChannelSink: SlabSink {
             let spool = FileIO.temporaryPath(beside: path, suffix: ".channel\(c)")
             guard FileManager.default.createFile(atPath: spool, contents: nil), let h = FileHandle(forUpdatingAtPath: spool) else {
                 discard()
-                throw CLIError(subject: spool, message: "cannot create a temporary file for output channel \(c)")
+                throw WorkflowError(subject: spool, message: "cannot create a temporary file for output channel \(c)")
             }
             spools.append((spool, h))
         }
     }
 
-    func append(k: Int, channels c: Int, slab: UnsafeBufferPointer<Float>) throws {
+    public func append(k: Int, channels c: Int, slab: UnsafeBufferPointer<Float>) throws {
         guard c == channels, slab.count == c * plane else {
-            throw CLIError(subject: "output", message: "slab k=\(k) has \(slab.count) values, expected \(channels * plane)")
+            throw WorkflowError(subject: "output", message: "slab k=\(k) has \(slab.count) values, expected \(channels * plane)")
         }
         try writer.append(UnsafeBufferPointer(rebasing: slab[0..<plane]))
         for (n, spool) in spools.enumerated() {
@@ -42,12 +42,12 @@ final class NIfTIChannelSink: SlabSink {
     }
 
     /// Copies the spooled channels in and commits the file.
-    func finish() throws {
+    public func finish() throws {
         for spool in spools {
             try spool.handle.seek(toOffset: 0)
             for k in 0..<depth {
                 guard let data = try spool.handle.read(upToCount: plane * 4), data.count == plane * 4 else {
-                    throw CLIError(subject: spool.path, message: "spooled channel ended early at slab \(k)")
+                    throw WorkflowError(subject: spool.path, message: "spooled channel ended early at slab \(k)")
                 }
                 try data.withUnsafeBytes { try writer.append($0.bindMemory(to: Float.self)) }
             }
@@ -57,7 +57,7 @@ final class NIfTIChannelSink: SlabSink {
     }
 
     /// Drops the spools; an unfinished writer leaves no output.
-    func discard() {
+    public func discard() {
         removeSpools()
     }
 

@@ -2,24 +2,24 @@ import VolumeIO
 
 /// An RGB picture to draw on: rectangles, anti-aliased lines (Xiaolin Wu), dots, bitmap text,
 /// and gray panels scaled up by nearest neighbour. Coordinates in pixels, origin top left.
-struct PreviewCanvas {
-    typealias RGB = (r: UInt8, g: UInt8, b: UInt8)
+public struct PreviewCanvas {
+    public typealias RGB = (r: UInt8, g: UInt8, b: UInt8)
 
-    let width: Int
-    let height: Int
+    public let width: Int
+    public let height: Int
     private(set) var pixels: [UInt8]
 
-    init(width: Int, height: Int, background: RGB) {
+    public init(width: Int, height: Int, background: RGB) {
         self.width = width
         self.height = height
         pixels = [UInt8](repeating: 0, count: width * height * 3)
         fill(x: 0, y: 0, w: width, h: height, background)
     }
 
-    static func gray(_ v: UInt8) -> RGB { (v, v, v) }
+    public static func gray(_ v: UInt8) -> RGB { (v, v, v) }
 
     /// Blends `color` over the pixel with weight `alpha` in [0, 1].
-    mutating func blend(_ x: Int, _ y: Int, _ color: RGB, alpha: Double = 1) {
+    public mutating func blend(_ x: Int, _ y: Int, _ color: RGB, alpha: Double = 1) {
         guard x >= 0, y >= 0, x < width, y < height, alpha > 0 else { return }
         let a = min(1, alpha), i = (y * width + x) * 3
         for (k, c) in [color.r, color.g, color.b].enumerated() {
@@ -29,7 +29,7 @@ struct PreviewCanvas {
 
     /// Clipped to the canvas: a rectangle partly or wholly outside (a title wider than a small
     /// cube's panels) draws what falls inside, or nothing.
-    mutating func fill(x: Int, y: Int, w: Int, h: Int, _ color: RGB) {
+    public mutating func fill(x: Int, y: Int, w: Int, h: Int, _ color: RGB) {
         let (x0, x1, y0, y1) = (max(0, x), min(width, x + w), max(0, y), min(height, y + h))
         guard x0 < x1, y0 < y1 else { return }
         for yy in y0..<y1 {
@@ -41,7 +41,7 @@ struct PreviewCanvas {
     }
 
     /// A rectangle's outline, 1 pixel wide.
-    mutating func frame(x: Int, y: Int, w: Int, h: Int, _ color: RGB) {
+    public mutating func frame(x: Int, y: Int, w: Int, h: Int, _ color: RGB) {
         fill(x: x, y: y, w: w, h: 1, color)
         fill(x: x, y: y + h - 1, w: w, h: 1, color)
         fill(x: x, y: y, w: 1, h: h, color)
@@ -49,7 +49,7 @@ struct PreviewCanvas {
     }
 
     /// An anti-aliased line; `thickness` > 1 draws parallel lines across the main direction.
-    mutating func line(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double, _ color: RGB, thickness: Int = 1, alpha: Double = 1) {
+    public mutating func line(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double, _ color: RGB, thickness: Int = 1, alpha: Double = 1) {
         let steep = abs(y1 - y0) > abs(x1 - x0)
         for k in 0..<max(1, thickness) {
             let o = Double(k) - Double(thickness - 1) / 2
@@ -81,7 +81,7 @@ struct PreviewCanvas {
     }
 
     /// A filled disc, edges anti-aliased.
-    mutating func dot(_ cx: Double, _ cy: Double, radius: Double, _ color: RGB) {
+    public mutating func dot(_ cx: Double, _ cy: Double, radius: Double, _ color: RGB) {
         let r = Int(radius.rounded(.up)) + 1
         for y in (Int(cy) - r)...(Int(cy) + r) {
             for x in (Int(cx) - r)...(Int(cx) + r) {
@@ -92,7 +92,7 @@ struct PreviewCanvas {
     }
 
     /// Text with its top-left corner at (x, y), each font pixel `scale` x `scale`.
-    mutating func text(_ s: String, x: Int, y: Int, scale: Int = 1, _ color: RGB) {
+    public mutating func text(_ s: String, x: Int, y: Int, scale: Int = 1, _ color: RGB) {
         var left = x
         for ch in s {
             if let rows = PreviewFont.glyph(ch) {
@@ -108,7 +108,7 @@ struct PreviewCanvas {
 
     /// A gray panel (`rows` x `cols` values in [0, 1], row-major) at (x, y), each value
     /// `scale` x `scale` pixels. Values are clamped to [0, 1]; NaN is drawn black.
-    mutating func panel(_ values: [Float], rows: Int, cols: Int, x: Int, y: Int, scale: Int) {
+    public mutating func panel(_ values: [Float], rows: Int, cols: Int, x: Int, y: Int, scale: Int) {
         for r in 0..<rows {
             for c in 0..<cols {
                 let v = values[r * cols + c]
@@ -119,7 +119,7 @@ struct PreviewCanvas {
     }
 
     /// The picture as a PNG image, gray (the red channel) or RGB.
-    func image(gray: Bool) throws -> PNGImage {
+    public func image(gray: Bool) throws -> PNGImage {
         if gray {
             return try PNGImage(width: width, height: height, color: .gray, pixels: stride(from: 0, to: pixels.count, by: 3).map { pixels[$0] })
         }

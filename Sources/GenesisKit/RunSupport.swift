@@ -5,15 +5,15 @@ import Runtime3D
 
 extension Variant {
     /// How the official code of the variant's framework normalises when it predicts.
-    var officialBatchNormMode: BatchNormMode { self == .keras ? .inference : .batch }
+    public var officialBatchNormMode: BatchNormMode { self == .keras ? .inference : .batch }
 
-    var frameworkName: String { self == .keras ? "Keras" : "PyTorch" }
+    public var frameworkName: String { self == .keras ? "Keras" : "PyTorch" }
 }
 
 /// The stderr lines `run` prints when its BatchNorm mode or epsilon is not what the file's
 /// framework would use, so a user who compares outputs knows why they differ.
-enum BatchNormNotes {
-    static func notes(loaded: LoadedModel, variant: Variant, mode: BatchNormMode, epsilon: Float, epsilonFlag: Bool) -> [String] {
+public enum BatchNormNotes {
+    public static func notes(loaded: LoadedModel, variant: Variant, mode: BatchNormMode, epsilon: Float, epsilonFlag: Bool) -> [String] {
         var out: [String] = []
         let official = variant.officialBatchNormMode
         if mode != official {
@@ -32,19 +32,21 @@ enum BatchNormNotes {
     }
 
     /// The framework a converted file came from, when the file records it.
-    static func sourceVariant(_ loaded: LoadedModel) -> Variant? {
+    public static func sourceVariant(_ loaded: LoadedModel) -> Variant? {
         guard let f = loaded.annotations[Converter.sourceFormatKey] ?? loaded.versions["source_format"], let kind = FormatKind(rawValue: f) else { return nil }
         return kind.framework.flatMap { Variant(rawValue: $0.rawValue) }
     }
 }
 
 /// Finite min, max and mean of the outputs, and how many were NaN or infinite.
-struct OutputStatistics {
+public struct OutputStatistics {
     private var minimum = Float.infinity, maximum = -Float.infinity
     private var sum = 0.0
     private var finite = 0, nonFinite = 0
 
-    mutating func add(_ values: [Float]) {
+    public init() {}
+
+    public mutating func add(_ values: [Float]) {
         for v in values {
             guard v.isFinite else { nonFinite += 1; continue }
             minimum = min(minimum, v)
@@ -54,20 +56,20 @@ struct OutputStatistics {
         }
     }
 
-    var json: [String: Any?] {
+    public var json: [String: Any?] {
         ["min": finite > 0 ? Double(minimum) : nil, "max": finite > 0 ? Double(maximum) : nil,
          "mean": finite > 0 ? sum / Double(finite) : nil, "non_finite": nonFinite]
     }
 
-    var text: String {
+    public var text: String {
         let base = finite > 0 ? String(format: "output min %.6f, max %.6f, mean %.6f", minimum, maximum, sum / Double(finite)) : "output has no finite value"
         return nonFinite > 0 ? base + ", \(nonFinite) NaN or Inf" : base
     }
 }
 
 /// Sizes written as 12G, 800M, 64K or plain bytes (powers of 1024).
-enum MemorySize {
-    static func parse(_ s: String) -> Int? {
+public enum MemorySize {
+    public static func parse(_ s: String) -> Int? {
         let t = s.trimmingCharacters(in: .whitespaces).uppercased().replacingOccurrences(of: "B", with: "")
         let scale: Double
         var number = t
@@ -82,7 +84,7 @@ enum MemorySize {
         return Int(v * scale)
     }
 
-    static func format(_ bytes: Int) -> String {
+    public static func format(_ bytes: Int) -> String {
         bytes >= 1 << 30 ? String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) : String(format: "%.0f MiB", Double(bytes) / Double(1 << 20))
     }
 }

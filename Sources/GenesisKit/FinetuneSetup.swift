@@ -5,25 +5,29 @@ import Runtime3D
 import Tensors
 import Training
 
+/// What fine-tuning trains the network for: a segmentation (the U-Net with a K-label head) or
+/// a classification (the encoder with a dense head).
+public enum FinetuneTask: String, CaseIterable, Sendable { case segmentation, classification }
+
 /// The model `finetune` trains, built from the initial model (heads kept or made new, with the
 /// loading report) or from a finetune checkpoint.
-struct FinetuneSetup {
-    enum Model {
+public struct FinetuneSetup {
+    public enum Model {
         case segmentation(Trainer)
         case classification(ClassificationTrainer)
     }
 
-    let model: Model
-    let framework: Framework
-    let learningRate: Double
-    let report: FinetuneSupport.LoadingReport
-    let notes: [String]
-    let modulePrefix: Bool
+    public let model: Model
+    public let framework: Framework
+    public let learningRate: Double
+    public let report: FinetuneSupport.LoadingReport
+    public let notes: [String]
+    public let modulePrefix: Bool
     /// The source's Keras layer names (`LoadedModel.kerasLayerNames`), kept by Keras checkpoints.
-    let kerasLayerNames: [String: String]
+    public let kerasLayerNames: [String: String]
 
-    static func make(task: FinetuneCommand.Task, classes k: Int, initial: String?,
-                     resumed: (loaded: LoadedModel, optimizer: Optimizer, run: RunState)?, options: TrainingOptions,
+    public static func make(task: FinetuneTask, classes k: Int, initial: String?,
+                     resumed: (loaded: LoadedModel, optimizer: Optimizer, run: RunState)?, options: TrainingSettings,
                      freezeEncoder: Bool, loss: Loss, threads: Int) throws -> FinetuneSetup {
         let loaded = try resumed?.loaded ?? ModelLoader.load(initial!)
         let source = try loaded.architecture()

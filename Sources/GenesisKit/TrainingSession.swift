@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import GenesisIO
 import GenesisModel
@@ -9,49 +8,65 @@ import VolumeIO
 
 /// What `pretrain` and `finetune` share: starting a run from a model or resuming one from a
 /// checkpoint, the data, and the loop with its progress bar, JSON-lines log, checkpoints and
-/// final report.
-struct TrainingSession {
-    let kind: String
-    let out: String
-    let options: TrainingOptions
-    let json: Bool
+/// final report (`TrainingReport`, returned on the root rank). Notes go to `say` (stderr by
+/// default) unless `json` is set.
+public struct TrainingSession {
+    public let kind: String
+    public let out: String
+    public let options: TrainingSettings
+    public let json: Bool
     /// The U-Net trainer `prepare` builds (finetune's classification builds its own model).
-    var trainer: Trainer?
+    public var trainer: Trainer?
     /// Set when resuming.
-    let resumed: RunState?
-    let transforms: String
-    let loss: Loss
-    var notes: [String]
+    public let resumed: RunState?
+    public let transforms: String
+    public let loss: Loss
+    public var notes: [String]
     /// PyTorch checkpoints keep the source's `module.` prefix (the official file has it).
-    var modulePrefix = false
+    public var modulePrefix = false
     /// The Keras layer names of the file the run started from, kept by Keras checkpoints.
-    var kerasLayerNames: [String: String] = [:]
+    public var kerasLayerNames: [String: String] = [:]
     /// One process, or the ranks of an MPI run.
-    var ranks = TrainingRanks(world: nil, syncBN: false)
+    public var ranks: any TrainingRankContext = SingleProcess()
+    /// Where notes and warnings go (not used with `json`).
+    public var say: (String) -> Void = { FileHandle.standardError.write(Data("genesis: \(TextFormat.terminalSafe($0))\n".utf8)) }
 
     /// The global batch and order of the run (a resumed run keeps its own).
-    var batch: Int { resumed?.batch ?? options.batch }
-    var shuffle: Bool { resumed?.shuffle ?? !options.noShuffle }
+    public init(kind: String, out: String, options: TrainingSettings, json: Bool, trainer: Trainer?, resumed: RunState?,
+                transforms: String, loss: Loss, notes: [String]) {
+        self.kind = kind
+        self.out = out
+        self.options = options
+        self.json = json
+        self.trainer = trainer
+        self.resumed = resumed
+        self.transforms = transforms
+        self.loss = loss
+        self.notes = notes
+    }
 
-    var inputSpatial: [Int]? { resumed?.dataSpatial }
+    public var batch: Int { resumed?.batch ?? options.batch }
+    public var shuffle: Bool { resumed?.shuffle ?? options.shuffle }
 
-    static func prepare(kind: String, initial: String?, resume: String?, out: String, options: TrainingOptions,
-                        transforms: String, loss: Loss, json: Bool, ranks: TrainingRanks) throws -> TrainingSession {
+    public var inputSpatial: [Int]? { resumed?.dataSpatial }
+
+    public static func prepare(kind: String, initial: String?, resume: String?, out: String, options: TrainingSettings,
+                        transforms: String, loss: Loss, json: Bool, ranks: any TrainingRankContext) throws -> TrainingSession {
         var s = try prepare(kind: kind, initial: initial, resume: resume, out: out, options: options, transforms: transforms, loss: loss,
-                            json: json, threads: ranks.threads(options))
+                            json: json, threads: ranks.threads(options.threads))
         s.ranks = ranks
         try ranks.check(batch: s.batch)
-        s.trainer = try s.trainer.map(ranks.prepare)
+        s.trainer = try s.trainer.map { try ranks.prepare($0) }
         return s
     }
 
-    private static func prepare(kind: String, initial: String?, resume: String?, out: String, options: TrainingOptions,
+    private static func prepare(kind: String, initial: String?, resume: String?, out: String, options: TrainingSettings,
                                 transforms: String, loss: Loss, json: Bool, threads: Int) throws -> TrainingSession {
         if let resume {
             let r = try TrainingCheckpoint.resume(resume)
             let arch = try r.loaded.architecture()
             guard r.run.kind == kind else {
-                throw CLIError(subject: resume, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind)")
+                throw WorkflowError(subject: resume, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind)")
             }
             _ = try TrainingCheckpoint.format(for: out, framework: r.run.framework)
             var optimizer = r.optimizer
@@ -83,45 +98,45 @@ struct TrainingSession {
         return s
     }
 
-    static func trainedAs(_ arch: Architecture, _ framework: Framework, _ eps: Float) -> String {
+    public static func trainedAs(_ arch: Architecture, _ framework: Framework, _ eps: Float) -> String {
         "\(arch), trained as \(framework.rawValue) (BN momentum \(framework == .keras ? "0.99" : "0.1"), epsilon \(eps))"
     }
 
     /// Cubes from one or more .npy files (commas), as float32 (N, 1, D, H, W).
-    static func cubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
+    public static func cubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
         let files = try CubeFiles(list)
-        guard let t = try files.read(rows: Array(0..<files.total), expect: spatial) else { throw CLIError(subject: list, message: "no cubes") }
+        guard let t = try files.read(rows: Array(0..<files.total), expect: spatial) else { throw WorkflowError(subject: list, message: "no cubes") }
         return try CubeSet(t)
     }
 
     /// This rank's shard of the cubes in `list` (one or more .npy files, commas), only its
     /// rows read (`DataShard.cubes`); one process reads them all.
-    func shardCubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
+    public func shardCubes(_ list: String, expect spatial: [Int]?) throws -> CubeSet {
         guard ranks.distributed else { return try Self.cubes(list, expect: spatial) }
         let files = try CubeFiles(list)
         let mine = ranks.shard.cubes(count: files.total, batch: batch, shuffle: shuffle)
         guard let t = try files.read(rows: mine, expect: spatial) else {
-            throw CLIError(subject: list, message: "\(files.total) cubes leave rank \(ranks.rank) of \(ranks.count) none at batch \(batch): give more cubes or fewer ranks")
+            throw WorkflowError(subject: list, message: "\(files.total) cubes leave rank \(ranks.rank) of \(ranks.count) none at batch \(batch): give more cubes or fewer ranks")
         }
         return try CubeSet(t, globalIndices: mine, totalCount: files.total)
     }
 
-    func checkData(count: Int) throws {
+    public func checkData(count: Int) throws {
         if let r = resumed, r.dataCount != count {
-            throw CLIError(subject: "--data", message: "\(count) cubes, the run was trained on \(r.dataCount): give the same data to --resume")
+            throw WorkflowError(subject: "--data", message: "\(count) cubes, the run was trained on \(r.dataCount): give the same data to --resume")
         }
         guard count >= options.batch || resumed != nil else {
-            throw CLIError(subject: "--data", message: "\(count) cubes are fewer than one batch of \(options.batch) (--batch)")
+            throw WorkflowError(subject: "--data", message: "\(count) cubes are fewer than one batch of \(options.batch) (--batch)")
         }
     }
 
     /// The run's state: resumed (with --steps/--epochs counting the whole run), or new.
-    func runState(data: CubeSet, framework: Framework, learningRate: Double) throws -> RunState {
+    public func runState(data: CubeSet, framework: Framework, learningRate: Double) throws -> RunState {
         if var r = resumed {
             if let s = options.steps { r.totalSteps = s }
             if let e = options.epochs { r.totalSteps = e * r.stepsPerEpoch }
             guard r.totalSteps >= r.step else {
-                throw CLIError(subject: "--steps", message: "the run has done \(r.step) steps already; --steps and --epochs count the whole run, so give at least \(r.step)")
+                throw WorkflowError(subject: "--steps", message: "the run has done \(r.step) steps already; --steps and --epochs count the whole run, so give at least \(r.step)")
             }
             return r
         }
@@ -129,7 +144,7 @@ struct TrainingSession {
         let perEpoch = dataCount / options.batch
         let total = options.steps ?? (options.epochs ?? 1) * perEpoch
         var run = RunState(kind: kind, framework: framework, seed: options.seed, batch: options.batch, totalSteps: total,
-                           stepsPerEpoch: perEpoch, shuffle: !options.noShuffle, transforms: transforms, loss: loss,
+                           stepsPerEpoch: perEpoch, shuffle: options.shuffle, transforms: transforms, loss: loss,
                            learningRate: learningRate, patience: options.patience, dataCount: dataCount,
                            dataSpatial: data.spatial)
         run.scheduleKind = options.schedule.rawValue
@@ -137,32 +152,32 @@ struct TrainingSession {
     }
 
     /// Runs the loop and reports.
-    func train<Model: TrainingModel>(_ model: Model, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
+    public func train<Model: TrainingModel>(_ model: Model, data: TrainingData, validation: (input: FeatureMap, target: FeatureMap)?, run: RunState,
                                      metric: ((FeatureMap, FeatureMap) -> [String: Double])? = nil,
-                                     checkpoint: (Model, RunState) throws -> Void, extraJSON: [String: Any] = [:]) throws {
+                                     checkpoint: (Model, RunState) throws -> Void, extraJSON: [String: Any] = [:]) throws -> TrainingReport? {
         var run = run
         run.ranks = ranks.distributed ? ranks.count : nil
-        let scheduleKind = run.scheduleKind.flatMap(TrainingOptions.ScheduleKind.init(rawValue:)) ?? options.schedule
-        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: TrainingOptions.schedule(scheduleKind))
+        let scheduleKind = run.scheduleKind.flatMap(TrainingSettings.ScheduleKind.init(rawValue:)) ?? options.schedule
+        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: TrainingSettings.schedule(scheduleKind))
         loop.metric = metric
         loop.shard = ranks.shard
         loop.collectives = ranks.collectives
         let root = ranks.isRoot
-        let json = self.json && root, quiet = self.json || !root
+        let quiet = self.json || !root
         let firstStep = run.step
         let todo = max(0, run.totalSteps - run.step)
         if !quiet {
-            for n in notes { CLIOutput.warn(n) }
+            for n in notes { say(n) }
             if ranks.distributed {
-                CLIOutput.warn("\(ranks.count) ranks, \(run.batch / ranks.count) cubes each of the global batch \(run.batch), BatchNorm \(ranks.syncBN ? "synchronised (--sync-bn)" : "per rank")")
+                say("\(ranks.count) ranks, \(run.batch / ranks.count) cubes each of the global batch \(run.batch), BatchNorm \(ranks.syncBN ? "synchronised (--sync-bn)" : "per rank")")
             }
             if resumed != nil {
-                CLIOutput.warn("the run keeps its own batch (\(run.batch)), seed (\(run.seed)), order (\(run.shuffle ? "shuffled" : "file order")), transforms (\(run.transforms)), loss (\(run.loss.rawValue)) and schedule (\(scheduleKind.rawValue)); flags for these are not used on --resume")
+                say("the run keeps its own batch (\(run.batch)), seed (\(run.seed)), order (\(run.shuffle ? "shuffled" : "file order")), transforms (\(run.transforms)), loss (\(run.loss.rawValue)) and schedule (\(scheduleKind.rawValue)); flags for these are not used on --resume")
             }
         }
         if root { try TrainingSession.checkWritable(out) }
-        let log = root ? try JSONLinesLog(path: options.log ?? out + ".log.jsonl", append: resumed != nil, keepThrough: run.step) : nil
-        let progress = Progress(label: kind, totalWork: Double(max(1, todo)), totalItems: todo,
+        let log = root ? try JSONLinesLog(path: options.logPath(out: out), append: resumed != nil, keepThrough: run.step) : nil
+        let progress = ProgressMeter(label: kind, totalWork: Double(max(1, todo)), totalItems: todo,
                                 units: .init(item: "steps", rateLabel: "steps/s", rateScale: 1), enabled: !quiet)
         var losses: [Double] = []
         var epochs: [[String: Any]] = []
@@ -184,47 +199,46 @@ struct TrainingSession {
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
         let validationLosses = epochs.compactMap { $0["validation"] as? Double }
-        guard root else { return }
+        guard root else { return nil }
         var extraJSON = extraJSON
         extraJSON["ranks"] = ranks.count
         extraJSON["sync_bn"] = ranks.distributed && ranks.syncBN
-        if json {
-            CLIOutput.json(extraJSON.merging(["out": out, "kind": kind, "framework": loop.run.framework.rawValue, "losses": losses,
-                            "validation": validationLosses, "epochs": epochs, "steps": losses.count, "first_step": firstStep,
-                            "total_steps": loop.run.step, "stopped_early": loop.run.stopped, "seconds": seconds,
-                            "seconds_per_step": losses.isEmpty ? nil : seconds / Double(losses.count),
-                            "learning_rate": loop.trainer.learningRate, "log": options.log ?? out + ".log.jsonl",
-                            "notes": notes] as [String: Any?]) { $1 })
-        } else {
-            // Every figure named: the loss function, and each validation metric by its log name.
-            let last = losses.last.map { String(format: "%.6g", $0) } ?? "-", lossName = loop.run.loss.rawValue
-            let metrics = (epochs.last ?? [:]).filter { $0.key.hasPrefix("validation_") }.sorted { $0.key < $1.key }
-                .compactMap { m in (m.value as? Double).map { String(format: ", %@ %.6g", m.key.replacingOccurrences(of: "_", with: " "), $0) } }
-            CLIOutput.line("\(losses.count) steps (\(firstStep + 1)...\(loop.run.step) of \(loop.run.totalSteps)) in \(String(format: "%.1f", seconds)) s, last training loss (\(lossName)) \(last)"
-                           + (validationLosses.last.map { String(format: ", validation loss (%@) %.6g", lossName, $0) } ?? "") + metrics.joined()
-                           + (loop.run.stopped ? "; stopped early" : ""))
-            CLIOutput.line("wrote \(out); log \(options.log ?? out + ".log.jsonl")")
-        }
+        let json: [String: Any?] = extraJSON.merging(["out": out, "kind": kind, "framework": loop.run.framework.rawValue, "losses": losses,
+                        "validation": validationLosses, "epochs": epochs, "steps": losses.count, "first_step": firstStep,
+                        "total_steps": loop.run.step, "stopped_early": loop.run.stopped, "seconds": seconds,
+                        "seconds_per_step": losses.isEmpty ? nil : seconds / Double(losses.count),
+                        "learning_rate": loop.trainer.learningRate, "log": options.logPath(out: out),
+                        "notes": notes] as [String: Any?]) { $1 }
+        // Every figure named: the loss function, and each validation metric by its log name.
+        let last = losses.last.map { String(format: "%.6g", $0) } ?? "-", lossName = loop.run.loss.rawValue
+        let metrics = (epochs.last ?? [:]).filter { $0.key.hasPrefix("validation_") }.sorted { $0.key < $1.key }
+            .compactMap { m in (m.value as? Double).map { String(format: ", %@ %.6g", m.key.replacingOccurrences(of: "_", with: " "), $0) } }
+        let lines = ["\(losses.count) steps (\(firstStep + 1)...\(loop.run.step) of \(loop.run.totalSteps)) in \(String(format: "%.1f", seconds)) s, last training loss (\(lossName)) \(last)"
+                       + (validationLosses.last.map { String(format: ", validation loss (%@) %.6g", lossName, $0) } ?? "") + metrics.joined()
+                       + (loop.run.stopped ? "; stopped early" : ""),
+                     "wrote \(out); log \(options.logPath(out: out))"]
+        return TrainingReport(losses: losses, validationLosses: validationLosses, stoppedEarly: loop.run.stopped, seconds: seconds,
+                              json: json, lines: lines)
     }
 }
 
 extension TrainingSession {
     /// Refuses, before any step runs, an output the checkpoint could not be written to: a
     /// special file, or a directory that does not exist.
-    static func checkWritable(_ out: String) throws {
+    public static func checkWritable(_ out: String) throws {
         let target = try FileIO.resolvedOutput(out)
         let dir = target.lastIndex(of: "/").map { String(target[...$0]) } ?? "./"
-        guard access(dir, W_OK) == 0 else { throw CLIError(subject: out, message: "cannot write into \(dir): \(String(cString: strerror(errno)))") }
+        guard access(dir, W_OK) == 0 else { throw WorkflowError(subject: out, message: "cannot write into \(dir): \(String(cString: strerror(errno)))") }
     }
 }
 
 /// Appends JSON objects, one per line, flushed as they come (a log, not an atomic output). On
 /// resume, lines of steps after the checkpoint (a run cut after its last checkpoint) are
 /// dropped first, so every step appears once. A symlink is written through.
-final class JSONLinesLog {
+public final class JSONLinesLog {
     private let handle: FileHandle
 
-    init(path: String, append: Bool, keepThrough step: Int) throws {
+    public init(path: String, append: Bool, keepThrough step: Int) throws {
         let target = try FileIO.resolvedOutput(path)
         var kept = Data()
         if append, let old = FileManager.default.contents(atPath: target) {
@@ -235,7 +249,7 @@ final class JSONLinesLog {
             }
         }
         guard FileManager.default.createFile(atPath: target, contents: kept), let h = FileHandle(forWritingAtPath: target) else {
-            throw CLIError(subject: path, message: "cannot write the log")
+            throw WorkflowError(subject: path, message: "cannot write the log")
         }
         h.seekToEndOfFile()
         handle = h
@@ -243,8 +257,8 @@ final class JSONLinesLog {
 
     deinit { try? handle.close() }
 
-    func write(_ object: [String: Any]) {
-        let clean = CLIOutput.sanitize(object)
+    public func write(_ object: [String: Any]) {
+        let clean = TextFormat.jsonSafe(object)
         guard let data = try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys]) else { return }
         handle.write(data + Data("\n".utf8))
     }

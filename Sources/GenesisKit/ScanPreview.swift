@@ -5,27 +5,38 @@ import VolumeIO
 /// sagittal: j,k at the middle i), each scaled so that a voxel keeps its physical aspect (the
 /// spacing), a title above each column and the file under each row. Gray levels: the scan's
 /// values through its window, mapped to [0, 1] and times 255.
-struct ScanPreview {
-    struct Row {
-        var volume: Volume
-        var window: IntensityWindow
+public struct ScanPreview {
+    public struct Row {
+        public var volume: Volume
+        public var window: IntensityWindow
         /// Why this window: "--window", "label map: 2 labels", "CT HU", ...
-        var choice: String
-        var caption: String
+        public var choice: String
+        public var caption: String
+        public init(volume: Volume, window: IntensityWindow, choice: String, caption: String) {
+            self.volume = volume
+            self.window = window
+            self.choice = choice
+            self.caption = caption
+        }
     }
 
-    let rows: [Row]
+    public let rows: [Row]
     /// Pixels per millimetre on the finest axis of the finest scan.
-    let pixelsPerVoxel: Int
+    public let pixelsPerVoxel: Int
 
-    static let background = PreviewCanvas.gray(48)
-    static let ink = PreviewCanvas.gray(225)
-    static let titles = ["axial (k mid)", "coronal (j mid)", "sagittal (i mid)"]
+    public init(rows: [Row], pixelsPerVoxel: Int) {
+        self.rows = rows
+        self.pixelsPerVoxel = pixelsPerVoxel
+    }
+
+    public static let background = PreviewCanvas.gray(48)
+    public static let ink = PreviewCanvas.gray(225)
+    public static let titles = ["axial (k mid)", "coronal (j mid)", "sagittal (i mid)"]
 
     /// A plane as `rows x cols` values in [0, 1], rows going down the picture; `vertical` and
     /// `horizontal` name the axes, with the vertical axis drawn from high to low index for the
     /// planes that hold k (head up) and the axial plane drawn with j down, as viewers show them.
-    static func plane(_ v: Volume, _ w: IntensityWindow, fixed axis: Int) -> (values: [Float], rows: Int, cols: Int, rowAxis: Int, colAxis: Int) {
+    public static func plane(_ v: Volume, _ w: IntensityWindow, fixed axis: Int) -> (values: [Float], rows: Int, cols: Int, rowAxis: Int, colAxis: Int) {
         let (ni, nj, nk) = (v.shape[0], v.shape[1], v.shape[2])
         let mid = [ni / 2, nj / 2, nk / 2][axis]
         let (rowAxis, colAxis) = axis == 2 ? (1, 0) : (2, axis == 1 ? 0 : 1)
@@ -45,7 +56,7 @@ struct ScanPreview {
         return (out, nr, nc, rowAxis, colAxis)
     }
 
-    func draw() -> PreviewCanvas {
+    public func draw() -> PreviewCanvas {
         let finest = rows.flatMap { $0.volume.geometry.spacing.prefix(3) }.filter { $0 > 0 }.min() ?? 1
         func pixels(_ v: Volume, _ axis: Int) -> Int {
             let s = v.geometry.spacing.count > axis && v.geometry.spacing[axis] > 0 ? v.geometry.spacing[axis] : finest
@@ -85,7 +96,7 @@ struct ScanPreview {
     }
 
     /// Nearest-neighbour scaling of a panel to `w x h` pixels.
-    static func stretched(_ canvas: inout PreviewCanvas, _ values: [Float], rows: Int, cols: Int, x: Int, y: Int, w: Int, h: Int) {
+    public static func stretched(_ canvas: inout PreviewCanvas, _ values: [Float], rows: Int, cols: Int, x: Int, y: Int, w: Int, h: Int) {
         for py in 0..<h {
             let r = min(rows - 1, py * rows / h)
             for px in 0..<w {
@@ -98,9 +109,9 @@ struct ScanPreview {
 }
 
 /// The window `preview --scan` draws a scan through when --window is not given, from its values.
-enum ScanWindowChoice {
+public enum ScanWindowChoice {
     /// The window, and why it was chosen (for the caption and --json).
-    static func choose(_ v: Volume) -> (IntensityWindow, String) {
+    public static func choose(_ v: Volume) -> (IntensityWindow, String) {
         var lo = Float.infinity, hi = -Float.infinity
         var labels = Set<Float>(), whole = true
         for x in v.voxels where x.isFinite {

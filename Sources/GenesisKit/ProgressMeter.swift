@@ -5,13 +5,18 @@ import Foundation
 /// runs for minutes is never silent and a short one prints nothing. Off when JSON was asked for.
 ///
 /// `GENESIS_PROGRESS_INTERVAL` (seconds) overrides the plain-line interval (tests use 0).
-final class Progress {
+public final class ProgressMeter {
     /// What is counted beside the work (cubes, steps) and the work itself (e.g. FLOP).
-    struct Units {
-        var item: String
-        var rateLabel: String
+    public struct Units {
+        public var item: String
+        public var rateLabel: String
         /// Work units per rate unit (1e9 for GFLOP/s).
-        var rateScale: Double
+        public var rateScale: Double
+        public init(item: String, rateLabel: String, rateScale: Double) {
+            self.item = item
+            self.rateLabel = rateLabel
+            self.rateScale = rateScale
+        }
     }
 
     private let label: String
@@ -28,9 +33,9 @@ final class Progress {
     private var lastPlain: Date
     private var printedPlain = false
     /// Shown after the counts, e.g. "loss 0.0123".
-    var detail = ""
+    public var detail = ""
 
-    init(label: String, totalWork: Double, totalItems: Int, units: Units, enabled: Bool = true) {
+    public init(label: String, totalWork: Double, totalItems: Int, units: Units, enabled: Bool = true) {
         self.label = label
         self.totalWork = max(totalWork, 1)
         self.totalItems = totalItems
@@ -43,18 +48,18 @@ final class Progress {
     }
 
     /// Work done since the last call (e.g. FLOP of a finished layer).
-    func advance(work amount: Double) {
+    public func advance(work amount: Double) {
         work += amount
         report()
     }
 
     /// Items finished in total (e.g. cubes written).
-    func finished(items n: Int) {
+    public func finished(items n: Int) {
         items = n
         report()
     }
 
-    func finish() {
+    public func finish() {
         guard enabled else { return }
         work = totalWork
         items = totalItems
@@ -80,7 +85,7 @@ final class Progress {
     }
 
     /// "forward [#####.....]  40%  2/5 cubes  41.2 GFLOP/s  3.1 s elapsed, ETA 4.6 s"
-    func line(bar: Bool) -> String {
+    public func line(bar: Bool) -> String {
         let fraction = min(1, work / totalWork)
         let elapsed = Date().timeIntervalSince(start)
         let rate = elapsed > 0 ? work / elapsed / units.rateScale : 0

@@ -2,9 +2,9 @@ import Foundation
 
 /// Tick positions and labels for a plot axis: "nice" steps (1, 2, 5 x 10^k) on a linear axis,
 /// powers of ten on a log axis; labels as short as they can be (`0.25`, `1500`, `1e-4`, `2.5e6`).
-enum AxisTicks {
+public enum AxisTicks {
     /// About `target` ticks covering [low, high]; returns the padded range and the ticks.
-    static func linear(_ low: Double, _ high: Double, target: Int = 6) -> (low: Double, high: Double, ticks: [Double]) {
+    public static func linear(_ low: Double, _ high: Double, target: Int = 6) -> (low: Double, high: Double, ticks: [Double]) {
         var (lo, hi) = (low, high)
         if !(hi > lo) { (lo, hi) = (lo - max(abs(lo) * 0.1, 0.5), hi + max(abs(hi) * 0.1, 0.5)) }
         let raw = (hi - lo) / Double(max(1, target - 1))
@@ -21,14 +21,14 @@ enum AxisTicks {
     }
 
     /// Decades covering [low, high] (both > 0) for a log axis.
-    static func decades(_ low: Double, _ high: Double) -> (low: Double, high: Double, ticks: [Double]) {
+    public static func decades(_ low: Double, _ high: Double) -> (low: Double, high: Double, ticks: [Double]) {
         let a = log10(low).rounded(.down), b = max(a + 1, log10(high).rounded(.up))
         return (pow(10, a), pow(10, b), stride(from: a, through: b, by: 1).map { pow(10, $0) })
     }
 
     /// A short label: plain decimals for 1e-3 <= |v| < 1e5 (with as many places as `step`
     /// needs), else mantissa and exponent.
-    static func label(_ v: Double, step: Double) -> String {
+    public static func label(_ v: Double, step: Double) -> String {
         if v == 0 { return "0" }
         let a = abs(v)
         if a >= 1e-3, a < 1e5 {

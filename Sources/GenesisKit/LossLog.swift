@@ -4,31 +4,38 @@ import Foundation
 /// `"step"` and `"loss"` is a training step; a line with `"epoch"` and a number `"validation"`
 /// is a validation point (a line may be both). Other objects are ignored. `NaN` and
 /// `Infinity` (which Python's json writes) are read as non-finite values and counted, not drawn.
-struct LossLog {
-    struct Point { var x: Double; var y: Double }
+public struct LossLog {
+    public struct Point {
+        public var x: Double
+        public var y: Double
+        public init(x: Double, y: Double) {
+            self.x = x
+            self.y = y
+        }
+    }
 
-    var training: [Point] = []
+    public var training: [Point] = []
     /// Validation points: x is the step where the epoch ended (see `placement`).
-    var validation: [Point] = []
-    var validationEpochs: [Double] = []
+    public var validation: [Point] = []
+    public var validationEpochs: [Double] = []
     /// How validation points were placed on the step axis: "step" (their lines say),
     /// "epoch_end" (the last training step of that epoch), "even" (spread evenly over the
     /// steps: neither says), or "epoch" (no training steps: the axis is epochs).
-    var placement = "step"
-    var nonFinite = 0
+    public var placement = "step"
+    public var nonFinite = 0
     /// Line numbers (1-based) that are not JSON objects.
-    var badLines: [Int] = []
+    public var badLines: [Int] = []
     /// The last line had no newline and did not parse: a write in progress, ignored.
-    var partialLastLine = false
+    public var partialLastLine = false
 
-    static func read(_ path: String) throws -> LossLog {
+    public static func read(_ path: String) throws -> LossLog {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError(subject: path, message: "cannot read the log")
+            throw WorkflowError(subject: path, message: "cannot read the log")
         }
         return parse(String(decoding: data, as: UTF8.self))
     }
 
-    static func parse(_ text: String) -> LossLog {
+    public static func parse(_ text: String) -> LossLog {
         var log = LossLog()
         var trainingEpochs: [(epoch: Double, step: Double)] = []
         var pending: [(epoch: Double, value: Double, step: Double?)] = []
@@ -90,7 +97,7 @@ struct LossLog {
     }
 
     /// Exponential moving average with bias correction (as TensorBoard's smoothing).
-    static func smoothed(_ points: [Point], weight: Double) -> [Point] {
+    public static func smoothed(_ points: [Point], weight: Double) -> [Point] {
         var average = 0.0, correction = 1.0
         return points.map { p in
             average = weight * average + (1 - weight) * p.y

@@ -4,34 +4,34 @@ import Zoo
 
 /// A file's SHA-256 and the zoo manifest entry it is, for `inspect`, `verify` and `zoo import`
 /// (`sha256` and `zoo_match` in their JSON; "this is the official Genesis_Chest_CT.h5").
-struct ZooMatch {
-    let sha256: String
-    let size: Int64
-    let match: ManifestCatalog.Match?
+public struct ZooMatch {
+    public let sha256: String
+    public let size: Int64
+    public let match: ManifestCatalog.Match?
+    /// Why the file was not matched when the catalog could not be read (the caller says it).
+    public var warning: String?
 
-    /// Hashes the file (streamed) and looks it up; a catalog that cannot be read is said on
-    /// stderr and counts as no match.
-    static func of(file: String) throws -> ZooMatch {
+    /// Hashes the file (streamed) and looks it up; a catalog that cannot be read counts as no
+    /// match, with `warning` saying why.
+    public static func of(file: String) throws -> ZooMatch {
         let size = Int64(try FileIO.size(of: file))
         let sha = try Checksum.sha256Hex(fileAt: file)
-        var match: ManifestCatalog.Match?
         do {
-            match = try ZooContext.catalog().match(sha256: sha, size: size)
+            return ZooMatch(sha256: sha, size: size, match: try ZooContext.catalog().match(sha256: sha, size: size), warning: nil)
         } catch {
-            CLIOutput.warn("the zoo manifests could not be read (\(error)); not matched against them")
+            return ZooMatch(sha256: sha, size: size, match: nil, warning: "the zoo manifests could not be read (\(error)); not matched against them")
         }
-        return ZooMatch(sha256: sha, size: size, match: match)
     }
 
-    static func json(_ m: ManifestCatalog.Match) -> [String: Any?] {
+    public static func json(_ m: ManifestCatalog.Match) -> [String: Any?] {
         ["model": m.manifest.name, "file": m.file.name, "format": m.file.format, "url": m.file.url,
          "verifiable": m.manifest.architecture.verifiable]
     }
 
-    var jsonValue: [String: Any?]? { match.map(Self.json) }
+    public var jsonValue: [String: Any?]? { match.map(Self.json) }
 
     /// "sha256: 2d40… (this is the official Genesis_Chest_CT.h5, zoo model genesis-chest-ct-keras)".
-    var line: String {
+    public var line: String {
         guard let m = match else { return "sha256: \(sha256) (matches no zoo manifest)" }
         // "Official" only for a file its manifest gets from somewhere (a url); a file shipped in the
         // repository (the default model) is the project's own.

@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import GenesisKit
 import Runtime3D
 import Tensors
 import Training
@@ -7,39 +8,38 @@ import Training
 /// The ranks of a `pretrain` or `finetune` run: one process, or N started by `mpirun` / `srun`
 /// (MPI is initialised only then). Rank 0 alone prints, logs and checkpoints; every rank
 /// trains on its shard with the gradients averaged, and a rank that fails ends the job.
-struct TrainingRanks {
+public struct TrainingRanks: TrainingRankContext {
     /// nil: one process (no MPI call at all).
-    let world: MPIWorld?
-    let syncBN: Bool
+    public let world: MPIWorld?
+    public let syncBN: Bool
 
-    var rank: Int { world?.rank ?? 0 }
-    var count: Int { world?.ranks ?? 1 }
-    var isRoot: Bool { rank == 0 }
-    var distributed: Bool { count > 1 }
-    var shard: DataShard { DataShard(rank: rank, ranks: count) }
-    var collectives: (any Collectives)? { distributed ? world : nil }
+    public var rank: Int { world?.rank ?? 0 }
+    public var count: Int { world?.ranks ?? 1 }
+    public var collectives: (any Collectives)? { distributed ? world : nil }
 
     /// Starts MPI when launched by an MPI launcher; else one process.
-    static func start(_ options: TrainingOptions) throws -> TrainingRanks {
-        guard MPIWorld.launched() else { return TrainingRanks(world: nil, syncBN: options.syncBn) }
-        return TrainingRanks(world: try MPIWorld(timeout: options.mpiTimeout), syncBN: options.syncBn)
+    public static func start(_ options: TrainingSettings) throws -> TrainingRanks {
+        guard MPIWorld.launched() else { return TrainingRanks(world: nil, syncBN: options.syncBN) }
+        return TrainingRanks(world: try MPIWorld(timeout: options.mpiTimeout), syncBN: options.syncBN)
     }
 
     /// Runs `body` on every rank; a rank that throws prints its error and ends the whole job
     /// (exit 2): the other ranks must not wait for it. The run ends with MPI_Finalize.
-    static func run(_ options: TrainingOptions, json: Bool, _ body: (TrainingRanks) throws -> Void) throws {
+    public static func run(_ options: TrainingSettings, json: Bool, _ body: (TrainingRanks) throws -> Void) throws {
         let ranks = try start(options)
         guard let world = ranks.world else { return try body(ranks) }
         do {
             try body(ranks)
         } catch {
-            let message = CLIOutput.terminalSafe("\(error)".replacingOccurrences(of: "\n", with: " "))
+            let message = TextFormat.terminalSafe("\(error)".replacingOccurrences(of: "\n", with: " "))
             // An error every rank meets (a bad flag, an unreadable file) is told once, by rank
             // 0: another rank waits a moment first, and is ended by rank 0's abort.
             if !ranks.isRoot { Thread.sleep(forTimeInterval: 2) }
             let prefix = ranks.isRoot ? "" : "rank \(ranks.rank): "
             FileHandle.standardError.write(Data("genesis: error: \(prefix)\(message)\n".utf8))
-            if json, ranks.isRoot { CLIOutput.json(["error": message, "exit_code": 2, "rank": ranks.rank]) }
+            if json, ranks.isRoot, let data = try? JSONSerialization.data(withJSONObject: ["error": message, "exit_code": 2, "rank": ranks.rank] as [String: Any], options: [.prettyPrinted, .sortedKeys]) {
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            }
             fflush(stdout)
             world.abort(code: 2)
         }
@@ -48,23 +48,23 @@ struct TrainingRanks {
     }
 
     /// Threads per rank: --threads, else the cores shared by the ranks on this host.
-    func threads(_ options: TrainingOptions) -> Int {
-        if let t = options.threads { return t }
+    public func threads(_ requested: Int?) -> Int {
+        if let t = requested { return t }
         let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init)
             ?? ProcessInfo.processInfo.environment["SLURM_NTASKS_PER_NODE"].flatMap(Int.init) ?? (distributed ? count : 1)
         return max(1, Parallel.defaultThreads / max(1, local))
     }
 
     /// The global batch must split evenly over the ranks.
-    func check(batch: Int) throws {
+    public func check(batch: Int) throws {
         guard batch % count == 0 else {
-            throw CLIError(subject: "--batch", message: "the global batch \(batch) does not split over \(count) ranks: give a --batch divisible by \(count) (each rank takes batch / ranks cubes)")
+            throw WorkflowError(subject: "--batch", message: "the global batch \(batch) does not split over \(count) ranks: give a --batch divisible by \(count) (each rank takes batch / ranks cubes)")
         }
     }
 
     /// Rank 0's weights and optimizer state on every rank (a checkpoint read on one host and
     /// not another, or a file changed between reads, cannot make the ranks train apart).
-    func synchronise(weights: TensorStore, optimizer: Optimizer) throws -> (TensorStore, Optimizer) {
+    public func synchronise(weights: TensorStore, optimizer: Optimizer) throws -> (TensorStore, Optimizer) {
         guard let c = collectives else { return (weights, optimizer) }
         let w = try c.broadcast(weights, names: weights.names)
         var slots = TensorStore()
@@ -91,16 +91,16 @@ struct TrainingRanks {
     }
 
     /// The gradient reducer over `names` in the order the backward pass delivers them.
-    func reducer(names: [String], counts: [Int]) -> GradientReducer? {
+    public func reducer(names: [String], counts: [Int]) -> GradientReducer? {
         collectives.map { GradientReducer(collectives: $0, names: names, counts: counts) }
     }
 
-    var bnReducer: (any BatchNormReducer)? { distributed && syncBN ? world : nil }
+    public var bnReducer: (any BatchNormReducer)? { distributed && syncBN ? world : nil }
 
     /// A trainer set up for the ranks: the weights and optimizer of rank 0, the gradient
     /// reducer (buckets in the backward pass's order: the output's tensors first) and under
     /// --sync-bn the BatchNorm reducer.
-    func prepare(_ trainer: Trainer) throws -> Trainer {
+    public func prepare(_ trainer: Trainer) throws -> Trainer {
         guard distributed else { return trainer }
         var t = trainer
         (t.weights, t.optimizer) = try synchronise(weights: t.weights, optimizer: t.optimizer)
@@ -111,7 +111,7 @@ struct TrainingRanks {
     }
 
     /// Rank 0 writes; every rank waits at the barrier after (no rank runs ahead of a checkpoint).
-    func checkpoint(_ write: () throws -> Void) throws {
+    public func checkpoint(_ write: () throws -> Void) throws {
         if isRoot { try write() }
         try world.map { w in if distributed { try w.barrier() } }
     }

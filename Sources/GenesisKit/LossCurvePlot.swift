@@ -4,25 +4,33 @@ import Foundation
 /// The picture of `genesis preview --log`: training loss per step (thin, light) with its
 /// smoothed line (dark), validation points per epoch (orange dots joined), grid, axes with
 /// tick labels and a legend, on white.
-struct LossCurvePlot {
-    var log: LossLog
-    var width = 900
-    var height = 520
-    var logScale = false
-    var smoothing = 0.9
+public struct LossCurvePlot {
+    public var log: LossLog
+    public var width = 900
+    public var height = 520
+    public var logScale = false
+    public var smoothing = 0.9
 
-    static let white: PreviewCanvas.RGB = (255, 255, 255)
-    static let axis: PreviewCanvas.RGB = (90, 90, 90)
-    static let grid: PreviewCanvas.RGB = (228, 228, 228)
-    static let minorGrid: PreviewCanvas.RGB = (244, 244, 244)
-    static let text: PreviewCanvas.RGB = (40, 40, 40)
-    static let raw: PreviewCanvas.RGB = (160, 198, 232)
-    static let smooth: PreviewCanvas.RGB = (24, 98, 170)
-    static let validation: PreviewCanvas.RGB = (228, 102, 16)
+    public init(log: LossLog, width: Int = 900, height: Int = 520, logScale: Bool = false, smoothing: Double = 0.9) {
+        self.log = log
+        self.width = width
+        self.height = height
+        self.logScale = logScale
+        self.smoothing = smoothing
+    }
 
-    var xLabel: String { log.placement == "epoch" ? "epoch" : "step" }
+    public static let white: PreviewCanvas.RGB = (255, 255, 255)
+    public static let axis: PreviewCanvas.RGB = (90, 90, 90)
+    public static let grid: PreviewCanvas.RGB = (228, 228, 228)
+    public static let minorGrid: PreviewCanvas.RGB = (244, 244, 244)
+    public static let text: PreviewCanvas.RGB = (40, 40, 40)
+    public static let raw: PreviewCanvas.RGB = (160, 198, 232)
+    public static let smooth: PreviewCanvas.RGB = (24, 98, 170)
+    public static let validation: PreviewCanvas.RGB = (228, 102, 16)
 
-    func draw() -> PreviewCanvas {
+    public var xLabel: String { log.placement == "epoch" ? "epoch" : "step" }
+
+    public func draw() -> PreviewCanvas {
         var c = PreviewCanvas(width: width, height: height, background: Self.white)
         let all = log.training + log.validation
         let ys = all.map(\.y).filter { !logScale || $0 > 0 }

@@ -5,38 +5,43 @@ import VolumeIO
 /// at a time; the kept cubes stay in memory until the file is written, capped at 2^30 values).
 /// With masks (`--labels`): each mask read and checked beside its scan (CubeLabels), and its
 /// raw voxels cut at the very corners of the image cubes.
-struct CubesFromScans {
-    struct PerScan {
-        let file: String
-        let shape: [Int]
-        let format: String
-        let sampled: SampledCubes
+public struct CubesFromScans {
+    public struct PerScan {
+        public let file: String
+        public let shape: [Int]
+        public let format: String
+        public let sampled: SampledCubes
         /// The mask file and its largest class index, with --labels.
-        var labels: String? = nil
-        var largestClass: Int? = nil
+        public var labels: String? = nil
+        public var largestClass: Int? = nil
     }
 
     /// What `--labels`, `--ignore-geometry` and `--positions-from-labels --foreground` ask.
-    struct Labels {
-        var masks: [String]
-        var ignoreGeometry = false
+    public struct Labels {
+        public var masks: [String]
+        public var ignoreGeometry = false
         /// With --positions-from-labels: the share of each scan's cubes holding foreground
         /// (a voxel other than 0); round(share x per-volume) of them, the rest none.
-        var foreground: Double? = nil
+        public var foreground: Double? = nil
+        public init(masks: [String], ignoreGeometry: Bool = false, foreground: Double? = nil) {
+            self.masks = masks
+            self.ignoreGeometry = ignoreGeometry
+            self.foreground = foreground
+        }
     }
 
-    var scans: [PerScan] = []
-    var values: [Float] = []
+    public var scans: [PerScan] = []
+    public var values: [Float] = []
     /// The label cubes, as `values` (with --labels).
-    var labelValues: [Float] = []
-    var largestClass: Int { scans.compactMap(\.largestClass).max() ?? 0 }
-    var cubes: Int { scans.reduce(0) { $0 + $1.sampled.count } }
+    public var labelValues: [Float] = []
+    public var largestClass: Int { scans.compactMap(\.largestClass).max() ?? 0 }
+    public var cubes: Int { scans.reduce(0) { $0 + $1.sampled.count } }
 
     /// Scan i draws from SeededGenerator(seed: seed ^ (i + 1) * golden): the same scan at the
     /// same place in the list gives the same cubes, whatever the other scans are.
-    static func cut(_ paths: [String], _ s: CubeSampling, seed: UInt64, labels: Labels? = nil, progress show: Bool) throws -> CubesFromScans {
+    public static func cut(_ paths: [String], _ s: CubeSampling, seed: UInt64, labels: Labels? = nil, progress show: Bool) throws -> CubesFromScans {
         var result = CubesFromScans()
-        let progress = Progress(label: "cubes", totalWork: Double(paths.count), totalItems: paths.count,
+        let progress = ProgressMeter(label: "cubes", totalWork: Double(paths.count), totalItems: paths.count,
                                 units: .init(item: "scans", rateLabel: "scans/s", rateScale: 1), enabled: show)
         for (i, path) in paths.enumerated() {
             let volume = try VolumeFile.read(path)
@@ -81,9 +86,9 @@ struct CubesFromScans {
     }
 
     /// "per scan: a.mhd 32 (40 draws, 8 rejected), b.nii 0 (axis z has 20 voxels; ...)".
-    var summary: String {
+    public var summary: String {
         "per scan: " + scans.map { p in
-            let name = CLIOutput.terminalSafe(p.file)
+            let name = TextFormat.terminalSafe(p.file)
             if let why = p.sampled.skipped { return "\(name) 0 (\(why))" }
             return "\(name) \(p.sampled.count) (\(p.sampled.attempts) draws, \(p.sampled.rejected) rejected)"
         }.joined(separator: ", ")
@@ -91,7 +96,7 @@ struct CubesFromScans {
 
     /// When draws were rejected and a scan gave fewer cubes than asked: the rule that refused
     /// them and the option that relaxes it.
-    func rejectionHint(_ s: CubeSampling, foreground: Bool) -> String? {
+    public func rejectionHint(_ s: CubeSampling, foreground: Bool) -> String? {
         let short = scans.filter { $0.sampled.skipped == nil && $0.sampled.count < s.perVolume && $0.sampled.rejected > 0 }
         guard !short.isEmpty else { return nil }
         let rejected = short.reduce(0) { $0 + $1.sampled.rejected }, draws = short.reduce(0) { $0 + $1.sampled.attempts }
@@ -99,7 +104,7 @@ struct CubesFromScans {
         return "\(rejected) of \(draws) draws were rejected: a cube is kept only when its tissue score is at most --max-tissue (now \(s.maxTissue)) of its voxels, so cubes of mostly air and lung are kept; a larger --max-tissue (1 keeps every cube) or a scan with more air gives more cubes\(also)"
     }
 
-    func json(file: String, seed: UInt64, sampling s: CubeSampling, written: Bool,
+    public func json(file: String, seed: UInt64, sampling s: CubeSampling, written: Bool,
               labelsOut: String? = nil, labelsShape: [Int]? = nil, foreground: Double? = nil) -> [String: Any?] {
         var j: [String: Any?] = [
             "file": written ? file : nil,

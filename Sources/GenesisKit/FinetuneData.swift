@@ -7,22 +7,22 @@ import VolumeIO
 /// The images and labels of `genesis finetune`: the seeded validation split, the training set
 /// (in a data-parallel run, this rank's shard of it, only its rows read from the files) and the
 /// held-out set rank 0 reports on, with the class count.
-struct FinetuneData {
-    var train: TrainingData
-    var validation: (FeatureMap, FeatureMap)?
-    var classes: Int
+public struct FinetuneData {
+    public var train: TrainingData
+    public var validation: (FeatureMap, FeatureMap)?
+    public var classes: Int
 
-    typealias Targets = (Tensor, Int?, String) throws -> (targets: Tensor, classes: Int)
+    public typealias Targets = (Tensor, Int?, String) throws -> (targets: Tensor, classes: Int)
 
     /// The seeded split of `count` images: a fraction `split` held out (rounded up), both sorted.
-    static func split(count: Int, fraction: Double, seed: UInt64) -> (train: [Int], validation: [Int]) {
+    public static func split(count: Int, fraction: Double, seed: UInt64) -> (train: [Int], validation: [Int]) {
         let order = CubeSet.indices(step: 0, batch: count, count: count, shuffle: true, seed: seed ^ 0x5E11)
         let held = Int((Double(count) * fraction).rounded(.up))
         return (Array(order[..<(count - held)]).sorted(), Array(order[(count - held)...]).sorted())
     }
 
     /// One process: every image and label read.
-    static func whole(images: String, labels: String, spatial: [Int]?, classes: Int?, targets: Targets,
+    public static func whole(images: String, labels: String, spatial: [Int]?, classes: Int?, targets: Targets,
                       segmentation: Bool, split fraction: Double, seed: UInt64) throws -> FinetuneData {
         let x = try TrainingSession.cubes(images, expect: spatial)
         let t = try targets(try NPY.read(labels), classes, labels)
@@ -38,19 +38,19 @@ struct FinetuneData {
     /// shard of the training split (rank 0 the held-out rows too). The class count comes from
     /// the whole label file (read in chunks, not held) so that every rank finds the one a single
     /// process finds.
-    static func shard(images: String, labels: String, spatial: [Int]?, classes: Int?, targets: Targets, segmentation: Bool,
-                      split fraction: Double, seed: UInt64, ranks: TrainingRanks, batch: Int, shuffle: Bool) throws -> FinetuneData {
+    public static func shard(images: String, labels: String, spatial: [Int]?, classes: Int?, targets: Targets, segmentation: Bool,
+                      split fraction: Double, seed: UInt64, ranks: any TrainingRankContext, batch: Int, shuffle: Bool) throws -> FinetuneData {
         let files = try CubeFiles(images)
         let header = try NPY.header(labels)
         guard header.shape.first == files.total else {
-            throw CLIError(subject: labels, message: "\(header.shape.first ?? 0) labels for \(files.total) images")
+            throw WorkflowError(subject: labels, message: "\(header.shape.first ?? 0) labels for \(files.total) images")
         }
         let k = try classes ?? classCount(labels, header: header, segmentation: segmentation)
         let (train, held) = split(count: files.total, fraction: fraction, seed: seed)
         let mine = ranks.shard.cubes(count: train.count, batch: batch, shuffle: shuffle)
         func read(_ rows: [Int]) throws -> (Tensor, Tensor) {
             guard let x = try files.read(rows: rows, expect: spatial) else {
-                throw CLIError(subject: images, message: "\(train.count) training images leave rank \(ranks.rank) of \(ranks.count) none at batch \(batch): give more images or fewer ranks")
+                throw WorkflowError(subject: images, message: "\(train.count) training images leave rank \(ranks.rank) of \(ranks.count) none at batch \(batch): give more images or fewer ranks")
             }
             let t = try targets(try NPY.readRows(labels, rows: rows), k, labels).targets
             try check(t, images: rows.count, spatial: Array(x.shape[2...]), segmentation: segmentation, labels: labels)
@@ -70,7 +70,7 @@ struct FinetuneData {
     /// The class count of a label file as one process finds it from the whole array: a
     /// channel axis gives it; class indices give their largest value + 1 (1 for a 0/1 mask),
     /// read in chunks of 16 MiB that are not kept.
-    static func classCount(_ labels: String, header: NPYHeader, segmentation: Bool) throws -> Int {
+    public static func classCount(_ labels: String, header: NPYHeader, segmentation: Bool) throws -> Int {
         if header.shape.count == (segmentation ? 5 : 2) { return header.shape[1] }
         let n = max(1, header.shape.first ?? 0)
         let rowBytes = max(1, header.dataBytes / n), chunk = max(1, (16 << 20) / rowBytes)
@@ -82,10 +82,10 @@ struct FinetuneData {
         return k
     }
 
-    static func check(_ t: Tensor, images: Int, spatial: [Int], segmentation: Bool, labels: String) throws {
-        guard t.shape[0] == images else { throw CLIError(subject: labels, message: "\(t.shape[0]) labels for \(images) images") }
+    public static func check(_ t: Tensor, images: Int, spatial: [Int], segmentation: Bool, labels: String) throws {
+        guard t.shape[0] == images else { throw WorkflowError(subject: labels, message: "\(t.shape[0]) labels for \(images) images") }
         if segmentation, Array(t.shape[2...]) != spatial {
-            throw CLIError(subject: labels, message: "label volumes of \(Array(t.shape[2...])), the images are \(spatial)")
+            throw WorkflowError(subject: labels, message: "label volumes of \(Array(t.shape[2...])), the images are \(spatial)")
         }
     }
 }

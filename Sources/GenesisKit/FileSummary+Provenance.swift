@@ -2,8 +2,10 @@ import GenesisIO
 
 /// Who wrote a file, and what a `.genesis` file records of its origin: `inspect`'s last lines
 /// and its `writer`, `provenance` and `bn_epsilon` JSON fields.
-extension InspectRendering {
-    static func addProvenance(_ s: FileSummary, to out: inout [String: Any?]) {
+extension FileSummary {
+    /// Adds `writer`, `provenance`, `bn_epsilon`, `bn_momentum`, `training`, `data_sha256` to `out`.
+    public func addProvenance(to out: inout [String: Any?]) {
+        let s = self
         out["writer"] = s.writer as Any?
         guard let r = s.recorded else {
             out["provenance"] = nil as Any?
@@ -19,23 +21,27 @@ extension InspectRendering {
         out["data_sha256"] = r.dataSHA256
     }
 
-    static func provenanceText(_ s: FileSummary) {
-        if let w = s.writer { CLIOutput.line("written by: \(w)") }
-        guard let r = s.recorded else { return }
-        CLIOutput.line("batchnorm: epsilon \(r.bnEpsilon), momentum \(r.bnMomentum) (\(r.bnMomentumConvention) convention)")
+    /// The lines a person reads of the same.
+    public var provenanceLines: [String] {
+        let s = self
+        var lines: [String] = []
+        if let w = s.writer { lines.append("written by: \(w)") }
+        guard let r = s.recorded else { return lines }
+        lines.append("batchnorm: epsilon \(r.bnEpsilon), momentum \(r.bnMomentum) (\(r.bnMomentumConvention) convention)")
         if let f = r.sourceFile ?? r.sourceFormat {
             let what = [r.sourceFormat, r.sourceFormatVersion.map { "version \($0)" }].compactMap { $0 }.joined(separator: ", ")
-            CLIOutput.line("source: \(f)\(what.isEmpty || r.sourceFile == nil ? "" : " (\(what))")")
+            lines.append("source: \(f)\(what.isEmpty || r.sourceFile == nil ? "" : " (\(what))")")
         } else {
-            CLIOutput.line("source: none recorded (written from scratch)")
+            lines.append("source: none recorded (written from scratch)")
         }
-        if let h = r.sourceSHA256 { CLIOutput.line("source sha256: \(h)") }
+        if let h = r.sourceSHA256 { lines.append("source sha256: \(h)") }
         if !r.conversion.isEmpty {
-            CLIOutput.line("conversion:")
-            for step in r.conversion { CLIOutput.line("  - \(step)") }
+            lines.append("conversion:")
+            for step in r.conversion { lines.append("  - \(step)") }
         }
         let training = [r.epoch.map { "epoch \($0)" }, r.step.map { "step \($0)" }].compactMap { $0 }
-        CLIOutput.line("training: \(training.isEmpty ? "no epoch or step recorded" : training.joined(separator: ", "))")
-        CLIOutput.line("data sha256: \(r.dataSHA256)")
+        lines.append("training: \(training.isEmpty ? "no epoch or step recorded" : training.joined(separator: ", "))")
+        lines.append("data sha256: \(r.dataSHA256)")
+        return lines
     }
 }

@@ -6,24 +6,35 @@ import Pretext
 /// model, its restoration, side by side as in the official sample pictures; a 1-pixel gap (in
 /// cube voxels, so `scale` pixels) between panels, titles above the columns and under each row
 /// what the transforms drew. Gray levels are the values times 255, clamped to [0, 1].
-struct CubePreview {
-    struct Row {
-        var original: Cube
-        var input: Cube
-        var restored: Cube?
-        var caption: String
+public struct CubePreview {
+    public struct Row {
+        public var original: Cube
+        public var input: Cube
+        public var restored: Cube?
+        public var caption: String
+        public init(original: Cube, input: Cube, restored: Cube?, caption: String) {
+            self.original = original
+            self.input = input
+            self.restored = restored
+            self.caption = caption
+        }
     }
 
-    let rows: [Row]
-    let scale: Int
+    public let rows: [Row]
+    public let scale: Int
 
-    static let background = PreviewCanvas.gray(48)
-    static let ink = PreviewCanvas.gray(225)
+    public init(rows: [Row], scale: Int) {
+        self.rows = rows
+        self.scale = scale
+    }
 
-    var textScale: Int { scale >= 4 ? 2 : 1 }
-    var columns: [String] { rows.first?.restored == nil ? ["original", "input"] : ["original", "input", "restored"] }
+    public static let background = PreviewCanvas.gray(48)
+    public static let ink = PreviewCanvas.gray(225)
 
-    func draw() -> PreviewCanvas {
+    public var textScale: Int { scale >= 4 ? 2 : 1 }
+    public var columns: [String] { rows.first?.restored == nil ? ["original", "input"] : ["original", "input", "restored"] }
+
+    public func draw() -> PreviewCanvas {
         guard let first = rows.first else { return PreviewCanvas(width: 1, height: 1, background: Self.background) }
         let (side, across) = (first.original.rows, first.original.cols)
         let gap = scale, panelW = across * scale, panelH = side * scale
@@ -55,7 +66,7 @@ struct CubePreview {
 
     /// The caption in lines that fit `width` pixels, broken after "; " where possible (a part
     /// longer than a line is cut).
-    func wrapped(_ s: String, width: Int) -> [String] {
+    public func wrapped(_ s: String, width: Int) -> [String] {
         let most = max(4, (width + textScale) / (PreviewFont.advance * textScale))
         var lines: [String] = [], current = ""
         for part in s.components(separatedBy: "; ") {
