@@ -48,6 +48,12 @@ final class NNUNetGenesisForwardTests: XCTestCase {
         for (i, name) in names.enumerated() where optimizer.state[i] != nil {
             XCTAssertEqual(optimizer.tensor("momentum_buffer", position: i)?.shape, checkpoint.stateDict[name]?.shape, name)
         }
+        // The checkpoint one step later (for step-for-step training tests) reads alike.
+        let after = try TorchReader.read(Self.reference("nnunet_tiny.step.model"))
+        XCTAssertEqual(after.stateDict.names, names)
+        XCTAssertEqual(after.optimizer.map { opt in names.indices.filter { opt.state[$0] == nil } }, [93, 94, 95, 96])
+        XCTAssertNotEqual(after.stateDict["seg_outputs.4.weight"], checkpoint.stateDict["seg_outputs.4.weight"])
+        XCTAssertEqual(after.stateDict["seg_outputs.0.weight"], checkpoint.stateDict["seg_outputs.0.weight"])
     }
 
     /// The official configuration (base 32, cap 320, 2 labels): the tensors the issue lists.
