@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "HDF5SandboxTests", dependencies: ["HDF5Sandbox", "KerasFormat", "GenesisIO", "Tensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "NativeCheckpointTests", dependencies: ["FormatNames", "NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
-        .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),
+        .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TorchFormat", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["FormatNames", "Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Training", "Runtime3D", "GenesisModel", "GenesisIO", "VolumeIO", "Tensors", "TestSupport"]),

@@ -1,4 +1,4 @@
-/// Conv3D with bias, weight in PyTorch layout (out, in, k, k, k). Several inputs are read as
+/// Conv3D with bias, weight in PyTorch layout (out, in, kd, kh, kw). Several inputs are read as
 /// their channel concatenation. Stride 1 with "same" padding and kernel 3x3x3 or 1x1x1 runs the
 /// paths below; any other kernel, stride or padding (nnU-Net's kernel 3, padding 1, stride 2
 /// downsampling) runs the general im2col path of `Conv3D+Strided.swift`. A convolution without
@@ -12,11 +12,16 @@
 public struct Conv3D: Sendable {
     public let inChannels: Int
     public let outChannels: Int
-    public let kernel: Int
-    /// Stride and zero padding, the same on every axis.
-    public let stride: Int
-    public let padding: Int
-    /// (out, in, k, k, k), C order: row `o` of the GEMM's A matrix is filter `o`.
+    /// Kernel, stride and zero padding per spatial axis (D, H, W); the fast paths run only
+    /// when they are the same on every axis.
+    public let kernelSize: [Int]
+    public let strides: [Int]
+    public let paddings: [Int]
+    /// The D axis's kernel, stride and padding (every axis's on the fast paths).
+    public var kernel: Int { kernelSize[0] }
+    public var stride: Int { strides[0] }
+    public var padding: Int { paddings[0] }
+    /// (out, in, kd, kh, kw), C order: row `o` of the GEMM's A matrix is filter `o`.
     public let weight: [Float]
     public let bias: [Float]
     /// The algorithm this convolution runs (kernel 3; kernel 1 is always one GEMM).
@@ -54,20 +59,32 @@ public struct Conv3D: Sendable {
     public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
                 algorithm: Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default) throws {
         let padding = padding ?? kernel / 2
-        let general = stride != 1 || padding != kernel / 2 || !(kernel == 1 || kernel == 3)
-        guard kernel >= 1, stride >= 1, padding >= 0, padding < kernel else {
-            throw RuntimeError.badInput(reason: "conv3d: kernel \(kernel), stride \(stride), padding \(padding) unsupported")
+        try self.init(weight: weight, bias: bias, outChannels: outChannels, inChannels: inChannels, kernelSize: [kernel, kernel, kernel],
+                      strides: [stride, stride, stride], paddings: [padding, padding, padding], algorithm: algorithm, tuning: tuning)
+    }
+
+    /// Per-axis (D, H, W) kernel, stride and padding (default `kernel / 2` per axis): anything
+    /// but the same kernel 1 or 3 with stride 1 and "same" padding on every axis runs the
+    /// general path (`Conv3D+Strided.swift`).
+    public init(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernelSize: [Int], strides: [Int], paddings: [Int]? = nil,
+                algorithm: Algorithm = Conv3D.defaultAlgorithm, tuning: ConvolutionTuning = .default) throws {
+        let paddings = paddings ?? kernelSize.map { $0 / 2 }
+        guard kernelSize.count == 3, strides.count == 3, paddings.count == 3,
+              (0..<3).allSatisfy({ kernelSize[$0] >= 1 && strides[$0] >= 1 && paddings[$0] >= 0 && paddings[$0] < kernelSize[$0] }) else {
+            throw RuntimeError.badInput(reason: "conv3d: kernel \(kernelSize), stride \(strides), padding \(paddings) unsupported")
         }
-        let k3 = kernel * kernel * kernel
+        let kernel = kernelSize[0]
+        let general = Conv3D.isGeneral(kernelSize, strides, paddings)
+        let k3 = kernelSize.reduce(1, *)
         guard outChannels > 0, inChannels > 0, weight.count == outChannels * inChannels * k3 else {
             throw RuntimeError.badInput(reason: "conv3d: weight holds \(weight.count) values, expected \(outChannels)x\(inChannels)x\(k3)")
         }
         guard bias.count == outChannels else { throw RuntimeError.badInput(reason: "conv3d: bias holds \(bias.count) values, expected \(outChannels)") }
         self.inChannels = inChannels
         self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.paddings = paddings
         self.weight = weight
         self.bias = bias
         self.algorithm = algorithm
@@ -81,11 +98,11 @@ public struct Conv3D: Sendable {
         winograd = use1D ? WinogradF43(weight: weight, outChannels: outChannels, inChannels: inChannels) : nil
     }
 
-    /// (out, in, k, k, k).
-    public var weightShape: [Int] { [outChannels, inChannels, kernel, kernel, kernel] }
+    /// (out, in, kd, kh, kw).
+    public var weightShape: [Int] { [outChannels, inChannels] + kernelSize }
 
     /// Multiply-adds x 2 for one call on `voxels` output voxels per sample.
-    public func flops(voxels: Int) -> Double { 2 * Double(voxels) * Double(inChannels * outChannels * kernel * kernel * kernel) }
+    public func flops(voxels: Int) -> Double { 2 * Double(voxels) * Double(inChannels * outChannels * kernelSize.reduce(1, *)) }
 
     public func forward(_ x: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> FeatureMap {
         try forward([ConvInput.map(x)], threads: threads)
@@ -141,7 +158,7 @@ public struct Conv3D: Sendable {
     /// `ConvolutionTuning.preciseMaxMultiplyAdds`); the input gradient's flipped convolution
     /// has the same count, so a layer's forward and backward decide alike.
     func runsPrecisely(_ src: ChannelSources) -> Bool {
-        let (perVoxel, o1) = (inChannels * outChannels).multipliedReportingOverflow(by: kernel * kernel * kernel)
+        let (perVoxel, o1) = (inChannels * outChannels).multipliedReportingOverflow(by: kernelSize.reduce(1, *))
         let (voxels, o2) = src.batch.multipliedReportingOverflow(by: src.spatialCount)
         let (total, o3) = perVoxel.multipliedReportingOverflow(by: voxels)
         return !(o1 || o2 || o3) && tuning.runsPrecisely(multiplyAdds: total)

@@ -1,4 +1,4 @@
-/// Gradients of one transposed convolution: weight in the forward's layout (in, out, 2, 2, 2),
+/// Gradients of one transposed convolution: weight in the forward's layout (in, out, kd, kh, kw),
 /// bias, and the input.
 public struct ConvTranspose3DGradients: Sendable {
     public var weight: [Float]
@@ -8,18 +8,19 @@ public struct ConvTranspose3DGradients: Sendable {
 
 extension ConvTranspose3D {
     /// Backward of `forward(x)` given dLoss/dOutput. Per chunk of input rows the output
-    /// gradient's 8 taps are gathered into G ((out * 8) x columns, the forward's tile layout);
-    /// then dX_chunk = W G (W as the (in) x (out * 8) matrix) and dW_worker += X_chunk G^T.
+    /// gradient's taps are gathered into G ((out * taps) x columns, the forward's tile layout);
+    /// then dX_chunk = W G (W as the (in) x (out * taps) matrix) and dW_worker += X_chunk G^T.
     /// The bias gradient is the sum of dY per channel.
     public func backward(input x: FeatureMap, outputGradient dY: FeatureMap, threads: Int = Parallel.defaultThreads) throws -> ConvTranspose3DGradients {
-        guard x.channels == inChannels, dY.shape == [x.batch, outChannels, 2 * x.depth, 2 * x.height, 2 * x.width] else {
+        guard x.channels == inChannels, dY.shape == [x.batch, outChannels] + outputSides([x.depth, x.height, x.width]) else {
             throw RuntimeError.badInput(reason: "conv-transpose3d backward: input \(x.shape) and output gradient \(dY.shape) do not fit")
         }
         var dX = try FeatureMap(uninitializedBatch: x.batch, channels: inChannels, depth: x.depth, height: x.height, width: x.width)
         let (si, so) = (x.spatialCount, dY.spatialCount)
         let (wi, hi) = (x.width, x.height)
         let (ow, ohw) = (dY.width, dY.height * dY.width)
-        let m = outChannels * 8, cin = inChannels, cout = outChannels
+        let taps = self.taps, (kd, kh, kw) = (kernelSize[0], kernelSize[1], kernelSize[2])
+        let m = outChannels * taps, cin = inChannels, cout = outChannels
         let rowsTotal = x.depth * x.height
         let (rowsPerChunk, chunksPerSample) = chunkPlan(x, threads: threads)
         let chunks = x.batch * chunksPerSample
@@ -41,15 +42,15 @@ extension ConvTranspose3D {
                             let t = tiles.buffer(worker)
                             let sample = gb + n * cout * so
                             for co in 0..<cout {
-                                for tap in 0..<8 {
-                                    let (a, b, c) = (tap >> 2, (tap >> 1) & 1, tap & 1)
-                                    let row = t + (co * 8 + tap) * cols
+                                for tap in 0..<taps {
+                                    let (a, b, c) = offsets(tap)
+                                    let row = t + (co * taps + tap) * cols
                                     let plane = sample + co * so + a * ohw + b * ow + c
                                     for r in r0..<r1 {
                                         let (d, h) = (r / hi, r % hi)
-                                        let src = plane + 2 * d * ohw + 2 * h * ow
+                                        let src = plane + kd * d * ohw + kh * h * ow
                                         let dst = row + (r - r0) * wi
-                                        for k in 0..<wi { dst[k] = src[2 * k] }
+                                        for k in 0..<wi { dst[k] = src[kw * k] }
                                     }
                                 }
                             }

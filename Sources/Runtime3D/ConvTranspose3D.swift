@@ -1,11 +1,16 @@
-/// ConvTranspose3d with kernel 2, stride 2 and bias (PyTorch `up_conv`), weight layout
-/// (in, out, 2, 2, 2): out[o, 2d+a, 2h+b, 2w+c] = bias[o] + sum_i x[i, d, h, w] * W[i, o, a, b, c].
+/// ConvTranspose3d with kernel = stride per axis (kd, kh, kw) and bias (zero for PyTorch's
+/// `bias=False`): 2x2x2 for the Genesis `up_conv`, also (1, 2, 2) for nnU-Net's anisotropic
+/// upsampling. Weight layout (in, out, kd, kh, kw):
+/// out[o, kd d+a, kh h+b, kw w+c] = bias[o] + sum_i x[i, d, h, w] * W[i, o, a, b, c], each input
+/// voxel writing a block of its own (no overlap).
 ///
-/// Per chunk of input rows one GEMM computes all 8 taps, T = W^T X with W viewed as the
-/// (in) x (out * 8) matrix, and the tile is scattered into the doubled grid.
+/// Per chunk of input rows one GEMM computes all kd kh kw taps, T = W^T X with W viewed as the
+/// (in) x (out * taps) matrix, and the tile is scattered into the enlarged grid.
 public struct ConvTranspose3D: Sendable {
     public let inChannels: Int
     public let outChannels: Int
+    /// Kernel = stride per axis (D, H, W).
+    public let kernelSize: [Int]
     public let weight: [Float]
     public let bias: [Float]
 
@@ -15,29 +20,46 @@ public struct ConvTranspose3D: Sendable {
     /// `ConvolutionTuning.preciseMaxMultiplyAdds`).
     public let preciseMaxMultiplyAdds: Int
 
-    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int, kernelSize: [Int] = [2, 2, 2],
                 tileFloats: Int = ConvolutionTuning.default.transposedTileFloats,
                 preciseMaxMultiplyAdds: Int = ConvolutionTuning.default.preciseMaxMultiplyAdds) throws {
         guard tileFloats > 0 else { throw RuntimeError.badInput(reason: "conv-transpose3d: tile budget \(tileFloats) must be positive") }
         self.tileFloats = tileFloats
         self.preciseMaxMultiplyAdds = preciseMaxMultiplyAdds
-        guard inChannels > 0, outChannels > 0, weight.count == inChannels * outChannels * 8 else {
-            throw RuntimeError.badInput(reason: "conv-transpose3d: weight holds \(weight.count) values, expected \(inChannels)x\(outChannels)x2x2x2")
+        guard kernelSize.count == 3, kernelSize.allSatisfy({ $0 >= 1 }) else {
+            throw RuntimeError.badInput(reason: "conv-transpose3d: kernel \(kernelSize) unsupported")
+        }
+        let taps = kernelSize.reduce(1, *)
+        guard inChannels > 0, outChannels > 0, weight.count == inChannels * outChannels * taps else {
+            throw RuntimeError.badInput(reason: "conv-transpose3d: weight holds \(weight.count) values, expected \(inChannels)x\(outChannels)x\(kernelSize.map(String.init).joined(separator: "x"))")
         }
         guard bias.count == outChannels else {
             throw RuntimeError.badInput(reason: "conv-transpose3d: bias holds \(bias.count) values, expected \(outChannels)")
         }
         self.inChannels = inChannels
         self.outChannels = outChannels
+        self.kernelSize = kernelSize
         self.weight = weight
         self.bias = bias
+    }
+
+    /// Taps per filter (kd kh kw).
+    public var taps: Int { kernelSize.reduce(1, *) }
+
+    /// Output sides for input sides `sides` (D, H, W): each times its kernel.
+    public func outputSides(_ sides: [Int]) -> [Int] { (0..<3).map { sides[$0] * kernelSize[$0] } }
+
+    /// Tap t's offsets (a, b, c) within a voxel's output block.
+    @inline(__always) func offsets(_ t: Int) -> (Int, Int, Int) {
+        let (kh, kw) = (kernelSize[1], kernelSize[2])
+        return (t / (kh * kw), (t / kw) % kh, t % kw)
     }
 
     /// Input rows per chunk (one GEMM tile within `tileFloats`, enough chunks for every
     /// worker) and chunks per sample: the forward and the backward tile alike.
     func chunkPlan(_ x: FeatureMap, threads: Int) -> (rowsPerChunk: Int, chunksPerSample: Int) {
         let rowsTotal = x.depth * x.height
-        var rowsPerChunk = max(1, min(rowsTotal, tileFloats / (outChannels * 8 * x.width)))
+        var rowsPerChunk = max(1, min(rowsTotal, tileFloats / (outChannels * taps * x.width)))
         if x.batch * ((rowsTotal + rowsPerChunk - 1) / rowsPerChunk) < threads {
             rowsPerChunk = max(1, rowsTotal / max(1, threads / x.batch))
         }
@@ -46,7 +68,7 @@ public struct ConvTranspose3D: Sendable {
 
     /// Whether a call on `x` runs its GEMMs in Double.
     func runsPrecisely(_ x: FeatureMap) -> Bool {
-        let (perVoxel, o1) = (inChannels * outChannels).multipliedReportingOverflow(by: 8)
+        let (perVoxel, o1) = (inChannels * outChannels).multipliedReportingOverflow(by: taps)
         let (total, o2) = perVoxel.multipliedReportingOverflow(by: x.batch * x.spatialCount)
         return !(o1 || o2) && total < preciseMaxMultiplyAdds
     }
@@ -63,11 +85,13 @@ public struct ConvTranspose3D: Sendable {
         guard x.channels == inChannels else {
             throw RuntimeError.badInput(reason: "conv-transpose3d: input has \(x.channels) channels, expected \(inChannels)")
         }
-        var out = try FeatureMap(uninitializedBatch: x.batch, channels: outChannels, depth: 2 * x.depth, height: 2 * x.height, width: 2 * x.width)
+        let sides = outputSides([x.depth, x.height, x.width])
+        var out = try FeatureMap(uninitializedBatch: x.batch, channels: outChannels, depth: sides[0], height: sides[1], width: sides[2])
         let (si, so) = (x.spatialCount, out.spatialCount)
         let (wi, hi) = (x.width, x.height)
         let (ow, ohw) = (out.width, out.height * out.width)
-        let m = outChannels * 8, cin = inChannels, cout = outChannels
+        let taps = self.taps, (kd, kh, kw) = (kernelSize[0], kernelSize[1], kernelSize[2])
+        let m = outChannels * taps, cin = inChannels, cout = outChannels
         let rowsTotal = x.depth * x.height
         let (rowsPerChunk, chunksPerSample) = chunkPlan(x, threads: threads)
         let chunks = x.batch * chunksPerSample
@@ -88,15 +112,15 @@ public struct ConvTranspose3D: Sendable {
                         let sample = ob + n * cout * so
                         for co in 0..<cout {
                             let bv = bias[co]
-                            for tap in 0..<8 {
-                                let (a, b, c) = (tap >> 2, (tap >> 1) & 1, tap & 1)
-                                let row = t + (co * 8 + tap) * cols
+                            for tap in 0..<taps {
+                                let (a, b, c) = offsets(tap)
+                                let row = t + (co * taps + tap) * cols
                                 let plane = sample + co * so + a * ohw + b * ow + c
                                 for r in r0..<r1 {
                                     let (d, h) = (r / hi, r % hi)
-                                    let dst = plane + 2 * d * ohw + 2 * h * ow
+                                    let dst = plane + kd * d * ohw + kh * h * ow
                                     let src = row + (r - r0) * wi
-                                    for k in 0..<wi { dst[2 * k] = src[k] + bv }
+                                    for k in 0..<wi { dst[kw * k] = src[k] + bv }
                                 }
                             }
                         }

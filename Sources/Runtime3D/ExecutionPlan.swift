@@ -10,6 +10,8 @@ import GenesisModel
 /// - A convolution read only by a BatchNorm, itself read only by a ReLU, runs as one step with
 ///   BatchNorm and ReLU fused into one pass (`BatchNorm.apply(..., relu: true)`), in place when
 ///   the forward is not traced.
+/// - A node whose output reaches no network output is not run (`NetworkDescription
+///   .reachesOutput`).
 /// The op order and arithmetic are those of the unfused ops (schemas/numerics.md).
 struct ExecutionPlan: Sendable {
     /// One input part of a fused convolution: a node's output, or a node's output read as its
@@ -45,7 +47,7 @@ struct ExecutionPlan: Sendable {
         let nodes = graph.nodes
         let readers = nodes.indices.map { graph.consumers(of: $0) }
         func readsInPlace(_ reader: Int) -> Bool {
-            if case let .conv(c) = nodes[reader].operation { return c.kernel == 3 && c.stride == 1 && c.padding == 1 }
+            if case let .conv(c) = nodes[reader].operation { return c.kernelSize == [3, 3, 3] && c.strides == [1, 1, 1] && c.paddings == [1, 1, 1] }
             return false
         }
         var absorbed = Set<Int>()
@@ -58,7 +60,8 @@ struct ExecutionPlan: Sendable {
         func part(_ n: Int) -> Part { absorbed.contains(n) ? .upsampled(nodes[n].inputs[0]) : .map(n) }
         var fused = Set<Int>()
         var steps: [Step] = []
-        for (i, node) in nodes.enumerated() where i > 0 && !absorbed.contains(i) && !fused.contains(i) {
+        let live = graph.reachesOutput
+        for (i, node) in nodes.enumerated() where i > 0 && live[i] && !absorbed.contains(i) && !fused.contains(i) {
             guard case .conv = node.operation else { steps.append(.op(i)); continue }
             let parts = node.inputs.flatMap { n in
                 absorbed.contains(n) && nodes[n].operation == .concat ? nodes[n].inputs.map(part) : [part(n)]

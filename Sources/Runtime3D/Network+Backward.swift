@@ -6,6 +6,10 @@ public struct NetworkGradients: Sendable {
     /// dLoss/d(every trainable tensor) as float32, under canonical names with the described
     /// shapes, in the description's parameter order.
     public var tensors: TensorStore
+    /// Trainable tensors of nodes whose output reaches no network output (nnU-Net's
+    /// seg_outputs 0-3 without deep supervision), in parameter order: their gradients in
+    /// `tensors` are zero; PyTorch leaves their `.grad` None, so its optimizers skip them.
+    public var unreached: [String] = []
     /// The statistics each BatchNorm normalised with, in node order: in batch mode the
     /// batch's, which the training loop folds into the moving statistics with
     /// `movingStatistics(after:convention:)`.
@@ -81,13 +85,20 @@ extension Network {
             }
         }
         var store = TensorStore()
+        var unreached: [String] = []
+        let live = graph.reachesOutput
+        let liveNodes = Set(nodes.indices.filter { live[$0] }.map { nodes[$0].name })
+        for spec in graph.parameters where spec.trainable && !liveNodes.contains(spec.node) {
+            try keep(spec.name, [Float](repeating: 0, count: spec.elementCount))
+            unreached.append(spec.name)
+        }
         for spec in graph.parameters where spec.trainable {
             guard let values = found[spec.name], values.count == spec.elementCount else {
                 throw RuntimeError.missingTensor(name: spec.name, expectedShape: spec.shape)
             }
             store[spec.name] = Tensor(shape: spec.shape, floats: values)
         }
-        return NetworkGradients(tensors: store, statistics: trace.statistics, mode: mode)
+        return NetworkGradients(tensors: store, unreached: unreached, statistics: trace.statistics, mode: mode)
     }
 }
 

@@ -95,7 +95,7 @@ extension Network {
             }
         case let (_, .convTranspose(t)):
             let x = values[first]!
-            let flops = 2 * Double(x.batch * x.spatialCount * 8) * Double(t.inChannels * t.outChannels)
+            let flops = 2 * Double(x.batch * x.spatialCount * t.taps) * Double(t.inChannels * t.outChannels)
             return try clock.step(name, flops: flops) { try t.forward(x, threads: threads) }
         case let (_, .batchNorm(layer)):
             return try clock.step(name) {

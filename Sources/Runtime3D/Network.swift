@@ -70,17 +70,21 @@ public struct Network: Sendable {
     }
 
     /// Checks an input: (N, C, D, H, W) with the described C, N >= 1, every spatial side a
-    /// positive multiple of the network's downsampling (`NetworkDescription.spatialMultiple`).
+    /// positive multiple of the network's downsampling on its axis
+    /// (`NetworkDescription.spatialMultiples`).
     public func validate(_ x: FeatureMap) throws {
         let c = graph.inputChannels
         guard x.channels == c else {
             throw RuntimeError.badInput(reason: "expected \(c) channel\(c == 1 ? "" : "s") (N,\(c),D,H,W), found shape \(x.shape)")
         }
         guard x.batch >= 1 else { throw RuntimeError.badInput(reason: "empty batch: shape \(x.shape)") }
-        let m = graph.spatialMultiple, steps = graph.downsamplingSteps
+        let multiples = graph.spatialMultiples, steps = graph.downsamplingSteps
         let words = ["no", "one", "two", "three", "four", "five", "six", "seven"]
-        let why = "\(steps < words.count ? words[steps] : "\(steps)") 2x pooling\(steps == 1 ? "" : "s")"
-        for (axis, side) in [("D", x.depth), ("H", x.height), ("W", x.width)] where side < m || side % m != 0 {
+        let count = steps < words.count ? words[steps] : "\(steps)"
+        let why = Set(multiples).count == 1 ? "\(count) 2x pooling\(steps == 1 ? "" : "s")"
+            : "\(count) downsampling\(steps == 1 ? "" : "s"): D, H, W multiples of \(multiples.map(String.init).joined(separator: ", "))"
+        for (a, (axis, side)) in [("D", x.depth), ("H", x.height), ("W", x.width)].enumerated() where side < multiples[a] || side % multiples[a] != 0 {
+            let m = multiples[a]
             throw RuntimeError.badInput(reason: "spatial side \(axis) = \(side) must be a positive multiple of \(m) (\(why)); shape \(x.shape)")
         }
     }
@@ -118,16 +122,16 @@ extension Layer {
         case let .conv(c):
             let weight = try floats(.weight)
             let bias = c.bias ? try floats(.bias) : [Float](repeating: 0, count: c.outChannels)
-            self = .conv(try Conv3D(weight: weight, bias: bias, outChannels: c.outChannels, inChannels: c.inChannels, kernel: c.kernel,
-                                    stride: c.stride, padding: c.padding, algorithm: options.algorithm, tuning: options.tuning))
+            self = .conv(try Conv3D(weight: weight, bias: bias, outChannels: c.outChannels, inChannels: c.inChannels, kernelSize: c.kernelSize,
+                                    strides: c.strides, paddings: c.paddings, algorithm: options.algorithm, tuning: options.tuning))
         case let .convTranspose(c):
-            guard c.kernel == 2, c.stride == 2 else {
-                throw RuntimeError.badInput(reason: "\(node.name): transposed convolution kernel \(c.kernel) stride \(c.stride) unsupported (2, 2)")
+            guard c.kernelSize == c.strides, c.paddings == [0, 0, 0] else {
+                throw RuntimeError.badInput(reason: "\(node.name): transposed convolution kernel \(c.kernelSize) stride \(c.strides) padding \(c.paddings) unsupported (kernel = stride, no padding)")
             }
             let weight = try floats(.weight)
             let bias = c.bias ? try floats(.bias) : [Float](repeating: 0, count: c.outChannels)
             self = .convTranspose(try ConvTranspose3D(weight: weight, bias: bias, inChannels: c.inChannels, outChannels: c.outChannels,
-                                                      tileFloats: options.tuning.transposedTileFloats,
+                                                      kernelSize: c.kernelSize, tileFloats: options.tuning.transposedTileFloats,
                                                       preciseMaxMultiplyAdds: options.tuning.preciseMaxMultiplyAdds))
         case .batchNorm:
             var bn = try BatchNorm(gamma: floats(.weight), beta: floats(.bias), movingMean: floats(.runningMean),

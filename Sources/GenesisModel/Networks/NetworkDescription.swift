@@ -31,40 +31,69 @@ public struct NetworkDescription: Sendable, Equatable {
         return nodes.count - 1
     }
 
-    /// Every parameter, node by node in order (the official PyTorch `state_dict` order for the
-    /// Genesis networks).
-    public var parameters: [ParameterSpec] { nodes.flatMap(\.parameters) }
+    /// The top-level modules in the order PyTorch registers them, when that differs from the
+    /// execution order (nnU-Net v1's `Generic_UNet` registers `conv_blocks_localization` before
+    /// `conv_blocks_context`); empty: execution order.
+    public var moduleOrder: [String] = []
+
+    /// Every parameter in the PyTorch `state_dict` order (also `model.parameters()`'s, which
+    /// optimizer state positions follow): node by node in execution order, grouped by
+    /// `moduleOrder` when it is set (stable within a group; a node under none comes last).
+    public var parameters: [ParameterSpec] {
+        let all = nodes.flatMap(\.parameters)
+        guard !moduleOrder.isEmpty else { return all }
+        func group(_ p: ParameterSpec) -> Int {
+            moduleOrder.firstIndex { p.node == $0 || p.node.hasPrefix($0 + ".") } ?? moduleOrder.count
+        }
+        return all.enumerated().sorted { (group($0.element), $0.offset) < (group($1.element), $1.offset) }.map(\.element)
+    }
 
     /// The nodes that read node `i`'s output, in order.
     public func consumers(of i: Int) -> [Int] { nodes.indices.filter { nodes[$0].inputs.contains(i) } }
 
-    /// How much the spatial sides shrink on the way to the coarsest node: inputs must be
-    /// multiples of it (8 for the Genesis U-Net's three 2x poolings).
-    public var spatialMultiple: Int {
-        var factor = [Int](repeating: 1, count: nodes.count)
+    /// How much each spatial side (D, H, W) shrinks on the way to the coarsest node: inputs
+    /// must be multiples of it per axis ([8, 8, 8] for the Genesis U-Net's three 2x poolings,
+    /// [16, 32, 32] for nnU-Net Genesis's pools [2, 2, 2] x 4 then [1, 2, 2]).
+    public var spatialMultiples: [Int] {
+        var factor = [[Int]](repeating: [1, 1, 1], count: nodes.count)
         for (i, node) in nodes.enumerated() {
-            let f = node.inputs.map { factor[$0] }.max() ?? 1
+            let f = (0..<3).map { a in node.inputs.map { factor[$0][a] }.max() ?? 1 }
             switch node.operation {
-            case let .maxPool(size): factor[i] = f * size
-            case let .conv(c) where c.stride > 1: factor[i] = f * c.stride
+            case let .maxPool(size): factor[i] = f.map { $0 * size }
+            case let .conv(c): factor[i] = (0..<3).map { f[$0] * c.strides[$0] }
             default: factor[i] = f
             }
         }
-        return factor.max() ?? 1
+        return (0..<3).map { a in factor.map { $0[a] }.max() ?? 1 }
     }
 
-    /// The number of downsampling steps (2x poolings, strided convolutions) on the deepest path.
+    /// The largest of `spatialMultiples` (every axis's for the Genesis networks).
+    public var spatialMultiple: Int { spatialMultiples.max() ?? 1 }
+
+    /// The number of downsampling steps (2x poolings, convolutions strided on some axis) on the
+    /// deepest path.
     public var downsamplingSteps: Int {
         var steps = [Int](repeating: 0, count: nodes.count)
         for (i, node) in nodes.enumerated() {
             let s = node.inputs.map { steps[$0] }.max() ?? 0
             switch node.operation {
             case .maxPool: steps[i] = s + 1
-            case let .conv(c) where c.stride > 1: steps[i] = s + 1
+            case let .conv(c) where c.strides.contains(where: { $0 > 1 }): steps[i] = s + 1
             default: steps[i] = s
             }
         }
         return steps.max() ?? 0
+    }
+
+    /// Per node: whether its output reaches one of `outputs` (all true when `outputs` is
+    /// empty). A node that does not (nnU-Net's seg_outputs 0-3 without deep supervision, which
+    /// PyTorch computes and discards) is not run, and its parameters get no gradient.
+    public var reachesOutput: [Bool] {
+        guard !outputs.isEmpty else { return [Bool](repeating: true, count: nodes.count) }
+        var live = [Bool](repeating: false, count: nodes.count)
+        for o in outputs { live[o] = true }
+        for i in nodes.indices.reversed() where live[i] { for j in nodes[i].inputs { live[j] = true } }
+        return live
     }
 
     /// One node: an operation, the nodes it reads and its canonical module name (parameters are
@@ -85,33 +114,60 @@ public struct NetworkDescription: Sendable, Equatable {
     }
 }
 
-/// A convolution's hyper-parameters (3-D, cubic kernel and stride, symmetric zero padding).
+/// A convolution's hyper-parameters: kernel, stride and symmetric zero padding per spatial
+/// axis (D, H, W), as PyTorch's `kernel_size`, `stride`, `padding` tuples. nnU-Net's anisotropic
+/// pool [1, 2, 2] is a stride (1, 2, 2) convolution and a kernel = stride (1, 2, 2) transposed one.
 public struct ConvolutionSpec: Sendable, Equatable {
     public let inChannels: Int
     public let outChannels: Int
-    public let kernel: Int
-    public let stride: Int
-    /// Zero padding on each side; `kernel / 2` is "same" for stride 1 (Keras `padding='same'`,
-    /// PyTorch `padding=1` for kernel 3).
-    public let padding: Int
+    /// (D, H, W).
+    public let kernelSize: [Int]
+    public let strides: [Int]
+    /// Zero padding on each side per axis; `kernel / 2` is "same" for stride 1 (Keras
+    /// `padding='same'`, PyTorch `padding=1` for kernel 3).
+    public let paddings: [Int]
     public let bias: Bool
 
+    /// The same kernel, stride and padding on every axis.
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil, bias: Bool = true) {
+        self.init(inChannels: inChannels, outChannels: outChannels, kernelSize: [kernel, kernel, kernel], strides: [stride, stride, stride],
+                  paddings: padding.map { [$0, $0, $0] }, bias: bias)
+    }
+
+    /// Per-axis (D, H, W) kernel, stride and padding (default `kernel / 2` per axis).
+    public init(inChannels: Int, outChannels: Int, kernelSize: [Int], strides: [Int], paddings: [Int]? = nil, bias: Bool = true) {
+        precondition(kernelSize.count == 3 && strides.count == 3 && (paddings?.count ?? 3) == 3, "3-D convolutions take three sides")
         self.inChannels = inChannels
         self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding ?? kernel / 2
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.paddings = paddings ?? kernelSize.map { $0 / 2 }
         self.bias = bias
     }
+
+    /// Kernel, stride and padding the same on every axis.
+    public var isIsotropic: Bool { Set(kernelSize).count == 1 && Set(strides).count == 1 && Set(paddings).count == 1 }
+    /// The D axis's kernel, stride and padding: every axis's when `isIsotropic` (read the
+    /// per-axis arrays otherwise).
+    public var kernel: Int { kernelSize[0] }
+    public var stride: Int { strides[0] }
+    public var padding: Int { paddings[0] }
+    /// Taps of one filter (kd kh kw).
+    public var taps: Int { kernelSize.reduce(1, *) }
+
+    /// Output sides of a convolution on input sides `sides`: (in + 2 pad - k) / s + 1 per axis.
+    public func outputSides(_ sides: [Int]) -> [Int] { (0..<3).map { (sides[$0] + 2 * paddings[$0] - kernelSize[$0]) / strides[$0] + 1 } }
+    /// Output sides of a transposed convolution: (in - 1) s + k - 2 pad per axis.
+    public func transposedOutputSides(_ sides: [Int]) -> [Int] { (0..<3).map { (sides[$0] - 1) * strides[$0] + kernelSize[$0] - 2 * paddings[$0] } }
 }
 
 /// What a node computes. Tensors are NCDHW; dense layers read (N, C, 1, 1, 1).
 public enum Operation: Sendable, Equatable {
     case input(channels: Int)
-    /// Conv3d; weight (out, in, k, k, k), bias (out) when `bias`.
+    /// Conv3d; weight (out, in, kd, kh, kw), bias (out) when `bias`.
     case conv(ConvolutionSpec)
-    /// ConvTranspose3d (kernel = stride, no padding); weight (in, out, k, k, k), bias (out).
+    /// ConvTranspose3d (kernel = stride per axis, no padding); weight (in, out, kd, kh, kw), bias
+    /// (out) when `bias`.
     case convTranspose(ConvolutionSpec)
     /// BatchNorm3d over `channels`; `countsBatches`: PyTorch's `num_batches_tracked` buffer
     /// (optional in files).
@@ -138,12 +194,10 @@ public enum Operation: Sendable, Equatable {
     var parameterKinds: [(ParameterKind, [Int], DType, Bool, Bool)] {
         switch self {
         case let .conv(c):
-            let k = c.kernel
-            return [(.weight, [c.outChannels, c.inChannels, k, k, k], .float32, true, false)]
+            return [(.weight, [c.outChannels, c.inChannels] + c.kernelSize, .float32, true, false)]
                 + (c.bias ? [(.bias, [c.outChannels], .float32, true, false)] : [])
         case let .convTranspose(c):
-            let k = c.kernel
-            return [(.weight, [c.inChannels, c.outChannels, k, k, k], .float32, true, false)]
+            return [(.weight, [c.inChannels, c.outChannels] + c.kernelSize, .float32, true, false)]
                 + (c.bias ? [(.bias, [c.outChannels], .float32, true, false)] : [])
         case let .batchNorm(ch, counts):
             return [(.weight, [ch], .float32, true, false), (.bias, [ch], .float32, true, false),
