@@ -55,12 +55,10 @@ let package = Package(
         // The 3D runtime: ops on OpenBLAS and the Genesis network. Never opens a file.
         // The precise GEMM's loops (fixed order, float64): C, fast enough in debug builds too.
         .target(name: "CPreciseGEMM"),
-        .target(name: "Runtime3D", dependencies: ["CBLAS", "CPreciseGEMM", "Tensors", "GenesisModel"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Runtime3D", dependencies: ["CBLAS", "CPreciseGEMM", "Tensors", "GenesisModel"]),
 
         // Whole-volume inference: sliding windows, Gaussian blending, slab streaming. Never opens a file.
-        .target(name: "Inference", dependencies: ["Runtime3D", "Tensors"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Inference", dependencies: ["Runtime3D", "Tensors"]),
 
         // The Models Genesis transforms (pretext tasks), seeded.
         .target(name: "Pretext", dependencies: ["Tensors"]),
@@ -68,8 +66,7 @@ let package = Package(
         // Imports neither the formats nor the runtime.
         .target(name: "Zoo", dependencies: ["FormatNames", "Tensors"]),
         // Training: losses, optimizers, schedules, the loop and its checkpoints.
-        .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "Pretext"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "Pretext"]),
 
         // Data-parallel training over MPI: the Collectives and BatchNormReducer of Training and Runtime3D.
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Runtime3D"]),
