@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "genesis", targets: ["GenesisCLI"]),
         .executable(name: "genesis-fuzz", targets: ["FuzzDriver"]),
+        .executable(name: "genesis-hdf5-helper", targets: ["GenesisHDF5Helper"]),
         .library(name: "GenesisKit", targets: ["GenesisIO", "GenesisModel", "Runtime3D"]),
     ],
     dependencies: [
@@ -41,6 +42,8 @@ let package = Package(
         // libhdf5 in a child process with limits: every HDF5 file the tool did not just write.
         .target(name: "CSandbox"),
         .target(name: "HDF5Sandbox", dependencies: ["CSandbox", "HDF5", "KerasFormat", "Tensors"]),
+        // `genesis-hdf5-helper`: the sandbox's reader process for any program using the library.
+        .executableTarget(name: "GenesisHDF5Helper", dependencies: ["HDF5Sandbox"]),
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "ZipPreflight", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["FormatNames", "SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
@@ -87,7 +90,7 @@ let package = Package(
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "KerasFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisIOTests", dependencies: ["FormatNames", "GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors", "VolumeIO", "GenesisIO", "GenesisModel", "TorchFormat", "HDF5"]),
-        .testTarget(name: "HDF5SandboxTests", dependencies: ["HDF5Sandbox", "KerasFormat", "GenesisIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "HDF5SandboxTests", dependencies: ["HDF5Sandbox", "GenesisHDF5Helper", "KerasFormat", "GenesisIO", "Tensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "NativeCheckpointTests", dependencies: ["FormatNames", "NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TestSupport"]),

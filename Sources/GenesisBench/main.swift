@@ -26,9 +26,8 @@ func fail(_ message: String) -> Never {
 
 // `convert` and `official-size` load through ModelLoader, whose HDF5 sandbox spawns this
 // executable with the hidden subcommand: serve it as `genesis` does.
-if CommandLine.arguments.count > 1, CommandLine.arguments[1] == SandboxChild.subcommand {
-    exit(SandboxChild.main(Array(CommandLine.arguments.dropFirst(2))))
-}
+SandboxChild.serveIfAsked()
+SandboxHelper.processDefault = .executable("/proc/self/exe")
 MemoryTuning.reuseLargeBuffers()
 var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "read" || args.first == "read-sandboxed" || args.first == "convert" { IOBenchmarks.run(args) }
