@@ -9,7 +9,7 @@ let package = Package(
         .executable(name: "genesis", targets: ["GenesisCLI"]),
         .executable(name: "genesis-fuzz", targets: ["FuzzDriver"]),
         .executable(name: "genesis-hdf5-helper", targets: ["GenesisHDF5Helper"]),
-        .library(name: "GenesisKit", targets: ["GenesisIO", "GenesisModel", "Runtime3D"]),
+        .library(name: "GenesisKit", targets: ["GenesisIO", "GenesisModel", "Runtime3D", "HDF5Sandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
