@@ -49,7 +49,7 @@ public enum SandboxedKerasReader {
             let env = ["SWIFT_BACKTRACE=enable=no"] + (testHook.map { ["\(SandboxChild.testHookVariable)=\($0)"] } ?? [])
             let rc = withCStrings(args) { argv in withCStrings(env) { envp in csb_spawn(executable, argv, envp, fileFD, memoryFD, &pid) } }
             guard rc == 0 else { throw SandboxError.helper(file: path, reason: "cannot start \(executable): \(String(cString: strerror(rc)))") }
-        case .fork, .automatic:
+        case .fork, .automatic:  // (resolved() never gives .automatic)
             // Everything the child needs is computed before the fork; the child only reads.
             let space = UInt64(limits.addressSpaceBytes), cpu = UInt64(limits.cpuSeconds), files = UInt64(limits.openFiles)
             pid = csb_fork(fileFD, memoryFD)
