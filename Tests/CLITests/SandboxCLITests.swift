@@ -65,6 +65,26 @@ final class SandboxCLITests: XCTestCase {
         }
     }
 
+    /// The tool is its own reader: a copy of `genesis` alone in a directory reads `.h5` files
+    /// through the sandbox; `GENESIS_HDF5_HELPER` still names another reader, and one that
+    /// cannot start is one line.
+    func testTheToolIsItsOwnHelperUnlessTheEnvironmentNamesAnother() throws {
+        let alone = Fixtures.scratchDirectory() + "/genesis"
+        try FileManager.default.copyItem(atPath: Fixtures.genesisBinary, toPath: alone)
+        let path = Fixtures.path("keras/genesis_tiny.h5")
+        let direct = try runProcess(Fixtures.genesisBinary, ["inspect", "--json", path], environment: ["GENESIS_HDF5_IN_PROCESS": "1"])
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        let helper = URL(fileURLWithPath: Fixtures.genesisBinary).deletingLastPathComponent().appendingPathComponent("genesis-hdf5-helper").path
+        for env in [["GENESIS_HDF5_HELPER": ""], ["GENESIS_HDF5_HELPER": helper]] {
+            let r = try runProcess(alone, ["inspect", "--json", path], environment: env)
+            XCTAssertEqual(r.status, 0, "\(env): \(r.stderr)")
+            XCTAssertEqual(r.stdout, direct.stdout, "\(env)")
+        }
+        let r = try runProcess(alone, ["inspect", path], environment: ["GENESIS_HDF5_HELPER": "/nonexistent/genesis-hdf5-helper"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.stderr, "genesis: error: \(path): cannot start the sandboxed HDF5 reader: cannot start /nonexistent/genesis-hdf5-helper: No such file or directory\n")
+    }
+
     func testHiddenSubcommandIsNotInHelp() throws {
         let r = try runProcess(Fixtures.genesisBinary, ["--help"])
         XCTAssertEqual(r.status, 0)
