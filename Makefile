@@ -9,6 +9,7 @@ setup:
 
 build: setup
 	$(SWIFT) build -c release --product genesis
+	$(SWIFT) build -c release --product genesis-hdf5-helper
 
 # The build first, then a line naming any header or library it took from outside setup.sh's
 # packages (a hand-installed file would make this machine pass where a fresh one fails: exit 1).

@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "GenesisKit", targets: ["GenesisKit"]),
         // Data-parallel training over MPI (needs Open MPI's development files to build).
         .library(name: "GenesisDistributed", targets: ["Distributed"]),
+        // The HDF5 sandbox's reader process, found by a program next to itself (SandboxHelper).
+        .executable(name: "genesis-hdf5-helper", targets: ["GenesisHDF5Helper"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,6 +46,8 @@ let package = Package(
         // libhdf5 in a child process with limits: every HDF5 file the tool did not just write.
         .target(name: "CSandbox"),
         .target(name: "HDF5Sandbox", dependencies: ["CSandbox", "HDF5", "KerasFormat", "Tensors"]),
+        // `genesis-hdf5-helper`: the sandbox's reader process for any program using the library.
+        .executableTarget(name: "GenesisHDF5Helper", dependencies: ["HDF5Sandbox"]),
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "ZipPreflight", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
         .target(name: "NativeCheckpoint", dependencies: ["FormatNames", "SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
@@ -58,12 +62,10 @@ let package = Package(
         // The 3D runtime: ops on OpenBLAS and the Genesis network. Never opens a file.
         // The precise GEMM's loops (fixed order, float64): C, fast enough in debug builds too.
         .target(name: "CPreciseGEMM"),
-        .target(name: "Runtime3D", dependencies: ["CBLAS", "CPreciseGEMM", "Tensors", "GenesisModel"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Runtime3D", dependencies: ["CBLAS", "CPreciseGEMM", "Tensors", "GenesisModel"]),
 
         // Whole-volume inference: sliding windows, Gaussian blending, slab streaming. Never opens a file.
-        .target(name: "Inference", dependencies: ["Runtime3D", "Tensors"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Inference", dependencies: ["Runtime3D", "Tensors"]),
 
         // The Models Genesis transforms (pretext tasks), seeded.
         .target(name: "Pretext", dependencies: ["Tensors"]),
@@ -71,8 +73,7 @@ let package = Package(
         // Imports neither the formats nor the runtime.
         .target(name: "Zoo", dependencies: ["FormatNames", "Tensors"]),
         // Training: losses, optimizers, schedules, the loop and its checkpoints.
-        .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "Pretext"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Training", dependencies: ["Tensors", "GenesisModel", "GenesisIO", "Runtime3D", "Pretext"]),
 
         // Data-parallel training over MPI: the Collectives and BatchNormReducer of Training and Runtime3D.
         .target(name: "Distributed", dependencies: ["CMPI", "GenesisKit", "Training", "Runtime3D"]),
@@ -99,7 +100,7 @@ let package = Package(
         .testTarget(name: "GenesisModelTests", dependencies: ["GenesisModel", "GenesisIO", "KerasFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "GenesisIOTests", dependencies: ["FormatNames", "GenesisIO", "GenesisModel", "KerasFormat", "TorchFormat", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "KerasFormat", "Tensors", "VolumeIO", "GenesisIO", "GenesisModel", "TorchFormat", "HDF5"]),
-        .testTarget(name: "HDF5SandboxTests", dependencies: ["HDF5Sandbox", "KerasFormat", "GenesisIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "HDF5SandboxTests", dependencies: ["HDF5Sandbox", "GenesisHDF5Helper", "KerasFormat", "GenesisIO", "Tensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "NativeCheckpointTests", dependencies: ["FormatNames", "NativeCheckpoint", "SafeTensors", "Tensors", "TestSupport"]),
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TorchFormat", "TestSupport"]),

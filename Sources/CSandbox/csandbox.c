@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -54,6 +55,53 @@ int csb_spawn(const char *path, char *const argv[], char *const envp[], int file
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     return rc;
+}
+
+// Only async-signal-safe calls between fork and the return in the child (the parent may have
+// other threads, whose locks the child inherits held).
+static int child_setup(int file_fd, int memory_fd) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) return -1;
+    for (int fd = 0; fd < 3; fd++) if (dup2(null, fd) < 0) return -1;
+    if (dup2(file_fd, 3) < 0 || dup2(memory_fd, 4) < 0) return -1;
+    if (syscall(SYS_close_range, 5U, ~0U, 0U) != 0) {
+        struct rlimit r;
+        if (getrlimit(RLIMIT_NOFILE, &r) != 0) return -1;
+        rlim_t top = r.rlim_cur == RLIM_INFINITY || r.rlim_cur > 1048576 ? 1048576 : r.rlim_cur;
+        for (rlim_t fd = 5; fd < top; fd++) close((int)fd);
+    }
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        sigaction(s, &dfl, NULL);  // fails (EINVAL) only for the C library's reserved signals
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+pid_t csb_fork(int file_fd, int memory_fd) {
+    if (file_fd < 5 || memory_fd < 5) { errno = EINVAL; return -1; }
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    if (child_setup(file_fd, memory_fd) != 0) _exit(125);
+    return 0;
+}
+
+uint64_t csb_address_space(void) {
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    uint64_t pages = 0;
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) pages = pages * 10 + (uint64_t)(buf[i] - '0');
+    long page = sysconf(_SC_PAGESIZE);
+    return pages * (uint64_t)(page > 0 ? page : 4096);
 }
 
 static int64_t now_ms(void) {

@@ -32,7 +32,7 @@ enum IOBenchmarks {
                     detail += "\(r.written.weights.count) tensors -> \(out); " + r.phases.map { String(format: "%@ %.3f", $0.name, $0.seconds) }.joined(separator: ", ")
                 } else if name == "read-sandboxed" {
                     let helper = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("genesis").path
-                    let m = try SandboxedKerasReader.read(args[1], archive: false, helper: helper)
+                    let m = try SandboxedKerasReader.read(args[1], archive: false, helper: .executable(helper))
                     detail = "\(m.layers.count) layers, \(m.valueCount) values, \(m.optimizerWeights.count) optimizer tensors, helper \(helper)"
                 } else {
                     let m = try KerasReader.read(args[1])

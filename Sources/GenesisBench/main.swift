@@ -24,11 +24,10 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-// `convert` and `official-size` load through ModelLoader, whose HDF5 sandbox spawns this
-// executable with the hidden subcommand: serve it as `genesis` does.
-if CommandLine.arguments.count > 1, CommandLine.arguments[1] == SandboxChild.subcommand {
-    exit(SandboxChild.main(Array(CommandLine.arguments.dropFirst(2))))
-}
+// `convert` and `official-size` load through ModelLoader, whose HDF5 sandbox (SandboxHelper
+// .automatic) runs genesis-hdf5-helper beside this executable, else a fork; the hidden
+// subcommand is served too, for GENESIS_HDF5_HELPER naming this executable.
+SandboxChild.serveIfAsked()
 MemoryTuning.reuseLargeBuffers()
 var args = Array(CommandLine.arguments.dropFirst())
 if args.first == "read" || args.first == "read-sandboxed" || args.first == "convert" { IOBenchmarks.run(args) }

@@ -2,10 +2,10 @@ import ArgumentParser
 import Foundation
 import GenesisKit
 
-// The sandboxed HDF5 reader (hidden: spawned by the tool itself, never listed in --help).
-if CommandLine.arguments.count > 1, CommandLine.arguments[1] == SandboxChild.subcommand {
-    exit(SandboxChild.main(Array(CommandLine.arguments.dropFirst(2))))
-}
+// The sandboxed HDF5 reader (hidden, never listed in --help): `GENESIS_HDF5_HELPER=genesis` may
+// name the tool as its own reader. By default the sandbox runs `genesis-hdf5-helper` beside the
+// tool, else a fork of it (SandboxHelper.automatic).
+SandboxChild.serveIfAsked()
 
 // Exit codes: 0 ok, 1 checked and found problems, 2 unreadable input or bad usage.
 MemoryTuning.reuseLargeBuffers()

@@ -4,8 +4,8 @@ import KerasFormat
 /// Where libhdf5 reads a file: in a sandboxed child process (the default for every file), or in
 /// this process, a choice each caller names with its reason.
 public enum HDF5Isolation: Sendable, Equatable {
-    /// In a child process with limits (`SandboxedKerasReader`).
-    case sandboxed
+    /// In a child process with limits (`SandboxedKerasReader`), started as the helper says.
+    case sandboxed(SandboxHelper)
     /// In this process.
     case inProcess(InProcessReason)
 
@@ -19,15 +19,15 @@ public enum HDF5Isolation: Sendable, Equatable {
     /// Forces in-process reads when set to 1.
     public static let inProcessVariable = "GENESIS_HDF5_IN_PROCESS"
 
-    /// The default: sandboxed, unless `GENESIS_HDF5_IN_PROCESS=1`.
+    /// The default: sandboxed with `SandboxHelper.automatic`, unless `GENESIS_HDF5_IN_PROCESS=1`.
     public static var standard: HDF5Isolation {
-        ProcessInfo.processInfo.environment[inProcessVariable] == "1" ? .inProcess(.forcedByEnvironment) : .sandboxed
+        ProcessInfo.processInfo.environment[inProcessVariable] == "1" ? .inProcess(.forcedByEnvironment) : .sandboxed(.automatic)
     }
 
     /// Reads a Keras HDF5 file (`archive`: a `.keras` zip around one) as this choice says.
     public func readKeras(_ path: String, archive: Bool) throws -> KerasModelFile {
         switch self {
-        case .sandboxed: return try SandboxedKerasReader.read(path, archive: archive)
+        case let .sandboxed(helper): return try SandboxedKerasReader.read(path, archive: archive, helper: helper)
         case .inProcess: return try KerasReader.read(path, asArchive: archive)
         }
     }

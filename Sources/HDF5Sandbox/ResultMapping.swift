@@ -4,7 +4,7 @@ import KerasFormat
 /// The parent's view of the result memory: the header checked, the region mapped read-only,
 /// every record bounds-checked while decoding, then unmapped.
 enum ResultMapping {
-    static func decode(_ fd: Int32, path: String, executable: String, file: SourceFile) throws -> KerasModelFile {
+    static func decode(_ fd: Int32, path: String, reader: SandboxHelper, file: SourceFile) throws -> KerasModelFile {
         func bad(_ reason: String) -> SandboxError { .badResult(file: path, reason: reason) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw bad("cannot stat the result memory") }
@@ -12,7 +12,7 @@ enum ResultMapping {
         var header = [UInt8](repeating: 0, count: ResultLayout.headerSize)
         guard size >= header.count, pread(fd, &header, header.count, 0) == header.count else { throw bad("no header") }
         guard Array(header[0..<8]) == ResultLayout.magic else {
-            throw SandboxError.helper(file: path, reason: "\(executable) exited without answering as the reader (is it the genesis tool? set \(HelperExecutable.variable))")
+            throw SandboxError.helper(file: path, reason: "\(reader) exited without answering as the reader (is it \(SandboxHelper.executableName) or genesis? name it with \(SandboxHelper.variable) or SandboxHelper.executable)")
         }
         let fields = try header.withUnsafeBytes { raw -> (UInt32, Int, Int, Int, Int) in
             var r = ResultReader(UnsafeRawBufferPointer(rebasing: raw[8...]))

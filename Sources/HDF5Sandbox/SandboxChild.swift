@@ -3,13 +3,15 @@ import Foundation
 import KerasFormat
 import Tensors
 
-/// The reader process: `genesis __read-hdf5 [--archive] --address-space B --cpu S --open-files N`
-/// with the file on descriptor 3 (read-only) and the result memory on descriptor 4. It limits
-/// itself before it reads a byte of the file, runs the ordinary Keras reader (locating the
-/// tensors the file holds as they are rather than reading them), and writes the result
-/// (`ResultLayout`) into the memory, which the parent maps after the child has exited.
+/// The reader process: `genesis-hdf5-helper __read-hdf5 [--archive] --address-space B --cpu S
+/// --open-files N` (or any program that serves the subcommand, such as `genesis`; or the forked
+/// copy of the caller, `SandboxHelper.fork`, which enters `serve` directly) with the file on
+/// descriptor 3 (read-only) and the result memory on descriptor 4. It limits itself before it
+/// reads a byte of the file, runs the ordinary Keras reader (locating the tensors the file holds
+/// as they are rather than reading them), and writes the result (`ResultLayout`) into the
+/// memory, which the parent maps after the child has exited.
 public enum SandboxChild {
-    /// The hidden subcommand (not in `--help`).
+    /// The hidden subcommand (not in `--help`): the first argument every helper executable gets.
     public static let subcommand = "__read-hdf5"
     /// Test hooks, honoured by the child only: `segv`, `abort`, `hang` (spins; the child first
     /// lowers its own CPU limit to 1 s so the test is quick), `alloc` (allocates until the
@@ -22,6 +24,15 @@ public enum SandboxChild {
     /// Exit status when the limits cannot be applied (the file is then never read).
     static let limitsFailed: Int32 = 125
 
+    /// For a program that is to serve as a helper executable: when its first argument is
+    /// `subcommand`, runs the reader and exits with its status; otherwise returns at once.
+    /// Call it first thing in `main`, before any thread is started.
+    public static func serveIfAsked(_ arguments: [String] = CommandLine.arguments) {
+        guard arguments.count > 1, arguments[1] == subcommand else { return }
+        exit(main(Array(arguments.dropFirst(2))))
+    }
+
+    /// The reader, given the arguments after the subcommand; returns the exit status.
     public static func main(_ args: [String]) -> Int32 {
         var archive = false, limits: [String: UInt64] = [:]
         var i = 0
@@ -31,11 +42,18 @@ public enum SandboxChild {
             limits[args[i]] = v
             i += 2
         }
-        guard let space = limits["--address-space"], let cpu = limits["--cpu"], let files = limits["--open-files"],
-              csb_limit(csb_rlimit_core(), 0, 0) == 0, csb_limit(csb_rlimit_fsize(), 0, 0) == 0,
+        guard let space = limits["--address-space"], let cpu = limits["--cpu"], let files = limits["--open-files"] else { return limitsFailed }
+        return serve(archive: archive, addressSpace: space, cpu: cpu, openFiles: files,
+                     testHook: ProcessInfo.processInfo.environment[testHookVariable])
+    }
+
+    /// Limits this process, then reads descriptor 3 and answers on descriptor 4: the one path
+    /// of every helper, spawned or forked.
+    static func serve(archive: Bool, addressSpace space: UInt64, cpu: UInt64, openFiles files: UInt64, testHook: String?) -> Int32 {
+        guard csb_limit(csb_rlimit_core(), 0, 0) == 0, csb_limit(csb_rlimit_fsize(), 0, 0) == 0,
               csb_limit(csb_rlimit_nofile(), files, files) == 0, csb_limit(csb_rlimit_cpu(), cpu, cpu + 1) == 0,
               csb_limit(csb_rlimit_as(), space, space) == 0 else { return limitsFailed }
-        if let hook = ProcessInfo.processInfo.environment[testHookVariable] {
+        if let hook = testHook {
             return runTestHook(hook)
         }
         let model: KerasModelFile

@@ -3,11 +3,12 @@ import Foundation
 import KerasFormat
 import Tensors
 
-/// Reads a Keras HDF5 file (or a `.keras` archive) in a child process: the same executable,
-/// spawned with the hidden `SandboxChild.subcommand`, the file as an open read-only descriptor
-/// and a memfd for the answer, no other descriptor, resource limits (`SandboxLimits`) and a
-/// wall-clock limit. A child that dies becomes one `SandboxError.unsafe` line; its clean errors
-/// come back as `.rejected` with the reader's own message.
+/// Reads a Keras HDF5 file (or a `.keras` archive) in a child process started as `helper` says
+/// (`SandboxHelper`: a helper executable spawned with the hidden `SandboxChild.subcommand`, or a
+/// fork of this process), the file as an open read-only descriptor and a memfd for the answer,
+/// no other descriptor, resource limits (`SandboxLimits`) and a wall-clock limit. A child that
+/// dies becomes one `SandboxError.unsafe` line; its clean errors come back as `.rejected` with
+/// the reader's own message.
 ///
 /// Copies: a tensor the file holds as it is (one contiguous, unfiltered block of the type read:
 /// every tensor Keras writes) the child only locates, and the parent reads it from the file into
@@ -16,7 +17,7 @@ import Tensors
 /// into the shared memory; the parent maps that memory read-only after the child has exited and
 /// sealed it, and copies each such tensor once into its own buffer (`Tensor` owns its bytes).
 public enum SandboxedKerasReader {
-    public static func read(_ path: String, archive: Bool, limits: SandboxLimits? = nil, helper: String? = nil,
+    public static func read(_ path: String, archive: Bool, limits: SandboxLimits? = nil, helper: SandboxHelper = .automatic,
                             testHook: String? = ProcessInfo.processInfo.environment[SandboxChild.testHookVariable]) throws -> KerasModelFile {
         let raw = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard raw >= 0 else { throw SandboxError.helper(file: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
@@ -37,29 +38,43 @@ public enum SandboxedKerasReader {
         guard memoryFD >= 0, csb_seal(memoryFD, 0) == 0 else { throw SandboxError.helper(file: path, reason: "cannot seal the result memory") }
         defer { close(memoryFD) }
 
-        let executable = helper ?? HelperExecutable.resolve()
-        let args = [executable, SandboxChild.subcommand] + (archive ? ["--archive"] : []) + limits.childArguments
-        // No inherited environment. Swift's crash backtracer is off: it would start a helper
-        // process, and under the address-space limit it can block instead of letting the
-        // child die of its signal.
-        let env = ["SWIFT_BACKTRACE=enable=no"] + (testHook.map { ["\(SandboxChild.testHookVariable)=\($0)"] } ?? [])
+        let reader = helper.resolved()
         var pid: pid_t = 0
-        let rc = withCStrings(args) { argv in withCStrings(env) { envp in csb_spawn(executable, argv, envp, fileFD, memoryFD, &pid) } }
-        guard rc == 0 else { throw SandboxError.helper(file: path, reason: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        switch reader {
+        case let .executable(executable):
+            let args = [executable, SandboxChild.subcommand] + (archive ? ["--archive"] : []) + limits.childArguments
+            // No inherited environment. Swift's crash backtracer is off: it would start a helper
+            // process, and under the address-space limit it can block instead of letting the
+            // child die of its signal.
+            let env = ["SWIFT_BACKTRACE=enable=no"] + (testHook.map { ["\(SandboxChild.testHookVariable)=\($0)"] } ?? [])
+            let rc = withCStrings(args) { argv in withCStrings(env) { envp in csb_spawn(executable, argv, envp, fileFD, memoryFD, &pid) } }
+            guard rc == 0 else { throw SandboxError.helper(file: path, reason: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        case .fork, .automatic:  // (resolved() never gives .automatic)
+            // Everything the child needs is computed before the fork; the child only reads.
+            let space = UInt64(limits.addressSpaceBytes), cpu = UInt64(limits.cpuSeconds), files = UInt64(limits.openFiles)
+            pid = csb_fork(fileFD, memoryFD)
+            if pid == 0 {
+                // The child (descriptors and signals already set by csb_fork). Its address space
+                // starts as the parent's: the cap counts on top of it.
+                let (total, overflow) = csb_address_space().addingReportingOverflow(space)
+                _exit(SandboxChild.serve(archive: archive, addressSpace: overflow ? UInt64.max : total, cpu: cpu, openFiles: files, testHook: testHook))
+            }
+            guard pid > 0 else { throw SandboxError.helper(file: path, reason: "cannot fork: \(String(cString: strerror(errno)))") }
+        }
         var status: Int32 = 0, cpuMs: Int64 = 0
         let waited = csb_wait(pid, Int32(clamping: limits.wallSeconds * 1000), &status, &cpuMs)
         guard waited >= 0 else { throw SandboxError.helper(file: path, reason: "cannot wait for the reader: \(String(cString: strerror(errno)))") }
         if waited == 1 { throw SandboxError.unsafe(file: path, how: "stopped after its \(limits.wallSeconds) s time limit") }
         if let how = Self.death(status, limits: limits) { throw SandboxError.unsafe(file: path, how: how) }
         if (status >> 8) & 0xff == SandboxChild.limitsFailed {
-            throw SandboxError.helper(file: path, reason: "\(executable) could not set its resource limits")
+            throw SandboxError.helper(file: path, reason: "\(reader) could not set its resource limits")
         }
         // The child is gone: seal the memory against writes (fails if any other process still
         // maps it writable), then read what it left.
         guard csb_seal(memoryFD, 1) == 0 else {
             throw SandboxError.badResult(file: path, reason: "another process still holds the result memory writable")
         }
-        return try ResultMapping.decode(memoryFD, path: path, executable: executable, file: SourceFile(fd: raw, size: size, path: path))
+        return try ResultMapping.decode(memoryFD, path: path, reader: reader, file: SourceFile(fd: raw, size: size, path: path))
     }
 
     /// How a finished child died, or nil when it exited with status 0.
@@ -86,20 +101,5 @@ public enum SandboxedKerasReader {
         var ptrs: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
         defer { for p in ptrs { free(p) } }
         return ptrs.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
-    }
-}
-
-/// Which executable serves the hidden subcommand.
-public enum HelperExecutable {
-    /// Overrides the helper (a built `genesis`), for programs that cannot serve the subcommand.
-    public static let variable = "GENESIS_HDF5_HELPER"
-
-    /// `GENESIS_HDF5_HELPER` when set; else this executable (`/proc/self/exe`), except inside an
-    /// XCTest bundle, which cannot serve the subcommand: there, the `genesis` built beside it.
-    public static func resolve() -> String {
-        if let h = ProcessInfo.processInfo.environment[variable], !h.isEmpty { return h }
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        if me.hasSuffix(".xctest") { return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("genesis").path }
-        return "/proc/self/exe"
     }
 }

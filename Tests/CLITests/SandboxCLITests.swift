@@ -6,37 +6,10 @@ import XCTest
 /// The HDF5 sandbox from the command line: a damaged file that kills libhdf5 1.10.8 in process
 /// becomes one line and exit 2; the hidden subcommand stays out of `--help`.
 final class SandboxCLITests: XCTestCase {
-    /// Found by `scripts/find_hdf5_crashes.py` (seed 16 on genesis_tiny.h5, minimised): three
-    /// bytes of a symbol-table entry in the group node (`SNOD`) at 77320 overwritten. Debian's
-    /// libhdf5 1.10.8 dies of SIGSEGV inside libhdf5 opening it; h5py's HDF5 1.14.6 opens it.
-    static let crashingEdit: (offset: Int, bytes: [UInt8]) = (77812, [0xd5, 0x74, 0xe4])
-
-    func crashingFile(_ dir: String) throws -> String {
-        let source = Fixtures.path("keras/genesis_tiny.h5")
-        XCTAssertEqual(try Checksum.sha256Hex(fileAt: source), "83a778dbed1f725b2287868f31e818f9be3fc1c3d4f5213982e528bb08e5f625",
-                       "the recipe is for this exact fixture")
-        var bytes = try FileIO.read(source)
-        bytes.replaceSubrange(Self.crashingEdit.offset..<(Self.crashingEdit.offset + 3), with: Self.crashingEdit.bytes)
-        let path = dir + "/damaged.h5"
-        try FileIO.write(bytes, to: path)
-        return path
-    }
-
-    /// A real spin: libhdf5 1.10.8 deserializes a global heap collection (`GCOL`) object by
-    /// object, and an object with index 0 and size 0 moves it by 0 bytes: its loop never ends.
-    /// Two fields of the first object of genesis_tiny_weights.h5's first collection set so (a
-    /// 1.1 MB file: CPU cap 3 s) are refused in one line, exit 2, in under 5 s; in process it
-    /// would hang forever.
-    func spinningFile(_ dir: String) throws -> String {
-        var bytes = try FileIO.read(Fixtures.path("keras/genesis_tiny_weights.h5"))
-        let signature = Array("GCOL".utf8)
-        let at = try XCTUnwrap((0..<(bytes.count - 32)).first { Array(bytes[$0..<($0 + 4)]) == signature }, "a global heap collection")
-        bytes.replaceSubrange((at + 16)..<(at + 18), with: [0, 0])          // heap object index 0
-        bytes.replaceSubrange((at + 24)..<(at + 32), with: [UInt8](repeating: 0, count: 8))   // object size 0
-        let path = dir + "/spinning.h5"
-        try FileIO.write(bytes, to: path)
-        return path
-    }
+    /// A file that kills libhdf5 1.10.8 in process (SIGSEGV) and one that makes it spin
+    /// forever: `HostileHDF5Files` (Tests/TestSupport) says how each is made.
+    func crashingFile(_ dir: String) throws -> String { try HostileHDF5Files.crashing(in: dir) }
+    func spinningFile(_ dir: String) throws -> String { try HostileHDF5Files.spinning(in: dir) }
 
     func testAFileThatSpinsLibhdf5IsRefusedWithinSeconds() throws {
         let path = try spinningFile(Fixtures.scratchDirectory())
@@ -90,6 +63,26 @@ final class SandboxCLITests: XCTestCase {
             XCTAssertEqual(boxed.status, 0, boxed.stderr)
             XCTAssertEqual(boxed.stdout, direct.stdout, fixture)
         }
+    }
+
+    /// A copy of `genesis` alone in a directory (no `genesis-hdf5-helper` beside it) reads `.h5`
+    /// files through the sandbox in a fork of itself; `GENESIS_HDF5_HELPER` names the helper or
+    /// the tool itself (the hidden subcommand), and one that cannot start is one line.
+    func testALoneToolReadsInAForkAndTheEnvironmentNamesAnotherReader() throws {
+        let alone = Fixtures.scratchDirectory() + "/genesis"
+        try FileManager.default.copyItem(atPath: Fixtures.genesisBinary, toPath: alone)
+        let path = Fixtures.path("keras/genesis_tiny.h5")
+        let direct = try runProcess(Fixtures.genesisBinary, ["inspect", "--json", path], environment: ["GENESIS_HDF5_IN_PROCESS": "1"])
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        let helper = URL(fileURLWithPath: Fixtures.genesisBinary).deletingLastPathComponent().appendingPathComponent("genesis-hdf5-helper").path
+        for env in [["GENESIS_HDF5_HELPER": ""], ["GENESIS_HDF5_HELPER": helper], ["GENESIS_HDF5_HELPER": Fixtures.genesisBinary]] {
+            let r = try runProcess(alone, ["inspect", "--json", path], environment: env)
+            XCTAssertEqual(r.status, 0, "\(env): \(r.stderr)")
+            XCTAssertEqual(r.stdout, direct.stdout, "\(env)")
+        }
+        let r = try runProcess(alone, ["inspect", path], environment: ["GENESIS_HDF5_HELPER": "/nonexistent/genesis-hdf5-helper"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.stderr, "genesis: error: \(path): cannot start the sandboxed HDF5 reader: cannot start /nonexistent/genesis-hdf5-helper: No such file or directory\n")
     }
 
     func testHiddenSubcommandIsNotInHelp() throws {

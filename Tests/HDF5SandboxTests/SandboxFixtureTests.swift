@@ -25,7 +25,7 @@ final class SandboxFixtureTests: XCTestCase {
             let path = Fixtures.path(fixture)
             let archive = path.hasSuffix(".keras")
             let direct = Result { try KerasReader.read(path, asArchive: archive) }
-            let boxed = Result { try SandboxedKerasReader.read(path, archive: archive, helper: Fixtures.genesisBinary, testHook: nil) }
+            let boxed = Result { try SandboxedKerasReader.read(path, archive: archive, helper: .executable(Fixtures.genesisBinary), testHook: nil) }
             switch (direct, boxed) {
             case let (.success(a), .success(b)):
                 XCTAssertEqual(Self.describe(a), Self.describe(b), fixture)

@@ -12,7 +12,7 @@ final class SandboxLimitTests: XCTestCase {
 
     func read(_ hook: String, limits: SandboxLimits? = nil) -> Error? {
         do {
-            _ = try SandboxedKerasReader.read(file, archive: false, limits: limits, helper: Fixtures.genesisBinary, testHook: hook)
+            _ = try SandboxedKerasReader.read(file, archive: false, limits: limits, helper: .executable(Fixtures.genesisBinary), testHook: hook)
             return nil
         } catch { return error }
     }
@@ -85,7 +85,7 @@ final class SandboxLimitTests: XCTestCase {
 
     func testAHelperThatIsNotTheReaderIsReported() {
         do {
-            _ = try SandboxedKerasReader.read(file, archive: false, helper: "/bin/true", testHook: nil)
+            _ = try SandboxedKerasReader.read(file, archive: false, helper: .executable("/bin/true"), testHook: nil)
             XCTFail("read through /bin/true")
         } catch let e as SandboxError {
             guard case .helper = e else { return XCTFail("\(e)") }
