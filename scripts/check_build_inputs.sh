@@ -3,7 +3,7 @@
 # installs, so that a machine with a hand-installed header (say /usr/include/znzlib.h) or
 # library cannot make CI pass where a fresh machine fails.
 #
-#   scripts/check_build_inputs.sh [BINARY...]   (default: the debug genesis and test bundle)
+#   scripts/check_build_inputs.sh [BINARY...]   (default: the debug and release genesis, genesis-hdf5-helper and the test bundle, those built)
 #
 # Headers: every header the C modules' headers reach (clang -M on each module header, with the
 # flags SwiftPM gives it: pkg-config's and the C targets' include folders). Libraries: what
@@ -20,7 +20,7 @@ runtime_packages="libc6 libc6-dev linux-libc-dev libgcc-s1 libstdc++6 libgcc-12-
 
 binaries=("$@")
 if [ ${#binaries[@]} -eq 0 ]; then
-    for b in .build/debug/genesis .build/debug/genesisPackageTests.xctest .build/release/genesis; do
+    for b in .build/debug/genesis .build/debug/genesis-hdf5-helper .build/debug/genesisPackageTests.xctest .build/release/genesis .build/release/genesis-hdf5-helper; do
         [ -e "$b" ] && binaries+=("$b")
     done
 fi
