@@ -80,6 +80,7 @@ struct RunCommand: ParsableCommand {
         }
         let cubeWindow = window.flatMap(InputWindows.parse)
         if cubeWindow == nil, !json, !classifier, let note = InputWindows.cubesNote(for: arch) { CLIOutput.warn(note) }
+        if !json, let note = InputWindows.foreignNote(cubeWindow, for: arch) { CLIOutput.warn(note) }
         let x = try VolumeBatch.readNPY(input, window: cubeWindow)
         if !allowNonfinite, let bad = VolumeBatch.nonFinite(x) {
             throw WorkflowError(subject: input, message: "\(bad.count) of \(x.elementCount) values are NaN or Inf (first at index \(bad.firstIndex)); the network needs finite input (--allow-nonfinite runs it anyway)")
@@ -88,7 +89,7 @@ struct RunCommand: ParsableCommand {
         if (0..<3).contains(where: { spatial[$0] < multiples[$0] || spatial[$0] % multiples[$0] != 0 }) {
             let fit = (0..<3).map { max(multiples[$0], spatial[$0] / multiples[$0] * multiples[$0]) }
             let why = Set(multiples).count == 1 && multiples[0] == 8 ? "the network pools three times by 2"
-                : "the network's downsampling: \(arch.network.downsamplingSteps) steps, D, H, W by \(multiples.map(String.init).joined(separator: ", ")) in all"
+                : "the network downsamples D, H, W by \(multiples.map(String.init).joined(separator: ", ")) in \(arch.network.downsamplingSteps) steps"
             throw WorkflowError(subject: input, message: "cubes of \(CLIOutput.shape(spatial)): every side must be \(arch.spatialMultiplesText) (\(why)); crop or pad them, e.g. to \(CLIOutput.shape(fit))")
         }
         if classifier { return try runClassifier(loaded, network: try loaded.genesisNetwork(bnEpsilon: eps), x, mode: mode, epsilon: eps, threads: nThreads) }
@@ -142,6 +143,7 @@ struct RunCommand: ParsableCommand {
         let defaultWindow = InputWindows.defaultScanWindow(for: arch)
         scan.window = window.map { $0.lowercased() == "none" ? nil : InputWindows.parse($0) } ?? defaultWindow
         let windowOrigin = window == nil ? "the default for \(arch.family.title)" : "--window"
+        if !json, let note = InputWindows.foreignNote(scan.window, for: arch) { CLIOutput.warn(note) }
         scan.threads = nThreads
         scan.allowNonfinite = allowNonfinite
         scan.showProgress = !json
@@ -159,7 +161,7 @@ struct RunCommand: ParsableCommand {
         } else {
             CLIOutput.line("\(arch), \(normalisation(arch, mode: mode, epsilon: epsilon)), \(nThreads) threads")
             // The Genesis U-Net's default CT window keeps its short form; a family's own default says so.
-            let said = window == nil && scan.window?.summary != nil ? " (\(windowOrigin))" : ""
+            let said = window == nil && scan.window?.summary != nil ? ", \(windowOrigin)" : ""
             CLIOutput.line("scan \(CLIOutput.shape(r.shape)) (\(r.format)), window \(scan.window.map(\.description) ?? "none")\(said): \(r.windows) windows of \(CLIOutput.shape(patchSides)) (\(patchOrigin)), overlap \(overlap), Gaussian blending")
             CLIOutput.line(String(format: "%@ in %.1f s, peak RSS %.0f MB; wrote %@", r.statistics.text, seconds, peak, output))
         }

@@ -31,6 +31,14 @@ public enum InputWindows {
         parse(NetworkFamilies.family(network.family).defaultScanWindow) ?? .ct
     }
 
+    /// Said when the window chosen is another family's normalisation than the network's own.
+    public static func foreignNote(_ window: IntensityWindow?, for network: any NetworkArchitecture) -> String? {
+        guard let name = window?.preset, let owner = NetworkFamilies.all.first(where: { $0.inputWindows.contains { $0.name == name } }),
+              owner.name != network.family else { return nil }
+        let own = NetworkFamilies.family(network.family).defaultScanWindow
+        return "note: --window \(name) is the \(owner.name.title) input; this \(network.family.title) was pretrained on --window \(own)"
+    }
+
     /// Said when cubes run without `--window` on a network whose family names its own input
     /// normalisations (the cubes are taken as they are, which may not be what it expects).
     public static func cubesNote(for network: any NetworkArchitecture) -> String? {
@@ -58,9 +66,9 @@ extension NetworkArchitecture {
         }
     }
 
-    /// "a multiple of 8" when every axis takes the same, else "multiples of 16, 32, 32 on D, H, W".
+    /// "a multiple of 8" when every axis takes the same, else "a multiple of 16 on D, 32 on H, 32 on W".
     public var spatialMultiplesText: String {
         let m = spatialMultiples
-        return Set(m).count == 1 ? "a multiple of \(m[0])" : "multiples of \(m.map(String.init).joined(separator: ", ")) on D, H, W"
+        return Set(m).count == 1 ? "a multiple of \(m[0])" : "a multiple of \(m[0]) on D, \(m[1]) on H, \(m[2]) on W"
     }
 }

@@ -50,7 +50,7 @@ public struct IntensityWindow: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let summary { return preset.map { "\($0): \(summary)" } ?? summary }
+        if let summary { return preset.map { "\($0) (\(summary))" } ?? summary }
         let range = "[\(Self.format(low)), \(Self.format(high))]"
         return preset.map { "\($0) \(range)" } ?? range
     }

@@ -124,10 +124,10 @@ public struct NNUNetGenesisFamily: NetworkFamily {
 
     public var inputWindows: [InputNormalisation] {
         [InputNormalisation(name: "nnunet-ct", takes: "HU",
-                            summary: "HU clipped to [-1000, 1000], then (x - (-775.8457)) / 251.9326: the official nnU-Net Genesis input",
+                            summary: "HU clipped to [-1000, 1000], then (x - (-775.8457)) / 251.9326, as Genesis_nnUNet.py normalised its input",
                             low: -1000, high: 1000, mean: Self.mean, std: Self.std),
          InputNormalisation(name: "nnunet-cubes", takes: "[0, 1] cubes",
-                            summary: "[0, 1] cubes (genesis cubes, the official cube files) as HU x * 2000 - 1000, then (x - (-775.8457)) / 251.9326: the official nnU-Net Genesis input",
+                            summary: "[0, 1] cubes (genesis cubes, the official cube files) to HU as x * 2000 - 1000, then (x - (-775.8457)) / 251.9326, as Genesis_nnUNet.py normalised its input",
                             inputScale: 2000, inputOffset: -1000, low: -1000, high: 1000, mean: Self.mean, std: Self.std)]
     }
 
