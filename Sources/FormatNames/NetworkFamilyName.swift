@@ -17,7 +17,7 @@ public enum NetworkFamilyName: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// What a person calls it: "Models Genesis 3D U-Net", "nnU-Net Genesis (Generic_UNet)".
+    /// What a person calls it: "Models Genesis 3D U-Net", "nnU-Net Genesis".
     public var title: String {
         switch self {
         case .modelsGenesisUNet3D: return "Models Genesis 3D U-Net"

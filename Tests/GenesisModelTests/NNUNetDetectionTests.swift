@@ -94,6 +94,18 @@ final class NNUNetDetectionTests: XCTestCase {
         XCTAssertEqual(NNUNetArchitecture.official.widths, [32, 64, 128, 256, 320, 320])
     }
 
+    /// The official file's shapes (base 32, cap 320, 2 labels; 98 tensors, 30,785,184 values):
+    /// read back as the official network, with the cap and the [1, 2, 2] pool.
+    func testTheOfficialShapesAreTheOfficialNetwork() throws {
+        let (mapped, match) = try XCTUnwrap(recognise(store(.official)))
+        let arch = try XCTUnwrap(match.architecture as? NNUNetArchitecture)
+        XCTAssertEqual(arch, .official)
+        XCTAssertEqual(arch.facts.first { $0.key == "max_filters" }?.value, .int(320))
+        XCTAssertEqual(arch.facts.first { $0.key == "pools" }?.value, .intLists([[2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 2, 2]]))
+        XCTAssertEqual(arch.verify(mapped), [])
+        XCTAssertEqual(arch.description, "nnU-Net Genesis, base 32, cap 320, pools 2x2x2 x4, 1x2x2, 2 labels (logits)")
+    }
+
     /// A missing tensor, a wrong shape, NaN and stray keys: each named with tensor, kind,
     /// expected and found, under the file's own names; the network found stays the same.
     func testEachKindOfDamageIsNamed() throws {
