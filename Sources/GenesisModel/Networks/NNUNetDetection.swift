@@ -103,7 +103,7 @@ public enum NNUNetDetection {
                 blocksPerStage[d] = max(blocksPerStage[d] ?? 0, j + 1)
                 if conv {
                     width(d, s[0])
-                    if j > 0 { width(d, s[1]) } else if d > 0 { width(d - 1, s[1]) } else { inputs.add(s[1]) }
+                    if j > 0 { width(d, s[1]) } else if d > 0 { width(d - 1, s[1]) } else { inputs.add((1...NNUNetArchitecture.maxWidth).contains(s[1]) ? s[1] : nil) }
                     kernels[d].add(kernel)
                 } else if vector { width(d, s[0]) }
             case let .bottleneck(d, k, j) where d == p:
