@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG", "CNIfTI", "SystemZlib"]),
 
         // The network as data: architecture, name maps, detection, verification.
-        .target(name: "GenesisModel", dependencies: ["Tensors"]),
+        .target(name: "GenesisModel", dependencies: ["FormatNames", "Tensors"]),
         // Format dispatch: any supported file -> canonical Genesis tensors, and back.
         .target(name: "GenesisIO", dependencies: [
             "FormatNames", "Tensors", "GenesisModel", "HDF5", "KerasFormat", "HDF5Sandbox", "TorchFormat", "SafeTensors", "NativeCheckpoint",

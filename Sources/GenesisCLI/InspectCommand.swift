@@ -6,7 +6,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show what a weights file holds: format, versions, layers, tensors, optimizer state.",
         discussion: """
-        Works for any Keras HDF5 file, not only Genesis networks. Layers are listed in their saved order (from `layer_names`), each weight with its shape, dtype and value count.
+        Works for any Keras HDF5 file, not only Genesis networks. Layers are listed in their saved order (from `layer_names`), each weight with its shape, dtype and value count. The "looks like" line names the network the tensors are (the Genesis U-Net, nnU-Net Genesis), or why they are none genesis knows.
 
         Examples:
           genesis inspect Genesis_Chest_CT.h5
@@ -29,7 +29,7 @@ struct InspectCommand: ParsableCommand {
             out.updateValue(id.jsonValue, forKey: "zoo_match")
             CLIOutput.json(out)
         } else {
-            InspectRendering.text(s, topology: Detection.analyze(model.mapped), zoo: id)
+            InspectRendering.text(s, verdict: NetworkFamilies.verdict(model.fileMapping), zoo: id)
         }
     }
 }
@@ -59,15 +59,24 @@ enum InspectRendering {
         } else {
             out["genesis"] = nil as Any?
         }
+        if let n = s.network {
+            var o: [String: Any?] = ["family": n.architecture.family.rawValue, "variant": n.architecture.variantName,
+                                     "base_filters": n.architecture.baseFilters, "labels": n.architecture.labels, "evidence": n.evidence]
+            for f in n.architecture.facts { o[f.key] = f.jsonValue }
+            out["network"] = o
+        } else {
+            out["network"] = nil as Any?
+        }
         return out
     }
 
-    static func text(_ s: FileSummary, topology: TopologyMatch, zoo: ZooMatch? = nil) {
+    /// `verdict`: why the tensors are no network genesis knows (`NetworkFamilies.verdict`), said when they are none.
+    static func text(_ s: FileSummary, verdict: String, zoo: ZooMatch? = nil) {
         CLIOutput.line("\(s.path): \(s.formatDescription), \(CLIOutput.megabytes(s.fileBytes))")
-        if let g = s.genesis {
+        if let g = s.network {
             CLIOutput.line("looks like: \(g.architecture): \(g.evidence) (run `genesis verify` to check every tensor)")
         } else {
-            CLIOutput.line("looks like: not a Models Genesis network: \(topology.verdict)")
+            CLIOutput.line("looks like: not a Models Genesis network: \(verdict)")
         }
         if let zoo { CLIOutput.line(zoo.line) }
         let nameWidth = min(40, max(8, s.groups.flatMap { $0.tensors.map(\.name.count) }.max() ?? 8))

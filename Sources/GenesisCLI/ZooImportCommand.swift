@@ -7,7 +7,7 @@ struct ZooImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Put weights downloaded by hand into the cache: hash, match to a manifest, verify, store.",
         discussion: """
-        The file's SHA-256 is looked up in the manifests ("this is the official Genesis_Chest_CT.h5"). A file that is a Genesis network is then checked against the architecture as `genesis verify` does (the manifest's, or the one its tensors show), and stored only when it is valid. A manifest file genesis cannot verify yet (the nnU-Net model) is stored on its hash alone, and said so.
+        The file's SHA-256 is looked up in the manifests ("this is the official Genesis_Chest_CT.h5"). A file that is a network genesis knows (the Genesis U-Net, nnU-Net Genesis) is then checked against the architecture as `genesis verify` does (the manifest's, or the one its tensors show), and stored only when it is valid. A manifest file genesis cannot verify is stored on its hash alone, and said so.
 
         A file that matches no manifest is stored only with --name (and only when it verifies as a Genesis network); without it the command names its hash and exits 1. The file is copied; the original stays.
 
@@ -65,7 +65,7 @@ struct ZooImportCommand: ParsableCommand {
         var json: [String: Any?]
     }
 
-    /// Verified against the architecture when genesis can; the nnU-Net file passes on its hash.
+    /// Verified against the architecture when genesis can; a manifest genesis cannot verify passes on its hash.
     private func verification(_ match: ManifestCatalog.Match?) throws -> Check {
         if let m = match, !m.manifest.architecture.verifiable {
             let note = m.manifest.architecture.note ?? m.manifest.architecture.family
@@ -73,23 +73,28 @@ struct ZooImportCommand: ParsableCommand {
                          json: ["checked": false, "reason": note])
         }
         let model = try ModelLoader.load(file, format: input.format ?? match.flatMap { FormatKind(rawValue: $0.file.format) })
-        let arch: Architecture
-        if let a = match?.manifest.architecture, let v = a.variant.flatMap(Variant.init(rawValue:)), let b = a.baseFilters {
-            arch = Architecture(variant: v, baseFilters: b, labels: a.labels ?? 1)
-        } else if let d = model.detected?.architecture {
+        let arch: any NetworkArchitecture
+        if let a = match?.manifest.architecture, let v = a.variant, let b = a.baseFilters, let family = NetworkFamilies.family(ofVariant: v),
+           let asked = family.architecture(variant: v, baseFilters: b, labels: a.labels, like: model.recognised?.architecture) {
+            arch = asked
+        } else if let d = model.recognised?.architecture {
             arch = d
         } else {
-            let verdict = Detection.analyze(model.mapped).verdict
+            let verdict = NetworkFamilies.verdict(model.fileMapping)
             return Check(passed: false, line: "not a Models Genesis network: \(verdict)",
                          json: ["checked": true, "valid": false, "genesis": false, "verdict": verdict])
         }
-        let report = Verification.verify(model.mapped, against: arch)
+        guard let mapped = model.mapped(as: arch.family) else {
+            let why = "a \(model.fileMapping.naming.rawValue)-named file cannot hold \(arch.family.title)"
+            return Check(passed: false, line: "not verified: \(why)", json: ["checked": true, "valid": false, "genesis": false, "verdict": why])
+        }
+        let report = ModelVerdict(network: arch, problems: arch.verify(mapped), notGenesis: nil)
         let problems = report.problems.map { ["tensor": $0.tensor, "kind": $0.kind.rawValue, "message": $0.message] }
         let first = report.problems.first.map { ": \($0.kind.rawValue): \($0.message)" } ?? ""
         return Check(passed: report.valid,
                      line: report.valid ? "verified: \(arch), every tensor present, shaped and typed as expected, finite"
                                         : "invalid as \(arch): \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")\(first)",
-                     json: ["checked": true, "valid": report.valid, "genesis": true, "variant": arch.variant.rawValue,
+                     json: ["checked": true, "valid": report.valid, "genesis": true, "family": arch.family.rawValue, "variant": arch.variantName,
                             "base_filters": arch.baseFilters, "labels": arch.labels, "problems": problems])
     }
 }

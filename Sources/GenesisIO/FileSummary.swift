@@ -41,6 +41,8 @@ public struct FileSummary: Sendable {
     public var writer: String?
     /// What a `.genesis` file records: provenance, BatchNorm settings, training counters.
     public var recorded: RecordedProvenance?
+    /// The network the tensors were recognised as, of any family (`genesis` is the Genesis U-Net's).
+    public var network: DetectedNetwork?
 
     public var tensorCount: Int { groups.reduce(0) { $0 + $1.tensors.count } }
     public var valueCount: Int { groups.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.values } } }
@@ -50,6 +52,7 @@ public struct FileSummary: Sendable {
         var s = listing(model)
         s.writer = model.writer
         s.recorded = model.recorded
+        s.network = model.recognised
         return s
     }
 

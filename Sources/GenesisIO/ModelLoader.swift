@@ -8,8 +8,17 @@ public struct LoadedModel: Sendable {
     public let format: FormatKind
     /// Human description of the container, e.g. "Keras 2 model save (keras 2.2.4, tensorflow)".
     public let formatDescription: String
+    /// The tensors under the names of the network family they were recognised as (the Genesis
+    /// U-Net's when none: what the format mapped).
     public let mapped: MappedTensors
+    /// The Models Genesis 3D U-Net the tensors are, when they are one.
     public let detected: Detection.Result?
+    /// The network the tensors are, of whichever family (`NetworkFamilies`): the Genesis U-Net
+    /// of `detected`, else the first other family that recognises them; nil when none does.
+    public let recognised: DetectedNetwork?
+    /// The tensors as the file's format mapped them (onto the Genesis U-Net's names), which every
+    /// family maps from (`mapped(as:)`).
+    public let fileMapping: MappedTensors
     /// What a Keras file lists (layers, weights, optimizer entries in saved order), for Keras
     /// files; the Keras-layout tensors themselves are not kept.
     public let kerasListing: KerasListing?
@@ -44,8 +53,20 @@ public struct LoadedModel: Sendable {
         self.path = path
         self.format = format
         self.formatDescription = formatDescription
-        self.mapped = mapped
         self.detected = detected
+        fileMapping = mapped
+        // The formats map every file onto the Genesis U-Net's names; a file that is not one is
+        // offered to the other families, which map its tensors anew.
+        if let d = detected {
+            self.mapped = mapped
+            recognised = DetectedNetwork(architecture: d.architecture, evidence: d.evidence)
+        } else if let (m, match) = NetworkFamilies.recognise(mapped), let a = match.architecture {
+            self.mapped = m
+            recognised = DetectedNetwork(architecture: a, evidence: match.evidence)
+        } else {
+            self.mapped = mapped
+            recognised = nil
+        }
         self.kerasListing = kerasListing
         self.inputShape = inputShape
         self.optimizer = optimizer
@@ -59,12 +80,32 @@ public struct LoadedModel: Sendable {
     /// BatchNorm epsilon to run this model with: recorded, else the variant's framework default.
     public var effectiveBNEpsilon: Float? { bnEpsilon ?? detected?.architecture.variant.defaultBNEpsilon }
 
-    /// Detected architecture or a `notGenesis` error naming the file.
+    /// The Models Genesis U-Net the tensors are, else an error naming the file: `otherNetwork`
+    /// when they are a network of another family (which the caller does not take), else
+    /// `notGenesis` with why they are no network genesis knows.
     public func architecture() throws -> Architecture {
         guard let d = detected else {
-            throw GenesisIOError.notGenesis(file: path, reason: [detectionNote, Detection.analyze(mapped).verdict].compactMap { $0 }.joined(separator: "; "))
+            if let r = recognised { throw GenesisIOError.otherNetwork(file: path, network: r.architecture.description) }
+            throw notRecognised()
         }
         return d.architecture
+    }
+
+    /// The tensors under `family`'s names: `mapped` for the family they were recognised as, else
+    /// as that family maps the file (nil when the file's naming is not one its files use).
+    public func mapped(as family: NetworkFamilyName) -> MappedTensors? {
+        if family == (recognised?.architecture.family ?? .modelsGenesisUNet3D) { return mapped }
+        return NetworkFamilies.family(family).map(fileMapping)
+    }
+
+    /// The network the tensors are, of any family, else a `notGenesis` error naming the file.
+    public func networkArchitecture() throws -> any NetworkArchitecture {
+        guard let r = recognised else { throw notRecognised() }
+        return r.architecture
+    }
+
+    private func notRecognised() -> GenesisIOError {
+        .notGenesis(file: path, reason: [detectionNote, NetworkFamilies.verdict(mapped)].compactMap { $0 }.joined(separator: "; "))
     }
 }
 

@@ -26,6 +26,9 @@ struct TorchBridge: FormatBridge {
                 let network = arch.tensors.filter { $0.role.isTrainable }.map(\.name)
                 optimizer = Self.state(o, parameters: network, extra: head.isEmpty ? [] : ClassifierHead.names)
             }
+        } else if let o = c.optimizer, let other = NetworkFamilies.recognise(mapped)?.match.architecture {
+            // Another family's network: its trainable parameters in `model.parameters()` order.
+            optimizer = Self.state(o, parameters: other.network.parameters.filter(\.trainable).map(\.name))
         }
         var description = c.format == .legacy ? "PyTorch legacy pickle (torch < 1.6)" : "PyTorch zip (torch >= 1.6)"
         if c.stateDictKey != nil { description += ", checkpoint dict" + (c.epoch.map { " at epoch \($0)" } ?? "") }

@@ -34,7 +34,15 @@ public struct CubeInference {
     /// Inference: slices within `sliceBudgetBytes`. Batch statistics: one batch, with a note,
     /// refused over the memory limit (`subject`: the input named in the refusal).
     public func slicePlan(_ arch: Architecture, cubes: Int, spatial: [Int], subject: String) throws -> SlicePlan {
-        let estimate = ForwardMemoryEstimate(architecture: arch, depth: spatial[0], height: spatial[1], width: spatial[2])
+        try slicePlan(ForwardMemoryEstimate(architecture: arch, depth: spatial[0], height: spatial[1], width: spatial[2]), cubes: cubes, subject: subject)
+    }
+
+    /// The same for any family's network (`RunnableNetwork.memoryEstimate`).
+    public func slicePlan(_ network: RunnableNetwork, cubes: Int, spatial: [Int], subject: String) throws -> SlicePlan {
+        try slicePlan(network.memoryEstimate(depth: spatial[0], height: spatial[1], width: spatial[2]), cubes: cubes, subject: subject)
+    }
+
+    func slicePlan(_ estimate: ForwardMemoryEstimate, cubes: Int, subject: String) throws -> SlicePlan {
         let limit = maxMemoryBytes ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
         // Inference slices fit both the slice budget and what the limit leaves beside the weights.
         let budget = max(0, min(Self.sliceBudgetBytes, limit - estimate.fixedBytes))
@@ -60,15 +68,20 @@ public struct CubeInference {
         public let gflop: Double
     }
 
-    /// Runs `network` on the cubes `x` (float32 (N, 1, D, H, W)) slice by slice as `plan` says,
-    /// streaming (N, labels, D, H, W) float32 into `output` (nothing left on failure).
+    /// Runs the Genesis U-Net `network` on the cubes `x` (`run` of its `runnable`).
     public func run(_ network: GenesisNetwork, cubes x: Tensor, plan: SlicePlan, output: String) throws -> Report {
-        let arch = network.architecture
+        try run(network.runnable, cubes: x, plan: plan, output: output)
+    }
+
+    /// Runs `network` (any family's) on the cubes `x` (float32 (N, C, D, H, W)) slice by slice as
+    /// `plan` says, streaming its output (N, channels, D, H, W) float32 into `output` (nothing
+    /// left on failure).
+    public func run(_ network: RunnableNetwork, cubes x: Tensor, plan: SlicePlan, output: String) throws -> Report {
         let count = x.shape[0], spatial = Array(x.shape[2...])
-        let flopsPerCube = arch.forwardFLOPs(depth: spatial[0], height: spatial[1], width: spatial[2])
+        let flopsPerCube = network.forwardFLOPs(depth: spatial[0], height: spatial[1], width: spatial[2])
         let progress = ProgressMeter(label: "forward", totalWork: flopsPerCube * Double(count), totalItems: count,
                                      units: .init(item: "cubes", rateLabel: "GFLOP/s", rateScale: 1e9), enabled: showProgress)
-        let outputShape = [count, arch.labels] + spatial
+        let outputShape = [count, network.outputChannels] + spatial
         let writer = try NPYStreamWriter(path: output, shape: outputShape)
         var stats = OutputStatistics()
         let start = Date()

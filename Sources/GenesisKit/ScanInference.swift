@@ -38,10 +38,18 @@ public struct ScanInference {
     /// The window size for a scan: the model's recorded input (C, D, H, W) when its sides are
     /// multiples of 8, else `defaultPatch`; and where it came from.
     public static func patch(recordedInput: [Int]?) -> (sides: [Int], origin: String) {
-        if let r = recordedInput, r.count == 4, r[1...].allSatisfy({ $0 >= 8 && $0 % 8 == 0 && $0 <= 1024 }) {
+        patch(recordedInput: recordedInput, multiples: [8, 8, 8])
+    }
+
+    /// The same for a network whose sides must be `multiples` (D, H, W): the recorded input when
+    /// it fits them, else `defaultPatch` rounded up to them.
+    public static func patch(recordedInput: [Int]?, multiples m: [Int]) -> (sides: [Int], origin: String) {
+        if let r = recordedInput, r.count == 4, (1...3).allSatisfy({ r[$0] >= m[$0 - 1] && r[$0] % m[$0 - 1] == 0 && r[$0] <= 1024 }) {
             return (Array(r[1...]), "the model's recorded input size")
         }
-        return (defaultPatch, "the default; the model records no input size")
+        let sides = (0..<3).map { (defaultPatch[$0] + m[$0] - 1) / m[$0] * m[$0] }
+        return (sides, sides == defaultPatch ? "the default; the model records no input size"
+                                             : "the default 64,64,32 rounded up to the network's multiples; the model records no input size")
     }
 
     /// What a run did.
@@ -55,15 +63,21 @@ public struct ScanInference {
         public let seconds: Double
     }
 
-    /// Runs `network` over the scan at `input` and writes the NIfTI `output` (temporary file
-    /// beside it, renamed into place; nothing left on failure).
+    /// Runs the Genesis U-Net `network` over a scan (`run` of its `runnable`).
     public func run(_ network: GenesisNetwork, input: String, output: String) throws -> Report {
+        try run(network.runnable, input: input, output: output)
+    }
+
+    /// Runs `network` (any family's) over the scan at `input` and writes the NIfTI `output`
+    /// (temporary file beside it, renamed into place; nothing left on failure).
+    public func run(_ network: RunnableNetwork, input: String, output: String) throws -> Report {
         let start = Date()
         let lowerOut = output.lowercased()
         guard lowerOut.hasSuffix(".nii") || lowerOut.hasSuffix(".nii.gz") else {
             throw WorkflowError(subject: output, message: "the output of a whole scan is a NIfTI file (.nii or .nii.gz)")
         }
         let arch = network.architecture
+        let channels = network.outputChannels
         var volume = try VolumeFile.read(input)
         var shape = volume.shape
         if shape.count == 4, shape[3] == 1 { shape.removeLast() }
@@ -78,19 +92,19 @@ public struct ScanInference {
             throw WorkflowError(subject: input, message: "\(count) of \(volume.voxels.count) voxels are NaN or Inf (first at index \(bad)); the network needs finite input (--allow-nonfinite runs it anyway)")
         }
         let plan = try WindowPlan(shape: shape, patch: patch, overlap: overlap)
-        let blender = try SlidingWindowBlender(plan: plan, channels: arch.labels)
+        let blender = try SlidingWindowBlender(plan: plan, channels: channels)
         let source = try InMemoryVolume(shape: shape, voxels: volume.voxels)
         volume.voxels = []  // the source holds the one copy
 
-        let flopsPerWindow = arch.forwardFLOPs(depth: patch[0], height: patch[1], width: patch[2])
+        let flopsPerWindow = network.forwardFLOPs(depth: patch[0], height: patch[1], width: patch[2])
         let progress = ProgressMeter(label: "windows", totalWork: flopsPerWindow * Double(plan.windowCount), totalItems: plan.windowCount,
                                      units: .init(item: "windows", rateLabel: "GFLOP/s", rateScale: 1e9), enabled: showProgress)
-        let outputShape = arch.labels == 1 ? shape : shape + [arch.labels]
-        let sink = try NIfTIChannelSink(path: output, shape: outputShape, channels: arch.labels, geometry: volume.geometry,
+        let outputShape = channels == 1 ? shape : shape + [channels]
+        let sink = try NIfTIChannelSink(path: output, shape: outputShape, channels: channels, geometry: volume.geometry,
                                         description: "genesis run \(arch)")
         var stats = OutputStatistics()
         let mode = self.mode, threads = self.threads
-        let patchNetwork = PatchNetwork(channels: arch.labels) { x, s in
+        let patchNetwork = PatchNetwork(channels: channels) { x, s in
             try network.forward(FeatureMap(shape: s, data: x), bn: mode, threads: threads) { progress.advance(work: $0.flops) }.data
         }
         let counting = StatisticsSink(inner: sink) { stats.add(Array($0)) }

@@ -30,28 +30,66 @@ public struct VerificationReport: Sendable {
 }
 
 public enum Verification {
+    /// How problems name tensors and show shapes: in the file's own names and layout.
+    public struct Presentation {
+        /// The name a user of the file would look for (the file's own, or the one it would have).
+        public var name: (ParameterSpec) -> String
+        /// Said after "missing (expected ...)" (e.g. that a Keras name is a guess), or "".
+        public var missingNote: (ParameterSpec) -> String
+        /// Said after "not part of the network" for a key under the network's names, or "".
+        public var unexpectedNote: (String) -> String
+        /// A canonical (PyTorch-layout) shape as the file's layout shows it.
+        public var shape: ([Int]) -> [Int]
+
+        public init(name: @escaping (ParameterSpec) -> String, missingNote: @escaping (ParameterSpec) -> String = { _ in "" },
+                    unexpectedNote: @escaping (String) -> String = { _ in "" }, shape: @escaping ([Int]) -> [Int] = { $0 }) {
+            self.name = name
+            self.missingNote = missingNote
+            self.unexpectedNote = unexpectedNote
+            self.shape = shape
+        }
+
+        /// Flat PyTorch-style files: the file's key, else the canonical name with the file's
+        /// `module.` prefix; shapes as they are.
+        public static func flat(_ m: MappedTensors) -> Presentation {
+            Presentation(name: { m.sourceNames[$0.name] ?? (m.hadModulePrefix ? NameMaps.dataParallelPrefix : "") + $0.name })
+        }
+    }
+
     /// Checks mapped tensors against an architecture: presence, shape (in the file's own
     /// layout), dtype, NaN/Inf, BN variance > 0, and tensors that do not belong.
     public static func verify(_ m: MappedTensors, against arch: Architecture) -> VerificationReport {
+        let specs = Dictionary(uniqueKeysWithValues: arch.tensors.map { ($0.name, $0) })
+        let keras = m.kerasLayout
+        let presentation = Presentation(
+            name: { m.displayName(specs[$0.name]!) },
+            missingNote: { keras && KerasNames.missingName(specs[$0.name]!, in: m).guessed ? " (\(KerasNames.autoNameNote))" : "" },
+            unexpectedNote: { $0.contains("up_conv") ? " (the \(arch.variant.rawValue) variant has no up-convolution weights)" : "" },
+            shape: { shape in keras && shape.count == 5 ? NameMaps.canonicalToKerasAxes.map { shape[$0] } : shape })
+        return VerificationReport(architecture: arch, problems: verify(m, parameters: arch.network.parameters, presentation: presentation))
+    }
+
+    /// Checks mapped tensors against any described network's parameters (every family's check):
+    /// presence (optional ones may be absent), shape, dtype, NaN/Inf, BatchNorm moving variances
+    /// > 0, and tensors that do not belong (under the network's names, or not mapped at all).
+    public static func verify(_ m: MappedTensors, parameters specs: [ParameterSpec], presentation: Presentation? = nil) -> [Problem] {
+        let show = presentation ?? .flat(m)
         var problems: [Problem] = []
-        let specs = arch.tensors
         let expectedNames = Set(specs.map(\.name))
         for spec in specs {
-            let shown = m.displayName(spec)
+            let shown = show.name(spec)
             guard let t = m.store[spec.name] else {
                 if !spec.optional {
-                    let shape = fmt(m.kerasLayout ? NameMaps.kerasShape(of: spec) : spec.shape)
-                    let note = m.kerasLayout && KerasNames.missingName(spec, in: m).guessed ? " (\(KerasNames.autoNameNote))" : ""
+                    let shape = fmt(show.shape(spec.shape))
                     problems.append(Problem(tensor: shown, kind: .missing, expected: shape, found: "absent",
-                                            message: "\(shown): missing (expected \(spec.dtype.rawValue) \(shape))\(note)"))
+                                            message: "\(shown): missing (expected \(spec.dtype.rawValue) \(shape))\(show.missingNote(spec))"))
                 }
                 continue
             }
             if t.shape != spec.shape {
-                let exp = m.kerasLayout && spec.shape.count == 5 ? NameMaps.kerasShape(of: spec) : spec.shape
-                let found = m.kerasLayout && t.rank == 5 ? NameMaps.canonicalToKerasAxes.map { t.shape[$0] } : t.shape
-                problems.append(Problem(tensor: shown, kind: .shape, expected: fmt(exp), found: fmt(found),
-                                        message: "\(shown): wrong shape: expected \(fmt(exp)), found \(fmt(found))"))
+                let exp = fmt(show.shape(spec.shape)), found = fmt(show.shape(t.shape))
+                problems.append(Problem(tensor: shown, kind: .shape, expected: exp, found: found,
+                                        message: "\(shown): wrong shape: expected \(exp), found \(found)"))
             }
             if t.dtype != spec.dtype {
                 problems.append(Problem(tensor: shown, kind: .dtype, expected: spec.dtype.rawValue, found: t.dtype.rawValue,
@@ -65,7 +103,7 @@ public enum Verification {
                     problems.append(Problem(tensor: shown, kind: .nonFinite, expected: "finite values", found: f,
                                             message: "\(shown): \(f) of \(count) values"))
                 }
-                if spec.role == .bnVariance {
+                if spec.kind == .runningVariance {
                     let values = t.floats()
                     let bad = values.filter { $0.isFinite && $0 <= 0 }
                     if !bad.isEmpty {
@@ -78,15 +116,14 @@ public enum Verification {
         for name in m.store.names where !expectedNames.contains(name) {
             let t = m.store[name]!
             let shown = m.sourceNames[name] ?? name
-            let why = name.contains("up_conv") ? " (the \(arch.variant.rawValue) variant has no up-convolution weights)" : ""
             problems.append(Problem(tensor: shown, kind: .unexpected, expected: "absent", found: "\(t.dtype.rawValue) \(fmt(t.shape))",
-                                    message: "\(shown): not part of the network\(why)"))
+                                    message: "\(shown): not part of the network\(show.unexpectedNote(name))"))
         }
         for (name, t) in m.unexpected {
             problems.append(Problem(tensor: name, kind: .unexpected, expected: "absent", found: "\(t.dtype.rawValue) \(fmt(t.shape))",
                                     message: "\(name): not part of the network"))
         }
-        return VerificationReport(architecture: arch, problems: problems)
+        return problems
     }
 
     /// NaN and Inf counts, scanning float32 in place (other float types converted).

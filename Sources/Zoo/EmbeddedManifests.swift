@@ -240,7 +240,7 @@ enum EmbeddedManifests {
 {
   "schema_version": 1,
   "name": "genesis-nnunet-luna16",
-  "description": "Models Genesis pretrained inside nnU-Net (v1) on LUNA16 chest CT: the weights the competition/ directory fine-tunes with nnUNet_train -w. Not the network genesis runs.",
+  "description": "Models Genesis pretrained inside nnU-Net (v1) on LUNA16 chest CT: the weights the competition/ directory fine-tunes with nnUNet_train -w. An nnU-Net v1 Generic_UNet, not the Genesis 3D U-Net: genesis verifies and runs it as the nnunet variant.",
   "files": [
     {
       "name": "genesis_nnunet_luna16_006.model",
@@ -252,8 +252,11 @@ enum EmbeddedManifests {
   ],
   "architecture": {
     "family": "nnunet-v1-generic-unet",
-    "verifiable": false,
-    "note": "An nnU-Net v1 Generic_UNet checkpoint, not the Models Genesis 3D U-Net: listed so its hash is known and it can be fetched and cached, but genesis cannot verify or run it yet."
+    "variant": "nnunet",
+    "base_filters": 32,
+    "labels": 2,
+    "verifiable": true,
+    "note": "nnU-Net v1 Generic_UNet as competition/Genesis_nnUNet.py builds it (schemas/nnunet-genesis.md): InstanceNorm, LeakyReLU, strided convolutions, bias-less transposed convolutions, pools [2,2,2] x4 then [1,2,2], widths doubling from 32 up to 320, 2 output channels (logits)."
   },
   "input_shape": [
     1,
@@ -289,7 +292,7 @@ enum EmbeddedManifests {
         1
       ]
     },
-    "note": "From the official README ('Prepare your own data'): clip CT to [-1000, 1000] HU and MRI to [0, 4000], then scale to [0, 1]; other modalities: clip to their meaningful range, then scale to [0, 1]."
+    "note": "From the official README ('Prepare your own data'): clip CT to [-1000, 1000] HU and MRI to [0, 4000], then scale to [0, 1]; other modalities: clip to their meaningful range, then scale to [0, 1]. These are the cubes; the network takes them further, as competition/Genesis_nnUNet.py does: back to HU as x * 2000 - 1000, then (x - (-775.8457)) / 251.9326 (genesis run --window nnunet-cubes on [0, 1] cubes, nnunet-ct on HU, the default on a whole scan)."
   },
   "licence": {
     "hosting_page": "apache-2.0",

@@ -32,7 +32,8 @@ public struct ManifestFile: Sendable, Equatable {
 }
 
 public struct ModelArchitecture: Sendable, Equatable {
-    /// "models-genesis-unet3d" for the network genesis verifies, else what the file holds.
+    /// A `NetworkFamilyName` for the networks genesis verifies ("models-genesis-unet3d",
+    /// "nnunet-v1-generic-unet"), else what the file holds.
     public var family: String
     public var variant: String?
     public var baseFilters: Int?

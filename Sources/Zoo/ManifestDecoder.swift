@@ -12,8 +12,11 @@ public enum ManifestDecoder {
     public static let maxFileSize: Int64 = 64 << 30
     /// The `format` values genesis reads: the `FormatNames` table (the schema's enum is tested against it).
     public static let formats = FormatName.allCases.map(\.rawValue)
-    /// The `architecture.variant` values: the `FormatNames` frameworks.
-    public static let variants = FrameworkName.allCases.map(\.rawValue)
+    /// The `architecture.variant` values: every network family's variants (`FormatNames`'
+    /// `NetworkFamilyName`: keras, torch, nnunet).
+    public static let variants = NetworkFamilyName.allCases.flatMap(\.variants)
+    /// The families genesis verifies (`architecture.family` of a verifiable manifest).
+    public static let verifiableFamilies = NetworkFamilyName.allCases.map(\.rawValue)
 
     public static func decode(_ data: [UInt8], file: String) throws -> Manifest {
         guard data.count <= maxManifestBytes else {
@@ -85,14 +88,17 @@ public enum ManifestDecoder {
         let family = try r.string(o["family"]!, "architecture.family", maxLength: 64)
         let verifiable = try r.bool(o["verifiable"]!, "architecture.verifiable")
         let variant = try o["variant"].map { try r.string($0, "architecture.variant", maxLength: 16) }
-        if let variant, !variants.contains(variant) { throw r.bad("architecture.variant", "'\(variant)' is not \(FrameworkName.list)") }
+        if let variant, !variants.contains(variant) { throw r.bad("architecture.variant", "'\(variant)' is not \(NetworkFamilyName.variantList)") }
         let base = try o["base_filters"].map { Int(try r.int($0, "architecture.base_filters", 1...256)) }
         let labels = try o["labels"].map { Int(try r.int($0, "architecture.labels", 1...1024)) }
         if verifiable {
-            guard family == ModelArchitecture.genesisFamily else {
-                throw r.bad("architecture.verifiable", "only the \(ModelArchitecture.genesisFamily) family can be verified by genesis")
+            guard let known = NetworkFamilyName(rawValue: family) else {
+                throw r.bad("architecture.verifiable", "only the \(verifiableFamilies.joined(separator: " and ")) families can be verified by genesis")
             }
-            guard variant != nil, base != nil else { throw r.bad("architecture", "a verifiable architecture needs variant and base_filters") }
+            guard let variant, base != nil else { throw r.bad("architecture", "a verifiable architecture needs variant and base_filters") }
+            guard known.variants.contains(variant) else {
+                throw r.bad("architecture.variant", "'\(variant)' is not a variant of \(family) (\(known.variants.joined(separator: ", ")))")
+            }
         }
         return ModelArchitecture(family: family, variant: variant, baseFilters: base, labels: labels, verifiable: verifiable,
                                  note: try o["note"].map { try r.string($0, "architecture.note") })

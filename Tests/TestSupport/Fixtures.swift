@@ -25,6 +25,16 @@ public enum Fixtures {
         return p
     }
 
+    /// Absolute path of a reference made in this repository (`Tests/References/<relative>`,
+    /// Tests/References/README.md), failing the calling test when it is missing.
+    public static func reference(_ relative: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        let p = repoRoot + "/Tests/References/" + relative
+        if !FileManager.default.fileExists(atPath: p) {
+            XCTFail("reference missing: \(p) (Tests/References/README.md names the script that writes it)", file: file, line: line)
+        }
+        return p
+    }
+
     /// A fresh scratch directory for one test.
     public static func scratchDirectory(_ name: String = #function) -> String {
         let safe = name.filter { $0.isLetter || $0.isNumber }

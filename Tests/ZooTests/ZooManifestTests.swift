@@ -26,7 +26,7 @@ final class ZooManifestTests: XCTestCase {
         let expected: [(String, String, Int64, String, Bool)] = [
             ("genesis-chest-ct-keras", "Genesis_Chest_CT.h5", 130_755_568, "2d40370b4e470f852542d5969229ca7a28e4aad73d40af016f7e6b7879d6367c", true),
             ("genesis-chest-ct-torch", "Genesis_Chest_CT.pt", 152_639_120, "62de21a05236d6a8d8d5b03ec740f6ac6b818d15d3e86eed4f38a2a17d63cc08", true),
-            ("genesis-nnunet-luna16", "genesis_nnunet_luna16_006.model", 246_317_023, "0fc3bc12910d403afd6876ca35f2bec7446c3e2676c59f67d5e47d3f4da52fc5", false),
+            ("genesis-nnunet-luna16", "genesis_nnunet_luna16_006.model", 246_317_023, "0fc3bc12910d403afd6876ca35f2bec7446c3e2676c59f67d5e47d3f4da52fc5", true),
         ]
         // The three official models, and the project's own default model (shipped in zoo/models).
         XCTAssertEqual(catalog.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"])
@@ -47,6 +47,10 @@ final class ZooManifestTests: XCTestCase {
             XCTAssertEqual(catalog.resolve(file)?.manifest.name, model)
         }
         XCTAssertNil(catalog.match(sha256: expected[0].3, size: 1), "a hash with the wrong size is no match")
+        // The nnU-Net file is verified as its own family's network (genesis verify --json says the same).
+        let nnunet = try XCTUnwrap(catalog.entry(named: "genesis-nnunet-luna16")).manifest.architecture
+        XCTAssertEqual(nnunet, ModelArchitecture(family: NetworkFamilyName.nnunetV1GenericUNet.rawValue, variant: "nnunet", baseFilters: 32, labels: 2,
+                                                 verifiable: true, note: nnunet.note))
     }
 
     func testFormatsAreGenesisFormats() {
@@ -67,8 +71,14 @@ final class ZooManifestTests: XCTestCase {
         XCTAssertEqual(formats, ManifestDecoder.formats)
         let arch = try XCTUnwrap((defs["architecture"] as? [String: Any])?["properties"] as? [String: Any])
         XCTAssertEqual(Set(arch.keys), ["family", "variant", "base_filters", "labels", "verifiable", "note"])
-        XCTAssertEqual((arch["variant"] as? [String: Any])?["enum"] as? [String], FrameworkName.allCases.map(\.rawValue))
-        XCTAssertEqual(ManifestDecoder.variants, FrameworkName.allCases.map(\.rawValue))
+        let variants = NetworkFamilyName.allCases.flatMap(\.variants)
+        XCTAssertEqual(variants, FrameworkName.allCases.map(\.rawValue) + ["nnunet"])
+        XCTAssertEqual((arch["variant"] as? [String: Any])?["enum"] as? [String], variants)
+        XCTAssertEqual(ManifestDecoder.variants, variants)
+        // A verifiable manifest's family is one genesis knows.
+        let then = try XCTUnwrap((defs["architecture"] as? [String: Any])?["then"] as? [String: Any])
+        let family = try XCTUnwrap((then["properties"] as? [String: Any])?["family"] as? [String: Any])
+        XCTAssertEqual(family["enum"] as? [String], NetworkFamilyName.allCases.map(\.rawValue))
     }
 
     func manifest(_ change: (inout [String: Any]) -> Void) throws -> [UInt8] {
@@ -111,7 +121,11 @@ final class ZooManifestTests: XCTestCase {
         XCTAssertEqual(try refusal { $0["preprocessing"] = ["ct": ["clip": [1000, -1000], "scale_to": [0, 1]]] },
                        "m.json: preprocessing.ct.clip: expected [low, high] with low < high")
         XCTAssertEqual(try refusal { $0["architecture"] = ["family": "other", "verifiable": true] },
-                       "m.json: architecture.verifiable: only the models-genesis-unet3d family can be verified by genesis")
+                       "m.json: architecture.verifiable: only the models-genesis-unet3d and nnunet-v1-generic-unet families can be verified by genesis")
+        XCTAssertEqual(try refusal { $0["architecture"] = ["family": "nnunet-v1-generic-unet", "variant": "keras", "base_filters": 32, "verifiable": true] },
+                       "m.json: architecture.variant: 'keras' is not a variant of nnunet-v1-generic-unet (nnunet)")
+        XCTAssertEqual(try refusal { $0["architecture"] = ["family": "models-genesis-unet3d", "variant": "nnunet", "base_filters": 32, "verifiable": true] },
+                       "m.json: architecture.variant: 'nnunet' is not a variant of models-genesis-unet3d (keras, torch)")
         XCTAssertEqual(try refusal { $0["licence"] = ["hosting_page": "x", "note": "y"] }, "m.json: licence.code_repository: missing")
         // A path entry alone (a file shipped in the repository) is accepted.
         XCTAssertEqual(try refusal { self.setFile(&$0, "url", nil); self.setFile(&$0, "path", "weights/default.h5") }, "accepted")
