@@ -74,6 +74,12 @@ public protocol TrainingModel {
     mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult
     /// The output for `x` with BatchNorm in `bn` mode (validation).
     func predict(_ x: FeatureMap, bn: BatchNormMode) throws -> FeatureMap
+    /// The target the loss compares `output` with (the recipe may repeat a one-channel target).
+    func lossTarget(_ target: FeatureMap, output: FeatureMap) throws -> FeatureMap
+}
+
+extension TrainingModel {
+    public func lossTarget(_ target: FeatureMap, output: FeatureMap) throws -> FeatureMap { target }
 }
 
 extension Trainer: TrainingModel {
@@ -125,8 +131,9 @@ public struct TrainingLoop<Model: TrainingModel> {
             let m = min(run.batch, n - first)
             let x = try FeatureMap(shape: [m] + Array(v.input.shape[1...]), data: Array(v.input.data[(first * per)..<((first + m) * per)]))
             let y = try trainer.predict(x, bn: mode)
-            let t = Array(v.target.data[(first * perOut)..<((first + m) * perOut)])
-            total += run.loss.evaluate(y.data, t, channels: y.channels).loss * Double(m)
+            let slice = try FeatureMap(shape: [m] + Array(v.target.shape[1...]), data: Array(v.target.data[(first * perOut)..<((first + m) * perOut)]))
+            let t = try trainer.lossTarget(slice, output: y).data
+            total += run.loss.evaluate(y.data, t, channels: y.channels, batch: m).loss * Double(m)
             if metric != nil { predictions += y.data; outShape = Array(y.shape[1...]) }
             first += m
         }
