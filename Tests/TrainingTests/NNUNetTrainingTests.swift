@@ -139,6 +139,59 @@ final class NNUNetTrainingTests: XCTestCase {
             }
         }
     }
+
+    /// torch.optim.SGD(lr 1e-2, momentum 0.99, Nesterov, weight decay 3e-5) with the poly rule
+    /// setting each step's lr (one step per epoch, 10 epochs): weights and momentum buffers of
+    /// 4 steps against PyTorch's (sgd_nesterov.h5). Measured in schemas/numerics.md.
+    func testNesterovSGDAndPolyScheduleMatchTorch() throws {
+        let f = try H5File.open(Self.reference("sgd_nesterov.h5")).root()
+        let w0 = try f.readFloat32("w0").floats()
+        let grads = try f.readFloat32("gradients").floats(), weights = try f.readFloat32("weights").floats()
+        let buffers = try f.readFloat32("momentum_buffers").floats()
+        let lrs = try f.readFloat32("lrs").floats().map(Double.init)   // float64 in the file, read as float32
+        let recipe = TrainingRecipe.nnunetGenesis
+        let defaults = try XCTUnwrap(recipe.finetuneOptimizer)
+        var o = Optimizer(kind: .sgd, convention: .torch, learningRate: defaults.learningRate, momentum: defaults.momentum,
+                          nesterov: defaults.nesterov, weightDecay: defaults.weightDecay)
+        var schedule = ScheduleState(baseLearningRate: defaults.learningRate)
+        var w = w0
+        let n = w0.count
+        var worst = 0.0
+        for k in 0..<4 {
+            XCTAssertEqual(o.learningRate, lrs[k], accuracy: 1e-9, "lr of step \(k)")
+            o.update("w", weights: &w, gradient: Array(grads[(k * n)..<((k + 1) * n)]))
+            o.finishStep()
+            let expected = Array(weights[(k * n)..<((k + 1) * n)]), buffer = Array(buffers[(k * n)..<((k + 1) * n)])
+            worst = max(worst, Double(maxAbsDifference(w, expected)))
+            XCTAssertLessThanOrEqual(maxAbsDifference(w, expected), 1e-6, "weights after step \(k)")
+            XCTAssertLessThanOrEqual(maxAbsDifference(o.slots["w"]!["momentum"]!, buffer), 1e-6, "buffer after step \(k)")
+            _ = schedule.endEpoch(loss: nil, schedule: .poly(exponent: 0.9, maxEpochs: 10))
+            o.learningRate = schedule.learningRate
+        }
+        print("Nesterov SGD: worst |w - torch| over 4 steps \(worst)")
+    }
+
+    /// Nesterov by hand (PyTorch): g' = g + wd w; buf = g' on the first step, then mu buf + g';
+    /// w -= lr (g' + mu buf).
+    func testNesterovByHand() {
+        var o = Optimizer(kind: .sgd, convention: .torch, learningRate: 0.1, momentum: 0.5, nesterov: true, weightDecay: 0.1)
+        var w: [Float] = [1]
+        // Step 1: g' = 0.5 + 0.1 = 0.6, buf = 0.6, w = 1 - 0.1 (0.6 + 0.3) = 0.91.
+        o.update("w", weights: &w, gradient: [0.5]); o.finishStep()
+        XCTAssertEqual(w[0], 0.91, accuracy: 1e-7)
+        XCTAssertEqual(o.slots["w"]!["momentum"]![0], 0.6, accuracy: 1e-7)
+        // Step 2: g' = 0.5 + 0.091 = 0.591, buf = 0.3 + 0.591 = 0.891, w = 0.91 - 0.1 (0.591 + 0.4455) = 0.80635.
+        o.update("w", weights: &w, gradient: [0.5]); o.finishStep()
+        XCTAssertEqual(o.slots["w"]!["momentum"]![0], 0.891, accuracy: 1e-6)
+        XCTAssertEqual(w[0], 0.80635, accuracy: 1e-6)
+    }
+
+    func testPolySchedule() {
+        var s = ScheduleState(baseLearningRate: 1e-2)
+        let lrs = (0..<4).map { _ in s.endEpoch(loss: nil, schedule: .poly(exponent: 0.9, maxEpochs: 4)) }
+        for (e, lr) in lrs.enumerated() { XCTAssertEqual(lr, 1e-2 * pow(1 - Double(e + 1) / 4, 0.9), accuracy: 1e-15) }
+        XCTAssertEqual(lrs.last, 0)
+    }
 }
 
 private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
