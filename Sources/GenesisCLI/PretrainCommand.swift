@@ -61,13 +61,16 @@ struct PretrainCommand: ParsableCommand {
         let transformName = session.resumed?.transforms ?? transforms.rawValue
         let seed = session.resumed?.seed ?? training.seed
         let pretext: GenesisTransforms? = transformName == TransformChoice.genesis.rawValue ? .official : nil
-        let data = try TrainingData(inputs: cubes, targets: try targets.map { try session.shardCubes($0, expect: cubes.spatial) }, transforms: pretext)
+        let trainer = session.trainer!
+        // The network family's input normalisation of the cubes (nnU-Net Genesis: nnunet-cubes), after the transforms.
+        let normalisation = trainer.source.trainingInputNormalisation
+        var data = try TrainingData(inputs: cubes, targets: try targets.map { try session.shardCubes($0, expect: cubes.spatial) }, transforms: pretext)
+        data.inputNormalisation = normalisation
         // Validation runs on rank 0 alone.
         let validationPairs = ranks.isRoot ? try validation.map {
             try TrainingData.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
-                                             seed: seed, threads: threads)
+                                             seed: seed, threads: threads, inputNormalisation: normalisation)
         } : nil
-        let trainer = session.trainer!
         var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
         run.transforms = transformName
         var extra: [String: Any] = ["settings": training.settings.json(optimizer: trainer.optimizer, run: run, threads: threads)]

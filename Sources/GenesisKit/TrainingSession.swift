@@ -106,6 +106,7 @@ public struct TrainingSession {
             trainer = Trainer(network: net, pretraining: true, loss: Loss(rawValue: net.recipe.pretrainLoss) ?? loss,
                               weights: loaded.mapped.store, optimizer: o.optimizer, threads: threads)
             trainedAs = "\(net), trained as \(framework.rawValue): \(net.recipe.summary)"
+                + (net.trainingInputNormalisation.map { "; inputs normalised as \($0.name): \($0.summary)" } ?? "")
         }
         var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
                                 transforms: transforms, loss: trainer.loss,
@@ -164,7 +165,7 @@ public struct TrainingSession {
                            stepsPerEpoch: perEpoch, shuffle: options.shuffle, transforms: transforms, loss: loss,
                            learningRate: learningRate, patience: options.patience, dataCount: dataCount,
                            dataSpatial: data.spatial)
-        run.scheduleKind = options.schedule.rawValue
+        run.scheduleKind = (options.schedule ?? .none).rawValue
         return run
     }
 
@@ -174,8 +175,9 @@ public struct TrainingSession {
                                      checkpoint: (Model, RunState) throws -> Void, extraJSON: [String: Any] = [:]) throws -> TrainingReport? {
         var run = run
         run.ranks = ranks.distributed ? ranks.count : nil
-        let scheduleKind = run.scheduleKind.flatMap(TrainingSettings.ScheduleKind.init(rawValue:)) ?? options.schedule
-        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: TrainingSettings.schedule(scheduleKind))
+        let scheduleKind = run.scheduleKind.flatMap(TrainingSettings.ScheduleKind.init(rawValue:)) ?? options.schedule ?? .none
+        let schedule = TrainingSettings.schedule(scheduleKind, epochs: run.totalSteps / max(1, run.stepsPerEpoch))
+        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: schedule)
         loop.metric = metric
         loop.shard = ranks.shard
         loop.collectives = ranks.collectives

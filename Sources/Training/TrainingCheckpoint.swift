@@ -39,8 +39,9 @@ public enum TrainingCheckpoint {
     /// family's network is written in PyTorch's format only (its own layout).
     public static func format(for path: String, network: any NetworkArchitecture) throws -> FormatKind {
         if network is Architecture { return try format(for: path, framework: network.conventions) }
-        // The family's own extension (`.model` for nnU-Net files) or PyTorch's.
-        let allowed = [".model"] + FrameworkName.torch.checkpointFormat.extensions
+        // PyTorch's extensions (the layout is the family's own: nnU-Net's `.model` files are such
+        // torch.save checkpoints under another name).
+        let allowed = FrameworkName.torch.checkpointFormat.extensions
         guard network.conventions == .torch, allowed.contains(where: { path.lowercased().hasSuffix($0) }) else {
             throw Failure.wrongFormat(file: path, framework: network.conventions, allowed: allowed)
         }

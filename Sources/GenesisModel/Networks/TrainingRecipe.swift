@@ -34,12 +34,17 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var finetuneLoss: String?
     public var finetuneOptimizer: OptimizerDefaults?
     public var finetuneSchedule: ScheduleRule
+    /// The family's named input normalisation (`NetworkFamily.inputWindows`) the official code
+    /// applies to [0, 1] cubes before the network, after the transforms; the target stays the
+    /// [0, 1] cube (nnU-Net Genesis: `nnunet-cubes`). nil: none.
+    public var inputWindow: String?
     /// In words, for the run's notes.
     public var summary: String
 
     public init(pretrainActivation: Activation = .none, pretrainLoss: String = "mse", pretrainTargetRepeated: Bool = false,
                 finetuneActivation: Activation = .none, finetuneLoss: String? = nil, finetuneOptimizer: OptimizerDefaults? = nil,
-                finetuneSchedule: ScheduleRule = .given, summary: String) {
+                finetuneSchedule: ScheduleRule = .given, inputWindow: String? = nil, summary: String) {
+        self.inputWindow = inputWindow
         self.pretrainActivation = pretrainActivation
         self.pretrainLoss = pretrainLoss
         self.pretrainTargetRepeated = pretrainTargetRepeated
@@ -62,8 +67,26 @@ public struct TrainingRecipe: Sendable, Equatable {
         pretrainActivation: .sigmoid, pretrainLoss: "mse", pretrainTargetRepeated: true,
         finetuneActivation: .softmax, finetuneLoss: "dc_and_ce",
         finetuneOptimizer: OptimizerDefaults(learningRate: 1e-2, momentum: 0.99, nesterov: true, weightDecay: 3e-5),
-        finetuneSchedule: .poly(exponent: 0.9, maxEpochs: 1000),
+        finetuneSchedule: .poly(exponent: 0.9, maxEpochs: 1000), inputWindow: "nnunet-cubes",
         summary: "nnU-Net Genesis's recipe: pretraining with sigmoid on the logits and MSE against the cube repeated over the classes; fine-tuning as nnUNetTrainerV2 (softmax, DC_and_CE_loss, SGD Nesterov momentum 0.99, weight decay 3e-5, poly lr)")
+}
+
+extension NetworkArchitecture {
+    /// The recipe's input normalisation of [0, 1] cubes (`TrainingRecipe.inputWindow`), if any.
+    public var trainingInputNormalisation: InputNormalisation? {
+        guard let name = recipe.inputWindow else { return nil }
+        return NetworkFamilies.family(family).inputWindows.first { $0.name == name }
+    }
+}
+
+extension InputNormalisation {
+    /// (clip(v * inputScale + inputOffset, low, high) - mean) / std in double, rounded once.
+    public func apply(_ values: inout [Float]) {
+        for i in values.indices {
+            let hu = min(max(Double(values[i]) * inputScale + inputOffset, low), high)
+            values[i] = Float((hu - mean) / std)
+        }
+    }
 }
 
 extension NetworkDescription {
