@@ -68,27 +68,42 @@ struct FinetuneCommand: ParsableCommand {
         let seed = resumed?.run.seed ?? training.seed
         let split = resumed?.run.validationSplit ?? validationSplit
         let convert: FinetuneData.Targets = task == .segmentation ? FinetuneSupport.segmentationTargets : FinetuneSupport.classificationTargets
-        let wanted = classes ?? resumed?.run.classes, spatial = resumed?.run.dataSpatial
+        // The model, read once; a network of another family fine-tunes to its own label count by default.
+        let model = try resumed?.loaded ?? ModelLoader.load(initial!)
+        let network = try model.networkArchitecture()
+        let familyLabels = network is Architecture ? nil : network.labels
+        let wanted = classes ?? resumed?.run.classes ?? familyLabels, spatial = resumed?.run.dataSpatial
         let loaded = ranks.distributed
             ? try FinetuneData.shard(images: images, labels: labels, spatial: spatial, classes: wanted, targets: convert, segmentation: task == .segmentation,
                                      split: split, seed: seed, ranks: ranks, batch: batch, shuffle: shuffle)
             : try FinetuneData.whole(images: images, labels: labels, spatial: spatial, classes: wanted, targets: convert,
                                      segmentation: task == .segmentation, split: split, seed: seed)
-        let data = loaded.train, validation = loaded.validation, k = loaded.classes
-        let lossKind = resumed?.run.loss ?? loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
-        if lossKind == .ce, k == 1 {
-            throw WorkflowError(subject: "--loss", message: "ce needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
+        var data = loaded.train, validation = loaded.validation
+        let k = loaded.classes
+        // A network family's input normalisation of [0, 1] images (nnU-Net Genesis: nnunet-cubes).
+        let normalisation = network.trainingInputNormalisation
+        data.inputNormalisation = normalisation
+        if let n = normalisation, var v = validation {
+            n.apply(&v.0.data)
+            validation = v
         }
-
-        var session = TrainingSession(kind: "finetune", out: out, options: training.settings, json: json, trainer: nil, resumed: resumed?.run,
+        let givenLoss = resumed?.run.loss ?? loss
+        if let l = givenLoss, [.ce, .dcAndCE].contains(l), k == 1 {
+            throw WorkflowError(subject: "--loss", message: "\(l.rawValue) needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
+        }
+        let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training.settings,
+                                           freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: givenLoss, threads: threads, loaded: model)
+        let lossKind = setup.loss
+        // The network family's schedule when --schedule names none (nnU-Net: poly).
+        var settings = training.settings
+        if settings.schedule == nil { settings.schedule = setup.schedule }
+        var session = TrainingSession(kind: "finetune", out: out, options: settings, json: json, trainer: nil, resumed: resumed?.run,
                                       transforms: "none", loss: lossKind, notes: [])
         session.ranks = ranks
-        let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training.settings,
-                                           freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: lossKind, threads: threads)
         session.notes = setup.notes
         session.modulePrefix = setup.modulePrefix
         if !json, ranks.isRoot { for line in setup.report.lines { CLIOutput.warn(line) } }
-        _ = try TrainingCheckpoint.format(for: out, framework: setup.framework)   // refuse a wrong extension before training
+        _ = try TrainingCheckpoint.format(for: out, network: network)   // refuse a wrong extension before training
         if resumed == nil, data.inputs.totalCount < training.batch {
             throw WorkflowError(subject: "--images", message: "\(data.inputs.totalCount) training images are fewer than one batch of \(training.batch) (--batch)")
         }
@@ -103,7 +118,7 @@ struct FinetuneCommand: ParsableCommand {
         }
         func extra(_ optimizer: Optimizer) -> [String: Any] {
             ["loading": setup.report.json, "task": task.rawValue, "classes": k, "validation_split": split, "freeze_encoder": run.frozenEncoder ?? false,
-             "settings": training.settings.json(optimizer: optimizer, run: run, threads: threads)]
+             "settings": settings.json(optimizer: optimizer, run: run, threads: threads)]
         }
         switch setup.model {
         case let .segmentation(trainer):
