@@ -71,7 +71,8 @@ extension FinetuneSetup {
                                   nesterov: kind == .sgd && options.momentum == nil && (d?.nesterov ?? false),
                                   weightDecay: options.weightDecay ?? d?.weightDecay ?? 0)
             let sgd = kind == .sgd ? ", momentum \(optimizer.momentum)\(optimizer.nesterov ? " Nesterov" : "")" : ""
-            notes = ["\(network), trained as \(source.conventions.rawValue): \(recipe.summary)",
+            notes = ["\(network), trained as \(source.conventions.rawValue): \(recipe.summary)"
+                        + (source.trainingInputNormalisation.map { "; images normalised as \($0.name): \($0.summary)" } ?? ""),
                      "loss \(lossKind.rawValue)\(loss == nil ? " (the family's)" : ""); a fresh \(kind.rawValue) optimizer (\(source.conventions.rawValue) convention, lr \(optimizer.learningRate)\(sgd), weight decay \(optimizer.weightDecay)); schedule \((options.schedule ?? Self.familySchedule(recipe)).rawValue)\(options.schedule == nil ? " (the family's)" : "")"]
         }
         let trainer = Trainer(network: network, pretraining: false, loss: lossKind, weights: weights, optimizer: optimizer, threads: threads)
