@@ -14,6 +14,8 @@ struct FinetuneCommand: ParsableCommand {
 
         A fresh optimizer starts, whatever optimizer state the model records: SGD (lr 0.1, momentum 0.9) unless --optimizer adam (lr 1e-3); --lr and --momentum override. What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head and the head's optimizer state in each (all resume exactly): .genesis and .pt keep the head tensors as head.fc1.weight, head.fc1.bias, head.fc2.weight, head.fc2.bias (PyTorch layout; in a .pt their optimizer state follows the network's parameters, positions 64-67 for the PyTorch network), .h5 is a Keras full save of the classifier itself (tf_keras load_model gives encoder -> GlobalAveragePooling3D -> dense_1 Dense(1024, relu) -> dense_2 Dense(K, sigmoid|softmax)), the decoder kept beside it in a group Keras does not read, so the file still reads back as a whole Genesis network. `genesis run --classifier` runs a classifier file.
 
+        An nnU-Net Genesis model fine-tunes for segmentation with nnU-Net's own conventions (nnUNetTrainerV2): softmax and DC_and_CE_loss (batch Dice, smooth 1e-5, no background, + cross-entropy), a fresh SGD with lr 1e-2, Nesterov momentum 0.99 and weight decay 3e-5 (flags override), the poly schedule lr (1 - epoch / epochs)^0.9 unless --schedule names another, the network's 2 labels by default (a 0/1 mask: background and foreground), images normalised as the file's training normalised its cubes (nnunet-cubes); its checkpoint is the file's own torch layout (.pt). Schedules, loss and optimizer are said in the notes and --json settings.
+
         Data parallel under mpirun or srun as pretrain (--sync-bn, --mpi-timeout); the Dice loss is formed from the sums of every rank.
 
         Examples:
@@ -31,7 +33,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Images (.npy), (N, D, H, W) or (N, 1, D, H, W), values in [0, 1].") var images: String
     @Option(help: "Labels (.npy): see above.") var labels: String
     @Option(parsing: .unconditional, help: "Classes K (default: from the labels).") var classes: Int?
-    @Option(help: "dice, bce, ce or mse (default: dice for segmentation; bce for one class, ce for more in classification).") var loss: Loss?
+    @Option(help: "dice, bce, ce, mse or dc_and_ce (default: dice for segmentation, dc_and_ce for an nnU-Net network; bce for one class, ce for more in classification).") var loss: Loss?
     @Flag(help: "Train only the decoder and head (segmentation) or the head (classification).") var freezeEncoder = false
     @Option(parsing: .unconditional, help: "Fraction of the images held out for validation, seeded by --seed (default 0: none).") var validationSplit: Double = 0
     @OptionGroup var training: TrainingOptions

@@ -65,10 +65,10 @@ extension FinetuneSetup {
         } else {
             let d = recipe.finetuneOptimizer
             let kind = options.optimizer ?? .sgd
+            let momentum = kind == .sgd ? options.momentum ?? d?.momentum ?? 0.9 : 0
             optimizer = Optimizer(kind: kind, convention: source.conventions,
                                   learningRate: options.learningRate ?? (kind == .sgd ? d?.learningRate ?? 0.1 : 1e-3),
-                                  momentum: kind == .sgd ? options.momentum ?? d?.momentum ?? 0.9 : 0,
-                                  nesterov: kind == .sgd && options.momentum == nil && (d?.nesterov ?? false),
+                                  momentum: momentum, nesterov: momentum > 0 && (d?.nesterov ?? false),
                                   weightDecay: options.weightDecay ?? d?.weightDecay ?? 0)
             let sgd = kind == .sgd ? ", momentum \(optimizer.momentum)\(optimizer.nesterov ? " Nesterov" : "")" : ""
             notes = ["\(network), trained as \(source.conventions.rawValue): \(recipe.summary)"
