@@ -66,7 +66,18 @@ final class NNUNetTrainingCLITests: XCTestCase {
         XCTAssertEqual(epochs.first?["lr"] as? Double ?? 0, 1e-2 * pow(0.5, 0.9), accuracy: 1e-12)
         XCTAssertEqual(epochs.last?["lr"] as? Double, 0)
         XCTAssertTrue((j["notes"] as? [String] ?? []).joined().contains("(the family's)"))
-        XCTAssertEqual(try TorchReader.read(d.dir + "/seg.pt").stateDictKey, "state_dict")
+        let whole = try TorchReader.read(d.dir + "/seg.pt")
+        XCTAssertEqual(whole.stateDictKey, "state_dict")
+        // One step, then a resume to the end: the same bits as the run in one go.
+        let cut = ["finetune", "--task", "segmentation", "--images", d.cubes, "--labels", d.masks, "--batch", "2", "--threads", "2",
+                   "--out", d.dir + "/cut.pt", "--json"]
+        XCTAssertEqual(try genesis(cut + ["--init", fixture, "--steps", "1"]).status, 0)
+        let resumed = try genesis(["finetune", "--resume", d.dir + "/cut.pt", "--images", d.cubes, "--labels", d.masks, "--steps", "4",
+                                   "--threads", "2", "--out", d.dir + "/cut.pt", "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(resumed.json?["losses"] as? [Double], Array((j["losses"] as? [Double] ?? []).dropFirst()))
+        let back = try TorchReader.read(d.dir + "/cut.pt")
+        for name in whole.stateDict.names { XCTAssertEqual(back.stateDict[name]?.bytes, whole.stateDict[name]?.bytes, name) }
         // A flag overrides the family's default.
         let step = try genesis(["finetune", "--init", fixture, "--task", "segmentation", "--images", d.cubes, "--labels", d.masks, "--batch", "2",
                                 "--steps", "1", "--schedule", "none", "--lr", "0.001", "--threads", "2", "--out", d.dir + "/seg2.pt", "--json"])
