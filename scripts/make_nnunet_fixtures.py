@@ -51,6 +51,11 @@ Outputs (Tests/References/nnunet/):
   `v2_zero` (v2 keys v1 has no tensor for: transposed-convolution and seg-layer biases),
   `max_abs_output_difference` of the v2 network loaded strictly with the v1 weights that way
   (zero biases) against the v1 logits.
+- `sgd_nesterov.h5`: torch.optim.SGD as nnUNetTrainerV2 fine-tunes (lr 1e-2, momentum 0.99,
+  Nesterov, weight decay 3e-5) on one seeded float32 parameter `w0` (3, 4, 5) over 4 seeded
+  gradients `gradients` (4, 3, 4, 5): `weights` and `momentum_buffers` (4, 3, 4, 5) after each step;
+  the learning rate of step k set by the poly rule lr 1e-2 (1 - k / 10)^0.9 (`lrs`, as the
+  trainer's maybe_update_lr sets it at each epoch's start, max 10 epochs here).
 - `nnUNetPlans.json`: a minimal nnU-Net v2 plans file with configuration `3d_fullres`
   describing that network (architecture.network_class_name / arch_kwargs /
   _kw_requires_import, as nnunetv2 >= 2.4 writes them).
@@ -65,7 +70,8 @@ from nnunet.training.loss_functions.dice_loss import DC_and_CE_loss
 torch.manual_seed(0)
 torch.set_num_threads(1)
 rng = np.random.default_rng(0)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "References", "nnunet")
+OUT = os.environ.get("NNUNET_FIXTURES_OUT",
+                     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "References", "nnunet"))
 os.makedirs(OUT, exist_ok=True)
 
 BASE, CAP, CLASSES = 4, 8, 2
@@ -294,3 +300,26 @@ with open(os.path.join(OUT, "plainconvunet_keys.json"), "w") as f:
 
 for name in sorted(os.listdir(OUT)):
     print(f"{name}: {os.path.getsize(os.path.join(OUT, name))} bytes")
+
+# torch.optim.SGD as nnUNetTrainerV2 fine-tunes: Nesterov momentum 0.99, weight decay 3e-5, poly lr.
+nrng = np.random.default_rng(7)
+w = torch.nn.Parameter(torch.from_numpy(nrng.normal(0, 1, (3, 4, 5)).astype(np.float32)))
+sgd = torch.optim.SGD([w], 1e-2, weight_decay=3e-5, momentum=0.99, nesterov=True)
+gs = nrng.normal(0, 1, (4, 3, 4, 5)).astype(np.float32)
+w0 = w.detach().clone().numpy()
+after, bufs, lrs = [], [], []
+for k in range(4):
+    lr = 1e-2 * (1 - k / 10) ** 0.9
+    sgd.param_groups[0]["lr"] = lr
+    w.grad = torch.from_numpy(gs[k].copy())
+    sgd.step()
+    after.append(w.detach().clone().numpy())
+    bufs.append(sgd.state[w]["momentum_buffer"].clone().numpy())
+    lrs.append(lr)
+with h5py.File(os.path.join(OUT, "sgd_nesterov.h5"), "w") as f:
+    f["w0"], f["gradients"] = w0, gs
+    f["weights"], f["momentum_buffers"] = np.stack(after), np.stack(bufs)
+    f["lrs"] = np.array(lrs, np.float64)
+    f.attrs["momentum"], f.attrs["weight_decay"], f.attrs["nesterov"] = 0.99, 3e-5, True
+    f.attrs["made_by"] = "scripts/make_nnunet_fixtures.py (torch %s optim.SGD)" % torch.__version__
+print("SGD Nesterov: 4 steps, final |w| max", float(np.abs(after[-1]).max()))

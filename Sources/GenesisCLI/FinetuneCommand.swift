@@ -14,6 +14,8 @@ struct FinetuneCommand: ParsableCommand {
 
         A fresh optimizer starts, whatever optimizer state the model records: SGD (lr 0.1, momentum 0.9) unless --optimizer adam (lr 1e-3); --lr and --momentum override. What was loaded, what is new and what is left out, and why, is reported (and in --json as "loading"); nothing is skipped silently. Training follows the model's framework (BN momentum and epsilon, optimizer convention). Checkpoints: .h5 or .genesis for a Keras model, .pt or .genesis for a PyTorch one; a classifier is written with its head and the head's optimizer state in each (all resume exactly): .genesis and .pt keep the head tensors as head.fc1.weight, head.fc1.bias, head.fc2.weight, head.fc2.bias (PyTorch layout; in a .pt their optimizer state follows the network's parameters, positions 64-67 for the PyTorch network), .h5 is a Keras full save of the classifier itself (tf_keras load_model gives encoder -> GlobalAveragePooling3D -> dense_1 Dense(1024, relu) -> dense_2 Dense(K, sigmoid|softmax)), the decoder kept beside it in a group Keras does not read, so the file still reads back as a whole Genesis network. `genesis run --classifier` runs a classifier file.
 
+        An nnU-Net Genesis model fine-tunes for segmentation with nnU-Net's own conventions (nnUNetTrainerV2): softmax and DC_and_CE_loss (batch Dice, smooth 1e-5, no background, + cross-entropy), a fresh SGD with lr 1e-2, Nesterov momentum 0.99 and weight decay 3e-5 (flags override), the poly schedule lr (1 - epoch / epochs)^0.9 unless --schedule names another, the network's 2 labels by default (a 0/1 mask: background and foreground), images normalised as the file's training normalised its cubes (nnunet-cubes); its checkpoint is the file's own torch layout (.pt). Schedules, loss and optimizer are said in the notes and --json settings.
+
         Data parallel under mpirun or srun as pretrain (--sync-bn, --mpi-timeout); the Dice loss is formed from the sums of every rank.
 
         Examples:
@@ -31,7 +33,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Images (.npy), (N, D, H, W) or (N, 1, D, H, W), values in [0, 1].") var images: String
     @Option(help: "Labels (.npy): see above.") var labels: String
     @Option(parsing: .unconditional, help: "Classes K (default: from the labels).") var classes: Int?
-    @Option(help: "dice, bce, ce or mse (default: dice for segmentation; bce for one class, ce for more in classification).") var loss: Loss?
+    @Option(help: "dice, bce, ce, mse or dc_and_ce (default: dice for segmentation, dc_and_ce for an nnU-Net network; bce for one class, ce for more in classification).") var loss: Loss?
     @Flag(help: "Train only the decoder and head (segmentation) or the head (classification).") var freezeEncoder = false
     @Option(parsing: .unconditional, help: "Fraction of the images held out for validation, seeded by --seed (default 0: none).") var validationSplit: Double = 0
     @OptionGroup var training: TrainingOptions
@@ -68,27 +70,42 @@ struct FinetuneCommand: ParsableCommand {
         let seed = resumed?.run.seed ?? training.seed
         let split = resumed?.run.validationSplit ?? validationSplit
         let convert: FinetuneData.Targets = task == .segmentation ? FinetuneSupport.segmentationTargets : FinetuneSupport.classificationTargets
-        let wanted = classes ?? resumed?.run.classes, spatial = resumed?.run.dataSpatial
+        // The model, read once; a network of another family fine-tunes to its own label count by default.
+        let model = try resumed?.loaded ?? ModelLoader.load(initial!)
+        let network = try model.networkArchitecture()
+        let familyLabels = network is Architecture ? nil : network.labels
+        let wanted = classes ?? resumed?.run.classes ?? familyLabels, spatial = resumed?.run.dataSpatial
         let loaded = ranks.distributed
             ? try FinetuneData.shard(images: images, labels: labels, spatial: spatial, classes: wanted, targets: convert, segmentation: task == .segmentation,
                                      split: split, seed: seed, ranks: ranks, batch: batch, shuffle: shuffle)
             : try FinetuneData.whole(images: images, labels: labels, spatial: spatial, classes: wanted, targets: convert,
                                      segmentation: task == .segmentation, split: split, seed: seed)
-        let data = loaded.train, validation = loaded.validation, k = loaded.classes
-        let lossKind = resumed?.run.loss ?? loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
-        if lossKind == .ce, k == 1 {
-            throw WorkflowError(subject: "--loss", message: "ce needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
+        var data = loaded.train, validation = loaded.validation
+        let k = loaded.classes
+        // A network family's input normalisation of [0, 1] images (nnU-Net Genesis: nnunet-cubes).
+        let normalisation = network.trainingInputNormalisation
+        data.inputNormalisation = normalisation
+        if let n = normalisation, var v = validation {
+            n.apply(&v.0.data)
+            validation = v
         }
-
-        var session = TrainingSession(kind: "finetune", out: out, options: training.settings, json: json, trainer: nil, resumed: resumed?.run,
+        let givenLoss = resumed?.run.loss ?? loss
+        if let l = givenLoss, [.ce, .dcAndCE].contains(l), k == 1 {
+            throw WorkflowError(subject: "--loss", message: "\(l.rawValue) needs two or more classes (one sigmoid output gives no gradient to the negatives): use bce for one class")
+        }
+        let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training.settings,
+                                           freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: givenLoss, threads: threads, loaded: model)
+        let lossKind = setup.loss
+        // The network family's schedule when --schedule names none (nnU-Net: poly).
+        var settings = training.settings
+        if settings.schedule == nil { settings.schedule = setup.schedule }
+        var session = TrainingSession(kind: "finetune", out: out, options: settings, json: json, trainer: nil, resumed: resumed?.run,
                                       transforms: "none", loss: lossKind, notes: [])
         session.ranks = ranks
-        let setup = try FinetuneSetup.make(task: task, classes: k, initial: initial, resumed: resumed, options: training.settings,
-                                           freezeEncoder: resumed?.run.frozenEncoder ?? freezeEncoder, loss: lossKind, threads: threads)
         session.notes = setup.notes
         session.modulePrefix = setup.modulePrefix
         if !json, ranks.isRoot { for line in setup.report.lines { CLIOutput.warn(line) } }
-        _ = try TrainingCheckpoint.format(for: out, framework: setup.framework)   // refuse a wrong extension before training
+        _ = try TrainingCheckpoint.format(for: out, network: network)   // refuse a wrong extension before training
         if resumed == nil, data.inputs.totalCount < training.batch {
             throw WorkflowError(subject: "--images", message: "\(data.inputs.totalCount) training images are fewer than one batch of \(training.batch) (--batch)")
         }
@@ -103,7 +120,7 @@ struct FinetuneCommand: ParsableCommand {
         }
         func extra(_ optimizer: Optimizer) -> [String: Any] {
             ["loading": setup.report.json, "task": task.rawValue, "classes": k, "validation_split": split, "freeze_encoder": run.frozenEncoder ?? false,
-             "settings": training.settings.json(optimizer: optimizer, run: run, threads: threads)]
+             "settings": settings.json(optimizer: optimizer, run: run, threads: threads)]
         }
         switch setup.model {
         case let .segmentation(trainer):

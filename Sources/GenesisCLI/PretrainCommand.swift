@@ -10,6 +10,8 @@ struct PretrainCommand: ParsableCommand {
         discussion: """
         Each step takes a batch of cubes, applies the Models Genesis transforms (flip, local pixel shuffling, non-linear intensity map, in- or out-painting, exactly as the official generate_pair), and trains the network to restore the (flipped) original with MSE, as the source framework would: a Keras model trains as tf_keras train_on_batch (BN momentum 0.99, epsilon 1e-3, Keras SGD/Adam), a PyTorch model as the official PyTorch code (momentum 0.1, epsilon 1e-5, torch SGD/Adam). The optimizer continues the state the model records unless --optimizer names another.
 
+        An nnU-Net Genesis model (genesis_nnunet_luna16_006.model) continues as its official script trained it: sigmoid on the logits, MSE against the cube repeated over the 2 classes, the file's SGD state (seg_outputs.0-3, which get no gradient, are left alone as PyTorch leaves them), inputs normalised after the transforms as (x * 2000 - 1000 - (-775.8457)) / 251.9326; the checkpoint (.pt) is the file's own layout, which Generic_UNet and torch.optim.SGD load with load_state_dict.
+
         Data: .npy files of cubes, (N, 64, 64, 32) float64 in [0, 1] as the official cube files, or (N, 1, D, H, W); several files with commas. --transforms none trains input -> target as given (--targets T.npy, else the input itself).
 
         The checkpoint (OUT) is written in its extension's format: .h5 (Keras full save) or .genesis for a Keras model, .pt (official layout) or .genesis for a PyTorch one, with optimizer state and the run's progress, atomically, every --checkpoint-every steps and at the end. --resume OUT continues the run exactly (weights, optimizer, step, data order, transforms); --steps and --epochs count the whole run.
@@ -61,13 +63,16 @@ struct PretrainCommand: ParsableCommand {
         let transformName = session.resumed?.transforms ?? transforms.rawValue
         let seed = session.resumed?.seed ?? training.seed
         let pretext: GenesisTransforms? = transformName == TransformChoice.genesis.rawValue ? .official : nil
-        let data = try TrainingData(inputs: cubes, targets: try targets.map { try session.shardCubes($0, expect: cubes.spatial) }, transforms: pretext)
+        let trainer = session.trainer!
+        // The network family's input normalisation of the cubes (nnU-Net Genesis: nnunet-cubes), after the transforms.
+        let normalisation = trainer.source.trainingInputNormalisation
+        var data = try TrainingData(inputs: cubes, targets: try targets.map { try session.shardCubes($0, expect: cubes.spatial) }, transforms: pretext)
+        data.inputNormalisation = normalisation
         // Validation runs on rank 0 alone.
         let validationPairs = ranks.isRoot ? try validation.map {
             try TrainingData.validationPairs(try TrainingSession.cubes($0, expect: cubes.spatial), targets: nil, transforms: pretext,
-                                             seed: seed, threads: threads)
+                                             seed: seed, threads: threads, inputNormalisation: normalisation)
         } : nil
-        let trainer = session.trainer!
         var run = try session.runState(data: cubes, framework: trainer.framework, learningRate: trainer.optimizer.learningRate)
         run.transforms = transformName
         var extra: [String: Any] = ["settings": training.settings.json(optimizer: trainer.optimizer, run: run, threads: threads)]

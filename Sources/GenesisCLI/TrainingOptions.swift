@@ -11,8 +11,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Learning rate (default: pretrain keeps the recorded one; finetune, or a model recording none: 0.1 for SGD, 1e-3 for Adam; the official pretraining used 1.0).") var lr: Double?
     @Option(parsing: .unconditional, help: "SGD momentum (default: pretrain keeps the recorded one; else 0.9).") var momentum: Double?
     @Option(parsing: .unconditional, help: "Weight decay (default 0; PyTorch: added to the gradient; Keras: decoupled).") var weightDecay: Double?
-    @Option(help: "Learning-rate schedule: none, step (x0.5 every 40 epochs, PyTorch StepLR) or plateau (x0.5 after 10 epochs without improvement, floor 1e-6, Keras ReduceLROnPlateau).")
-    var schedule: TrainingSettings.ScheduleKind = .none
+    @Option(help: "Learning-rate schedule: none, step (x0.5 every 40 epochs, PyTorch StepLR), plateau (x0.5 after 10 epochs without improvement, floor 1e-6, Keras ReduceLROnPlateau) or poly (nnU-Net: lr (1 - epoch / epochs)^0.9 over the run's epochs). Default: none; finetune of an nnU-Net network: poly.")
+    var schedule: TrainingSettings.ScheduleKind?
     @Option(parsing: .unconditional, help: "Stop after this many epochs without improvement of the validation loss (else the training loss).") var patience: Int?
     @Option(help: "Seed (default 0) of the data order, and of pretrain's transforms or finetune's validation split.") var seed: UInt64 = 0
     @Flag(help: "Take the cubes in file order: step k uses cubes k*B ..< (k+1)*B of the epoch.") var noShuffle = false

@@ -25,12 +25,21 @@ public struct FinetuneSetup {
     public let modulePrefix: Bool
     /// The source's Keras layer names (`LoadedModel.kerasLayerNames`), kept by Keras checkpoints.
     public let kerasLayerNames: [String: String]
+    /// The loss trained with (given, else the task's or the network family's default).
+    public let loss: Loss
+    /// The schedule when the run names none (the network family's; `none` for the Genesis U-Net).
+    public let schedule: TrainingSettings.ScheduleKind
 
     public static func make(task: FinetuneTask, classes k: Int, initial: String?,
                      resumed: (loaded: LoadedModel, optimizer: Optimizer, run: RunState)?, options: TrainingSettings,
-                     freezeEncoder: Bool, loss: Loss, threads: Int) throws -> FinetuneSetup {
-        let loaded = try resumed?.loaded ?? ModelLoader.load(initial!)
-        let source = try loaded.architecture()
+                     freezeEncoder: Bool, loss: Loss?, threads: Int, loaded given: LoadedModel? = nil) throws -> FinetuneSetup {
+        let loaded = try given ?? resumed?.loaded ?? ModelLoader.load(initial!)
+        let network = try loaded.networkArchitecture()
+        guard let source = network as? Architecture else {
+            return try makeFamily(network: network, loaded: loaded, task: task, classes: k, resumed: resumed, options: options,
+                                  freezeEncoder: freezeEncoder, loss: loss, threads: threads)
+        }
+        let loss = loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
         if resumed == nil {
             let problems = Verification.verify(loaded.mapped, against: source).problems.filter { $0.kind != .unexpected }
             guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: loaded.path, problems: problems) }
@@ -103,6 +112,6 @@ public struct FinetuneSetup {
             model = .classification(t)
         }
         return FinetuneSetup(model: model, framework: framework, learningRate: optimizer.learningRate, report: report, notes: notes,
-                             modulePrefix: loaded.mapped.hadModulePrefix, kerasLayerNames: loaded.kerasLayerNames)
+                             modulePrefix: loaded.mapped.hadModulePrefix, kerasLayerNames: loaded.kerasLayerNames, loss: loss, schedule: .none)
     }
 }

@@ -64,15 +64,21 @@ public struct TrainingSession {
                                 transforms: String, loss: Loss, json: Bool, threads: Int) throws -> TrainingSession {
         if let resume {
             let r = try TrainingCheckpoint.resume(resume)
-            let arch = try r.loaded.architecture()
+            let net = try r.loaded.networkArchitecture()
             guard r.run.kind == kind else {
                 throw WorkflowError(subject: resume, message: "it records a \(r.run.kind) run; continue it with genesis \(r.run.kind)")
             }
-            _ = try TrainingCheckpoint.format(for: out, framework: r.run.framework)
+            _ = try TrainingCheckpoint.format(for: out, network: net)
             var optimizer = r.optimizer
             optimizer.learningRate = r.run.schedule.learningRate
-            let trainer = Trainer(architecture: arch, framework: r.run.framework, bnEpsilon: r.loaded.effectiveBNEpsilon, loss: r.run.loss,
+            let trainer: Trainer
+            if let arch = net as? Architecture {
+                trainer = Trainer(architecture: arch, framework: r.run.framework, bnEpsilon: r.loaded.effectiveBNEpsilon, loss: r.run.loss,
                                   weights: r.loaded.mapped.store, optimizer: optimizer, threads: threads)
+            } else {
+                trainer = Trainer(network: net, pretraining: kind == "pretrain", loss: r.run.loss, weights: r.loaded.mapped.store,
+                                  optimizer: optimizer, threads: threads)
+            }
             var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: r.run,
                                     transforms: r.run.transforms, loss: r.run.loss,
                                     notes: ["resuming \(resume) at step \(r.run.step) of \(r.run.totalSteps)"])
@@ -82,17 +88,29 @@ public struct TrainingSession {
         }
         let path = initial!
         let loaded = try ModelLoader.load(path)
-        let arch = try loaded.architecture()
-        let problems = Verification.verify(loaded.mapped, against: arch).problems.filter { $0.kind != .unexpected }
+        let net = try loaded.networkArchitecture()
+        let problems = net.verify(loaded.mapped).filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: path, problems: problems) }
-        let framework = Framework(arch.variant)
-        _ = try TrainingCheckpoint.format(for: out, framework: framework)
+        let framework = net.conventions
+        _ = try TrainingCheckpoint.format(for: out, network: net)
         let o = options.optimizer(recorded: loaded.optimizer, framework: framework, fresh: kind == "finetune")
-        let trainer = Trainer(architecture: arch, framework: framework, bnEpsilon: loaded.effectiveBNEpsilon, loss: loss,
+        let trainer: Trainer
+        let trainedAs: String
+        if let arch = net as? Architecture {
+            trainer = Trainer(architecture: arch, framework: framework, bnEpsilon: loaded.effectiveBNEpsilon, loss: loss,
                               weights: loaded.mapped.store, optimizer: o.optimizer, threads: threads)
+            trainedAs = Self.trainedAs(arch, framework, trainer.bnEpsilon)
+        } else {
+            // Another family's network: trained as its recipe says (pretraining here; finetune
+            // builds its model in FinetuneSetup).
+            trainer = Trainer(network: net, pretraining: true, loss: Loss(rawValue: net.recipe.pretrainLoss) ?? loss,
+                              weights: loaded.mapped.store, optimizer: o.optimizer, threads: threads)
+            trainedAs = "\(net), trained as \(framework.rawValue): \(net.recipe.summary)"
+                + (net.trainingInputNormalisation.map { "; inputs normalised as \($0.name): \($0.summary)" } ?? "")
+        }
         var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
-                                transforms: transforms, loss: loss,
-                                notes: [Self.trainedAs(arch, framework, trainer.bnEpsilon), o.note])
+                                transforms: transforms, loss: trainer.loss,
+                                notes: [trainedAs, o.note])
         s.modulePrefix = loaded.mapped.hadModulePrefix
         s.kerasLayerNames = loaded.kerasLayerNames
         return s
@@ -147,7 +165,7 @@ public struct TrainingSession {
                            stepsPerEpoch: perEpoch, shuffle: options.shuffle, transforms: transforms, loss: loss,
                            learningRate: learningRate, patience: options.patience, dataCount: dataCount,
                            dataSpatial: data.spatial)
-        run.scheduleKind = options.schedule.rawValue
+        run.scheduleKind = (options.schedule ?? .none).rawValue
         return run
     }
 
@@ -157,8 +175,9 @@ public struct TrainingSession {
                                      checkpoint: (Model, RunState) throws -> Void, extraJSON: [String: Any] = [:]) throws -> TrainingReport? {
         var run = run
         run.ranks = ranks.distributed ? ranks.count : nil
-        let scheduleKind = run.scheduleKind.flatMap(TrainingSettings.ScheduleKind.init(rawValue:)) ?? options.schedule
-        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: TrainingSettings.schedule(scheduleKind))
+        let scheduleKind = run.scheduleKind.flatMap(TrainingSettings.ScheduleKind.init(rawValue:)) ?? options.schedule ?? .none
+        let schedule = TrainingSettings.schedule(scheduleKind, epochs: run.totalSteps / max(1, run.stepsPerEpoch))
+        var loop = TrainingLoop(trainer: model, run: run, data: data, validation: validation, schedule: schedule)
         loop.metric = metric
         loop.shard = ranks.shard
         loop.collectives = ranks.collectives

@@ -7,7 +7,7 @@ import Training
 /// a program sets to run a `TrainingSession` (the CLI fills it from its flags). nil means the
 /// documented default (e.g. a recorded optimizer's own learning rate).
 public struct TrainingSettings: Sendable {
-    public enum ScheduleKind: String, CaseIterable, Sendable { case none, step, plateau }
+    public enum ScheduleKind: String, CaseIterable, Sendable { case none, step, plateau, poly }
 
     /// Steps the whole run takes (a resumed run counts the steps already done).
     public var steps: Int?
@@ -19,7 +19,8 @@ public struct TrainingSettings: Sendable {
     public var learningRate: Double?
     public var momentum: Double?
     public var weightDecay: Double?
-    public var schedule: ScheduleKind = .none
+    /// nil: the default, `none`, or the network family's fine-tuning schedule (nnU-Net's poly).
+    public var schedule: ScheduleKind?
     public var patience: Int?
     public var seed: UInt64 = 0
     public var shuffle = true
@@ -54,15 +55,18 @@ public struct TrainingSettings: Sendable {
     public func json(optimizer o: Optimizer, run: RunState, threads: Int) -> [String: Any] {
         ["optimizer": o.kind.rawValue, "lr": o.learningRate, "momentum": o.momentum, "weight_decay": o.weightDecay,
          "batch": run.batch, "seed": Int(truncatingIfNeeded: run.seed), "shuffle": run.shuffle, "loss": run.loss.rawValue, "transforms": run.transforms,
-         "schedule": run.scheduleKind ?? schedule.rawValue, "patience": patience as Any, "checkpoint_every": checkpointEvery,
+         "nesterov": o.nesterov, "schedule": run.scheduleKind ?? (schedule ?? .none).rawValue, "patience": patience as Any, "checkpoint_every": checkpointEvery,
          "threads": threads, "sync_bn": syncBN, "mpi_timeout": mpiTimeout, "log": log ?? NSNull()]
     }
 
-    public static func schedule(_ kind: ScheduleKind) -> Schedule {
+    /// `epochs`: the run's length in epochs (poly decays to 0 at its end, as nnU-Net's poly
+    /// over `max_num_epochs`).
+    public static func schedule(_ kind: ScheduleKind, epochs: Int) -> Schedule {
         switch kind {
         case .none: return .constant
         case .step: return .officialStep
         case .plateau: return .officialPlateau
+        case .poly: return .poly(exponent: 0.9, maxEpochs: max(1, epochs))
         }
     }
 

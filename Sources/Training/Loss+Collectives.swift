@@ -9,15 +9,16 @@ extension Loss {
     /// are added over the ranks first; the loss and dL/dp then come from the global sums (the
     /// gradient times N for the averaging). With `--sync-bn` this gives what one process
     /// computes on the global batch, for every loss.
-    public func evaluate(_ p: [Float], _ y: [Float], channels: Int = 1, across collectives: (any Collectives)?) throws -> Value {
-        guard let collectives, collectives.ranks > 1 else { return evaluate(p, y, channels: channels) }
+    /// `dc_and_ce` over ranks averages each slice's batch Dice (not one global ratio yet).
+    public func evaluate(_ p: [Float], _ y: [Float], channels: Int = 1, batch: Int = 1, across collectives: (any Collectives)?) throws -> Value {
+        guard let collectives, collectives.ranks > 1 else { return evaluate(p, y, channels: channels, batch: batch) }
         let n = Double(collectives.ranks)
         if self == .dice {
             var sums = Self.diceSums(p, y)
             try collectives.sum(&sums)
             return Self.dice(y, sums: sums, gradientScale: n)
         }
-        let local = evaluate(p, y, channels: channels)
+        let local = evaluate(p, y, channels: channels, batch: batch)
         var total = [local.loss]
         try collectives.sum(&total)
         return Value(loss: total[0] / n, gradient: local.gradient)

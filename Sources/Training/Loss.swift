@@ -15,6 +15,9 @@ public enum Loss: String, Sendable, CaseIterable, Codable {
     /// Softmax cross-entropy: for each sample (and voxel), -sum_k y_k log p_k over the channel
     /// axis, averaged over samples and voxels; logs clamped at -100.
     case ce
+    /// nnU-Net v1's `DC_and_CE_loss` (nnUNetTrainer: batch Dice, smooth 1e-5, no background) on
+    /// softmax probabilities against one-hot targets (`Loss+DiceCE.swift`).
+    case dcAndCE = "dc_and_ce"
 
     public struct Value: Sendable {
         public let loss: Double
@@ -22,14 +25,16 @@ public enum Loss: String, Sendable, CaseIterable, Codable {
         public let gradient: [Float]
     }
 
-    /// `channels`: the channel count of p's (N, C, ...) layout (used by `ce`).
-    public func evaluate(_ p: [Float], _ y: [Float], channels: Int = 1) -> Value {
+    /// `channels`: the channel count of p's (N, C, ...) layout (used by `ce`, `dc_and_ce`);
+    /// `batch`: its sample count (used by `dc_and_ce`).
+    public func evaluate(_ p: [Float], _ y: [Float], channels: Int = 1, batch: Int = 1) -> Value {
         precondition(p.count == y.count && !p.isEmpty, "loss: prediction and target must have the same non-zero size")
         switch self {
         case .mse: return Self.mse(p, y)
         case .dice: return Self.dice(p, y)
         case .bce: return Self.bce(p, y)
         case .ce: return Self.crossEntropy(p, y, channels: channels)
+        case .dcAndCE: return Self.diceAndCrossEntropy(p, y, channels: channels, batch: batch)
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Learning-rate schedules as the official trainers use them, and early stopping.
 public enum Schedule: Sendable, Equatable {
     /// No change.
@@ -8,6 +10,10 @@ public enum Schedule: Sendable, Equatable {
     /// improve on the best by more than `minDelta`, lr = max(lr * factor, floor) (official:
     /// x0.5 after 10 epochs, floor 1e-6).
     case plateau(factor: Double, patience: Int, floor: Double, minDelta: Double)
+    /// nnU-Net's poly rule (`poly_lr`, set at each epoch's start by nnUNetTrainerV2's
+    /// `maybe_update_lr`): epoch e (0-based) trains at base * (1 - e / maxEpochs)^exponent
+    /// (official: exponent 0.9, 1000 epochs); 0 from maxEpochs on.
+    case poly(exponent: Double, maxEpochs: Int)
 
     public static let officialStep = Schedule.step(every: 40, factor: 0.5)
     public static let officialPlateau = Schedule.plateau(factor: 0.5, patience: 10, floor: 1e-6, minDelta: 1e-4)
@@ -37,6 +43,8 @@ public struct ScheduleState: Sendable, Equatable, Codable {
             var e = Double(1)
             for _ in 0..<(epochsDone / max(1, every)) { e *= factor }
             learningRate = baseLearningRate * e
+        case let .poly(exponent, maxEpochs):
+            learningRate = baseLearningRate * Self.poly(epoch: epochsDone, maxEpochs: maxEpochs, exponent: exponent)
         case let .plateau(factor, patience, floor, minDelta):
             guard let loss else { break }  // NaN counts as no improvement, as in Keras
             if loss < best - minDelta {
@@ -51,6 +59,11 @@ public struct ScheduleState: Sendable, Equatable, Codable {
             }
         }
         return learningRate
+    }
+
+    /// (1 - epoch / maxEpochs)^exponent, 0 from maxEpochs on.
+    public static func poly(epoch: Int, maxEpochs: Int, exponent: Double) -> Double {
+        pow(max(0, 1 - Double(epoch) / Double(max(1, maxEpochs))), exponent)
     }
 }
 

@@ -28,9 +28,14 @@ public struct StepResult: Sendable {
 /// Tensors of `weights` the network does not use (a classifier's decoder) ride along unchanged,
 /// so the checkpoint stays a whole Genesis network.
 public struct Trainer: Sendable {
-    public let architecture: Architecture
-    /// The network trained (`architecture.network` for segmentation).
+    /// The network whose tensors `weights` holds, of any family.
+    public let source: any NetworkArchitecture
+    /// The network trained (`source.network` for segmentation, with the recipe's output
+    /// activation when its description returns logits).
     public let graph: NetworkDescription
+    /// A one-channel target is repeated over the output's channels (the recipe's
+    /// `pretrainTargetRepeated`: nnU-Net Genesis's `np.repeat(gt, 2, axis=1)`).
+    public var repeatsTarget = false
     /// Classes of a classifier (nil: the U-Net itself).
     public let classes: Int?
     public let framework: Framework
@@ -85,7 +90,24 @@ public struct Trainer: Sendable {
     /// Training of any described network whose tensors `weights` holds.
     public init(architecture: Architecture, graph: NetworkDescription, classes: Int?, framework: Framework, bnEpsilon: Float?,
                 loss: Loss, weights: TensorStore, optimizer: Optimizer, threads: Int) {
-        self.architecture = architecture
+        self.init(source: architecture, graph: graph, classes: classes, framework: framework, bnEpsilon: bnEpsilon, loss: loss,
+                  weights: weights, optimizer: optimizer, threads: threads)
+    }
+
+    /// Training of any family's network (`source`) as its recipe pretrains it (`pretraining`) or
+    /// fine-tunes it for segmentation: the recipe's activation after the output, its target
+    /// convention; the loss and optimizer as given. The framework is the network's.
+    public init(network source: any NetworkArchitecture, pretraining: Bool, loss: Loss, weights: TensorStore, optimizer: Optimizer,
+                threads: Int = Parallel.defaultThreads) {
+        let r = source.recipe
+        self.init(source: source, graph: source.network.training(pretraining ? r.pretrainActivation : r.finetuneActivation), classes: nil,
+                  framework: source.conventions, bnEpsilon: nil, loss: loss, weights: weights, optimizer: optimizer, threads: threads)
+        repeatsTarget = pretraining && r.pretrainTargetRepeated
+    }
+
+    private init(source: any NetworkArchitecture, graph: NetworkDescription, classes: Int?, framework: Framework, bnEpsilon: Float?,
+                 loss: Loss, weights: TensorStore, optimizer: Optimizer, threads: Int) {
+        self.source = source
         self.graph = graph
         self.classes = classes
         self.framework = framework
@@ -96,12 +118,15 @@ public struct Trainer: Sendable {
         self.threads = threads
     }
 
+    /// The Genesis U-Net trained (nil: another family's network).
+    public var architecture: Architecture? { source as? Architecture }
+
     /// The trainable tensors of the network, in the description's order.
     public var trainedNames: [String] { graph.parameters.filter(\.trainable).map(\.name) }
 
     /// Trainable tensors beyond the architecture's (a classifier's head), with shapes.
     public var extraTrainableShapes: [String: [Int]] {
-        let known = Set(architecture.tensors.map(\.name))
+        let known = Set(architecture?.tensors.map(\.name) ?? source.network.parameters.map(\.name))
         return Dictionary(uniqueKeysWithValues: graph.parameters.filter { $0.trainable && !known.contains($0.name) }.map { ($0.name, $0.shape) })
     }
 
@@ -121,14 +146,15 @@ public struct Trainer: Sendable {
         let net = try network(bnReducer: bnReducer)
         let trace = ForwardTrace()
         let y = try net.forwardOutputs(input, bn: .batch, threads: threads, trace: trace)[0]
-        guard target.shape == y.shape else {
-            throw RuntimeError.badInput(reason: "training target has shape \(target.shape), the network's output \(y.shape)")
-        }
-        let value = try loss.evaluate(y.data, target.data, channels: y.channels, across: reducer?.collectives)
+        let target = try lossTarget(target, output: y)
+        let value = try loss.evaluate(y.data, target.data, channels: y.channels, batch: y.batch, across: reducer?.collectives)
         let dOut = try FeatureMap(shape: y.shape, data: value.gradient, what: "loss gradient")
         let grads = try net.backward(trace: trace, outputGradients: [dOut], threads: threads,
                                      onGradient: reducer.map { r in { try r.deliver($0, $1) } })
-        let gradients = try reducer?.finish(grads.tensors) ?? grads.tensors
+        var gradients = try reducer?.finish(grads.tensors) ?? grads.tensors
+        // Parameters no output reaches get no gradient, as PyTorch leaves their .grad None: the
+        // optimizer skips them (no update, no weight decay, no momentum buffer made).
+        for name in grads.unreached { gradients[name] = nil }
         optimizer.step(trainedNames, gradients: gradients, weights: &weights, frozen: frozen, threads: threads)
         var moving = try net.movingStatistics(after: grads.statistics, convention: framework.movingStatistics)
         if let r = reducer, bnReducer == nil { moving = try r.collectives.broadcast(moving, names: moving.names.sorted()) }
@@ -137,12 +163,32 @@ public struct Trainer: Sendable {
     }
 }
 
+extension Trainer {
+    /// The target the loss compares `output` with: `target` itself, or (`repeatsTarget`) a
+    /// one-channel target repeated over the output's channels. Throws when the shapes differ.
+    public func lossTarget(_ target: FeatureMap, output y: FeatureMap) throws -> FeatureMap {
+        var target = target
+        if repeatsTarget, target.channels == 1, y.channels > 1, target.batch == y.batch, target.spatialCount == y.spatialCount {
+            let s = target.spatialCount
+            var data = [Float](repeating: 0, count: y.data.count)
+            for b in 0..<y.batch { for k in 0..<y.channels {
+                data.replaceSubrange(((b * y.channels + k) * s)..<((b * y.channels + k + 1) * s), with: target.data[(b * s)..<((b + 1) * s)])
+            } }
+            target = try FeatureMap(shape: y.shape, data: data, what: "training target")
+        }
+        guard target.shape == y.shape else {
+            throw RuntimeError.badInput(reason: "training target has shape \(target.shape), the network's output \(y.shape)")
+        }
+        return target
+    }
+}
+
 /// The classifier's trainer is the one trainer, built with `classes`.
 public typealias ClassificationTrainer = Trainer
 
 /// A model whose state a checkpoint holds.
 public protocol CheckpointableModel: TrainingModel {
-    var architecture: Architecture { get }
+    var source: any NetworkArchitecture { get }
     var weights: TensorStore { get }
     var optimizer: Optimizer { get }
     var bnEpsilon: Float { get }

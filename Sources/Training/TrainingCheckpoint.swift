@@ -35,13 +35,36 @@ public enum TrainingCheckpoint {
         return kind
     }
 
+    /// Checks `path` for a run of `network`: the Genesis U-Net's formats by its framework; another
+    /// family's network is written in PyTorch's format only (its own layout).
+    public static func format(for path: String, network: any NetworkArchitecture) throws -> FormatKind {
+        if network is Architecture { return try format(for: path, framework: network.conventions) }
+        // PyTorch's extensions (the layout is the family's own: nnU-Net's `.model` files are such
+        // torch.save checkpoints under another name).
+        let allowed = FrameworkName.torch.checkpointFormat.extensions
+        guard network.conventions == .torch, allowed.contains(where: { path.lowercased().hasSuffix($0) }) else {
+            throw Failure.wrongFormat(file: path, framework: network.conventions, allowed: allowed)
+        }
+        return .torch
+    }
+
     /// `modulePrefix`: PyTorch keys with `module.`, as the official `nn.DataParallel` file has them.
     /// `kerasLayerNames`: the Keras layer names of the file the run started from
     /// (`LoadedModel.kerasLayerNames`), kept by a Keras checkpoint.
+    /// A network of another family than the Genesis U-Net is written in its own PyTorch layout
+    /// (`NetworkCheckpoint`), its optimizer state keyed by position as PyTorch's.
     public static func write<Model: CheckpointableModel>(_ trainer: Model, run: RunState, to path: String, inputShape: [Int], modulePrefix: Bool = false,
                                                          kerasLayerNames: [String: String] = [:], annotations: [String: String] = [:]) throws {
+        guard let arch = trainer.source as? Architecture else {
+            _ = try format(for: path, network: trainer.source)
+            let shapes = Dictionary(uniqueKeysWithValues: trainer.source.network.parameters.filter(\.trainable).map { ($0.name, $0.shape) })
+            var notes = annotations
+            notes[RunState.annotationKey] = try run.encoded()
+            try NetworkCheckpoint.writeTorch(network: trainer.source, weights: trainer.weights, optimizer: trainer.optimizer.state(shapes: shapes),
+                                             epoch: run.epoch, annotations: notes, to: path, modulePrefix: modulePrefix)
+            return
+        }
         let kind = try format(for: path, framework: trainer.framework)
-        let arch = trainer.architecture
         let shapes = Dictionary(uniqueKeysWithValues: arch.tensors.filter { $0.role.isTrainable }.map { ($0.name, $0.shape) })
             .merging(trainer.extraTrainableShapes) { a, _ in a }
         var p = ModelPayload(architecture: arch, weights: trainer.weights, optimizer: trainer.optimizer.state(shapes: shapes),

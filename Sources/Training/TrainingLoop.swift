@@ -1,4 +1,5 @@
 import Foundation
+import GenesisModel
 import Pretext
 import Runtime3D
 import Tensors
@@ -10,6 +11,9 @@ public struct TrainingData: Sendable {
     public let inputs: CubeSet
     public let targets: CubeSet?
     public let transforms: GenesisTransforms?
+    /// Applied to the input after the transforms, not to the target (a network family's
+    /// recipe: nnU-Net Genesis normalises [0, 1] cubes as `nnunet-cubes`).
+    public var inputNormalisation: InputNormalisation?
 
     public init(inputs: CubeSet, targets: CubeSet? = nil, transforms: GenesisTransforms? = nil) throws {
         if let t = targets, t.count != inputs.count {
@@ -23,17 +27,22 @@ public struct TrainingData: Sendable {
     /// Input and target of the cubes at `indices`; transforms seeded by (seed, cube slot).
     public func batch(_ indices: [Int], seed: UInt64, firstIndex: Int, threads: Int) throws -> (input: FeatureMap, target: FeatureMap) {
         let x = try inputs.batch(indices)
+        var pair: (input: FeatureMap, target: FeatureMap)
         if let transforms {
             let p = try transforms.pairs(batch: x.tensor, seed: seed, firstIndex: firstIndex, threads: threads)
-            return (try FeatureMap(p.input), try FeatureMap(p.target))
+            pair = (try FeatureMap(p.input), try FeatureMap(p.target))
+        } else {
+            pair = (x, try targets?.batch(indices) ?? x)
         }
-        return (x, try targets?.batch(indices) ?? x)
+        inputNormalisation?.apply(&pair.input.data)
+        return pair
     }
 
     /// Validation pairs from cubes: the transforms (if any) drawn from a seed of their own.
     public static func validationPairs(_ cubes: CubeSet, targets: CubeSet?, transforms: GenesisTransforms?, seed: UInt64,
-                                       threads: Int) throws -> (input: FeatureMap, target: FeatureMap) {
-        let d = try TrainingData(inputs: cubes, targets: targets, transforms: transforms)
+                                       threads: Int, inputNormalisation: InputNormalisation? = nil) throws -> (input: FeatureMap, target: FeatureMap) {
+        var d = try TrainingData(inputs: cubes, targets: targets, transforms: transforms)
+        d.inputNormalisation = inputNormalisation
         return try d.batch(Array(0..<cubes.count), seed: seed ^ 0x7661_6C69_6461_7465, firstIndex: 0, threads: threads)
     }
 }
@@ -74,6 +83,12 @@ public protocol TrainingModel {
     mutating func step(input: FeatureMap, target: FeatureMap) throws -> StepResult
     /// The output for `x` with BatchNorm in `bn` mode (validation).
     func predict(_ x: FeatureMap, bn: BatchNormMode) throws -> FeatureMap
+    /// The target the loss compares `output` with (the recipe may repeat a one-channel target).
+    func lossTarget(_ target: FeatureMap, output: FeatureMap) throws -> FeatureMap
+}
+
+extension TrainingModel {
+    public func lossTarget(_ target: FeatureMap, output: FeatureMap) throws -> FeatureMap { target }
 }
 
 extension Trainer: TrainingModel {
@@ -125,8 +140,9 @@ public struct TrainingLoop<Model: TrainingModel> {
             let m = min(run.batch, n - first)
             let x = try FeatureMap(shape: [m] + Array(v.input.shape[1...]), data: Array(v.input.data[(first * per)..<((first + m) * per)]))
             let y = try trainer.predict(x, bn: mode)
-            let t = Array(v.target.data[(first * perOut)..<((first + m) * perOut)])
-            total += run.loss.evaluate(y.data, t, channels: y.channels).loss * Double(m)
+            let slice = try FeatureMap(shape: [m] + Array(v.target.shape[1...]), data: Array(v.target.data[(first * perOut)..<((first + m) * perOut)]))
+            let t = try trainer.lossTarget(slice, output: y).data
+            total += run.loss.evaluate(y.data, t, channels: y.channels, batch: m).loss * Double(m)
             if metric != nil { predictions += y.data; outShape = Array(y.shape[1...]) }
             first += m
         }

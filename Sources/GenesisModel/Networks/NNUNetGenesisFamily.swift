@@ -45,6 +45,7 @@ public struct NNUNetArchitecture: NetworkArchitecture, Equatable {
     public var conventions: FrameworkConventions { .torch }
     /// InstanceNorm only: no batch statistics either way.
     public var officialBatchStatistics: Bool? { nil }
+    public var recipe: TrainingRecipe { .nnunetGenesis }
 
     /// Width of each level, the bottleneck last (Generic_UNet: twice the previous, capped).
     public var widths: [Int] {

@@ -24,6 +24,8 @@ public protocol NetworkArchitecture: Sendable, CustomStringConvertible {
     /// Whether the official code normalises with the batch's own statistics when it predicts;
     /// nil when the network has no BatchNorm.
     var officialBatchStatistics: Bool? { get }
+    /// How the family's official code trains the network (`TrainingRecipe`).
+    var recipe: TrainingRecipe { get }
     /// Every problem of a file's tensors (mapped by this family) against this architecture.
     func verify(_ m: MappedTensors) -> [Problem]
     /// Float32 activations per input voxel per cube that bound a forward pass's peak, where
@@ -34,6 +36,7 @@ public protocol NetworkArchitecture: Sendable, CustomStringConvertible {
 extension NetworkArchitecture {
     public var facts: [ArchitectureFact] { [] }
     public var activationValuesPerVoxel: Int? { nil }
+    public var recipe: TrainingRecipe { .genesisUNet }
     /// Trainable values (weights, biases, norm scales and shifts).
     public var trainableCount: Int { network.parameters.filter(\.trainable).reduce(0) { $0 + $1.elementCount } }
     /// BatchNorm moving statistics (means and variances).
