@@ -28,7 +28,7 @@ enum VerifyPlansReport {
             for p in problems { CLIOutput.line("  model \(p.kind.rawValue): \(p.message)") }
             for e in c.entries {
                 let shapes = "model \(e.model.map(CLIOutput.shape) ?? "-"), plans \(e.plans.map(CLIOutput.shape) ?? "-")"
-                CLIOutput.line("  " + InspectRendering.pad(e.status.rawValue, 19) + InspectRendering.pad(e.tensor, 48) + " " + shapes + (e.status == .transfers || e.reason.isEmpty ? "" : ": " + e.reason))
+                CLIOutput.line("  " + InspectRendering.pad(e.status.rawValue, 19) + InspectRendering.pad(e.tensor, 48) + " " + shapes + ([.transfers, .shape].contains(e.status) || e.reason.isEmpty ? "" : ": " + e.reason))
             }
             let counts = c.counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ")
             CLIOutput.line("\(c.entries.count) tensors (v2 names, aliases left out): \(counts)")

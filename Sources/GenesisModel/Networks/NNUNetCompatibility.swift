@@ -183,6 +183,8 @@ public struct NNUNetCompatibility: Sendable {
                     why.append("stride \(plans.strides[s]) in the plans, \(modelStride) in the model")
                 }
                 if s == 0, name.contains(".convs.0.") { why += input }
+            } else if let u = decoderIndex(name), plans.features.count - 1 != model.pools.count {
+                why.append("decoder stage \(u) joins skip level \(plans.features.count - 2 - u) in the plans, \(model.pools.count - 1 - u) in the model")
             }
             entries.append(Entry(tensor: name, status: why.isEmpty ? .transfers : .meaning, model: m, plans: shape, reason: why.joined(separator: "; ")))
         }
@@ -199,6 +201,13 @@ public struct NNUNetCompatibility: Sendable {
     static func encoderStage(_ name: String) -> Int? {
         let p = name.split(separator: ".")
         guard p.count > 2, p[0] == "encoder", p[1] == "stages" else { return nil }
+        return Int(p[2])
+    }
+
+    /// The decoder stage (or transposed convolution) a v2 key belongs to.
+    static func decoderIndex(_ name: String) -> Int? {
+        let p = name.split(separator: ".")
+        guard p.count > 2, p[0] == "decoder", p[1] == "stages" || p[1] == "transpconvs" else { return nil }
         return Int(p[2])
     }
 
