@@ -23,7 +23,7 @@ out = sys.argv[1]
 plans_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "nnUNetPlans.json")
 configuration = sys.argv[3] if len(sys.argv) > 3 else "3d_fullres"
 
-ckpt = torch.load(out, map_location="cpu", weights_only=False)
+ckpt = torch.load(out, map_location="cpu", weights_only=True)  # as nnunetv2's load_pretrained_weights may
 print("top-level keys:", sorted(ckpt))
 for k in ("network_weights", "current_epoch", "_best_ema", "grad_scaler_state", "trainer_name", "inference_allowed_mirroring_axes"):
     assert k in ckpt, f"missing {k}"
