@@ -66,6 +66,9 @@ public enum NNUNetConversion {
         if v2, format == .native {
             throw GenesisIOError.cannotWrite(file: output, reason: ".genesis files hold nnU-Net Genesis under its v1 names; --naming nnunetv2 takes .pt/.pth or .safetensors")
         }
+        if v2, !NNUNetV2Names.holds(arch) {
+            throw GenesisIOError.cannotWrite(file: output, reason: "with \(arch.convsPerStage) convolution per stage Generic_UNet's bottleneck and decoder stages still have 2, which no PlainConvUNet has; write v1 names")
+        }
         let nonzero = NNUNetArchitecture.nonzeroV2Only(source.mapped)
         if !nonzero.isEmpty, !allowLossy { throw VariantConversion.Failure.nonzeroV2Biases(tensors: nonzero) }
 

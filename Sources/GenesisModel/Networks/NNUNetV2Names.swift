@@ -64,6 +64,11 @@ public enum NNUNetV2Names {
         return out
     }
 
+    /// Whether a v2 `PlainConvUNet` holds `a`'s network: not with 1 convolution per stage, where
+    /// Generic_UNet's bottleneck and decoder stages still have 2 (StackedConvLayers builds at
+    /// least one block each) and PlainConvUNet's would have 1.
+    public static func holds(_ a: NNUNetArchitecture) -> Bool { a.convsPerStage >= 2 }
+
     /// The v2 `state_dict` for v1 weights `v1` of network `a`: every key of `keys(a)`, aliases
     /// holding the same tensor, v2-only biases zero (float32, or the dtype of the weight beside it).
     public static func v2StateDict(_ v1: TensorStore, _ a: NNUNetArchitecture) -> TensorStore {
