@@ -9,7 +9,8 @@ enum VerifyPlansReport {
     /// problems; a model of another family or a malformed plans file is an error (exit 2).
     static func run(model: LoadedModel, plans: String, configuration: String?, json: Bool) throws {
         guard let arch = model.recognised?.architecture as? NNUNetArchitecture else {
-            throw ValidationError("\(model.path): --plans compares an nnU-Net Genesis network with an nnU-Net plans file; this file holds \(model.recognised.map { "\($0.architecture)" } ?? "no network genesis recognises")")
+            throw GenesisIOError.wrongNetwork(file: model.path, option: "--plans", expected: "an nnU-Net Genesis network (compared with the plans' PlainConvUNet)",
+                                              found: model.recognised.map { "\($0.architecture)" } ?? "no network genesis recognises")
         }
         let (name, network) = try NNUNetPlansReader.read(plans, configuration: configuration)
         let problems = arch.verify(model.mapped)

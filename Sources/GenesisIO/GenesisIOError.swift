@@ -8,6 +8,8 @@ public enum GenesisIOError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(file: String, reason: String)
     /// The output is the input file (same device and inode after following symlinks).
     case sameFile(input: String, output: String)
+    /// A network of another family than an option takes (`verify --plans`: nnU-Net Genesis).
+    case wrongNetwork(file: String, option: String, expected: String, found: String)
     /// An nnU-Net plans file that does not say what a compatibility report needs.
     case badPlans(file: String, field: String, expected: String, found: String)
 
@@ -19,6 +21,7 @@ public enum GenesisIOError: Error, CustomStringConvertible, Equatable {
         case let .otherNetwork(f, n):
             return "\(f): \(n): this command takes the Models Genesis 3D U-Net only so far (verify, inspect, run and convert take this network too)"
         case let .cannotWrite(f, r): return "\(f): cannot write: \(r)"
+        case let .wrongNetwork(f, o, e, found): return "\(f): \(o) takes \(e); this file holds \(found)"
         case let .badPlans(f, field, e, found): return "\(f): \(field): expected \(e), found \(found)"
         case let .sameFile(i, o):
             return "\(o): refusing to write: it is the input file \(i) (same device and inode); choose another output path"

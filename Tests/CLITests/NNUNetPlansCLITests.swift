@@ -72,5 +72,11 @@ final class NNUNetPlansCLITests: XCTestCase {
         }
         let genesisFile = try genesis(["verify", Fixtures.reference("nnunet/nnUNetPlans.json"), "--plans", plans("nnUNetPlans.json")])
         XCTAssertEqual(genesisFile.status, 2)
+        let init4 = dir + "/g.pt"
+        XCTAssertEqual(try genesis(["init", "--base-filters", "4", "--out", init4]).status, 0)
+        let other = try genesis(["verify", init4, "--plans", plans("nnUNetPlans.json")])
+        XCTAssertEqual(other.status, 2)
+        XCTAssertTrue(other.stderr.contains("--plans takes an nnU-Net Genesis network"), other.stderr)
+        XCTAssertEqual(other.stderr.split(separator: "\n").count, 1, other.stderr)
     }
 }
