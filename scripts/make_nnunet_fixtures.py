@@ -59,8 +59,12 @@ Outputs (Tests/References/nnunet/):
 - `nnUNetPlans.json`: a minimal nnU-Net v2 plans file with configuration `3d_fullres`
   describing that network (architecture.network_class_name / arch_kwargs /
   _kw_requires_import, as nnunetv2 >= 2.4 writes them).
+- For `genesis verify --plans` (each builds a real PlainConvUNet): `nnUNetPlans_pool.json` (the
+  last pool [2,2,2] instead of [1,2,2]), `nnUNetPlans_2ch.json` (2 input channels:
+  CTNormalization, ZScoreNormalization), `nnUNetPlans_5stages.json` (one pool fewer).
+  `--plans-only` writes the four plans files and nothing else (no training, no torch files).
 """
-import json, os, pydoc
+import json, os, pydoc, sys
 import h5py, numpy as np, torch
 from torch import nn
 from nnunet.network_architecture.generic_UNet import Generic_UNet
@@ -79,6 +83,64 @@ POOLS = [[2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 2, 2]]
 KERNELS = [[3, 3, 3]] * 6
 SHAPE = (32, 32, 32)
 MEAN, STD = -775.8457, 251.9326
+
+
+def plans_for(pools, channels=1, stages=None):
+    """A minimal nnU-Net v2 plans file for the fixture network with these pools (strides after
+    the first stage), input channels (one normalisation scheme each: CTNormalization, then
+    ZScoreNormalization) and stage count (default: len(pools) + 1)."""
+    n = stages or len(pools) + 1
+    pools = pools[:n - 1]
+    widths = [min(BASE * 2 ** i, CAP) for i in range(n)]
+    arch = {
+        "network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
+        "arch_kwargs": {
+            "n_stages": n, "features_per_stage": widths, "conv_op": "torch.nn.modules.conv.Conv3d",
+            "kernel_sizes": KERNELS[:n], "strides": [[1, 1, 1]] + pools, "n_conv_per_stage": [2] * n,
+            "n_conv_per_stage_decoder": [2] * (n - 1), "conv_bias": True,
+            "norm_op": "torch.nn.modules.instancenorm.InstanceNorm3d", "norm_op_kwargs": {"eps": 1e-05, "affine": True},
+            "dropout_op": None, "dropout_op_kwargs": None, "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True},
+        },
+        "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"],
+    }
+    props = {"0": {"mean": MEAN, "std": STD, "median": MEAN, "min": -1000.0, "max": 1000.0,
+                   "percentile_00_5": -1000.0, "percentile_99_5": 1000.0}}
+    if channels > 1:
+        props["1"] = {"mean": 0.0, "std": 1.0, "median": 0.0, "min": -3.0, "max": 3.0, "percentile_00_5": -3.0, "percentile_99_5": 3.0}
+    plans = {
+        "dataset_name": "Dataset006_GenesisTiny", "plans_name": "nnUNetPlans",
+        "original_median_spacing_after_transp": [1.0, 1.0, 1.0], "original_median_shape_after_transp": list(SHAPE),
+        "image_reader_writer": "SimpleITKIO", "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
+        "configurations": {"3d_fullres": {
+            "data_identifier": "nnUNetPlans_3d_fullres", "preprocessor_name": "DefaultPreprocessor", "batch_size": 2,
+            "patch_size": list(SHAPE), "median_image_size_in_voxels": list(SHAPE), "spacing": [1.0, 1.0, 1.0],
+            "normalization_schemes": ["CTNormalization", "ZScoreNormalization"][:channels], "use_mask_for_norm": [False] * channels,
+            "resampling_fn_data": "resample_data_or_seg_to_shape", "resampling_fn_seg": "resample_data_or_seg_to_shape",
+            "resampling_fn_data_kwargs": {"is_seg": False, "order": 3, "order_z": 0, "force_separate_z": None},
+            "resampling_fn_seg_kwargs": {"is_seg": True, "order": 1, "order_z": 0, "force_separate_z": None},
+            "resampling_fn_probabilities": "resample_data_or_seg_to_shape",
+            "resampling_fn_probabilities_kwargs": {"is_seg": False, "order": 1, "order_z": 0, "force_separate_z": None},
+            "architecture": arch, "batch_dice": True,
+        }},
+        "experiment_planner_used": "ExperimentPlanner", "label_manager": "LabelManager",
+        "foreground_intensity_properties_per_channel": props,
+    }
+    return arch, plans
+
+
+def write_plans():
+    """nnUNetPlans.json (the fixture network) and the compatibility-report variants: the last
+    pool [2,2,2] instead of [1,2,2]; 2 input channels; 5 stages (one pool fewer)."""
+    for name, kwargs in [("nnUNetPlans.json", {}), ("nnUNetPlans_pool.json", {"pools": POOLS[:-1] + [[2, 2, 2]]}),
+                         ("nnUNetPlans_2ch.json", {"channels": 2}), ("nnUNetPlans_5stages.json", {"stages": 5})]:
+        _, p = plans_for(kwargs.pop("pools", POOLS), **kwargs)
+        with open(os.path.join(OUT, name), "w") as f:
+            json.dump(p, f, indent=4)
+
+
+write_plans()
+if "--plans-only" in sys.argv:
+    sys.exit(0)
 
 
 def generic_unet():
@@ -201,41 +263,8 @@ with h5py.File(os.path.join(OUT, "dc_and_ce.h5"), "w") as f:
             print(f"DC_and_CE_loss C={c} batch_dice={bd}: {value.item():.8f}")
     f.attrs["made_by"] = "scripts/make_nnunet_fixtures.py (nnunet 1.7.1 DC_and_CE_loss)"
 
-# nnU-Net v2: the plans file, the network nnunetv2 builds from it, and the v1 -> v2 key map.
-widths = [min(BASE * 2 ** i, CAP) for i in range(6)]
-arch = {
-    "network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
-    "arch_kwargs": {
-        "n_stages": 6, "features_per_stage": widths, "conv_op": "torch.nn.modules.conv.Conv3d",
-        "kernel_sizes": KERNELS, "strides": [[1, 1, 1]] + POOLS, "n_conv_per_stage": [2] * 6,
-        "n_conv_per_stage_decoder": [2] * 5, "conv_bias": True,
-        "norm_op": "torch.nn.modules.instancenorm.InstanceNorm3d", "norm_op_kwargs": {"eps": 1e-05, "affine": True},
-        "dropout_op": None, "dropout_op_kwargs": None, "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True},
-    },
-    "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"],
-}
-plans = {
-    "dataset_name": "Dataset006_GenesisTiny", "plans_name": "nnUNetPlans",
-    "original_median_spacing_after_transp": [1.0, 1.0, 1.0], "original_median_shape_after_transp": list(SHAPE),
-    "image_reader_writer": "SimpleITKIO", "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
-    "configurations": {"3d_fullres": {
-        "data_identifier": "nnUNetPlans_3d_fullres", "preprocessor_name": "DefaultPreprocessor", "batch_size": 2,
-        "patch_size": list(SHAPE), "median_image_size_in_voxels": list(SHAPE), "spacing": [1.0, 1.0, 1.0],
-        "normalization_schemes": ["CTNormalization"], "use_mask_for_norm": [False],
-        "resampling_fn_data": "resample_data_or_seg_to_shape", "resampling_fn_seg": "resample_data_or_seg_to_shape",
-        "resampling_fn_data_kwargs": {"is_seg": False, "order": 3, "order_z": 0, "force_separate_z": None},
-        "resampling_fn_seg_kwargs": {"is_seg": True, "order": 1, "order_z": 0, "force_separate_z": None},
-        "resampling_fn_probabilities": "resample_data_or_seg_to_shape",
-        "resampling_fn_probabilities_kwargs": {"is_seg": False, "order": 1, "order_z": 0, "force_separate_z": None},
-        "architecture": arch, "batch_dice": True,
-    }},
-    "experiment_planner_used": "ExperimentPlanner", "label_manager": "LabelManager",
-    "foreground_intensity_properties_per_channel": {"0": {"mean": MEAN, "std": STD, "median": MEAN,
-                                                          "min": -1000.0, "max": 1000.0,
-                                                          "percentile_00_5": -1000.0, "percentile_99_5": 1000.0}},
-}
-with open(os.path.join(OUT, "nnUNetPlans.json"), "w") as f:
-    json.dump(plans, f, indent=4)
+# nnU-Net v2: the plans file (written above), the network nnunetv2 builds from it, and the v1 -> v2 key map.
+arch, plans = plans_for(POOLS)
 
 # As nnunetv2.utilities.get_network_from_plans: classes located by name, then
 # cls(input_channels=, num_classes=, **arch_kwargs), deep supervision off for inference.

@@ -25,7 +25,7 @@ struct ConvertCommand: ParsableCommand {
     var weightsOnly = false
     @Flag(help: "Accepted for old scripts and ignored: the model.save layout is the default now.") var kerasModel = false
     @Flag(help: "Leave optimizer state out.") var noOptimizer = false
-    @Option(help: "safetensors output: names to write.") var naming: Naming = .canonical
+    @Option(help: "Names to write: safetensors output (canonical, torch, keras2); nnunetv2 (nnU-Net Genesis only, .pt/.pth or .safetensors): nnU-Net v2's PlainConvUNet keys, aliases included, in a v2 checkpoint (network_weights).") var naming: Naming = .canonical
     @Flag(help: "Replace an existing OUT that is not a model file of the format written.") var force = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -49,7 +49,7 @@ struct ConvertCommand: ParsableCommand {
             if json { CLIOutput.json(["error": "\(e)", "exit_code": 1]) }
             throw ExitCode(1)
         }
-        let r = proven.result, forward = proven.forward, eps = proven.bnEpsilon
+        let forward = proven.forward, eps = proven.bnEpsilon, written = proven.writtenNetwork
         let seconds = Date().timeIntervalSince(start)
         let lossWarning = proven.warning
         if let lossWarning { CLIOutput.warn(lossWarning) }
@@ -57,27 +57,29 @@ struct ConvertCommand: ParsableCommand {
         if json {
             CLIOutput.json([
                 "input": input, "output": output, "source_format": source.format.rawValue, "target_format": fmt.rawValue,
-                "source_variant": source.detected?.architecture.variant.rawValue, "target_variant": r.written.architecture.variant.rawValue,
-                "base_filters": r.written.architecture.baseFilters, "labels": r.written.architecture.labels,
-                "tensors_written": r.written.weights.count, "reread_bit_identical": identical == r.reread.entries.count,
-                "optimizer": r.written.optimizer.map { ["kind": $0.kind.rawValue, "convention": $0.convention.rawValue, "step": $0.step as Any, "slots": $0.slots.count] as [String: Any?] },
-                "lossy": !r.droppedNonIdentity.isEmpty, "dropped_non_identity": r.droppedNonIdentity, "warning": lossWarning,
+                "family": written.family.rawValue, "naming": proven.nnunet.map { $0.naming.rawValue },
+                "source_variant": source.recognised?.architecture.variantName, "target_variant": written.variantName,
+                "base_filters": written.baseFilters, "labels": written.labels,
+                "tensors_written": proven.tensorsWritten, "reread_bit_identical": identical == proven.reread.entries.count,
+                "optimizer": proven.optimizerWritten.map { ["kind": $0.kind.rawValue, "convention": $0.convention.rawValue, "step": $0.step as Any, "slots": $0.slots.count] as [String: Any?] },
+                "lossy": !proven.dropped.isEmpty, "dropped_non_identity": proven.genesis?.droppedNonIdentity ?? [],
+                "dropped_nonzero_v2_biases": proven.nnunet?.droppedNonzero, "warning": lossWarning,
                 "reproduces_source": lossWarning == nil,
                 "max_abs_diff": forward.worst,
                 "forward": ["cube": forward.cubeShape, "seed": 1, "bn_epsilon": Double(eps),
                             "max_abs_diff": Dictionary(uniqueKeysWithValues: forward.maxAbsDifference.map { ($0.key.rawValue, $0.value) })] as [String: Any],
-                "notes": r.notes, "seconds": seconds,
-                "phases": r.phases.map { ["name": $0.name, "seconds": $0.seconds] as [String: Any] },
+                "notes": proven.notes, "seconds": seconds,
+                "phases": proven.phases.map { ["name": $0.name, "seconds": $0.seconds] as [String: Any] },
             ])
         } else {
-            for n in r.notes { CLIOutput.line("- \(n)") }
+            for n in proven.notes { CLIOutput.line("- \(n)") }
             let modes = forward.maxAbsDifference.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \(String(format: "%.3g", $0.value))" }
-            CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(r.written.architecture)); read back: \(identical)/\(r.reread.entries.count) tensors bit-identical")
+            CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(written)); read back: \(identical)/\(proven.reread.entries.count) tensors bit-identical")
             CLIOutput.line("forward on a seeded \(CLIOutput.shape(forward.cubeShape)) cube, source vs written: max |diff| \(modes.joined(separator: ", ")); \(String(format: "%.2f", seconds)) s")
         }
     }
 }
 
 extension Naming: ExpressibleByArgument {
-    public static var allValueStrings: [String] { [Naming.canonical, .torch, .keras2].map(\.rawValue) }
+    public static var allValueStrings: [String] { [Naming.canonical, .torch, .keras2, .nnunetv2].map(\.rawValue) }
 }

@@ -89,6 +89,9 @@ public enum Converter {
         // Writing onto the input itself (same file under another name, a symlink or a hard
         // link) would replace what is being converted: refused before anything is read.
         if FileIdentity.same(source.path, output) { throw GenesisIOError.sameFile(input: source.path, output: output) }
+        if options.naming == .nnunetv2, source.detected != nil {
+            throw GenesisIOError.cannotWrite(file: output, reason: "--naming nnunetv2 names the nnU-Net Genesis network's tensors; \(source.path) holds the Models Genesis U-Net")
+        }
         var clock = PhaseClock()
         var payload = try source.payload(digest: format == .native)
         clock.mark("source digest")

@@ -24,29 +24,32 @@ struct NativeBridge: FormatBridge {
         let prov = Provenance(sourceFile: p.provenance.map { URL(fileURLWithPath: $0.sourceFile).lastPathComponent },
                               sourceSHA256: p.provenance?.sourceSHA256, sourceFormat: p.provenance?.sourceFormat,
                               sourceFormatVersion: p.provenance?.sourceVersion, conversion: p.provenance?.actions ?? [], createdBy: GenesisWriter.name)
-        var slots = TensorStore()
-        var training: TrainingState?
-        if includeOptimizer, let o = p.optimizer {
-            // The network's parameters in state-dict order, then any others the weights carry
-            // (a classification head), so a fine-tuned classifier resumes exactly too.
-            let order = arch.tensors.filter { $0.role.isTrainable }.map(\.name)
-            let others = o.slots.keys.filter { !order.contains($0) && p.weights[$0] != nil }.sorted()
-            for name in order + others {
-                for (generic, t) in (o.slots[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    slots[NativeCheckpoint.slotPrefix + name + "/" + OptimizerState.slotName(generic, in: o.convention)] = t
-                }
-            }
-            if let step = o.step { slots[NativeCheckpoint.slotPrefix + Self.counterName] = Tensor(scalarInt64: step) }
-            training = TrainingState(epoch: p.epoch, step: o.step.map { Int($0) },
-                                     optimizer: OptimizerInfo(kind: o.kind.rawValue, convention: o.convention.rawValue,
-                                                              hyperparameters: o.hyperparameters.mapValues { .number($0) }))
-        } else if let e = p.epoch {
-            training = TrainingState(epoch: e)
-        }
+        // The network's parameters in state-dict order, then any others the weights carry
+        // (a classification head), so a fine-tuned classifier resumes exactly too.
+        let (slots, training) = Self.training(includeOptimizer ? p.optimizer : nil, epoch: p.epoch,
+                                              order: arch.tensors.filter { $0.role.isTrainable }.map(\.name), weights: p.weights)
         var metadata = NativeMetadata(architecture: info, provenance: prov, training: training)
         metadata.annotations = p.annotations.isEmpty ? nil : p.annotations
         let ckpt = NativeCheckpoint(weights: p.weights, optimizerSlots: slots, metadata: metadata)
         try ckpt.write(to: path)
+    }
+
+    /// Optimizer slots (`optimizer/<param>/<slot>`, parameters in `order`, then any other the
+    /// weights hold) and the training section, for `o` (nil: the epoch alone, if any).
+    static func training(_ o: OptimizerState?, epoch: Int?, order: [String], weights: TensorStore) -> (TensorStore, TrainingState?) {
+        var slots = TensorStore()
+        guard let o else { return (slots, epoch.map { TrainingState(epoch: $0) }) }
+        let others = o.slots.keys.filter { !order.contains($0) && weights[$0] != nil }.sorted()
+        for name in order + others {
+            for (generic, t) in (o.slots[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                slots[NativeCheckpoint.slotPrefix + name + "/" + OptimizerState.slotName(generic, in: o.convention)] = t
+            }
+        }
+        if let step = o.step { slots[NativeCheckpoint.slotPrefix + counterName] = Tensor(scalarInt64: step) }
+        let training = TrainingState(epoch: epoch, step: o.step.map { Int($0) },
+                                     optimizer: OptimizerInfo(kind: o.kind.rawValue, convention: o.convention.rawValue,
+                                                              hyperparameters: o.hyperparameters.mapValues { .number($0) }))
+        return (slots, training)
     }
 
     func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {

@@ -43,6 +43,8 @@ struct SafeTensorsBridge: FormatBridge {
         let naming = options.naming
         var store = TensorStore()
         switch naming {
+        case .nnunetv2:
+            throw GenesisIOError.cannotWrite(file: path, reason: "--naming nnunetv2 names the nnU-Net Genesis network's tensors, not the \(p.architecture)'s")
         case .canonical, .torch:
             let prefix = options.modulePrefix ? NameMaps.dataParallelPrefix : ""
             for (n, t) in p.weights.entries { store[prefix + n] = t }

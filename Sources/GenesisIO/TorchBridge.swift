@@ -82,23 +82,28 @@ struct TorchBridge: FormatBridge {
         if options.includeOptimizer, let o = p.optimizer, o.convention == .torch {
             // The network's parameters in `model.parameters()` order, then a classifier's head
             // (ClassifierHead.names: fc1 weight, bias, fc2 weight, bias) when the weights carry it.
-            let params = ClassifierHead.parameterOrder(p.architecture, weights: p.weights)
-            var state: [Int: [TorchNamedValue]] = [:]
-            for (i, name) in params.enumerated() {
-                guard let s = o.slots[name] else { continue }
-                var values: [TorchNamedValue] = []
-                if o.kind == .adam { values.append(TorchNamedValue("step", .tensor(Tensor(shape: [], floats: [Float(o.step ?? 0)])))) }
-                for generic in (o.kind == .sgd ? OptimizerState.sgdSlots : OptimizerState.adamSlots) {
-                    if let t = s[generic] { values.append(TorchNamedValue(OptimizerState.slotName(generic, in: .torch), .tensor(t))) }
-                }
-                state[i] = values
-            }
-            optimizer = TorchOptimizerState(paramGroups: [TorchParamGroup(hyperparameters: Self.hyperparameters(o), params: Array(0..<params.count))], state: state)
+            optimizer = Self.optimizer(o, parameters: ClassifierHead.parameterOrder(p.architecture, weights: p.weights))
         }
         let checkpoint = TorchCheckpoint(epoch: p.epoch, stateDict: p.weights, optimizer: optimizer, format: .zip, otherKeys: [], stateDictKey: "state_dict",
                                          extras: [TorchNamedValue(GenesisWriter.key, .string(GenesisWriter.name))]
                                              + p.annotations.sorted { $0.key < $1.key }.map { TorchNamedValue($0.key, .string($0.value)) })
         try TorchWriter.write(checkpoint, to: path, modulePrefix: options.modulePrefix)
+    }
+
+    /// Optimizer state keyed by position in `parameters` (`model.parameters()` order); a
+    /// parameter without slots (never given a gradient) gets no entry, as torch leaves it.
+    static func optimizer(_ o: OptimizerState, parameters params: [String]) -> TorchOptimizerState {
+        var state: [Int: [TorchNamedValue]] = [:]
+        for (i, name) in params.enumerated() {
+            guard let s = o.slots[name] else { continue }
+            var values: [TorchNamedValue] = []
+            if o.kind == .adam { values.append(TorchNamedValue("step", .tensor(Tensor(shape: [], floats: [Float(o.step ?? 0)])))) }
+            for generic in (o.kind == .sgd ? OptimizerState.sgdSlots : OptimizerState.adamSlots) {
+                if let t = s[generic] { values.append(TorchNamedValue(OptimizerState.slotName(generic, in: .torch), .tensor(t))) }
+            }
+            state[i] = values
+        }
+        return TorchOptimizerState(paramGroups: [TorchParamGroup(hyperparameters: hyperparameters(o), params: Array(0..<params.count))], state: state)
     }
 
     /// param_groups entries in torch 1.3.1's set (what the official `Genesis_Chest_CT.pt` has).

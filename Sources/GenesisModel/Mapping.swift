@@ -3,6 +3,9 @@ import Tensors
 /// How a file named its tensors.
 public enum Naming: String, Sendable, Codable {
     case keras2, keras3, torch, canonical
+    /// nnU-Net v2's `PlainConvUNet` names (`NNUNetV2Names`): an output naming for the nnU-Net
+    /// Genesis network; files so named are read as `torch`, their tensors folded onto v1 names.
+    case nnunetv2
 }
 
 /// A weighted layer as a Keras file lists it: neutral of the file format.
@@ -32,6 +35,14 @@ public struct MappedTensors: Sendable {
     public var unexpected: [(name: String, tensor: Tensor)] = []
     /// Whether keys carried the DataParallel `module.` prefix.
     public var hadModulePrefix = false
+    /// Whether the tensors were named as nnU-Net v2's `PlainConvUNet` and folded onto v1 names
+    /// (`NNUNetV2Names`).
+    public var nnunetV2 = false
+    /// Such a file's v2-only biases (transposed and segmentation convolutions), as it holds
+    /// them: v1 computes them as zero, so a nonzero one cannot go to v1 exactly.
+    public var v2Only = TensorStore()
+    /// Problems found folding aliases onto one tensor (an alias that differs from its key).
+    public var foldProblems: [Problem] = []
 
     public init(naming: Naming) { self.naming = naming }
 
@@ -42,7 +53,7 @@ public struct MappedTensors: Sendable {
         switch naming {
         case .keras2, .keras3: return KerasNames.missingName(spec, in: self).name
         case .torch: return (hadModulePrefix ? NameMaps.dataParallelPrefix : "") + spec.name
-        case .canonical: return spec.name
+        case .canonical, .nnunetv2: return spec.name
         }
     }
 

@@ -15,8 +15,13 @@ public enum VariantConversion {
 
     public enum Failure: Error, CustomStringConvertible, Equatable {
         case lossy(tensors: [String])
+        /// An nnU-Net v2 file whose transposed or segmentation convolutions have a nonzero bias,
+        /// which nnU-Net v1's Generic_UNet (and so genesis's nnU-Net Genesis network) lacks.
+        case nonzeroV2Biases(tensors: [String])
         public var description: String {
             switch self {
+            case let .nonzeroV2Biases(t):
+                return "\(t.count) v2-only bias\(t.count == 1 ? " is" : "es are") nonzero (\(t.prefix(3).joined(separator: ", "))\(t.count > 3 ? ", ..." : "")): nnU-Net v1's Generic_UNet has no such bias, so the network cannot be held exactly; pass --allow-lossy to drop them"
             case let .lossy(t):
                 return "the up-convolutions \(t.joined(separator: ", ")) are not the identity: the keras variant (UpSampling3D) cannot hold them exactly; pass --allow-lossy to drop them and measure the deviation"
             }

@@ -3,6 +3,9 @@ import Tensors
 
 extension NativeCheckpoint {
     static let conventions = Set(FrameworkName.allCases.map(\.rawValue))
+    /// `architecture.variant`: the Genesis U-Net's (`keras`, `torch`) or nnU-Net Genesis (`nnunet`,
+    /// whose file has no variant of its own: PyTorch conventions).
+    static let variants = conventions.union(["nnunet"])
     /// Per-parameter slots that hold their weight's shape (spec section 5.2).
     static let shapedSlots: Set<String> = ["momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum", "m", "v", "vhat"]
     /// Per-parameter counters: int64 0-d.
@@ -17,7 +20,7 @@ extension NativeCheckpoint {
         guard Self.isSHA256(m.dataSHA256) else { throw bad("data_sha256", "\"\(m.dataSHA256)\" is not 64 lowercase hex digits") }
 
         let a = m.architecture
-        guard Self.conventions.contains(a.variant) else { throw bad("architecture.variant", "\"\(a.variant)\", expected \"keras\" or \"torch\"") }
+        guard Self.variants.contains(a.variant) else { throw bad("architecture.variant", "\"\(a.variant)\", expected \"keras\", \"torch\" or \"nnunet\"") }
         guard a.baseWidth >= 1 else { throw bad("architecture.base_width", "\(a.baseWidth), expected >= 1") }
         guard a.labels >= 1 else { throw bad("architecture.labels", "\(a.labels), expected >= 1") }
         guard a.inputShape.count == 4, a.inputShape.allSatisfy({ $0 >= 1 }) else {

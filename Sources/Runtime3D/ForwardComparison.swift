@@ -38,7 +38,15 @@ public enum ForwardComparison {
     /// that only the weights differ.
     public static func compare(_ a: GenesisNetwork, _ b: GenesisNetwork, spatial: [Int] = ForwardComparison.proofSpatial, seed: UInt64 = 1,
                                modes: [BatchNormMode] = BatchNormMode.allCases) throws -> Result {
-        let x = seededCube(spatial, seed: seed)
+        try compare(a.runnable, b.runnable, spatial: spatial, seed: seed, modes: modes)
+    }
+
+    /// The same for networks of any family (the cube has the first network's input channels).
+    public static func compare(_ a: RunnableNetwork, _ b: RunnableNetwork, spatial: [Int] = ForwardComparison.proofSpatial, seed: UInt64 = 1,
+                               modes: [BatchNormMode] = BatchNormMode.allCases) throws -> Result {
+        let channels = a.architecture.network.inputChannels
+        var x = seededCube(spatial, seed: seed)
+        if channels != 1 { x = Tensor(shape: [1, channels] + spatial, floats: seededCube([channels * spatial[0]] + spatial.dropFirst(), seed: seed).floats()) }
         var out: [BatchNormMode: Double] = [:]
         for mode in modes {
             let ya = try a.forward(x, bn: mode).floats(), yb = try b.forward(x, bn: mode).floats()

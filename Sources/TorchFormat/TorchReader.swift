@@ -97,7 +97,7 @@ struct Interpreter {
         init(fileBytes: Int) { maxTensorBytes = max(64 << 20, fileBytes.multipliedReportingOverflow(by: 4).partialValue) }
     }
 
-    static let stateDictKeys = ["state_dict", "model_state_dict"]
+    static let stateDictKeys = ["state_dict", "model_state_dict", "network_weights"]
     static let optimizerKeys = ["optimizer_state_dict", "optimizer"]
 
     func checkpoint(_ root: PValue, format: TorchFileFormat) throws -> TorchCheckpoint {
@@ -110,9 +110,11 @@ struct Interpreter {
             return TorchCheckpoint(stateDict: store, format: format, stateDictKey: nil)
         }
         var epoch: Int?
-        if let e = top["epoch"] {
+        // nnU-Net v2's checkpoint says `current_epoch`.
+        let epochKey = top["epoch"] != nil ? "epoch" : sdKey == "network_weights" && top["current_epoch"] != nil ? "current_epoch" : "epoch"
+        if let e = top[epochKey] {
             guard case let .int(i) = e, let v = Int(exactly: i) else {
-                throw TorchError.malformed(file: file, key: "epoch", expected: "an int", found: e.kind)
+                throw TorchError.malformed(file: file, key: epochKey, expected: "an int", found: e.kind)
             }
             epoch = v
         }
@@ -125,7 +127,7 @@ struct Interpreter {
         var extras: [TorchNamedValue] = []
         for (k, v) in top.entries {
             let name = k.asString ?? k.kind
-            guard name != sdKey && name != "epoch" && name != optKey else { continue }
+            guard name != sdKey && name != epochKey && name != optKey else { continue }
             others.append(name)
             if k.asString != nil, case let .string(s) = v { extras.append(TorchNamedValue(name, .string(s))) }
         }

@@ -44,7 +44,8 @@ final class FormatNameListsTests: XCTestCase {
         XCTAssertEqual(backticked(row).dropFirst().filter { !$0.contains(" ") && $0 != "--format" && $0 != "FormatNames" },
                        FormatName.allCases.map(\.rawValue))
         let variant = try XCTUnwrap(spec.split(separator: "\n").first { $0.hasPrefix("| `variant` |") })
-        XCTAssertTrue(variant.contains(FrameworkName.allCases.map { "`\"\($0.rawValue)\"`" }.joined(separator: " or ")), String(variant))
+        // The frameworks, then `nnunet` (nnU-Net Genesis under its v1 names, PyTorch conventions).
+        XCTAssertTrue(variant.contains(FrameworkName.allCases.map { "`\"\($0.rawValue)\"`" }.joined(separator: ", ") + " or `\"nnunet\"`"), String(variant))
     }
 
     /// schemas/native-checkpoint.schema.json: every keras/torch enum is the frameworks, in order.
@@ -59,7 +60,10 @@ final class FormatNameListsTests: XCTestCase {
         }
         walk(try JSONSerialization.jsonObject(with: Data(json.utf8)))
         XCTAssertFalse(enums.isEmpty)
-        for e in enums { XCTAssertEqual(e, FrameworkName.allCases.map(\.rawValue)) }
+        // architecture.variant also takes `nnunet`; every other keras/torch enum is the frameworks.
+        let frameworks = FrameworkName.allCases.map(\.rawValue)
+        XCTAssertEqual(enums.filter { $0.contains("nnunet") }, [frameworks + ["nnunet"]])
+        for e in enums where !e.contains("nnunet") { XCTAssertEqual(e, frameworks) }
     }
 
     /// The frameworks' other spellings: the network variant, optimizer and BatchNorm conventions.

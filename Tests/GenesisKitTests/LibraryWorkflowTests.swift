@@ -52,7 +52,7 @@ final class LibraryWorkflowTests: XCTestCase {
         let out = dir + "/tiny.pt"
         let proof = try ProvenConversion.convert(source, to: out, format: .torch)
         XCTAssertTrue(proof.reproducesSource, proof.warning ?? "")
-        XCTAssertEqual(proof.bitIdenticalTensors, proof.result.reread.entries.count)
+        XCTAssertEqual(proof.bitIdenticalTensors, proof.reread.entries.count)
         // Keras -> PyTorch adds identity up-convolutions: the forward is exact up to rounding.
         XCTAssertLessThanOrEqual(proof.forward.worst, 1e-5)
         let written = try ModelLoader.load(out)

@@ -61,7 +61,7 @@ final class NNUNetDetectionTests: XCTestCase {
         XCTAssertEqual(optimizer.slots["seg_outputs.4.weight"]?["momentum"]?.shape, [2, 4, 1, 1, 1])
         // Commands that take only the Genesis U-Net say what the file is.
         XCTAssertThrowsError(try model.architecture()) { e in
-            XCTAssertEqual("\(e)", "\(Self.fixture): \(arch): this command takes the Models Genesis 3D U-Net only so far (verify, inspect and run take this network too)")
+            XCTAssertEqual("\(e)", "\(Self.fixture): \(arch): this command takes the Models Genesis 3D U-Net only so far (verify, inspect, run and convert take this network too)")
         }
     }
 

@@ -65,7 +65,33 @@ public struct NNUNetArchitecture: NetworkArchitecture, Equatable {
          ArchitectureFact("convs_per_stage", .int(convsPerStage)), ArchitectureFact("input_channels", .int(inputChannels))]
     }
 
-    public func verify(_ m: MappedTensors) -> [Problem] { Verification.verify(m, parameters: network.parameters) }
+    /// Every tensor against the description, and for a v2-named file every alias that differs
+    /// and every v2-only bias of another shape than its layer's output (a nonzero one is not a
+    /// problem of the file: it makes a conversion to v1 lossy).
+    public func verify(_ m: MappedTensors) -> [Problem] {
+        var problems = Verification.verify(m, parameters: network.parameters) + m.foldProblems
+        guard m.nnunetV2 else { return problems }
+        let expected = NNUNetV2Names.keys(self).filter { $0.v1 == nil }
+        for k in expected {
+            let shown = (m.hadModulePrefix ? NameMaps.dataParallelPrefix : "") + k.name
+            guard let t = m.v2Only[k.name] else {
+                problems.append(Problem(tensor: shown, kind: .missing, expected: "\(k.shape)", found: "absent", message: "\(shown): missing (expected float32 \(k.shape))"))
+                continue
+            }
+            if t.shape != k.shape {
+                problems.append(Problem(tensor: shown, kind: .shape, expected: "\(k.shape)", found: "\(t.shape)", message: "\(shown): wrong shape: expected \(k.shape), found \(t.shape)"))
+            }
+        }
+        for name in m.v2Only.names where !expected.contains(where: { $0.name == name }) {
+            problems.append(Problem(tensor: name, kind: .unexpected, expected: "absent", found: "\(m.v2Only[name]!.shape)", message: "\(name): not a tensor of this network"))
+        }
+        return problems
+    }
+
+    /// A v2-named file's v2-only biases that are not all zero (what v1 cannot hold).
+    public static func nonzeroV2Only(_ m: MappedTensors) -> [String] {
+        m.v2Only.entries.filter { !$0.tensor.asFloat32().floats().allSatisfy { $0 == 0 } }.map(\.name)
+    }
 
     /// "nnU-Net Genesis, base 32, cap 320, pools 2x2x2 x4, 1x2x2, 2 labels (logits)".
     public var description: String {
@@ -100,11 +126,45 @@ public struct NNUNetGenesisFamily: NetworkFamily {
         var m = MappedTensors(naming: file.naming)
         let prefix = NameMaps.dataParallelPrefix
         m.hadModulePrefix = !entries.isEmpty && entries.allSatisfy { $0.name.hasPrefix(prefix) }
+        let keys = entries.map { m.hadModulePrefix ? String($0.name.dropFirst(prefix.count)) : $0.name }
+        if keys.contains(where: NNUNetV2Names.isV2), let (p, c) = NNUNetV2Names.shape(of: keys) {
+            return mapV2(entries, keys: keys, into: m, bottleneck: p, convs: c)
+        }
         for (name, t) in entries {
             let key = m.hadModulePrefix ? String(name.dropFirst(prefix.count)) : name
             if NNUNetDetection.modules.contains(where: { key.hasPrefix($0 + ".") }), m.store[key] == nil {
                 m.store[key] = t
                 m.sourceNames[key] = name
+            } else {
+                m.unexpected.append((name, t))
+            }
+        }
+        return m
+    }
+
+    /// An nnU-Net v2 `PlainConvUNet` state dict: each tensor under its v1 name (`NNUNetV2Names`),
+    /// taken from its first name; every alias checked equal to it (a differing one is a fold
+    /// problem), the v2-only biases kept aside (`v2Only`), anything else unexpected.
+    private func mapV2(_ entries: [(name: String, tensor: Tensor)], keys: [String], into start: MappedTensors, bottleneck p: Int, convs c: Int) -> MappedTensors {
+        var m = start
+        m.nnunetV2 = true
+        var firstName: [String: String] = [:]
+        for ((name, t), key) in zip(entries, keys) {
+            if NNUNetV2Names.isV2Only(key), m.v2Only[key] == nil {
+                m.v2Only[key] = t
+            } else if let v1 = NNUNetV2Names.v1Name(key, bottleneck: p, convs: c) {
+                if let held = m.store[v1] {
+                    if held != t {
+                        let first = firstName[v1] ?? v1
+                        m.foldProblems.append(Problem(tensor: name, kind: .architecture, expected: "equal to \(first) (the same module)",
+                                                      found: "different values" + (held.shape == t.shape ? "" : " and shape \(t.shape)"),
+                                                      message: "\(name): an alias of \(first) that holds other values (PlainConvUNet registers one tensor under both names)"))
+                    }
+                } else {
+                    m.store[v1] = t
+                    m.sourceNames[v1] = name
+                    firstName[v1] = name
+                }
             } else {
                 m.unexpected.append((name, t))
             }
