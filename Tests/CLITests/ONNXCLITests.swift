@@ -1,0 +1,65 @@
+import Foundation
+import Tensors
+import TestSupport
+import XCTest
+
+/// `genesis convert MODEL OUT.onnx [--bn inference|batch] [--opset N]` and the ONNX file read
+/// back by `inspect`, `verify`, `run` and `convert`; damaged ONNX files: one line, exit 2.
+final class ONNXCLITests: XCTestCase {
+    func genesis(_ args: [String]) throws -> ProcessResult { try runProcess(Fixtures.genesisBinary, args) }
+
+    func testConvertToONNXReportsTheGraphsProofAndReadsBack() throws {
+        let dir = Fixtures.scratchDirectory()
+        let r = try genesis(["convert", Fixtures.path("torch/genesis_tiny.pt"), dir + "/t.onnx", "--bn", "inference", "--opset", "18", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let onnx = try XCTUnwrap(r.json?["onnx"] as? [String: Any], r.stdout)
+        XCTAssertEqual(onnx["bn"] as? String, "inference")
+        XCTAssertEqual(onnx["opset"] as? Int, 18)
+        XCTAssertEqual(onnx["batch"] as? [Int], [2, 1, 16, 16, 16])
+        XCTAssertLessThanOrEqual(onnx["interpreter_max_abs_diff"] as? Double ?? 1, 1e-5)
+        XCTAssertEqual(r.json?["target_format"] as? String, "onnx")
+        XCTAssertEqual(r.json?["reproduces_source"] as? Bool, true)
+
+        let text = try genesis(["convert", Fixtures.path("keras/genesis_tiny.h5"), dir + "/k.onnx"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("BatchNorm inference, batch and spatial axes dynamic"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("graph run by the ONNX interpreter"), text.stdout)
+
+        let inspect = try genesis(["inspect", dir + "/k.onnx"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("onnx metadata genesis_bn_mode: inference"), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("onnx metadata genesis_input_window: ct"), inspect.stdout)
+        let verify = try genesis(["verify", dir + "/t.onnx"])
+        XCTAssertEqual(verify.status, 0, verify.stderr + verify.stdout)
+        XCTAssertTrue(verify.stdout.contains("Genesis torch variant, base 4, 1 label"), verify.stdout)
+        // Round trip: ONNX -> .pt gives the source's tensors (diff: identical).
+        XCTAssertEqual(try genesis(["convert", dir + "/t.onnx", dir + "/back.pt"]).status, 0)
+        let diff = try genesis(["diff", Fixtures.path("torch/genesis_tiny.pt"), dir + "/back.pt", "--json"])
+        XCTAssertEqual(diff.status, 0, diff.stdout + diff.stderr)
+    }
+
+    func testONNXOptionsAreChecked() throws {
+        let dir = Fixtures.scratchDirectory()
+        let src = Fixtures.path("keras/genesis_tiny.h5")
+        let opset = try genesis(["convert", src, dir + "/k.onnx", "--opset", "12"])
+        XCTAssertEqual(opset.status, 2, opset.stderr)
+        XCTAssertTrue(opset.stderr.contains("--opset 12: genesis writes opsets 13 to 22"), opset.stderr)
+        let bn = try genesis(["convert", src, dir + "/k.pt", "--bn", "batch"])
+        XCTAssertEqual(bn.status, 2, bn.stderr)
+        XCTAssertTrue(bn.stderr.contains("--bn and --opset apply to ONNX output"), bn.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/k.onnx"))
+    }
+
+    func testDamagedONNXIsOneLineExitTwo() throws {
+        let dir = Fixtures.scratchDirectory()
+        XCTAssertEqual(try genesis(["convert", Fixtures.path("keras/genesis_tiny.h5"), dir + "/k.onnx"]).status, 0)
+        let bytes = try FileIO.read(dir + "/k.onnx")
+        try FileIO.write(Array(bytes.prefix(5000)), to: dir + "/cut.onnx")
+        for command in ["inspect", "verify"] {
+            let r = try genesis([command, dir + "/cut.onnx"])
+            XCTAssertEqual(r.status, 2, r.stdout)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("cut.onnx: not an ONNX model"), r.stderr)
+        }
+    }
+}
