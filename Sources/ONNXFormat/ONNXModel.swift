@@ -190,8 +190,8 @@ extension ONNXModel {
 // MARK: - Reading (untrusted)
 
 extension ONNXModel {
-    /// Reads and checks an ONNX file: size under `maxFileBytes` before it is read, counts under
-    /// the caps, every initializer float32 or int64 with its data inline and exactly as many
+    /// Reads and checks an ONNX file: size under `maxFileBytes` before it is read, fields counted
+    /// on the wire under the caps before protobuf decodes them (`ONNXWireScan`), every initializer float32 or int64 with its data inline and exactly as many
     /// bytes as its dims say, attributes of the four types genesis writes. Throws `ONNXError`.
     public static func read(_ path: String) throws -> ONNXModel {
         let size: Int
@@ -204,6 +204,8 @@ extension ONNXModel {
 
     /// Decodes and checks serialised bytes (`file` names them in errors).
     public static func decode(_ bytes: [UInt8], file: String) throws -> ONNXModel {
+        // Counted on the wire first: decoding allocates per field (ONNXWireScan).
+        try ONNXWireScan.check(bytes, file: file)
         let m: Onnx_ModelProto
         do {
             var options = BinaryDecodingOptions()

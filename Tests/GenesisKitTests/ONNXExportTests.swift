@@ -198,6 +198,40 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertThrowsError(try ONNXModel.read(try writeProto(p, "ir.onnx"))) { XCTAssertTrue("\($0)".contains("ir_version: expected 3...10, found 99"), "\($0)") }
     }
 
+    /// Counted on the wire before protobuf allocates: many empty nodes, a node of many attributes,
+    /// a subgraph attribute are refused in one line.
+    func testWireCountsAreCappedBeforeDecoding() throws {
+        let good = try validModel()
+        var p = good.proto
+        p.graph.node[0].attribute = (0..<300).map { k in
+            var a = Onnx_AttributeProto()
+            a.name = "a\(k)"
+            return a
+        }
+        XCTAssertThrowsError(try ONNXModel.read(try writeProto(p, "attrs.onnx"))) { e in
+            guard case let ONNXError.overCap(_, what, cap, found)? = e as? ONNXError else { return XCTFail("\(e)") }
+            XCTAssertEqual(what, "repeated field 5 of a node message")
+            XCTAssertEqual(cap, 256)
+            XCTAssertEqual(found, 257)
+        }
+        p = good.proto
+        p.graph.node += [Onnx_NodeProto](repeating: Onnx_NodeProto(), count: ONNXModel.maxNodes)
+        XCTAssertThrowsError(try ONNXModel.read(try writeProto(p, "nodes.onnx"))) { e in
+            guard case let ONNXError.overCap(_, what, _, _)? = e as? ONNXError else { return XCTFail("\(e)") }
+            XCTAssertEqual(what, "repeated field 1 of a graph message")
+        }
+        p = good.proto
+        var sub = Onnx_AttributeProto()
+        sub.name = "body"
+        sub.type = .graph
+        sub.g = Onnx_GraphProto()
+        sub.g.name = "inner"
+        p.graph.node[0].attribute.append(sub)
+        XCTAssertThrowsError(try ONNXModel.read(try writeProto(p, "subgraph.onnx"))) { e in
+            XCTAssertTrue("\(e)".contains("subgraph attributes: expected none (genesis never writes it), found present"), "\(e)")
+        }
+    }
+
     func testInterpreterRunsOnlyTheOperatorsGenesisWrites() throws {
         var m = try validModel()
         m.nodes[0].opType = "Einsum"
