@@ -32,6 +32,11 @@ final class ONNXCLITests: XCTestCase {
         let verify = try genesis(["verify", dir + "/t.onnx"])
         XCTAssertEqual(verify.status, 0, verify.stderr + verify.stdout)
         XCTAssertTrue(verify.stdout.contains("Genesis torch variant, base 4, 1 label"), verify.stdout)
+        // run on the .onnx: the BatchNorm mode its graph computes, unless --bn says otherwise.
+        XCTAssertEqual(try genesis(["cubes", "--count", "2", "--shape", "16,16,8", "--out", dir + "/x.npy"]).status, 0)
+        let run = try genesis(["run", dir + "/t.onnx", "--input", dir + "/x.npy", "--output", dir + "/y.npy", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.json?["bn"] as? String, "inference", "t.onnx was written with --bn inference (the torch variant's official mode is batch)")
         // Round trip: ONNX -> .pt gives the source's tensors (diff: identical).
         XCTAssertEqual(try genesis(["convert", dir + "/t.onnx", dir + "/back.pt"]).status, 0)
         let diff = try genesis(["diff", Fixtures.path("torch/genesis_tiny.pt"), dir + "/back.pt", "--json"])
