@@ -232,6 +232,27 @@ final class ONNXExportTests: XCTestCase {
         }
     }
 
+    /// Seeded damage (flipped bytes, cut ends, spliced runs) of a written graph: every variant is
+    /// read or refused with `ONNXError`, never a crash or another error type.
+    func testDamagedBytesAreReadOrRefusedWithTheModulesError() throws {
+        let bytes = try validModel().serialized()
+        var rng = SeededGenerator(seed: 22)
+        func below(_ n: Int) -> Int { Int(rng.nextUnitFloat() * Float(n)) % max(1, n) }
+        var refused = 0
+        for round in 0..<400 {
+            var b = bytes
+            switch round % 4 {
+            case 0: for _ in 0..<(1 + below(8)) { b[below(b.count)] ^= UInt8(1 << below(8)) }
+            case 1: b = Array(b.prefix(below(b.count)))
+            case 2: let at = below(b.count), n = below(64); b.replaceSubrange(at..<min(b.count, at + n), with: [UInt8](repeating: UInt8(below(256)), count: n))
+            default: let at = below(b.count); b.insert(contentsOf: b[below(b.count - 16)...].prefix(16), at: at)
+            }
+            do { _ = try ONNXModel.decode(b, file: "m.onnx") } catch is ONNXError { refused += 1 } catch { XCTFail("round \(round): \(type(of: error)): \(error)") }
+        }
+        print("ONNX reader on 400 damaged variants: \(refused) refused with ONNXError, \(400 - refused) read")
+        XCTAssertGreaterThan(refused, 100)
+    }
+
     func testInterpreterRunsOnlyTheOperatorsGenesisWrites() throws {
         var m = try validModel()
         m.nodes[0].opType = "Einsum"
