@@ -79,7 +79,7 @@ struct ConvertCommand: ParsableCommand {
                 "notes": proven.notes, "seconds": seconds,
                 "phases": proven.phases.map { ["name": $0.name, "seconds": $0.seconds] as [String: Any] },
                 "onnx": proven.onnx.map { o in
-                    ["bn": o.bn.rawValue, "opset": o.opset, "ir_version": o.irVersion, "nodes": o.nodes, "file_bytes": o.fileBytes,
+                    ["bn": written.officialBatchStatistics == nil ? "none" : o.bn.rawValue, "opset": o.opset, "ir_version": o.irVersion, "nodes": o.nodes, "file_bytes": o.fileBytes,
                      "batch": o.cubeShape, "interpreter_max_abs_diff": o.maxAbsDifference, "export_seconds": o.exportSeconds,
                      "interpreter_seconds": o.interpreterSeconds] as [String: Any]
                 },
@@ -89,7 +89,8 @@ struct ConvertCommand: ParsableCommand {
             let modes = forward.maxAbsDifference.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \(String(format: "%.3g", $0.value))" }
             CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(written)); read back: \(identical)/\(proven.reread.entries.count) tensors bit-identical")
             if let o = proven.onnx {
-                CLIOutput.line("ONNX opset \(o.opset) (IR \(o.irVersion)), \(o.nodes) nodes, BatchNorm \(o.bn.rawValue), batch and spatial axes dynamic; \(o.fileBytes) bytes")
+                let bn = written.officialBatchStatistics == nil ? "no BatchNorm" : "BatchNorm \(o.bn.rawValue)"
+                CLIOutput.line("ONNX opset \(o.opset) (IR \(o.irVersion)), \(o.nodes) nodes, \(bn), batch and spatial axes dynamic; \(o.fileBytes) bytes")
                 CLIOutput.line("graph run by the ONNX interpreter on a seeded \(CLIOutput.shape(o.cubeShape)) batch, source network vs written graph: max |diff| \(String(format: "%.3g", o.maxAbsDifference)); \(String(format: "%.2f", seconds)) s")
             } else {
                 CLIOutput.line("forward on a seeded \(CLIOutput.shape(forward.cubeShape)) cube, source vs written: max |diff| \(modes.joined(separator: ", ")); \(String(format: "%.2f", seconds)) s")

@@ -191,6 +191,7 @@ public enum ONNXExport {
     }
 
     /// Metadata every exported graph records (`genesis_*` keys; schemas/formats.md "ONNX").
+    /// `genesis_bn_mode` is `none` for a network without BatchNorm (nnU-Net Genesis), whatever `bn` says.
     public static func metadata(network: any NetworkArchitecture, classes: Int?, bn: ONNXBatchNorm, bnEpsilon: Float, sourceSHA256: String?,
                                 sourceFile: String?, sourceFormat: String?, annotations: [String: String]) -> [(key: String, value: String)] {
         let family = NetworkFamilies.family(network.family)
@@ -207,7 +208,7 @@ public enum ONNXExport {
         ]
         if let k = classes { m.append(("genesis_classes", String(k))) }
         m += [
-            ("genesis_bn_mode", bn.rawValue),
+            ("genesis_bn_mode", network.officialBatchStatistics == nil ? "none" : bn.rawValue),
             ("genesis_bn_epsilon", "\(bnEpsilon)"),
             ("genesis_input_window", window?.name ?? "ct"),
             ("genesis_input_convention", convention),

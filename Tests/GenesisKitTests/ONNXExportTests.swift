@@ -68,6 +68,7 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertTrue(m.nodes.contains { $0.opType == "Conv" && $0.ints("strides") == [1, 2, 2] }, "the anisotropic strided conv")
         XCTAssertEqual(m.metadataDictionary["genesis_spatial_multiples"], "16,32,32")
         XCTAssertEqual(m.metadataDictionary["genesis_input_window"], "nnunet-ct")
+        XCTAssertEqual(m.metadataDictionary["genesis_bn_mode"], "none", "InstanceNorm only")
         let ref = try H5File.open(Fixtures.reference("nnunet/nnunet_tiny.reference.h5")).root()
         let y = try ONNXInterpreter(m, file: path).run(try ref.readFloat32("input"))
         let err = maxAbs(y.floats(), try ref.readFloat32("logits").floats())
