@@ -66,7 +66,7 @@ final class ZooManifestTests: XCTestCase {
                                          "preprocessing", "licence", "citation", "source", "notes"])
         let defs = try XCTUnwrap(schema["$defs"] as? [String: Any])
         let file = try XCTUnwrap((defs["file"] as? [String: Any])?["properties"] as? [String: Any])
-        XCTAssertEqual(Set(file.keys), ["name", "url", "path", "size", "sha256", "format"])
+        XCTAssertEqual(Set(file.keys), ["name", "url", "path", "size", "sha256", "hash_note", "format"])
         let formats = try XCTUnwrap((file["format"] as? [String: Any])?["enum"] as? [String])
         XCTAssertEqual(formats, ManifestDecoder.formats)
         let arch = try XCTUnwrap((defs["architecture"] as? [String: Any])?["properties"] as? [String: Any])
@@ -127,6 +127,16 @@ final class ZooManifestTests: XCTestCase {
         XCTAssertEqual(try refusal { $0["architecture"] = ["family": "models-genesis-unet3d", "variant": "nnunet", "base_filters": 32, "verifiable": true] },
                        "m.json: architecture.variant: 'nnunet' is not a variant of models-genesis-unet3d (keras, torch)")
         XCTAssertEqual(try refusal { $0["licence"] = ["hosting_page": "x", "note": "y"] }, "m.json: licence.code_repository: missing")
+        // No published hash: null with a note saying what the host publishes; only for a file fetched by url.
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()) },
+                       "m.json: files[0].hash_note: missing: a file without a published sha256 or size needs a note saying what its host publishes")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()); self.setFile(&$0, "size", NSNull()); self.setFile(&$0, "hash_note", "Zenodo lists an MD5") }, "accepted")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "size", NSNull()); self.setFile(&$0, "hash_note", "x") },
+                       "m.json: files[0].size: null with a published sha256: give the size the hash is of")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()); self.setFile(&$0, "hash_note", "x"); self.setFile(&$0, "url", nil); self.setFile(&$0, "path", "w.h5") },
+                       "m.json: files[0].sha256: null is only for a file fetched by url; a shipped file's hash is known")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()); self.setFile(&$0, "hash_note", 3) },
+                       "m.json: files[0].hash_note: expected a string, found a number")
         // A path entry alone (a file shipped in the repository) is accepted.
         XCTAssertEqual(try refusal { self.setFile(&$0, "url", nil); self.setFile(&$0, "path", "weights/default.h5") }, "accepted")
     }
