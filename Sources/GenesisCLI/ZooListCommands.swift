@@ -28,19 +28,21 @@ struct ZooListCommand: ParsableCommand {
             return
         }
         CLIOutput.text("manifests: \(catalog.origin) (\(catalog.entries.count) models); cache: \(cache.home)")
+        let nameWidth = max(26, (catalog.names + extra).map(\.count).max().map { $0 + 2 } ?? 0)
+        let fileWidth = max(34, catalog.entries.flatMap { $0.manifest.files.map(\.name.count) }.max().map { $0 + 2 } ?? 0)
         for e in catalog.entries {
             for f in e.manifest.files {
                 let want = (try? cache.expected(f, model: e.manifest.name))?.map(\.sha256)
                 let cached = cache.cachedFiles(model: e.manifest.name).contains { $0.sha256 == want && $0.size != nil }
                 let v = e.manifest.architecture.verifiable ? "" : "  (not verifiable yet)"
-                CLIOutput.text("  " + InspectRendering.pad(e.manifest.name, 26) + InspectRendering.pad(f.name, 34)
-                               + InspectRendering.pad(f.size.map(ZooRendering.size) ?? "size n/p", 10) + InspectRendering.pad(f.format, 10)
+                CLIOutput.text("  " + InspectRendering.pad(e.manifest.name, nameWidth) + InspectRendering.pad(f.name, fileWidth)
+                               + InspectRendering.pad(f.size.map(ZooRendering.size) ?? "unknown", 10) + InspectRendering.pad(f.format, 10)
                                + (cached ? "cached" : "not cached") + v)
             }
         }
         for n in extra {
             for f in cache.cachedFiles(model: n) {
-                CLIOutput.text("  " + InspectRendering.pad(CLIOutput.terminalSafe(n), 26) + InspectRendering.pad(f.file, 34)
+                CLIOutput.text("  " + InspectRendering.pad(CLIOutput.terminalSafe(n), nameWidth) + InspectRendering.pad(f.file, fileWidth)
                                + InspectRendering.pad(f.size.map(ZooRendering.size) ?? "missing", 10) + InspectRendering.pad("", 10) + "cached (no manifest)")
             }
         }
