@@ -1,7 +1,9 @@
 """Makes nnU-Net v1 plans files (`nnUNetPlansv2.1_plans_3D.pkl`) with nnU-Net 1.7.1's own
 planning code, for `genesis verify MODEL --plans FILE.pkl` (issue 21, item 5).
 
-Run with the peers' Python (nnunet 1.7.1 installed as scripts/make_nnunet_fixtures.py says):
+Run with the peers' Python (nnunet 1.7.1 installed as scripts/make_nnunet_fixtures.py says, plus
+what its planning modules import: `/opt/peers/bin/pip install SimpleITK matplotlib nibabel
+scikit-learn medpy dicom2nifti`):
     /opt/peers/bin/python scripts/make_nnunet_v1_plans.py
 
 nnU-Net v1 plans in three real steps, as `nnUNet_plan_and_preprocess` runs them after cropping:
