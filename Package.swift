@@ -80,10 +80,12 @@ let package = Package(
         // Data-parallel training over MPI: the Collectives and BatchNormReducer of Training and Runtime3D.
         .target(name: "Distributed", dependencies: ["CMPI", "GenesisKit", "Training", "Runtime3D"]),
 
+        // The commit a release was built from (linked in by `make dist`; see cbuildinfo.h).
+        .target(name: "CBuildInfo"),
         // The library programs use: the workflows of the commands (conversion with its proof,
         // whole-scan runs, training sessions, fine-tuning data, cubes, previews), every layer re-exported.
         .target(name: "GenesisKit", dependencies: [
-            "Tensors", "FormatNames", "GenesisModel", "GenesisIO", "HDF5Sandbox", "Runtime3D", "VolumeIO", "Pretext", "Training", "Zoo", "Inference",
+            "CBuildInfo", "HDF5", "Tensors", "FormatNames", "GenesisModel", "GenesisIO", "HDF5Sandbox", "Runtime3D", "VolumeIO", "Pretext", "Training", "Zoo", "Inference",
         ]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
