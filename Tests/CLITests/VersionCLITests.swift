@@ -16,6 +16,11 @@ final class VersionCLITests: XCTestCase {
         XCTAssertNotNil(version.range(of: #"^[0-9]+\.[0-9]+\.[0-9]+$"#, options: .regularExpression), "VERSION holds '\(version)'")
         XCTAssertEqual(GenesisWriter.version, version, "GenesisWriter.version (Sources/GenesisIO/FormatBridge.swift) must equal VERSION")
         XCTAssertEqual(GenesisWriter.name, "genesis \(version)")
+        // The Makefile and scripts read VERSION; none writes another version of its own.
+        let dist = try String(contentsOfFile: Fixtures.repoRoot + "/scripts/dist.sh", encoding: .utf8)
+        XCTAssertTrue(dist.contains("<VERSION"), "scripts/dist.sh reads VERSION")
+        let python = try String(contentsOfFile: Fixtures.repoRoot + "/python/genesis_weights/__init__.py", encoding: .utf8)
+        XCTAssertTrue(python.contains("__version__ = \"@VERSION@\""), "the Python package's version is filled in from VERSION by make_wheel.py")
     }
 
     func testVersionNamesTheCommitAndTheLibraries() throws {
