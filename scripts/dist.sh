@@ -128,22 +128,58 @@ cp "$toolchain_license" "$lic/swift-runtime.LICENSE"
     echo "Linked into the binaries:"
     echo "  the Swift runtime, standard library, Foundation and Dispatch ($($SWIFT --version 2>&1 | head -n 1)): swift-runtime.LICENSE (Apache 2.0 with the Runtime Library Exception)"
 } >>"$lic/README"
-if [ -f /usr/share/doc/libicu72/copyright ]; then
-    cp /usr/share/doc/libicu72/copyright "$lic/icu.copyright"
+icu=$(ls /usr/share/doc/libicu[0-9]*/copyright 2>/dev/null | head -n 1 || true)
+if [ -n "$icu" ]; then
+    cp "$icu" "$lic/icu.copyright"
     echo "  ICU's data and code inside Foundation (swift-foundation-icu): icu.copyright (the ICU licence, as Debian ships it for ICU)" >>"$lic/README"
+else
+    echo "dist: warning: no Debian ICU package here, so no ICU licence text in the release (Foundation links ICU in)" >&2
+    echo "  ICU's data and code inside Foundation (swift-foundation-icu): under the Unicode/ICU licence (its text was not at hand when this release was built)" >>"$lic/README"
 fi
 for checkout in "$scratch"/checkouts/*; do
     pkg=$(basename "$checkout")
-    for f in "$checkout"/LICENSE* "$checkout"/LICENCE*; do
+    for f in "$checkout"/LICENSE* "$checkout"/LICENCE* "$checkout"/NOTICE*; do
         [ -f "$f" ] || continue
         cp "$f" "$lic/$pkg.$(basename "$f")"
         echo "  Swift package $pkg: $pkg.$(basename "$f")" >>"$lic/README"
     done
 done
-# swift-crypto compiles BoringSSL in: its licence too.
-for f in "$scratch"/checkouts/swift-crypto/Sources/CCryptoBoringSSL/LICENSE; do
-    [ -f "$f" ] && cp "$f" "$lic/boringssl.LICENSE" && echo "  BoringSSL inside swift-crypto: boringssl.LICENSE" >>"$lic/README"
-done
+# swift-crypto compiles BoringSSL in, whose files carry their licences in their headers (ISC,
+# the OpenSSL and SSLeay licences, Apache 2.0): each distinct licence text once, with the
+# copyright lines it came with.
+boringssl="$scratch/checkouts/swift-crypto/Sources/CCryptoBoringSSL"
+if [ -d "$boringssl" ]; then
+    "$PYTHON" - "$boringssl" >"$lic/boringssl.NOTICE" <<'PY'
+import os, re, sys
+seen, out = {}, []
+for root, dirs, files in sorted(os.walk(sys.argv[1])):
+    dirs.sort()
+    for f in sorted(files):
+        if not f.endswith((".c", ".cc", ".h", ".S")):
+            continue
+        text = open(os.path.join(root, f), errors="replace").read(20000)
+        m = re.match(r"\s*(/\*.*?\*/)", text, re.S)
+        if not m or not re.search(r"Permission|Redistribution|Licensed|License", m.group(1)):
+            continue
+        block = m.group(1)
+        copyrights = [l.strip(" /*") for l in block.splitlines() if "Copyright" in l]
+        key = re.sub(r"\s+", " ", "\n".join(l for l in block.splitlines() if "Copyright" not in l))
+        if key not in seen:
+            seen[key] = (block, set())
+            out.append(key)
+        seen[key][1].update(copyrights)
+print("BoringSSL, compiled into genesis through swift-crypto: the licence texts its source files carry.\n")
+for key in out:
+    block, copyrights = seen[key]
+    print("=" * 72)
+    for c in sorted(copyrights):
+        print(c)
+    print()
+    print("\n".join(l for l in block.splitlines() if "Copyright" not in l))
+    print()
+PY
+    echo "  BoringSSL inside swift-crypto: boringssl.NOTICE (the licence texts of its source files)" >>"$lic/README"
+fi
 
 # README of the release, and the project's.
 sed -e "s/@VERSION@/$version/g" -e "s/@COMMIT@/$commit/g" scripts/dist-README.md >"$stage/README.md"
