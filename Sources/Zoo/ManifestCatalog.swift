@@ -2,8 +2,9 @@ import Foundation
 import Tensors
 
 /// Every manifest the tool knows, and where they came from: `GENESIS_ZOO` when set, else the
-/// `zoo/` directory of the clone the binary was built in, else the copy compiled into the binary
-/// (`EmbeddedManifests`, kept equal to zoo/*.json by a test).
+/// `zoo/` directory of the clone the binary was built in, else the zoo a release ships beside the
+/// binary (`share/genesis/zoo`), else the copy compiled into the binary (`EmbeddedManifests`,
+/// kept equal to zoo/*.json by a test).
 public struct ManifestCatalog: Sendable {
     public struct Entry: Sendable {
         public let manifest: Manifest
@@ -71,7 +72,7 @@ public struct ManifestCatalog: Sendable {
         if let dir = environment["GENESIS_ZOO"], !dir.isEmpty {
             return try load(directory: dir, origin: "GENESIS_ZOO=\(dir)")
         }
-        if let dir = repositoryZooDirectory(executable: executable) {
+        if let dir = repositoryZooDirectory(executable: executable) ?? releaseZooDirectory(executable: executable) {
             return try load(directory: dir, origin: dir)
         }
         return try embedded()
@@ -106,6 +107,16 @@ public struct ManifestCatalog: Sendable {
             return Entry(manifest: m, origin: path, baseDirectory: directory)
         }
         return try ManifestCatalog(entries: entries, origin: origin)
+    }
+
+    /// The zoo a release ships (`make dist`): `PREFIX/share/genesis/zoo` for `PREFIX/bin/genesis`,
+    /// the manifests with the files that have no URL (the default model).
+    public static func releaseZooDirectory(executable: String) -> String? {
+        guard !executable.isEmpty else { return nil }
+        let bin = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        let dir = bin.deletingLastPathComponent().appendingPathComponent("share/genesis/zoo").path
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) && isDirectory.boolValue ? dir : nil
     }
 
     /// The `zoo/` of the genesis clone that holds the executable (`<repo>/.build/debug/genesis`):

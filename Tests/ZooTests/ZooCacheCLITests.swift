@@ -156,6 +156,25 @@ final class ZooCacheCLITests: XCTestCase {
         XCTAssertEqual(fromClone.origin, Fixtures.repoRoot + "/zoo")
     }
 
+    /// A release (`make dist`: PREFIX/bin/genesis) finds the zoo it ships in PREFIX/share/genesis/zoo,
+    /// the default model's file with it; without that folder, the embedded copy.
+    func testAReleaseFindsTheZooItShipsBesideItsBinary() throws {
+        let prefix = Fixtures.scratchDirectory("release")
+        let zoo = prefix + "/share/genesis/zoo"
+        try FileManager.default.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
+        XCTAssertNil(ManifestCatalog.releaseZooDirectory(executable: prefix + "/bin/genesis"))
+        XCTAssertEqual(try ManifestCatalog.standard(environment: [:], executable: prefix + "/bin/genesis").origin, "embedded")
+        try FileManager.default.createDirectory(atPath: zoo, withIntermediateDirectories: true)
+        let source = Fixtures.repoRoot + "/zoo"
+        for name in try FileManager.default.contentsOfDirectory(atPath: source) where name.hasSuffix(".json") {
+            try FileManager.default.copyItem(atPath: source + "/" + name, toPath: zoo + "/" + name)
+        }
+        XCTAssertEqual(ManifestCatalog.releaseZooDirectory(executable: prefix + "/bin/genesis"), zoo)
+        let c = try ManifestCatalog.standard(environment: [:], executable: prefix + "/bin/genesis")
+        XCTAssertEqual(c.origin, zoo)
+        XCTAssertEqual(c.entry(named: "genesis-default-b8")?.baseDirectory, zoo)
+    }
+
     /// The default model ships in the repository (zoo/models): `zoo fetch` copies it into the cache
     /// offline, checks its size and SHA-256 against its manifest, and it verifies as a Genesis network.
     func testDefaultModelFetchesOfflineAndVerifies() throws {
