@@ -206,7 +206,7 @@ enum SiblingRendering {
                    + (s.classes.map { ", \($0) classes" } ?? "")]
         out.append("  head: \(s.layout.headSummary)")
         if !s.layout.trunkHasOutput { out.append("  the trunk has no output layer (out_tr): run has no segmentation to give; finetune adds a new one") }
-        out.append("  convert keeps the head where the format can hold it (.pt, .safetensors, .genesis); --trunk-only drops it")
+        out.append("  convert keeps the head where the format can hold it (\(s.layout.keras ? ".pt, .safetensors" : ".pt, .safetensors, .genesis")); --trunk-only drops it")
         return out
     }
 }
