@@ -23,7 +23,8 @@ base 2 there are 4 channels; the group count is not stored in the file). Inputs 
 16, 8). Deterministic: torch.manual_seed(0), numpy default_rng(0), tf_keras set_random_seed(0).
 
 Outputs (every one listed in Tests/References/siblings/README.md):
-- semantic_genesis_chest_ct.tiny.h5: Keras `ynet_model_3d` (tf_keras), compiled as the
+- semantic_genesis_chest_ct.tiny.h5 (by make_sibling_fixtures_keras.py, in its own process:
+  TensorFlow and torch in one process abort): Keras `ynet_model_3d` (tf_keras), compiled as the
   official keras/train.py does (Adam lr 1e-3; losses mse on reconst_output and categorical
   cross-entropy on cls_output, weights 1 and 0.01), one train_on_batch, then `model.save`
   (what its ModelCheckpoint writes: model_config, model_weights, optimizer_weights).
