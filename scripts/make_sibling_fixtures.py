@@ -369,7 +369,11 @@ def check_against_official(official):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--official", help="directory with SemanticGenesis/, TransVW/, SuPreM/ checkouts (official code)")
+    ap.add_argument("--out", help="write elsewhere than Tests/References/siblings (to check that a rerun gives the same tensors)")
     args = ap.parse_args()
+    global OUT
+    if args.out:
+        OUT = args.out
     if args.official:
         check_against_official(args.official)
     os.makedirs(OUT, exist_ok=True)
