@@ -139,6 +139,11 @@ final class SiblingCLITests: XCTestCase {
             XCTAssertFalse(sd.names.contains { $0.hasPrefix("clc_out") || $0.hasPrefix("precls_conv") || $0.contains("/") }, c.file)
             let tv = try XCTUnwrap(try genesis(["verify", trunk, "--json"]).json, c.file)
             XCTAssertTrue(tv["head"] is NSNull || tv["head"] == nil, c.file)
+            // diff compares the heads too: equal with the head kept, missing from the trunk alone.
+            XCTAssertEqual(try genesis(["diff", path(c), kept]).status, 0, c.file)
+            let d = try genesis(["diff", path(c), trunk, "--json"])
+            XCTAssertEqual(d.status, 1, c.file)
+            XCTAssertTrue(d.stdout.contains(c.layout == "ynet3d-keras" ? "cls_output" : c.layout == "ynet3d-torch" ? "clc_out.fc1.bias" : "controller.weight"), d.stdout)
         }
         // Keras output cannot hold a head: one line, exit 2; --trunk-only writes it.
         let refused = try genesis(["convert", path(Self.semanticGenesis), dir + "/sg.h5"])
