@@ -251,5 +251,15 @@ final class SiblingCLITests: XCTestCase {
             XCTAssertEqual(v["variant"] as? String, c.variant, c.file)
             XCTAssertEqual(v["labels"] as? Int, 1, c.file)
         }
+        // pretrain continues the trunk, the head said to be left out; SuPreM's trunk has no
+        // output layer for the restoration pretext: refused in one line.
+        let p = try genesis(["pretrain", "--init", path(Self.transVW), "--data", dir + "/img.npy", "--batch", "2", "--steps", "1",
+                             "--threads", "2", "--out", dir + "/pre.pt"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertTrue(p.stderr.contains("the TransVW head (ynet3d-torch, 9 tensors) is neither trained nor written"), p.stderr)
+        let s = try genesis(["pretrain", "--init", path(Self.suprem), "--data", dir + "/img.npy", "--batch", "2", "--steps", "1", "--out", dir + "/pre2.pt"])
+        XCTAssertEqual(s.status, 2)
+        XCTAssertEqual(s.stderr.trimmingCharacters(in: .whitespacesAndNewlines).components(separatedBy: "\n").count, 1, s.stderr)
+        XCTAssertTrue(s.stderr.contains("has no output layer"), s.stderr)
     }
 }
