@@ -9,8 +9,11 @@ struct ConvertCommand: ParsableCommand {
         discussion: """
         The output format follows OUT's extension or --format; genesis writes \(FormatRegistry.describe(FormatRegistry.writable)). Keras .h5 output is the model.save layout (model_config, model_weights, optimizer_weights when there is optimizer state), which tf_keras/Keras load_model and load_weights both take; --weights-only writes the save_weights layout. Keras -> PyTorch adds identity up-convolutions (exact). PyTorch -> Keras is refused when the up-convolutions are not the identity, unless --allow-lossy; then the deviation is measured. Optimizer state converts with the convention change (SGD: keras m = -lr * buf). Every conversion reads back what it wrote and compares every tensor, and where both sides run in the genesis runtime compares forward passes on a seeded cube (max_abs_diff): the model's recorded input when small, else 16x16x16, the smallest cube in which every tap of every 3x3x3 kernel meets the data. OUT may not be IN (also not through a symlink or hard link): exit 2.
 
+        Siblings (Semantic Genesis, TransVW, SuPreM: schemas/sibling-networks.md): the Genesis trunk converts as above; the head is kept, under its own names, in .pt, .safetensors (canonical or torch naming) and .genesis output, and Keras output refuses it (exit 2) unless --trunk-only drops it. A SuPreM trunk has no output layer: Keras output is refused; the forward proof runs both trunks through one seeded 1x1x1 probe layer.
+
         Examples:
           genesis convert Genesis_Chest_CT.h5 Genesis_Chest_CT.pt --module-prefix
+          genesis convert semantic_genesis_chest_ct.h5 trunk.pt --trunk-only
           genesis convert Genesis_Chest_CT.pt keras.h5 --allow-lossy --json
         """
     )
@@ -26,6 +29,8 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Accepted for old scripts and ignored: the model.save layout is the default now.") var kerasModel = false
     @Flag(help: "Leave optimizer state out.") var noOptimizer = false
     @Option(help: "Names to write: safetensors output (canonical, torch, keras2); nnunetv2 (nnU-Net Genesis only, .pt/.pth or .safetensors): nnU-Net v2's PlainConvUNet keys, aliases included, in a v2 checkpoint (network_weights).") var naming: Naming = .canonical
+    @Flag(help: "A sibling's file (Semantic Genesis, TransVW, SuPreM): write the Genesis trunk alone, its head dropped (what the official Genesis UNet3D / unet_model_3d loads strictly). Without it the head is kept in .pt, .safetensors and .genesis output; Keras output refuses a head.")
+    var trunkOnly = false
     @Flag(help: "Replace an existing OUT that is not a model file of the format written.") var force = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -40,7 +45,7 @@ struct ConvertCommand: ParsableCommand {
         if FileIdentity.same(input, output) { throw GenesisIOError.sameFile(input: input, output: output) }
         try OutputFormat.check(output, writes: fmt, inputs: [input], force: force)
         let source = try ModelLoader.load(input, format: inputFormat)
-        let options = WriteOptions(kerasFullModel: !weightsOnly, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming)
+        let options = WriteOptions(kerasFullModel: !weightsOnly, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming, trunkOnly: trunkOnly)
         let proven: ProvenConversion
         do {
             proven = try ProvenConversion.convert(source, to: output, format: fmt, options: options, allowLossy: allowLossy)
@@ -69,6 +74,9 @@ struct ConvertCommand: ParsableCommand {
                 "forward": ["cube": forward.cubeShape, "seed": 1, "bn_epsilon": Double(eps),
                             "max_abs_diff": Dictionary(uniqueKeysWithValues: forward.maxAbsDifference.map { ($0.key.rawValue, $0.value) })] as [String: Any],
                 "notes": proven.notes, "seconds": seconds,
+                "sibling": source.sibling.map { s in
+                    ["sibling": s.network, "layout": s.layout.id, "head_kept": !trunkOnly, "head_tensors": trunkOnly ? 0 : s.tensors.count] as [String: Any?]
+                },
                 "phases": proven.phases.map { ["name": $0.name, "seconds": $0.seconds] as [String: Any] },
             ])
         } else {

@@ -68,12 +68,16 @@ public struct WriteOptions: Sendable {
     public var includeOptimizer = true
     /// safetensors: which names to write.
     public var naming: Naming = .canonical
+    /// A sibling's file (`LoadedModel.sibling`): write its Genesis trunk alone, the head dropped.
+    public var trunkOnly = false
 
-    public init(kerasFullModel: Bool = true, modulePrefix: Bool = false, includeOptimizer: Bool = true, naming: Naming = .canonical) {
+    public init(kerasFullModel: Bool = true, modulePrefix: Bool = false, includeOptimizer: Bool = true, naming: Naming = .canonical,
+                trunkOnly: Bool = false) {
         self.kerasFullModel = kerasFullModel
         self.modulePrefix = modulePrefix
         self.includeOptimizer = includeOptimizer
         self.naming = naming
+        self.trunkOnly = trunkOnly
     }
 }
 
