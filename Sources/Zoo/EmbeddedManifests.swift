@@ -341,8 +341,8 @@ enum EmbeddedManifests {
     "variant": "keras",
     "base_filters": 32,
     "labels": 1,
-    "verifiable": false,
-    "note": "The trunk is the Models Genesis keras U-Net; the classification head (44 self-discovered anatomical classes) is extra."
+    "verifiable": true,
+    "note": "The trunk is the Models Genesis keras U-Net; the classification head (44 self-discovered anatomical classes) is extra. genesis verifies the trunk as a Genesis network and reports the head (schemas/sibling-networks.md); convert --trunk-only drops it."
   },
   "input_shape": [
     1,
@@ -426,8 +426,8 @@ enum EmbeddedManifests {
     "variant": "torch",
     "base_filters": 32,
     "labels": 1,
-    "verifiable": false,
-    "note": "The trunk is the Models Genesis torch U-Net (ContBatchNorm3d: batch statistics in every mode); the classification head (44 classes) is extra."
+    "verifiable": true,
+    "note": "The trunk is the Models Genesis torch U-Net (ContBatchNorm3d: batch statistics in every mode); the classification head (44 classes) is extra. genesis verifies the trunk as a Genesis network and reports the head (schemas/sibling-networks.md); convert --trunk-only drops it."
   },
   "input_shape": [
     1,
@@ -509,8 +509,8 @@ enum EmbeddedManifests {
     "family": "models-genesis-unet3d",
     "variant": "torch",
     "base_filters": 32,
-    "verifiable": false,
-    "note": "The Models Genesis torch U-Net trunk without out_tr; the Universal Model's other tensors (text embeddings, controller, precls_conv) are extra."
+    "verifiable": true,
+    "note": "The Models Genesis torch U-Net trunk without out_tr; the Universal Model's other tensors (text embeddings, controller, precls_conv) are extra. genesis verifies the trunk as a Genesis network and reports the head (schemas/sibling-networks.md); convert --trunk-only drops it."
   },
   "input_shape": [
     1,
@@ -581,8 +581,8 @@ enum EmbeddedManifests {
     "variant": "keras",
     "base_filters": 32,
     "labels": 1,
-    "verifiable": false,
-    "note": "The trunk is the Models Genesis keras U-Net; the classification head (visual-word classes) is extra."
+    "verifiable": true,
+    "note": "The trunk is the Models Genesis keras U-Net; the classification head (visual-word classes) is extra. genesis verifies the trunk as a Genesis network and reports the head (schemas/sibling-networks.md); convert --trunk-only drops it."
   },
   "input_shape": [
     1,
@@ -665,8 +665,8 @@ enum EmbeddedManifests {
     "variant": "torch",
     "base_filters": 32,
     "labels": 1,
-    "verifiable": false,
-    "note": "The trunk is the Models Genesis torch U-Net (ContBatchNorm3d); the classification head is extra."
+    "verifiable": true,
+    "note": "The trunk is the Models Genesis torch U-Net (ContBatchNorm3d); the classification head is extra. genesis verifies the trunk as a Genesis network and reports the head (schemas/sibling-networks.md); convert --trunk-only drops it."
   },
   "input_shape": [
     1,

@@ -85,6 +85,21 @@ final class ZooCacheCLITests: XCTestCase {
         XCTAssertEqual(try FileIO.read(box.home + "/models/opaque/opaque.model"), bytes)
     }
 
+    /// A sibling file verifies by its trunk: SuPreM's, without the Genesis output layer, is valid
+    /// as such (its manifest is verifiable), and its head is reported, not a problem.
+    func testImportOfASiblingVerifiesItsTrunk() throws {
+        let path = Fixtures.reference("siblings/supervised_suprem_unet.tiny.pth")
+        let bytes = try FileIO.read(path)
+        var box = ZooSandbox()
+        try box.writeManifest(name: "suprem-tiny", file: "supervised_suprem_unet.tiny.pth", url: "https://models.invalid/s.pth", bytes: bytes,
+                              format: "pt", verifiable: true, variant: "torch", baseFilters: 2)
+        let r = try box.run(["zoo", "import", path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let v = try XCTUnwrap(r.json?["verification"] as? [String: Any])
+        XCTAssertEqual(v["valid"] as? Bool, true, "\(v)")
+        XCTAssertEqual(r.json?["stored"] as? Bool, true)
+    }
+
     func testFileShippedBesideTheManifestIsCopiedOfflineAndChecked() throws {
         let bytes = testBytes(70_000, seed: 7)
         var box = ZooSandbox()

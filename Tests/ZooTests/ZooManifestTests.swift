@@ -76,6 +76,7 @@ final class ZooManifestTests: XCTestCase {
             XCTAssertEqual(m.architecture.family, "models-genesis-unet3d")
             XCTAssertEqual(m.architecture.variant, variant)
             XCTAssertEqual(m.architecture.baseFilters, 32)
+            XCTAssertTrue(m.architecture.verifiable, "the trunk is verified, the head reported: \(model)")
             XCTAssertTrue(m.licence.codeRepository.contains("non-commercial"), model)
         }
     }
