@@ -2,7 +2,7 @@
 # fresh Debian machine (scripts/setup.sh) and work offline once the Swift packages are cached.
 SWIFT ?= swift
 
-.PHONY: setup build test demo bench clean fuzz
+.PHONY: setup build test demo bench clean fuzz dist check-dist
 
 setup:
 	@scripts/setup.sh
@@ -28,5 +28,14 @@ fuzz: setup
 	$(SWIFT) build --product genesis
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz_run.sh
 
+# A release that needs no Swift toolchain and no -dev package: dist/genesis-VERSION-linux-x86_64.tar.gz
+# and dist/genesis_weights-VERSION-py3-none-manylinux_*_x86_64.whl (scripts/dist.sh; VERSION is the
+# one place the version is set). check-dist proves it self-contained (scripts/check_dist.sh, root).
+dist: setup
+	@scripts/dist.sh
+
+check-dist:
+	@scripts/check_dist.sh
+
 clean:
-	rm -rf .build demo-out
+	rm -rf .build .build-dist demo-out dist

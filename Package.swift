@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "genesis-fuzz", targets: ["FuzzDriver"]),
         // What a program needs: load, verify, convert with proof, run, train, read volumes, the zoo.
         .library(name: "GenesisKit", targets: ["GenesisKit"]),
-        // Data-parallel training over MPI (needs Open MPI's development files to build).
+        // Data-parallel training over MPI (Open MPI 3-5, loaded at run time under mpirun/srun).
         .library(name: "GenesisDistributed", targets: ["Distributed"]),
         // The HDF5 sandbox's reader process, found by a program next to itself (SandboxHelper).
         .executable(name: "genesis-hdf5-helper", targets: ["GenesisHDF5Helper"]),
@@ -29,7 +29,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // Open MPI, loaded with dlopen by the data-parallel commands only (nothing links libmpi,
+        // so the tool and its release run where no MPI is installed): Sources/CMPI/include/cmpi.h.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
 
         // Data model shared by every format and the runtime.
         .target(name: "CMallocTuning"),
@@ -84,10 +86,12 @@ let package = Package(
         // Data-parallel training over MPI: the Collectives and BatchNormReducer of Training and Runtime3D.
         .target(name: "Distributed", dependencies: ["CMPI", "GenesisKit", "Training", "Runtime3D"]),
 
+        // The commit a release was built from (linked in by `make dist`; see cbuildinfo.h).
+        .target(name: "CBuildInfo"),
         // The library programs use: the workflows of the commands (conversion with its proof,
         // whole-scan runs, training sessions, fine-tuning data, cubes, previews), every layer re-exported.
         .target(name: "GenesisKit", dependencies: [
-            "Tensors", "FormatNames", "GenesisModel", "GenesisIO", "HDF5Sandbox", "Runtime3D", "VolumeIO", "Pretext", "Training", "Zoo", "Inference", "ONNXFormat",
+            "CBuildInfo", "HDF5", "Tensors", "FormatNames", "GenesisModel", "GenesisIO", "HDF5Sandbox", "Runtime3D", "VolumeIO", "Pretext", "Training", "Zoo", "Inference", "ONNXFormat",
         ]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
@@ -112,7 +116,7 @@ let package = Package(
         .testTarget(name: "Runtime3DTests", dependencies: ["Runtime3D", "GenesisModel", "Tensors", "HDF5", "KerasFormat", "TorchFormat", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["FormatNames", "Training", "GenesisIO", "GenesisModel", "Runtime3D", "HDF5", "Tensors", "TestSupport"]),
         .testTarget(name: "VolumeIOTests", dependencies: ["VolumeIO", "Tensors", "TestSupport"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Training", "Runtime3D", "GenesisModel", "GenesisIO", "VolumeIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["CMPI", "Training", "Runtime3D", "GenesisModel", "GenesisIO", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Runtime3D", "GenesisModel", "Tensors", "TestSupport"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "VolumeIO", "Tensors", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["FormatNames", "Zoo", "TestSupport", "Tensors", "GenesisIO"]),

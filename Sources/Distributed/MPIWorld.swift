@@ -9,15 +9,16 @@ import Training
 /// the watchdog's time-out. Implements the training code's `Collectives` and the runtime's
 /// `BatchNormReducer`, so neither imports MPI.
 ///
-/// MPI is initialised only when the process runs under a launcher (`launched`), so a plain
-/// `genesis pretrain` never calls `MPI_Init`. Calls come from one thread at a time (the
+/// MPI is loaded (Open MPI's libmpi.so.40, with dlopen: nothing links it) and initialised only
+/// when the process runs under a launcher (`launched`), so a plain `genesis pretrain` never
+/// touches MPI and the tool runs where no MPI is installed. Calls come from one thread at a time (the
 /// training thread); the watchdog thread may call `MPI_Abort`, hence `MPI_THREAD_MULTIPLE`.
 public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable {
     public let rank: Int
     public let ranks: Int
-    private let comm: MPI_Comm
+    private let comm: UnsafeMutableRawPointer?
     private var watchdog: Watchdog!
-    private var requests: [Int: MPI_Request?] = [:]
+    private var requests: [Int: UnsafeMutableRawPointer?] = [:]
     private var nextRequest = 1
     private var finalized = false
 
@@ -30,39 +31,62 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
         launcherVariables.contains { environment[$0] != nil }
     }
 
-    /// Initialises MPI (once per process) with the collectives' time-out in seconds.
+    /// The variable that names the MPI library to load instead of `libmpi.so.40`.
+    public static let libraryVariable = "GENESIS_LIBMPI"
+
+    /// Loads Open MPI's library (`GENESIS_LIBMPI`, else `libmpi.so.40` from the loader's path);
+    /// the library's name, or `DistributedError.noMPI` naming what is missing.
+    @discardableResult
+    public static func load(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        let named = environment[libraryVariable].flatMap { $0.isEmpty ? nil : $0 }
+        var buffer = [CChar](repeating: 0, count: 512)
+        let status = cmpi_load(named, &buffer, Int32(buffer.count))
+        let message = String(cString: buffer)
+        guard status == 0 else { throw DistributedError.noMPI(library: named ?? CMPI_LIBRARY, reason: message) }
+        return message
+    }
+
+    /// MPI_Get_library_version's first line, once the library is loaded.
+    public static var libraryVersion: String? {
+        guard cmpi_loaded() != 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: 512)
+        cmpi_library_version(&buffer, Int32(buffer.count))
+        return String(cString: buffer)
+    }
+
+    /// Loads Open MPI and initialises it (once per process) with the collectives' time-out in seconds.
     public init(timeout: Double) throws {
-        var argc: Int32 = 0
+        try Self.load()
         var provided: Int32 = 0
-        var code = MPI_Init_thread(&argc, nil, shim_mpi_thread_multiple(), &provided)
-        guard code == shim_mpi_success() else { throw DistributedError.mpi(call: "MPI_Init_thread", rank: -1, code: code, message: Self.text(code)) }
-        comm = shim_mpi_comm_world()
-        MPI_Comm_set_errhandler(comm, shim_mpi_errors_return())
+        var code = cmpi_init_thread(CMPI_THREAD_MULTIPLE, &provided)
+        guard code == CMPI_SUCCESS else { throw DistributedError.mpi(call: "MPI_Init_thread", rank: -1, code: code, message: Self.text(code)) }
+        comm = cmpi_comm_world()
+        cmpi_comm_set_errors_return(comm)
         var r: Int32 = 0, n: Int32 = 0
-        code = MPI_Comm_rank(comm, &r)
-        if code == shim_mpi_success() { code = MPI_Comm_size(comm, &n) }
-        guard code == shim_mpi_success() else { throw DistributedError.mpi(call: "MPI_Comm_rank", rank: -1, code: code, message: Self.text(code)) }
+        code = cmpi_comm_rank(comm, &r)
+        if code == CMPI_SUCCESS { code = cmpi_comm_size(comm, &n) }
+        guard code == CMPI_SUCCESS else { throw DistributedError.mpi(call: "MPI_Comm_rank", rank: -1, code: code, message: Self.text(code)) }
         rank = Int(r)
         ranks = Int(n)
-        guard provided >= shim_mpi_thread_multiple() else {
+        guard provided >= CMPI_THREAD_MULTIPLE else {
             throw DistributedError.badLaunch(reason: "this MPI library gives thread level \(provided), the watchdog needs MPI_THREAD_MULTIPLE")
         }
         let me = rank
         watchdog = Watchdog(timeout: timeout) { what, waited in
             let line = "genesis: error: rank \(me): \(what) waited \(Int(waited)) s for the other ranks (--mpi-timeout \(Int(timeout))): a peer is dead or stuck; aborting the job\n"
             FileHandle.standardError.write(Data(line.utf8))
-            MPI_Abort(shim_mpi_comm_world(), 2)
+            cmpi_abort(cmpi_comm_world(), 2)
         }
     }
 
     static func text(_ code: Int32) -> String {
         var buffer = [CChar](repeating: 0, count: 512)
-        shim_mpi_error_string(code, &buffer, Int32(buffer.count))
+        cmpi_error_string(code, &buffer, Int32(buffer.count))
         return String(cString: buffer)
     }
 
     private func check(_ code: Int32, _ call: String) throws {
-        guard code == shim_mpi_success() else { throw DistributedError.mpi(call: call, rank: rank, code: code, message: Self.text(code)) }
+        guard code == CMPI_SUCCESS else { throw DistributedError.mpi(call: call, rank: rank, code: code, message: Self.text(code)) }
     }
 
     private func count32(_ n: Int, _ call: String) throws -> Int32 {
@@ -71,9 +95,8 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
     }
 
     public func startSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> Int {
-        var request: MPI_Request? = shim_mpi_request_null()
-        try check(MPI_Iallreduce(shim_mpi_in_place(), buffer, try count32(count, "MPI_Iallreduce"), shim_mpi_float(), shim_mpi_sum(), comm, &request),
-                  "MPI_Iallreduce")
+        var request: UnsafeMutableRawPointer? = cmpi_request_null()
+        try check(cmpi_iallreduce_sum_float(buffer, try count32(count, "MPI_Iallreduce"), comm, &request), "MPI_Iallreduce")
         let id = nextRequest
         nextRequest += 1
         requests[id] = request
@@ -83,7 +106,7 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
     public func progress() throws {
         for (id, var request) in requests {
             var done: Int32 = 0
-            try check(MPI_Test(&request, &done, shim_mpi_status_ignore()), "MPI_Test")
+            try check(cmpi_test(&request, &done), "MPI_Test")
             requests[id] = request
         }
     }
@@ -91,7 +114,7 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
     public func wait(_ id: Int) throws {
         guard var request = requests.removeValue(forKey: id) else { return }
         try watchdog.guarded("the gradient all-reduce") {
-            try check(MPI_Wait(&request, shim_mpi_status_ignore()), "MPI_Wait")
+            try check(cmpi_wait(&request), "MPI_Wait")
         }
     }
 
@@ -99,7 +122,7 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
         let n = try count32(values.count, "MPI_Allreduce")
         try watchdog.guarded("a sum over the ranks") {
             try values.withUnsafeMutableBufferPointer { p in
-                try check(MPI_Allreduce(shim_mpi_in_place(), p.baseAddress, n, shim_mpi_double(), shim_mpi_sum(), comm), "MPI_Allreduce")
+                try check(cmpi_allreduce_sum_double(p.baseAddress, n, comm), "MPI_Allreduce")
             }
         }
     }
@@ -108,7 +131,7 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
         let n = try count32(values.count, "MPI_Bcast")
         try watchdog.guarded("a broadcast from rank 0") {
             try values.withUnsafeMutableBufferPointer { p in
-                try check(MPI_Bcast(p.baseAddress, n, shim_mpi_float(), 0, comm), "MPI_Bcast")
+                try check(cmpi_bcast_float(p.baseAddress, n, 0, comm), "MPI_Bcast")
             }
         }
     }
@@ -117,18 +140,18 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
         let n = try count32(values.count, "MPI_Bcast")
         try watchdog.guarded("a broadcast from rank 0") {
             try values.withUnsafeMutableBufferPointer { p in
-                try check(MPI_Bcast(p.baseAddress, n, shim_mpi_double(), 0, comm), "MPI_Bcast")
+                try check(cmpi_bcast_double(p.baseAddress, n, 0, comm), "MPI_Bcast")
             }
         }
     }
 
     public func barrier() throws {
-        try watchdog.guarded("a barrier") { try check(MPI_Barrier(comm), "MPI_Barrier") }
+        try watchdog.guarded("a barrier") { try check(cmpi_barrier(comm), "MPI_Barrier") }
     }
 
     /// Ends the job on every rank with `code` (after this rank failed: the others must not wait).
     public func abort(code: Int32) -> Never {
-        MPI_Abort(comm, code)
+        cmpi_abort(comm, code)
         exit(code)
     }
 
@@ -136,6 +159,6 @@ public final class MPIWorld: Collectives, BatchNormReducer, @unchecked Sendable 
     public func finalize() {
         guard !finalized else { return }
         finalized = true
-        MPI_Finalize()
+        cmpi_finalize()
     }
 }

@@ -28,10 +28,12 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let ma = try ModelLoader.load(a), mb = try ModelLoader.load(b)
-        // A classifier's head is compared like the network's tensors.
+        // A classifier's head, and a sibling's (under its layout's names), are compared like the
+        // network's tensors.
         func withHead(_ m: LoadedModel) -> TensorStore {
             var s = m.mapped.store
             for (n, t) in m.head.entries { s[n] = t }
+            for (n, t) in m.sibling?.tensors.entries ?? [] { s[n] = t }
             return s
         }
         let d = TensorDiff.compare(withHead(ma), withHead(mb))
@@ -42,8 +44,8 @@ struct DiffCommand: ParsableCommand {
         let extraA = extras(ma), extraB = extras(mb)
         let clean = ok && extraA.isEmpty && extraB.isEmpty
         // The files' own names (a Keras file's layer/weight names, a .pt's keys), not canonical ones.
-        func inA(_ n: String) -> String { ma.mapped.sourceNames[n] ?? n }
-        func inB(_ n: String) -> String { mb.mapped.sourceNames[n] ?? n }
+        func inA(_ n: String) -> String { ma.mapped.sourceNames[n] ?? ma.sibling?.sourceNames[n] ?? n }
+        func inB(_ n: String) -> String { mb.mapped.sourceNames[n] ?? mb.sibling?.sourceNames[n] ?? n }
         func both(_ n: String) -> String { inA(n) == inB(n) ? inA(n) : "\(inA(n)) [b: \(inB(n))]" }
         if json {
             CLIOutput.json([

@@ -67,6 +67,7 @@ enum InspectRendering {
         } else {
             out["network"] = nil as Any?
         }
+        out["head"] = s.sibling.map(SiblingRendering.json)
         return out
     }
 
@@ -75,6 +76,7 @@ enum InspectRendering {
         CLIOutput.line("\(s.path): \(s.formatDescription), \(CLIOutput.megabytes(s.fileBytes))")
         if let g = s.network {
             CLIOutput.line("looks like: \(g.architecture): \(g.evidence) (run `genesis verify` to check every tensor)")
+            if let sib = s.sibling { SiblingRendering.lines(sib).forEach { CLIOutput.line($0) } }
         } else {
             CLIOutput.line("looks like: not a Models Genesis network: \(verdict)")
         }

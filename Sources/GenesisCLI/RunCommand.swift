@@ -67,8 +67,14 @@ struct RunCommand: ParsableCommand {
         try checkFiles()
         let loaded = try ModelLoader.load(model, format: inputFormat.format)
         let arch = try loaded.networkArchitecture()
-        let problems = arch.verify(loaded.mapped).filter { $0.kind != .unexpected }
+        if let s = loaded.sibling, !s.layout.trunkHasOutput {
+            throw WorkflowError(subject: model, message: "the \(s.networkTitle) trunk has no output layer (out_tr), so it gives no segmentation by itself (\(s.networkTitle) segments with its \(s.layout.title), which genesis does not run); fine-tune it (`genesis finetune --init \(model) ...` adds a new output layer) and run the result")
+        }
+        let problems = loaded.problems(arch).filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: model, problems: problems) }
+        if let s = loaded.sibling, !json {
+            CLIOutput.warn("note: a \(s.networkTitle) file: the output is its Genesis trunk's segmentation; the \(s.layout.title) is not run")
+        }
         // An ONNX graph records the BatchNorm mode it computes (`genesis_bn_mode`): run as it does.
         let graphMode = loaded.format == .onnx ? loaded.versions["genesis_bn_mode"].flatMap(BatchNormMode.init(rawValue:)) : nil
         let mode = bn ?? graphMode ?? arch.officialBatchNormMode
@@ -111,7 +117,8 @@ struct RunCommand: ParsableCommand {
                             "output_kind": arch.outputKind, "bn": mode.rawValue, "bn_epsilon": Double(eps), "threads": nThreads, "seconds": r.seconds,
                             "window": cubeWindow.map(\.json),
                             "cubes_per_slice": plan.cubesPerSlice, "estimated_peak_bytes": plan.estimatedPeakBytes, "max_memory_bytes": plan.limitBytes,
-                            "gflop": r.gflop, "output_stats": r.statistics.json])
+                            "gflop": r.gflop, "output_stats": r.statistics.json,
+                            "sibling": loaded.sibling.map { ["sibling": $0.network, "layout": $0.layout.id, "output": "the trunk's segmentation; the head is not run"] as [String: Any?] }])
         } else {
             CLIOutput.line("\(arch), \(normalisation(arch, mode: mode, epsilon: eps)), \(nThreads) threads")
             if let w = cubeWindow { CLIOutput.line("input window \(w)") }

@@ -10,7 +10,7 @@ struct VerifyCommand: ParsableCommand {
 
         A file is a Genesis network when at least 10 of the 14 block kernels have the shape the network gives them at one base width (each conv's in-channels what the previous block, or the upsampled map plus the skip, give); the report says how many fit and how the channel links chain. It is an nnU-Net Genesis network when at least half of its kernels (conv_blocks_context, tu, conv_blocks_localization, seg_outputs) have the shape the network read off its tensors gives them. Otherwise the first line says "not a Models Genesis network: ...", naming what matched and the first block that does not, and the match follows step by step (exit 1); --variant with --base-filters checks every tensor against that architecture anyway.
 
-        With --plans (nnU-Net Genesis files): compares the weights, under nnU-Net v2's PlainConvUNet names, with the network of an nnU-Net v2 nnUNetPlans.json configuration, tensor by tensor (transfers, differs_in_shape, differs_in_meaning: a stride, the input channels or normalisation, the norm or nonlinearity; only_in_plans, only_in_model, skipped: the segmentation layers, which nnU-Net's load_pretrained_weights skips, and v2-only biases), then one line: transfers whole / transfers the encoder only / does not transfer. Exit 0 only for transfers whole.
+        With --plans (nnU-Net Genesis files): compares the weights, under nnU-Net v2's PlainConvUNet names, with the network of an nnU-Net v2 nnUNetPlans.json configuration (or of a v1 nnUNetPlansv2.1_plans_3D.pkl stage: 3d_fullres, 3d_lowres, stageN; read as data, nothing in it is run), tensor by tensor (transfers, differs_in_shape, differs_in_meaning: a stride, the input channels or normalisation, the norm or nonlinearity; only_in_plans, only_in_model, skipped: the segmentation layers, which nnU-Net's load_pretrained_weights skips, and v2-only biases), then one line: transfers whole / transfers the encoder only / does not transfer. Exit 0 only for transfers whole.
 
         Exit 0 when the file is clean, 1 when problems were found (or it is not a Genesis network), 2 when it cannot be read.
 
@@ -27,7 +27,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Expect this variant (\(NetworkFamilyName.variantList)) instead of detecting it.", valueName: "variant")) var variant: String?
     @Option(parsing: .unconditional, help: "Expect this base width (official: 32).") var baseFilters: Int?
     @Option(parsing: .unconditional, help: "Expect this many output labels (official: 1; nnU-Net Genesis: 2).") var labels: Int?
-    @Option(help: ArgumentHelp("nnU-Net Genesis only: report, tensor by tensor, whether the weights transfer to the network of this nnU-Net v2 nnUNetPlans.json, ending in transfers whole / transfers the encoder only / does not transfer (exit 0 only for whole).", valueName: "plans.json")) var plans: String?
+    @Option(help: ArgumentHelp("nnU-Net Genesis only: report, tensor by tensor, whether the weights transfer to the network of this nnU-Net v2 nnUNetPlans.json (or v1 plans .pkl), ending in transfers whole / transfers the encoder only / does not transfer (exit 0 only for whole).", valueName: "plans.json|plans.pkl")) var plans: String?
     @Option(help: "With --plans: the configuration (default 3d_fullres, or the only one).") var configuration: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -49,7 +49,7 @@ struct VerifyCommand: ParsableCommand {
             reportNotGenesis(model: model, zoo: zoo)
             throw ExitCode(1)
         }
-        let problems = arch.verify(mapped)
+        let problems = model.sibling != nil && arch.family == .modelsGenesisUNet3D ? model.problems(arch) : arch.verify(mapped)
         report(model: model, arch: arch, mapped: mapped, problems: problems, zoo: zoo)
         if !problems.isEmpty { throw ExitCode(1) }
     }
@@ -109,7 +109,7 @@ struct VerifyCommand: ParsableCommand {
             var out: [String: Any?] = [
                 "file": model.path, "format": model.format.rawValue, "format_description": model.formatDescription,
                 "valid": problems.isEmpty, "family": arch?.family.rawValue, "variant": arch?.variantName, "base_filters": arch?.baseFilters,
-                "labels": arch?.labels, "parameters": arch?.trainableCount, "bn_statistics": arch?.statisticsCount,
+                "labels": model.hasOutputLayer ? arch?.labels : nil, "parameters": arch?.trainableCount, "bn_statistics": arch?.statisticsCount,
                 "detected": detected.map { d in
                     var o: [String: Any?] = ["variant": d.architecture.variantName, "base_filters": d.architecture.baseFilters,
                                              "labels": d.architecture.labels, "evidence": d.evidence]
@@ -121,6 +121,8 @@ struct VerifyCommand: ParsableCommand {
                 "structure": genesisFamily ? TopologyRendering.json(Detection.analyze(mapped)) : TopologyRendering.json(NetworkFamilies.family(arch!.family).match(mapped)),
                 "problems": problems.map { ["tensor": $0.tensor, "kind": $0.kind.rawValue, "expected": $0.expected, "found": $0.found, "message": $0.message] },
                 "sha256": zoo.sha256, "zoo_match": zoo.jsonValue,
+                "head": model.sibling.map(SiblingRendering.json),
+                "output_layer": model.hasOutputLayer,
             ]
             for f in arch?.facts ?? [] { out[f.key] = f.jsonValue }
             CLIOutput.json(out)
@@ -132,13 +134,15 @@ struct VerifyCommand: ParsableCommand {
         if let arch {
             let how = detected.map { $0.architecture.isSame(as: arch) } == true ? "detected" : "as asked"
             let statistics = batchNorm ? " + \(CLIOutput.grouped(arch.statisticsCount)) BN statistics" : ""
-            CLIOutput.line("\(arch) (\(how)): \(CLIOutput.grouped(arch.trainableCount)) trainable values\(statistics), \(arch.tensorCount) tensors")
+            let trunk = model.hasOutputLayer ? "\(arch)" : "\(arch) without its output layer (out_tr)"
+            CLIOutput.line("\(trunk) (\(how)): \(CLIOutput.grouped(arch.trainableCount)) trainable values\(statistics), \(arch.tensorCount) tensors")
         }
         if let d = detected, arch.map({ $0.family == d.architecture.family }) ?? true {
             CLIOutput.line("structure: \(d.evidence)")
         } else {
             CLIOutput.line("structure: not a Models Genesis network by its tensors (\(NetworkFamilies.verdict(model.fileMapping))); checked against the architecture asked for")
         }
+        if let s = model.sibling { for l in SiblingRendering.lines(s) { CLIOutput.line(l) } }
         if problems.isEmpty {
             CLIOutput.line("valid: every tensor present, shaped and typed as expected, finite" + (batchNorm ? ", BN variances > 0" : ""))
             return
@@ -180,5 +184,29 @@ enum TopologyRendering {
         ["family": m.family.rawValue, "recognised": m.architecture != nil, "fitting_kernels": m.steps.filter(\.fits).count, "kernels": m.steps.count,
          "verdict": m.verdict, "evidence": m.evidence,
          "steps": m.steps.map { ["label": $0.label, "tensor": $0.tensor, "expected": $0.expected, "found": $0.found, "fits": $0.fits] as [String: Any?] }]
+    }
+}
+
+/// A sibling's head (`SiblingHead`) for `verify` and `inspect`: JSON and lines.
+enum SiblingRendering {
+    static func json(_ s: SiblingHead) -> [String: Any?] {
+        ["sibling": s.network, "networks": s.layout.networks, "layout": s.layout.id, "title": s.layout.title, "source": s.layout.source,
+         "summary": s.layout.headSummary, "classes": s.classes, "widths": s.widths, "trunk_has_output_layer": s.layout.trunkHasOutput,
+         "valid": s.problems.isEmpty,
+         "tensors": s.tensors.entries.map { ["name": $0.name, "file_name": s.sourceNames[$0.name] ?? $0.name, "shape": $0.tensor.shape,
+                                              "dtype": $0.tensor.dtype.rawValue] as [String: Any] },
+         "problems": s.problems.map { ["tensor": $0.tensor, "kind": $0.kind.rawValue, "expected": $0.expected, "found": $0.found, "message": $0.message] }]
+    }
+
+    static func lines(_ s: SiblingHead) -> [String] {
+        let values = s.tensors.entries.reduce(0) { $0 + $1.tensor.elementCount }
+        let which = s.layout.networks.count == 1 ? "\(s.networkTitle) (by its head)"
+            : s.network != nil ? "\(s.networkTitle) (by the file name)" : "\(s.networkTitle) (the tensors cannot tell which)"
+        var out = ["sibling: \(which): the trunk is the Genesis network above; \(s.layout.title): \(s.tensors.count) tensors, \(CLIOutput.grouped(values)) values"
+                   + (s.classes.map { ", \($0) classes" } ?? "")]
+        out.append("  head: \(s.layout.headSummary)")
+        if !s.layout.trunkHasOutput { out.append("  the trunk has no output layer (out_tr): run has no segmentation to give; finetune adds a new one") }
+        out.append("  convert keeps the head where the format can hold it (\(s.layout.keras ? ".pt, .safetensors" : ".pt, .safetensors, .genesis")); --trunk-only drops it")
+        return out
     }
 }

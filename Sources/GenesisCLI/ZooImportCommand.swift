@@ -88,7 +88,8 @@ struct ZooImportCommand: ParsableCommand {
             let why = "a \(model.fileMapping.naming.rawValue)-named file cannot hold \(arch.family.title)"
             return Check(passed: false, line: "not verified: \(why)", json: ["checked": true, "valid": false, "genesis": false, "verdict": why])
         }
-        let report = ModelVerdict(network: arch, problems: arch.verify(mapped), notGenesis: nil)
+        // `problems` knows a sibling's trunk and head (a SuPreM trunk has no output layer).
+        let report = ModelVerdict(network: arch, problems: arch.family == model.recognised?.architecture.family ? model.problems(arch) : arch.verify(mapped), notGenesis: nil)
         let problems = report.problems.map { ["tensor": $0.tensor, "kind": $0.kind.rawValue, "message": $0.message] }
         let first = report.problems.first.map { ": \($0.kind.rawValue): \($0.message)" } ?? ""
         return Check(passed: report.valid,

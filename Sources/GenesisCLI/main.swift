@@ -9,6 +9,12 @@ SandboxChild.serveIfAsked()
 
 // Exit codes: 0 ok, 1 checked and found problems, 2 unreadable input or bad usage.
 MemoryTuning.reuseLargeBuffers()
+// `genesis --version`: the version, the commit and the libraries' versions (BuildInfo), more
+// than ArgumentParser's one line.
+if CommandLine.arguments.dropFirst() == ["--version"] {
+    print(BuildInfo.text())
+    exit(0)
+}
 do {
     var command = try GenesisCommand.parseAsRoot()
     try command.run()

@@ -95,10 +95,11 @@ public enum Converter {
         var clock = PhaseClock()
         var payload = try source.payload(digest: format == .native || format == .onnx)
         clock.mark("source digest")
-        let problems = Verification.verify(source.mapped, against: payload.architecture).problems.filter { $0.kind != .unexpected }
+        let problems = source.problems(payload.architecture).filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Failure.invalidSource(file: source.path, problems: problems) }
         clock.mark("verify source")
         var notes: [String] = ["read \(source.formatDescription): \(payload.architecture)"]
+        let siblingHead = try Self.siblingHead(source, output: output, format: format, options: options, notes: &notes)
         if !source.mapped.unexpected.isEmpty {
             notes.append("left out \(source.mapped.unexpected.count) tensors that are not part of the network")
         }
@@ -111,6 +112,8 @@ public enum Converter {
         // A fine-tuned classifier's head travels with the network (every writer keeps it).
         for (name, t) in source.head.entries { payload.weights[name] = t }
         if !source.head.isEmpty { notes.append("kept the classification head (\(source.head.count) tensors)") }
+        // A sibling's head, after the trunk (its `state_dict` order), under its layout's names.
+        for (name, t) in siblingHead.entries { payload.weights[name] = t }
         payload.architecture = v.architecture
 
         if let o = payload.optimizer {
@@ -150,6 +153,7 @@ public enum Converter {
             clock.mark("read back")
             var backStore = back.mapped.store
             for (name, t) in back.head.entries { backStore[name] = t }
+            for (name, t) in back.sibling?.tensors.entries ?? [] { backStore[name] = t }
             let diff = TensorDiff.compare(payload.weights, backStore)
             let changed = diff.entries.filter { !$0.bitIdentical }.map(\.name)
             clock.mark("compare")
@@ -165,6 +169,45 @@ public enum Converter {
             FileIO.removeTemporary(staged)
             throw error
         }
+    }
+}
+
+extension Converter {
+    /// Formats (and namings) whose files hold a sibling's head beside the trunk: flat name ->
+    /// tensor containers. Keras files are the Genesis `unet_model_3d`'s layers and model_config;
+    /// `.genesis` names may not hold the `/` of a Keras head's `layer/weight` names.
+    static func holdsSiblingHead(_ format: FormatKind, _ options: WriteOptions, _ layout: SiblingLayout) -> Bool {
+        switch format {
+        case .torch: return true
+        case .native: return !layout.keras
+        case .safetensors: return options.naming == .canonical || options.naming == .torch
+        default: return false
+        }
+    }
+
+    /// The sibling head to write (empty for `--trunk-only` and files that are no sibling), with
+    /// notes; throws when the target cannot hold what the source is (one line, exit 2).
+    static func siblingHead(_ source: LoadedModel, output: String, format: FormatKind, options: WriteOptions, notes: inout [String]) throws -> TensorStore {
+        guard let s = source.sibling else {
+            if options.trunkOnly { notes.append("--trunk-only: the file is no sibling's (no head to drop)") }
+            return TensorStore()
+        }
+        if !s.layout.trunkHasOutput, KerasBridge.kerasKinds.contains(format) {
+            throw GenesisIOError.cannotWrite(file: output, reason: "the \(s.networkTitle) trunk has no output layer (out_tr), which a Keras unet_model_3d file needs; write .pt, .safetensors or .genesis")
+        }
+        let what = "the \(s.networkTitle) head (\(s.layout.title), \(s.tensors.count) tensors)"
+        if options.trunkOnly {
+            notes.append("dropped \(what): --trunk-only writes the Genesis trunk alone")
+            return TensorStore()
+        }
+        guard holdsSiblingHead(format, options, s.layout) else {
+            let naming = format == .safetensors ? " with --naming \(options.naming.rawValue)" : format == .native ? " (its names hold no '/', the Keras head's layer/weight names do)" : ""
+            let keep = s.layout.keras ? ".pt or .safetensors" : ".pt, .safetensors or .genesis"
+            throw GenesisIOError.cannotWrite(file: output, reason: "\(format.rawValue)\(naming) cannot hold \(what) beside the Genesis network; add --trunk-only to write the trunk alone, or write \(keep), which keep it")
+        }
+        let layout = s.layout.keras ? " (Keras layout, names layer/weight)" : ""
+        notes.append("kept \(what) under its \(s.layout.id) names\(layout)")
+        return s.tensors
     }
 }
 

@@ -43,6 +43,8 @@ public struct FileSummary: Sendable {
     public var recorded: RecordedProvenance?
     /// The network the tensors were recognised as, of any family (`genesis` is the Genesis U-Net's).
     public var network: DetectedNetwork?
+    /// A Models Genesis sibling's head, when the file is one (`LoadedModel.sibling`).
+    public var sibling: SiblingHead?
 
     public var tensorCount: Int { groups.reduce(0) { $0 + $1.tensors.count } }
     public var valueCount: Int { groups.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.values } } }
@@ -53,6 +55,7 @@ public struct FileSummary: Sendable {
         s.writer = model.writer
         s.recorded = model.recorded
         s.network = model.recognised
+        s.sibling = model.sibling
         return s
     }
 

@@ -43,6 +43,8 @@ extension FormatBridge {
 /// safetensors metadata `genesis_writer`, PyTorch top-level key `genesis_writer`, `.genesis`
 /// provenance `created_by`) and shown by `inspect`.
 public enum GenesisWriter {
+    /// The release version: equal to the repository's VERSION file, the one place it is set
+    /// (BuildInfoTests keep them equal; the Makefile and scripts/dist.sh read VERSION).
     public static let version = "0.1.0"
     public static let name = "genesis \(version)"
     /// The key or attribute name used in Keras, PyTorch and safetensors files.

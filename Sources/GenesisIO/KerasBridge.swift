@@ -38,7 +38,8 @@ struct KerasBridge: FormatBridge {
     /// libhdf5 reads the file in a sandboxed child unless `hdf5` names a reason not to.
     func load(_ path: String, verifyChecksums: Bool, hdf5: HDF5Isolation) throws -> LoadedModel {
         let k = try hdf5.readKeras(path, archive: kind == .keras3Zip)
-        let mapped = Self.mapped(k)
+        let sibling = SiblingReader.keras(Self.sourceLayers(k), naming: Self.naming(k), path: path)
+        let mapped = sibling?.mapped ?? Self.mapped(k)
         var input: [Int]?
         // The recorded input (batch axis dropped) when it is a usable cube shape: 4 positive
         // sides whose float32 cube fits the tensor cap; anything else is treated as absent.
@@ -51,18 +52,20 @@ struct KerasBridge: FormatBridge {
         var head = TensorStore()
         if let arch = detected?.architecture {
             let candidate = Self.head(k)
-            if ClassifierHead.classes(in: candidate, baseFilters: arch.baseFilters) != nil { head = candidate }
+            if sibling == nil, ClassifierHead.classes(in: candidate, baseFilters: arch.baseFilters) != nil { head = candidate }
             // A classifier's Keras model trains the encoder and the head (in that order); the
             // U-Net's trains every trainable tensor.
             let network = arch.tensors.filter { $0.role.isTrainable }
             let trainable = head.isEmpty ? network.map(\.name) : network.filter { ($0.block ?? 99) < 8 }.map(\.name) + ClassifierHead.names
             var shapes = Dictionary(uniqueKeysWithValues: network.map { ($0.name, $0.shape) })
             for (n, t) in head.entries { shapes[n] = t.shape }
-            optimizer = KerasOptimizerBridge.state(k, trainable: trainable, shapes: shapes)
+            // A sibling's optimizer state covers its head too: not read.
+            optimizer = sibling == nil ? KerasOptimizerBridge.state(k, trainable: trainable, shapes: shapes) : nil
         }
         var loaded = LoadedModel(path: path, format: kind, formatDescription: Self.describe(k), mapped: mapped, detected: detected,
                                  kerasListing: KerasListing(k), inputShape: input, optimizer: optimizer, writer: k.writer)
         loaded.head = head
+        loaded.sibling = sibling?.head
         if detected == nil, !Self.head(k).isEmpty, k.extraLayers.isEmpty {
             loaded.detectionNote = "a Keras classifier (two Dense layers after the encoder) without the Genesis decoder that genesis keeps beside it (group \(KerasWriter.Header.extraLayersGroup), which a Keras re-save drops): genesis reads, runs and resumes whole Genesis networks only; load it in Keras, or fine-tune again from the pretrained model"
         }
@@ -118,8 +121,11 @@ struct KerasBridge: FormatBridge {
     }
 
     static func mapped(_ m: KerasModelFile) -> MappedTensors {
-        let naming: Naming = (m.layout == .keras3Weights || m.layout == .keras3Archive) ? .keras3 : .keras2
-        return Mapping.fromKeras(sourceLayers(m), naming: naming)
+        Mapping.fromKeras(sourceLayers(m), naming: naming(m))
+    }
+
+    static func naming(_ m: KerasModelFile) -> Naming {
+        (m.layout == .keras3Weights || m.layout == .keras3Archive) ? .keras3 : .keras2
     }
 
     // MARK: Writing

@@ -40,6 +40,9 @@ public struct LoadedModel: Sendable {
     /// canonical PyTorch layout), complete and of shapes that fit the network; else empty.
     /// Its optimizer state, when the file has one, is in `optimizer` under the same names.
     public var head = TensorStore()
+    /// A Models Genesis sibling's head (Semantic Genesis, TransVW, SuPreM: `SiblingNetworks`),
+    /// when the file is one: `mapped` then holds the sibling's trunk alone.
+    public var sibling: SiblingHead?
     /// Why the file is not a whole Genesis network when the reader can tell more than detection
     /// (a Keras classifier without the decoder Genesis keeps beside it).
     public var detectionNote: String?

@@ -54,7 +54,8 @@ struct NativeBridge: FormatBridge {
 
     func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {
         let c = try NativeCheckpoint.read(path, verifyChecksum: verifyChecksums)
-        let mapped = Mapping.fromFlat(c.weights, naming: .canonical).canonicallyOrdered()
+        let sibling = SiblingReader.flat(c.weights, naming: .canonical, path: path)
+        let mapped = (sibling?.mapped ?? Mapping.fromFlat(c.weights, naming: .canonical)).canonicallyOrdered()
         let a = c.metadata.architecture
         var detected = Detection.detect(mapped)
         if let v = Variant(rawValue: a.variant), (1...Architecture.maxBaseFilters).contains(a.baseWidth), (1...Architecture.maxLabels).contains(a.labels) {
@@ -91,7 +92,8 @@ struct NativeBridge: FormatBridge {
                                  kerasListing: nil, inputShape: a.inputShape, optimizer: optimizer, bnEpsilon: Float(a.bnEpsilon), epoch: c.metadata.training?.epoch,
                                  versions: ["format_version": version, "source_format": p.sourceFormat ?? ""], writer: p.createdBy, recorded: recorded)
         loaded.annotations = c.metadata.annotations ?? [:]
-        if let arch = detected?.architecture {
+        loaded.sibling = sibling?.head
+        if let arch = detected?.architecture, sibling == nil {
             let head = ClassifierHead.tensors(in: mapped.unexpected)
             if ClassifierHead.classes(in: head, baseFilters: arch.baseFilters) != nil { loaded.head = head }
         }

@@ -41,6 +41,9 @@ struct ONNXBridge: FormatBridge {
     }
 
     func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {
+        guard p.weights.contains(Layout.finalModule + ".weight") else {
+            throw GenesisIOError.cannotWrite(file: path, reason: "the network has no output layer (\(Layout.finalModule)), which an ONNX graph of it needs; fine-tune it first (`genesis finetune --init`), then export the result")
+        }
         let classes = ClassifierHead.classes(in: p.weights, baseFilters: p.architecture.baseFilters)
         let net = classes.map { NetworkDescription.genesisClassifier(variant: p.architecture.variant, baseFilters: p.architecture.baseFilters, classes: $0) }
             ?? p.architecture.network

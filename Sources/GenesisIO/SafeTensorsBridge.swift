@@ -15,7 +15,8 @@ struct SafeTensorsBridge: FormatBridge {
         let f = try SafeTensors.read(path)
         if f.metadata["format"] == NativeBridge.formatName { return try NativeBridge().load(path, verifyChecksums: verifyChecksums) }
         let store = f.tensors
-        let mapped: MappedTensors
+        var mapped: MappedTensors
+        let sibling = SiblingReader.flat(store, naming: .torch, path: path)
         // Keras names are `layer/weight[:0]`; flat names are dotted module paths.
         if !store.isEmpty, store.names.allSatisfy({ $0.contains("/") }) {
             var layers: [SourceLayer] = []
@@ -34,9 +35,12 @@ struct SafeTensorsBridge: FormatBridge {
         var versions = f.metadata
         versions.removeValue(forKey: "genesis")
         let label = f.metadata["format"].map { " (metadata format: \($0))" } ?? ""
-        return LoadedModel(path: path, format: .safetensors, formatDescription: "safetensors\(label)", mapped: mapped,
-                           detected: Detection.detect(mapped), kerasListing: nil, inputShape: nil, optimizer: nil, versions: versions,
-                           writer: f.metadata[GenesisWriter.key])
+        if let s = sibling { mapped = s.mapped.canonicallyOrdered() }
+        var loaded = LoadedModel(path: path, format: .safetensors, formatDescription: "safetensors\(label)", mapped: mapped,
+                                 detected: Detection.detect(mapped), kerasListing: nil, inputShape: nil, optimizer: nil, versions: versions,
+                                 writer: f.metadata[GenesisWriter.key])
+        loaded.sibling = sibling?.head
+        return loaded
     }
 
     func write(_ p: ModelPayload, to path: String, options: WriteOptions) throws {

@@ -15,14 +15,17 @@ struct TorchBridge: FormatBridge {
 
     func load(_ path: String, verifyChecksums: Bool) throws -> LoadedModel {
         let c = try TorchReader.read(path, verifyChecksums: verifyChecksums)
-        let mapped = Mapping.fromFlat(c.stateDict, naming: .torch)
+        let sibling = SiblingReader.flat(c.stateDict, naming: .torch, path: path)
+        let mapped = sibling?.mapped ?? Mapping.fromFlat(c.stateDict, naming: .torch)
         let detected = Detection.detect(mapped)
         var optimizer: OptimizerState?
         var head = TensorStore()
         if let arch = detected?.architecture {
             let candidate = ClassifierHead.tensors(in: mapped.unexpected)
-            if ClassifierHead.classes(in: candidate, baseFilters: arch.baseFilters) != nil { head = candidate }
-            if let o = c.optimizer {
+            if sibling == nil, ClassifierHead.classes(in: candidate, baseFilters: arch.baseFilters) != nil { head = candidate }
+            // A sibling's optimizer state covers its head too (positions after the trunk's):
+            // not read.
+            if let o = c.optimizer, sibling == nil {
                 let network = arch.tensors.filter { $0.role.isTrainable }.map(\.name)
                 optimizer = Self.state(o, parameters: network, extra: head.isEmpty ? [] : ClassifierHead.names)
             }
@@ -38,6 +41,7 @@ struct TorchBridge: FormatBridge {
                                  versions: ["torch_format": c.format.rawValue, "other_keys": c.otherKeys.joined(separator: ",")],
                                  writer: c.extras[GenesisWriter.key].flatMap { if case let .string(w) = $0 { return w } else { return nil } })
         loaded.head = head
+        loaded.sibling = sibling?.head
         loaded.annotations = GenesisWriter.annotations(c.extras.compactMap { e in
             if case let .string(s) = e.value { return (e.name, s) } else { return nil }
         })

@@ -41,7 +41,7 @@ public struct FinetuneSetup {
         }
         let loss = loss ?? (task == .segmentation ? .dice : (k == 1 ? .bce : .ce))
         if resumed == nil {
-            let problems = Verification.verify(loaded.mapped, against: source).problems.filter { $0.kind != .unexpected }
+            let problems = loaded.problems(source).filter { $0.kind != .unexpected }
             guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: loaded.path, problems: problems) }
         }
         let framework = resumed?.run.framework ?? Framework(source.variant)
@@ -51,13 +51,15 @@ public struct FinetuneSetup {
         let arch = task == .segmentation ? Architecture(variant: source.variant, baseFilters: source.baseFilters, labels: k) : source
         let encoder = Set(source.tensors.filter { ($0.block ?? 99) < 8 }.map(\.name))
 
+        // A sibling's trunk without the output layer (SuPreM) gets a new one whatever the labels.
+        let newOutput = task == .segmentation && (source.labels != k || !loaded.hasOutputLayer)
         if resumed != nil {
             for (n, t) in FinetuneSupport.headTensors(loaded).entries { weights[n] = t }
             report.loaded = weights.names
         } else {
             for spec in source.tensors where weights[spec.name] != nil {
                 let inHead = spec.block == 14
-                if task == .segmentation, inHead, source.labels != k {
+                if inHead, newOutput {
                     report.skipped.append((loaded.mapped.sourceNames[spec.name] ?? spec.name, "the model's 1x1x1 head has \(source.labels) label(s), the task \(k)"))
                     weights[spec.name] = nil
                 } else if task == .classification, !encoder.contains(spec.name) {
@@ -68,11 +70,17 @@ public struct FinetuneSetup {
                 }
             }
             for (name, _) in loaded.mapped.unexpected { report.skipped.append((name, "not part of the Genesis network")) }
-            if task == .segmentation, source.labels != k {
+            if let s = loaded.sibling {
+                for name in s.tensors.names {
+                    report.skipped.append((s.sourceNames[name] ?? name, "the \(s.networkTitle) head (\(s.layout.id)): not part of the Genesis network, not trained"))
+                }
+            }
+            if newOutput {
                 let c = arch.finalConv
                 weights[Layout.finalModule + ".weight"] = FinetuneSupport.initialise([k, c.inChannels, 1, 1, 1], bias: false, fanIn: c.inChannels, fanOut: k, framework: framework, rng: &rng)
                 weights[Layout.finalModule + ".bias"] = FinetuneSupport.initialise([k], bias: true, fanIn: c.inChannels, fanOut: k, framework: framework, rng: &rng)
-                for n in [".weight", ".bias"] { report.new.append((Layout.finalModule + n, "a new 1x1x1 head for \(k) class(es), \(framework == .keras ? "glorot uniform" : "PyTorch default") init")) }
+                let why = loaded.hasOutputLayer ? "" : " (the \(loaded.sibling?.networkTitle ?? "") trunk has none)"
+                for n in [".weight", ".bias"] { report.new.append((Layout.finalModule + n, "a new 1x1x1 head for \(k) class(es)\(why), \(framework == .keras ? "glorot uniform" : "PyTorch default") init")) }
             }
             if task == .classification {
                 let shapes = EncoderClassifier.headShapes(baseFilters: source.baseFilters, classes: k)

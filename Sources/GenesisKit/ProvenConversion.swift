@@ -92,9 +92,14 @@ public struct ProvenConversion: Sendable {
         do {
             let sourceArchitecture = try source.architecture()
             let arithmetic = BatchNormArithmetic(sourceArchitecture.variant)
-            let a = try GenesisNetwork(architecture: sourceArchitecture, weights: source.mapped.store, bnEpsilon: eps, algorithm: .im2col,
+            var (sa, sb) = (source.mapped.store, r.rereadModel.mapped.store)
+            if !source.hasOutputLayer {
+                // A trunk without the output layer (SuPreM): both run through one seeded 1x1x1 probe.
+                for (n, t) in Self.probeOutputLayer(sourceArchitecture) { sa[n] = t; sb[n] = t }
+            }
+            let a = try GenesisNetwork(architecture: sourceArchitecture, weights: sa, bnEpsilon: eps, algorithm: .im2col,
                                        bnArithmetic: arithmetic)
-            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: r.rereadModel.mapped.store, bnEpsilon: eps,
+            let b = try GenesisNetwork(architecture: try r.rereadModel.architecture(), weights: sb, bnEpsilon: eps,
                                        algorithm: .im2col, bnArithmetic: arithmetic)
             forward = try ForwardComparison.compare(a.runnable, b.runnable, spatial: ForwardComparison.cubeSpatial(for: source.inputShape))
             try r.commit()
@@ -132,6 +137,9 @@ public struct ProvenConversion: Sendable {
                 r.discard()
                 throw error
             }
+        }
+        if !source.hasOutputLayer {
+            throw GenesisIOError.cannotWrite(file: output, reason: "the \(source.sibling?.networkTitle ?? "network")'s trunk has no output layer (\(Layout.finalModule)), which an ONNX graph of it needs; fine-tune it first (`genesis finetune --init`), then export the result")
         }
         let r = try Converter.convert(source, to: output, format: .onnx, options: options, allowLossy: allowLossy, staged: true)
         let exportSeconds = Date().timeIntervalSince(clock)
@@ -183,6 +191,15 @@ public struct ProvenConversion: Sendable {
     static func onnxWarning(_ p: ONNXProof) -> String? {
         guard p.maxAbsDifference > reproductionTolerance else { return nil }
         return "warning: the ONNX graph does not reproduce the source (interpreter vs runtime on a seeded \(p.cubeShape) batch, BatchNorm \(p.bn.rawValue): max |diff| \(String(format: "%.3g", p.maxAbsDifference)), over the \(reproductionTolerance) tolerance)"
+    }
+
+    /// A seeded output layer for comparing two trunks that have none (values in [-1, 1)).
+    static func probeOutputLayer(_ arch: Architecture) -> [(String, Tensor)] {
+        var rng = SeededGenerator(seed: 0x5EB1)
+        let c = arch.finalConv
+        func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53) * 2 - 1) } }
+        return [(Layout.finalModule + ".weight", Tensor(shape: [arch.labels, c.inChannels, 1, 1, 1], floats: values(arch.labels * c.inChannels))),
+                (Layout.finalModule + ".bias", Tensor(shape: [arch.labels], floats: values(arch.labels)))]
     }
 
     /// A warning when the written model does not reproduce the source (an allowed lossy step,

@@ -89,7 +89,10 @@ public struct TrainingSession {
         let path = initial!
         let loaded = try ModelLoader.load(path)
         let net = try loaded.networkArchitecture()
-        let problems = net.verify(loaded.mapped).filter { $0.kind != .unexpected }
+        if let s = loaded.sibling, !s.layout.trunkHasOutput {
+            throw WorkflowError(subject: path, message: "the \(s.networkTitle) trunk has no output layer (out_tr), which the restoration pretext trains through; fine-tune it instead (`genesis finetune --init \(path) ...` adds a new output layer)")
+        }
+        let problems = loaded.problems(net).filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Converter.Failure.invalidSource(file: path, problems: problems) }
         let framework = net.conventions
         _ = try TrainingCheckpoint.format(for: out, network: net)
@@ -110,7 +113,7 @@ public struct TrainingSession {
         }
         var s = TrainingSession(kind: kind, out: out, options: options, json: json, trainer: trainer, resumed: nil,
                                 transforms: transforms, loss: trainer.loss,
-                                notes: [trainedAs, o.note])
+                                notes: [trainedAs, o.note] + (loaded.sibling.map { ["the \($0.networkTitle) head (\($0.layout.id), \($0.tensors.count) tensors) is neither trained nor written: the checkpoint holds the Genesis trunk"] } ?? []))
         s.modulePrefix = loaded.mapped.hadModulePrefix
         s.kerasLayerNames = loaded.kerasLayerNames
         return s

@@ -159,6 +159,9 @@ public enum Mapping {
         // Unknown class: judge by the weights' own names.
         let vars = Set(layer.weights.map { NameMaps.kerasVariable($0.name) })
         if vars.contains("gamma") || vars.contains("moving_mean") { return .bn }
+        // A 3-D kernel under a name of the model's own (`final_conv` of the siblings' Y-Net) in a
+        // save_weights file, which records no classes.
+        if layer.className == nil, layer.weights.contains(where: { NameMaps.kerasVariable($0.name) == "kernel" && $0.tensor.rank == 5 }) { return .conv }
         return .other
     }
 

@@ -85,7 +85,8 @@ public struct TensorDiff: Sendable {
     /// counters are PyTorch bookkeeping with no effect on the network, absent from Keras.
     static func isImplied(_ name: String, in s: TensorStore) -> Bool {
         guard let t = s[name] else { return false }
-        if name.hasSuffix(".num_batches_tracked") { return true }
+        // The network's BN counters (not a sibling head's: `clc_out.bn1.num_batches_tracked`).
+        if name.hasSuffix(".num_batches_tracked") { return Mapping.knownCanonicalNames.contains(name) }
         for module in Layout.upsamplerModules {
             if name == module + ".weight" { return VariantConversion.isIdentity(weight: t, bias: nil) }
             if name == module + ".bias" { return t.floats().allSatisfy { $0 == 0 } }

@@ -97,7 +97,8 @@ struct Interpreter {
         init(fileBytes: Int) { maxTensorBytes = max(64 << 20, fileBytes.multipliedReportingOverflow(by: 4).partialValue) }
     }
 
-    static let stateDictKeys = ["state_dict", "model_state_dict", "network_weights"]
+    /// `net`: SuPreM's `{'net': model.state_dict(), 'optimizer', 'scheduler', 'epoch'}`.
+    static let stateDictKeys = ["state_dict", "model_state_dict", "network_weights", "net"]
     static let optimizerKeys = ["optimizer_state_dict", "optimizer"]
 
     func checkpoint(_ root: PValue, format: TorchFileFormat) throws -> TorchCheckpoint {

@@ -2,8 +2,9 @@ import Foundation
 import Tensors
 
 /// Every manifest the tool knows, and where they came from: `GENESIS_ZOO` when set, else the
-/// `zoo/` directory of the clone the binary was built in, else the copy compiled into the binary
-/// (`EmbeddedManifests`, kept equal to zoo/*.json by a test).
+/// `zoo/` directory of the clone the binary was built in, else the zoo a release ships beside the
+/// binary (`share/genesis/zoo`), else the copy compiled into the binary (`EmbeddedManifests`,
+/// kept equal to zoo/*.json by a test).
 public struct ManifestCatalog: Sendable {
     public struct Entry: Sendable {
         public let manifest: Manifest
@@ -17,6 +18,8 @@ public struct ManifestCatalog: Sendable {
     public struct Match: Sendable {
         public let manifest: Manifest
         public let file: ManifestFile
+        /// Whether the hash matched is the manifest's or a record of the file's first fetch.
+        public var hashSource: ExpectedHash.Source = .published
     }
 
     public let entries: [Entry]
@@ -37,11 +40,20 @@ public struct ManifestCatalog: Sendable {
 
     public func entry(named name: String) -> Entry? { entries.first { $0.manifest.name == name } }
 
-    /// The manifest file entry whose SHA-256 (and size, when given) is this file's.
-    public func match(sha256: String, size: Int64? = nil) -> Match? {
+    /// The manifest file entry whose SHA-256 (and size, when given) is this file's; for files
+    /// whose manifest publishes no hash, the one `cache` recorded at their first fetch.
+    public func match(sha256: String, size: Int64? = nil, cache: ZooCache? = nil) -> Match? {
         for e in entries {
-            for f in e.manifest.files where f.sha256 == sha256 && (size == nil || size == f.size) {
+            for f in e.manifest.files where f.sha256 == sha256 && (size == nil || f.size == nil || size == f.size) {
                 return Match(manifest: e.manifest, file: f)
+            }
+        }
+        guard let cache else { return nil }
+        for e in entries {
+            for f in e.manifest.files where !f.hashPublished {
+                if let r = try? cache.record(model: e.manifest.name, file: f.name), r.sha256 == sha256, size == nil || size == r.size {
+                    return Match(manifest: e.manifest, file: f, hashSource: .recorded)
+                }
             }
         }
         return nil
@@ -60,7 +72,7 @@ public struct ManifestCatalog: Sendable {
         if let dir = environment["GENESIS_ZOO"], !dir.isEmpty {
             return try load(directory: dir, origin: "GENESIS_ZOO=\(dir)")
         }
-        if let dir = repositoryZooDirectory(executable: executable) {
+        if let dir = repositoryZooDirectory(executable: executable) ?? releaseZooDirectory(executable: executable) {
             return try load(directory: dir, origin: dir)
         }
         return try embedded()
@@ -95,6 +107,16 @@ public struct ManifestCatalog: Sendable {
             return Entry(manifest: m, origin: path, baseDirectory: directory)
         }
         return try ManifestCatalog(entries: entries, origin: origin)
+    }
+
+    /// The zoo a release ships (`make dist`): `PREFIX/share/genesis/zoo` for `PREFIX/bin/genesis`,
+    /// the manifests with the files that have no URL (the default model).
+    public static func releaseZooDirectory(executable: String) -> String? {
+        guard !executable.isEmpty else { return nil }
+        let bin = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        let dir = bin.deletingLastPathComponent().appendingPathComponent("share/genesis/zoo").path
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) && isDirectory.boolValue ? dir : nil
     }
 
     /// The `zoo/` of the genesis clone that holds the executable (`<repo>/.build/debug/genesis`):

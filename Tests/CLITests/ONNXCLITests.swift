@@ -67,4 +67,22 @@ final class ONNXCLITests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("cut.onnx: not an ONNX model"), r.stderr)
         }
     }
+
+    /// A sibling's file: the head cannot ride in the graph (--trunk-only exports the trunk); a
+    /// trunk without an output layer (SuPreM) has no graph to export. One line, exit 2.
+    func testSiblingsExportTheirTrunk() throws {
+        let dir = Fixtures.scratchDirectory()
+        let transvw = Fixtures.reference("siblings/TransVW_chest_ct.tiny.pt")
+        let refused = try genesis(["convert", transvw, dir + "/tv.onnx"])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("add --trunk-only"), refused.stderr)
+        let trunk = try genesis(["convert", transvw, dir + "/tv.onnx", "--trunk-only", "--json"])
+        XCTAssertEqual(trunk.status, 0, trunk.stderr)
+        XCTAssertLessThanOrEqual((trunk.json?["onnx"] as? [String: Any])?["interpreter_max_abs_diff"] as? Double ?? 1, 1e-5)
+        let suprem = try genesis(["convert", Fixtures.reference("siblings/supervised_suprem_unet.tiny.pth"), dir + "/sp.onnx", "--trunk-only"])
+        XCTAssertEqual(suprem.status, 2)
+        XCTAssertEqual(suprem.stderr.split(separator: "\n").count, 1, suprem.stderr)
+        XCTAssertTrue(suprem.stderr.contains(dir + "/sp.onnx: cannot write:") && suprem.stderr.contains("no output layer"), suprem.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/sp.onnx"))
+    }
 }

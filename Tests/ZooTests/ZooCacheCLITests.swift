@@ -85,6 +85,21 @@ final class ZooCacheCLITests: XCTestCase {
         XCTAssertEqual(try FileIO.read(box.home + "/models/opaque/opaque.model"), bytes)
     }
 
+    /// A sibling file verifies by its trunk: SuPreM's, without the Genesis output layer, is valid
+    /// as such (its manifest is verifiable), and its head is reported, not a problem.
+    func testImportOfASiblingVerifiesItsTrunk() throws {
+        let path = Fixtures.reference("siblings/supervised_suprem_unet.tiny.pth")
+        let bytes = try FileIO.read(path)
+        var box = ZooSandbox()
+        try box.writeManifest(name: "suprem-tiny", file: "supervised_suprem_unet.tiny.pth", url: "https://models.invalid/s.pth", bytes: bytes,
+                              format: "pt", verifiable: true, variant: "torch", baseFilters: 2)
+        let r = try box.run(["zoo", "import", path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let v = try XCTUnwrap(r.json?["verification"] as? [String: Any])
+        XCTAssertEqual(v["valid"] as? Bool, true, "\(v)")
+        XCTAssertEqual(r.json?["stored"] as? Bool, true)
+    }
+
     func testFileShippedBesideTheManifestIsCopiedOfflineAndChecked() throws {
         let bytes = testBytes(70_000, seed: 7)
         var box = ZooSandbox()
@@ -150,9 +165,29 @@ final class ZooCacheCLITests: XCTestCase {
     func testCatalogFallsBackToTheEmbeddedCopyOutsideAClone() throws {
         let c = try ManifestCatalog.standard(environment: [:], executable: "/nonexistent/bin/genesis")
         XCTAssertEqual(c.origin, "embedded")
-        XCTAssertEqual(c.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"])
+        XCTAssertEqual(c.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"]
+                       + ZooManifestTests.siblings.map(\.0))
         let fromClone = try ManifestCatalog.standard(environment: [:], executable: Fixtures.genesisBinary)
         XCTAssertEqual(fromClone.origin, Fixtures.repoRoot + "/zoo")
+    }
+
+    /// A release (`make dist`: PREFIX/bin/genesis) finds the zoo it ships in PREFIX/share/genesis/zoo,
+    /// the default model's file with it; without that folder, the embedded copy.
+    func testAReleaseFindsTheZooItShipsBesideItsBinary() throws {
+        let prefix = Fixtures.scratchDirectory("release")
+        let zoo = prefix + "/share/genesis/zoo"
+        try FileManager.default.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
+        XCTAssertNil(ManifestCatalog.releaseZooDirectory(executable: prefix + "/bin/genesis"))
+        XCTAssertEqual(try ManifestCatalog.standard(environment: [:], executable: prefix + "/bin/genesis").origin, "embedded")
+        try FileManager.default.createDirectory(atPath: zoo, withIntermediateDirectories: true)
+        let source = Fixtures.repoRoot + "/zoo"
+        for name in try FileManager.default.contentsOfDirectory(atPath: source) where name.hasSuffix(".json") {
+            try FileManager.default.copyItem(atPath: source + "/" + name, toPath: zoo + "/" + name)
+        }
+        XCTAssertEqual(ManifestCatalog.releaseZooDirectory(executable: prefix + "/bin/genesis"), zoo)
+        let c = try ManifestCatalog.standard(environment: [:], executable: prefix + "/bin/genesis")
+        XCTAssertEqual(c.origin, zoo)
+        XCTAssertEqual(c.entry(named: "genesis-default-b8")?.baseDirectory, zoo)
     }
 
     /// The default model ships in the repository (zoo/models): `zoo fetch` copies it into the cache

@@ -12,3 +12,7 @@ int cnifti_close(znzFile file);
 
 /// nifti_read_header returns malloc'd memory.
 void cnifti_free(void *p);
+
+/// The line nifti_disp_lib_version prints ("NIFTI2_IO version 2.1.0 (18 Jun, 2020), ..."),
+/// caught from stdout into `buffer`; 0 on success.
+int cnifti_lib_version(char *buffer, int capacity);
