@@ -57,11 +57,8 @@ struct ONNXBridge: FormatBridge {
 
     static func write(network: NetworkDescription, weights: TensorStore, bn: ONNXBatchNorm, bnEpsilon: Float, options: WriteOptions, graphName: String,
                       metadata: [(key: String, value: String)], to path: String) throws {
-        let model: ONNXModel
-        do {
-            model = try ONNXExport.model(network: network, weights: weights, bn: bn, bnEpsilon: bnEpsilon, opset: options.onnxOpset,
-                                         graphName: graphName, metadata: metadata)
-        } catch let e as ONNXExport.Failure { throw GenesisIOError.cannotWrite(file: path, reason: e.reason) }
+        let model = try ONNXExport.model(network: network, weights: weights, bn: bn, bnEpsilon: bnEpsilon, opset: options.onnxOpset,
+                                         graphName: graphName, metadata: metadata, file: path)
         try model.write(to: path)
     }
 }

@@ -42,15 +42,12 @@ public enum ONNXExport {
         }
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let reason: String
-        public var description: String { reason }
-    }
-
     /// The graph of `network` with `weights` (every tensor of `weights` becomes an initializer,
     /// also those the graph does not read, such as running statistics under `--bn batch`).
+    /// Throws `GenesisIOError.cannotWrite` naming `file` (the file the graph is for).
     public static func model(network: NetworkDescription, weights: TensorStore, bn: ONNXBatchNorm, bnEpsilon: Float, opset: Int,
-                             graphName: String, metadata: [(key: String, value: String)]) throws -> ONNXModel {
+                             graphName: String, metadata: [(key: String, value: String)], file: String) throws -> ONNXModel {
+        func Failure(reason: String) -> GenesisIOError { .cannotWrite(file: file, reason: reason) }
         guard opsets.contains(opset) else { throw Failure(reason: "--opset \(opset): genesis writes opsets \(opsets.lowerBound) to \(opsets.upperBound)") }
         var nodes: [ONNXModel.Node] = []
         var constants = TensorStore()

@@ -120,6 +120,9 @@ public struct ProvenConversion: Sendable {
     /// `NNUNetConversion`), then the graph itself read from the written file and run by the
     /// interpreter against the source network on a seeded batch of two cubes.
     static func convertONNX(_ source: LoadedModel, to output: String, options: WriteOptions, allowLossy: Bool) throws -> ProvenConversion {
+        guard ONNXExport.opsets.contains(options.onnxOpset) else {
+            throw GenesisIOError.cannotWrite(file: output, reason: "--opset \(options.onnxOpset): genesis writes opsets \(ONNXExport.opsets.lowerBound) to \(ONNXExport.opsets.upperBound)")
+        }
         let clock = Date()
         if source.detected == nil, let arch = source.recognised?.architecture as? NNUNetArchitecture {
             let r = try NNUNetConversion.convert(source, to: output, format: .onnx, options: options, allowLossy: allowLossy, staged: true)
