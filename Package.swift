@@ -99,7 +99,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The parsers under libFuzzer (`make fuzz`, RELIABILITY.md); a replayer in normal builds.
-        .target(name: "FuzzTargets", dependencies: ["TorchFormat", "SafeTensors", "NativeCheckpoint", "VolumeIO", "KerasFormat"]),
+        .target(name: "FuzzTargets", dependencies: ["TorchFormat", "SafeTensors", "NativeCheckpoint", "VolumeIO", "KerasFormat", "ONNXFormat"]),
         .executableTarget(name: "FuzzDriver", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat", "HDF5Sandbox"]),
 
