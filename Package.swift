@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // The runtime library only (the ONNX messages are generated once and committed:
+        // scripts/gen_onnx_proto.sh); the protoc plugin is never built here.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries, each behind a small C shim.
@@ -52,6 +55,9 @@ let package = Package(
         .executableTarget(name: "GenesisHDF5Helper", dependencies: ["HDF5Sandbox"]),
         .target(name: "TorchFormat", dependencies: ["Tensors", "ZIPFoundation", "ZipPreflight", "SystemZlib"]),
         .target(name: "SafeTensors", dependencies: ["Tensors"]),
+        // ONNX models: the messages of onnx.proto3 (ONNX v1.17.0, generated, committed) and a
+        // checked reader and writer of the graphs genesis exports.
+        .target(name: "ONNXFormat", dependencies: ["Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "NativeCheckpoint", dependencies: ["FormatNames", "SafeTensors", "Tensors", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "VolumeIO", dependencies: ["Tensors", "CPNG", "CNIfTI", "SystemZlib"]),
 
@@ -59,7 +65,7 @@ let package = Package(
         .target(name: "GenesisModel", dependencies: ["FormatNames", "Tensors"]),
         // Format dispatch: any supported file -> canonical Genesis tensors, and back.
         .target(name: "GenesisIO", dependencies: [
-            "FormatNames", "Tensors", "GenesisModel", "HDF5", "KerasFormat", "HDF5Sandbox", "TorchFormat", "SafeTensors", "NativeCheckpoint",
+            "FormatNames", "Tensors", "GenesisModel", "HDF5", "KerasFormat", "HDF5Sandbox", "TorchFormat", "SafeTensors", "NativeCheckpoint", "ONNXFormat",
         ]),
         // The 3D runtime: ops on OpenBLAS and the Genesis network. Never opens a file.
         // The precise GEMM's loops (fixed order, float64): C, fast enough in debug builds too.
@@ -85,7 +91,7 @@ let package = Package(
         // The library programs use: the workflows of the commands (conversion with its proof,
         // whole-scan runs, training sessions, fine-tuning data, cubes, previews), every layer re-exported.
         .target(name: "GenesisKit", dependencies: [
-            "CBuildInfo", "HDF5", "Tensors", "FormatNames", "GenesisModel", "GenesisIO", "HDF5Sandbox", "Runtime3D", "VolumeIO", "Pretext", "Training", "Zoo", "Inference",
+            "CBuildInfo", "HDF5", "Tensors", "FormatNames", "GenesisModel", "GenesisIO", "HDF5Sandbox", "Runtime3D", "VolumeIO", "Pretext", "Training", "Zoo", "Inference", "ONNXFormat",
         ]),
 
         .executableTarget(name: "GenesisCLI", dependencies: [
@@ -93,7 +99,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The parsers under libFuzzer (`make fuzz`, RELIABILITY.md); a replayer in normal builds.
-        .target(name: "FuzzTargets", dependencies: ["TorchFormat", "SafeTensors", "NativeCheckpoint", "VolumeIO", "KerasFormat"]),
+        .target(name: "FuzzTargets", dependencies: ["TorchFormat", "SafeTensors", "NativeCheckpoint", "VolumeIO", "KerasFormat", "ONNXFormat"]),
         .executableTarget(name: "FuzzDriver", dependencies: ["FuzzTargets"]),
         .executableTarget(name: "GenesisBench", dependencies: ["Tensors", "GenesisModel", "Runtime3D", "GenesisIO", "KerasFormat", "HDF5Sandbox"]),
 

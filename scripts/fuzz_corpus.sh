@@ -7,8 +7,9 @@
 #   npy           small arrays numpy writes (every dtype we read, 0-d to 4-d, v1/v2/v3 headers)
 #   keras-config  model_config / training_config of every Keras .h5, config.json of .keras files
 #   metaimage     the SimpleITK headers (.mhd; .mha with its zlib data), LOCAL .mha variants
+#   onnx          small graphs of the operators genesis writes (onnx.helper), as genesis lays them out
 # Usage: scripts/fuzz_corpus.sh [OUT_DIR]   (default .build-fuzz/corpus; one folder per target)
-# Needs the peers' Python (/opt/peers/bin/python: numpy, h5py, safetensors) and a built
+# Needs the peers' Python (/opt/peers/bin/python: numpy, h5py, safetensors, onnx) and a built
 # `genesis` (GENESIS, default .build/debug/genesis) for the .genesis files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ GENESIS=${GENESIS:-.build/debug/genesis}
 [ -x "$GENESIS" ] || { echo "fuzz_corpus: no genesis binary at $GENESIS (swift build --product genesis)" >&2; exit 2; }
 
 rm -rf "$OUT"
-mkdir -p "$OUT"/{pickle,zip,safetensors,native,npy,keras-config,metaimage}
+mkdir -p "$OUT"/{pickle,zip,safetensors,native,npy,keras-config,metaimage,onnx}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -136,6 +137,40 @@ if len(mha) <= 16384:
 local = b"".join(l + b"\n" for l in mhd.splitlines() if not l.startswith((b"ElementDataFile", b"DimSize")))
 put("metaimage", "local_raw", local + b"DimSize = 2 2 2\nElementDataFile = LOCAL\n" + bytes(16))
 put("metaimage", "local_4d", b"ObjectType = Image\nNDims = 4\nDimSize = 1 1 2 2\nElementType = MET_FLOAT\nElementDataFile = LOCAL\n" + bytes(16))
+
+# ONNX: graphs of genesis's operators with 1-channel weights (a few hundred bytes each).
+from onnx import helper, TensorProto, numpy_helper
+def onnx_seed(name, opset, nodes, inits, bn_batch=False):
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, "depth", "height", "width"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1, "depth", "height", "width"])
+    g = helper.make_graph(nodes, "genesis_seed", [x], [y], [numpy_helper.from_array(a, n) for n, a in inits])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="genesis")
+    m.ir_version = 8
+    helper.set_model_props(m, {"genesis_writer": "genesis 0.1.0", "genesis_bn_mode": "batch" if bn_batch else "inference"})
+    put("onnx", name, m.SerializeToString())
+w, b1 = np.ones((1, 1, 3, 3, 3), np.float32), np.zeros(1, np.float32)
+c = [("w", w), ("b", b1), ("g", np.ones(1, np.float32)), ("m", np.zeros(1, np.float32)), ("v", np.ones(1, np.float32))]
+onnx_seed("conv_bn_relu", 17, [helper.make_node("Conv", ["input", "w", "b"], ["c"], kernel_shape=[3, 3, 3], pads=[1] * 6),
+                               helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["n"], epsilon=1e-3),
+                               helper.make_node("Relu", ["n"], ["output"])], c)
+onnx_seed("pool_resize_concat", 17, [helper.make_node("MaxPool", ["input"], ["p"], kernel_shape=[2, 2, 2], strides=[2, 2, 2]),
+                                     helper.make_node("Resize", ["p", "", "s"], ["r"], mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+                                     helper.make_node("Concat", ["r", "input"], ["k"], axis=1),
+                                     helper.make_node("Sigmoid", ["k"], ["output"])], [("s", np.array([1, 1, 2, 2, 2], np.float32))])
+onnx_seed("batch_stats", 18, [helper.make_node("ReduceMean", ["input", "axes"], ["mu"], keepdims=1),
+                              helper.make_node("Sub", ["input", "mu"], ["d"]), helper.make_node("Mul", ["d", "d"], ["q"]),
+                              helper.make_node("ReduceMean", ["q", "axes"], ["var"], keepdims=1), helper.make_node("Add", ["var", "e"], ["ve"]),
+                              helper.make_node("Sqrt", ["ve"], ["sd"]), helper.make_node("Div", ["d", "sd"], ["output"])],
+          [("axes", np.array([0, 2, 3, 4], np.int64)), ("e", np.array(1e-5, np.float32))], bn_batch=True)
+onnx_seed("instnorm_leaky_strided", 17, [helper.make_node("Conv", ["input", "w"], ["c"], kernel_shape=[3, 3, 3], strides=[1, 2, 2], pads=[1] * 6),
+                                         helper.make_node("InstanceNormalization", ["c", "g", "b"], ["n"], epsilon=1e-5),
+                                         helper.make_node("LeakyRelu", ["n"], ["l"], alpha=0.01),
+                                         helper.make_node("ConvTranspose", ["l", "t"], ["output"], kernel_shape=[1, 2, 2], strides=[1, 2, 2])],
+          [("w", w), ("g", np.ones(1, np.float32)), ("b", b1), ("t", np.ones((1, 1, 1, 2, 2), np.float32))])
+onnx_seed("head", 17, [helper.make_node("GlobalAveragePool", ["input"], ["a"]), helper.make_node("Flatten", ["a"], ["f"], axis=1),
+                       helper.make_node("Gemm", ["f", "fw", "fb"], ["z"], transB=1), helper.make_node("Softmax", ["z"], ["sm"], axis=1),
+                       helper.make_node("Reshape", ["sm", "shape"], ["output"])],
+          [("fw", np.ones((2, 1), np.float32)), ("fb", np.zeros(2, np.float32)), ("shape", np.array([0, -1, 1, 1, 1], np.int64))])
 import zlib
 z = zlib.compress(bytes(range(16)))
 put("metaimage", "local_zlib", b"ObjectType = Image\nNDims = 3\nBinaryData = True\nCompressedData = True\nCompressedDataSize = %d\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementDataFile = LOCAL\n" % len(z) + z)

@@ -19,7 +19,7 @@ SWIFT=${SWIFT:-swift}
 SECONDS_PER=${FUZZ_SECONDS:-60}
 SCRATCH=.build-fuzz
 BIN=$SCRATCH/release/genesis-fuzz
-ALL=(pickle zip safetensors native npy keras-config metaimage)
+ALL=(pickle zip safetensors native npy keras-config metaimage onnx)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 
@@ -39,6 +39,7 @@ dict_for() {
         zip) echo fuzz/zip.dict ;;
         npy) echo fuzz/npy.dict ;;
         metaimage) echo fuzz/metaimage.dict ;;
+        onnx) echo fuzz/onnx.dict ;;
         *) echo fuzz/json.dict ;;
     esac
 }
@@ -51,6 +52,7 @@ max_len_for() {
         native) echo 2048 ;;
         npy) echo 512 ;;
         metaimage) echo 2048 ;;
+        onnx) echo 4096 ;;
     esac
 }
 

@@ -17,6 +17,8 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
     case safetensors = "safetensors"
     /// The native checkpoint (`schemas/native-checkpoint.md`): safetensors with a metadata document.
     case native = "genesis"
+    /// ONNX: a graph of the network (written by `convert`, read back for its weights and metadata).
+    case onnx = "onnx"
 
     /// The file endings that ask for the format, the usual one first.
     public var extensions: [String] {
@@ -27,6 +29,7 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
         case .torch: return [".pt", ".pth", ".ckpt"]
         case .safetensors: return [".safetensors"]
         case .native: return [".genesis"]
+        case .onnx: return [".onnx"]
         }
     }
 
@@ -39,6 +42,7 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
         case .torch: return "PyTorch"
         case .safetensors: return "safetensors"
         case .native: return "native checkpoint"
+        case .onnx: return "ONNX"
         }
     }
 
@@ -48,7 +52,7 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
         switch self {
         case .kerasH5, .keras3Weights, .keras3Zip: return .keras
         case .torch: return .torch
-        case .safetensors, .native: return nil
+        case .safetensors, .native, .onnx: return nil
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 @_spi(Fuzzing) import KerasFormat
 import NativeCheckpoint
+import ONNXFormat
 import SafeTensors
 @_spi(Fuzzing) import TorchFormat
 import VolumeIO
@@ -26,6 +27,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// `VolumeFile.read` on a `.mha`: the MetaImage header parser, then the data after it (raw
     /// or zlib), at most `maxMetaImageVoxels` voxels.
     case metaimage
+    /// `ONNXModel.decode`: the wire walk with its caps, protobuf decoding, the model's checks.
+    case onnx
 
     /// The voxel cap of the MetaImage target (the readers' own default is 2^30).
     public static let maxMetaImageVoxels = 1 << 20
@@ -50,6 +53,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .npy: _ = try NPY.decode(data, file: "<fuzz>")
             case .kerasConfig: try KerasFuzzing.parseConfigs(String(decoding: data, as: UTF8.self))
             case .metaimage: _ = try VolumeFile.read(try scratch.write(data, name: "input.mha"), maxVoxels: Self.maxMetaImageVoxels)
+            case .onnx: _ = try ONNXModel.decode(data, file: "<fuzz>")
             }
             return .accepted
         } catch let e as ScratchFile.Failure {
@@ -67,6 +71,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .native: return error is NativeCheckpointError
         case .npy, .metaimage: return error is VolumeError
         case .kerasConfig: return error is KerasError
+        case .onnx: return error is ONNXError
         }
     }
 

@@ -7,7 +7,7 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert weights between formats, with proof.",
         discussion: """
-        The output format follows OUT's extension or --format; genesis writes \(FormatRegistry.describe(FormatRegistry.writable)). Keras .h5 output is the model.save layout (model_config, model_weights, optimizer_weights when there is optimizer state), which tf_keras/Keras load_model and load_weights both take; --weights-only writes the save_weights layout. Keras -> PyTorch adds identity up-convolutions (exact). PyTorch -> Keras is refused when the up-convolutions are not the identity, unless --allow-lossy; then the deviation is measured. Optimizer state converts with the convention change (SGD: keras m = -lr * buf). Every conversion reads back what it wrote and compares every tensor, and where both sides run in the genesis runtime compares forward passes on a seeded cube (max_abs_diff): the model's recorded input when small, else 16x16x16, the smallest cube in which every tap of every 3x3x3 kernel meets the data. OUT may not be IN (also not through a symlink or hard link): exit 2.
+        The output format follows OUT's extension or --format; genesis writes \(FormatRegistry.describe(FormatRegistry.writable)). Keras .h5 output is the model.save layout (model_config, model_weights, optimizer_weights when there is optimizer state), which tf_keras/Keras load_model and load_weights both take; --weights-only writes the save_weights layout. Keras -> PyTorch adds identity up-convolutions (exact). PyTorch -> Keras is refused when the up-convolutions are not the identity, unless --allow-lossy; then the deviation is measured. Optimizer state converts with the convention change (SGD: keras m = -lr * buf). Every conversion reads back what it wrote and compares every tensor, and where both sides run in the genesis runtime compares forward passes on a seeded cube (max_abs_diff): the model's recorded input when small, else 16x16x16, the smallest cube in which every tap of every 3x3x3 kernel meets the data. OUT may not be IN (also not through a symlink or hard link): exit 2. ONNX output (.onnx) is a graph with dynamic batch and spatial axes (sizes: multiples of genesis_spatial_multiples in its metadata); --bn chooses BatchNormalization with the running statistics or the batch's statistics computed in the graph; the written graph is read back and run by genesis's ONNX interpreter against the source (max |diff| printed).
 
         Siblings (Semantic Genesis, TransVW, SuPreM: schemas/sibling-networks.md): the Genesis trunk converts as above; the head is kept, under its own names, in .pt, .safetensors (canonical or torch naming) and .genesis output, and Keras output refuses it (exit 2) unless --trunk-only drops it. A SuPreM trunk has no output layer: Keras output is refused; the forward proof runs both trunks through one seeded 1x1x1 probe layer.
 
@@ -15,6 +15,7 @@ struct ConvertCommand: ParsableCommand {
           genesis convert Genesis_Chest_CT.h5 Genesis_Chest_CT.pt --module-prefix
           genesis convert semantic_genesis_chest_ct.h5 trunk.pt --trunk-only
           genesis convert Genesis_Chest_CT.pt keras.h5 --allow-lossy --json
+          genesis convert Genesis_Chest_CT.h5 genesis.onnx --bn inference --opset 17
         """
     )
 
@@ -31,12 +32,18 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Names to write: safetensors output (canonical, torch, keras2); nnunetv2 (nnU-Net Genesis only, .pt/.pth or .safetensors): nnU-Net v2's PlainConvUNet keys, aliases included, in a v2 checkpoint (network_weights).") var naming: Naming = .canonical
     @Flag(help: "A sibling's file (Semantic Genesis, TransVW, SuPreM): write the Genesis trunk alone, its head dropped (what the official Genesis UNet3D / unet_model_3d loads strictly). Without it the head is kept in .pt, .safetensors and .genesis output; Keras output refuses a head.")
     var trunkOnly = false
+    @Option(help: "ONNX output: BatchNorm with the running statistics (inference) or the batch's own, computed in the graph (batch). Default: batch for a network whose official code predicts with batch statistics (the PyTorch Genesis U-Net), else inference.")
+    var bn: ONNXBatchNorm?
+    @Option(help: "ONNX output: the opset version (\(ONNXExport.opsets.lowerBound)-\(ONNXExport.opsets.upperBound)).") var opset: Int = ONNXExport.defaultOpset
     @Flag(help: "Replace an existing OUT that is not a model file of the format written.") var force = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
         _ = try OutputFormat.resolve(format, path: output)
         if weightsOnly && kerasModel { throw ValidationError("--weights-only and --keras-model ask for different Keras layouts: give one") }
+        if !ONNXExport.opsets.contains(opset) { throw ValidationError("--opset \(opset): genesis writes opsets \(ONNXExport.opsets.lowerBound) to \(ONNXExport.opsets.upperBound)") }
+        let fmt = try OutputFormat.resolve(format, path: output)
+        if fmt != .onnx, bn != nil || opset != ONNXExport.defaultOpset { throw ValidationError("--bn and --opset apply to ONNX output (.onnx) only") }
     }
 
     func run() throws {
@@ -45,7 +52,8 @@ struct ConvertCommand: ParsableCommand {
         if FileIdentity.same(input, output) { throw GenesisIOError.sameFile(input: input, output: output) }
         try OutputFormat.check(output, writes: fmt, inputs: [input], force: force)
         let source = try ModelLoader.load(input, format: inputFormat)
-        let options = WriteOptions(kerasFullModel: !weightsOnly, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming, trunkOnly: trunkOnly)
+        let options = WriteOptions(kerasFullModel: !weightsOnly, modulePrefix: modulePrefix, includeOptimizer: !noOptimizer, naming: naming, trunkOnly: trunkOnly,
+                                   onnxBatchNorm: bn, onnxOpset: opset)
         let proven: ProvenConversion
         do {
             proven = try ProvenConversion.convert(source, to: output, format: fmt, options: options, allowLossy: allowLossy)
@@ -78,15 +86,28 @@ struct ConvertCommand: ParsableCommand {
                     ["sibling": s.network, "layout": s.layout.id, "head_kept": !trunkOnly, "head_tensors": trunkOnly ? 0 : s.tensors.count] as [String: Any?]
                 },
                 "phases": proven.phases.map { ["name": $0.name, "seconds": $0.seconds] as [String: Any] },
+                "onnx": proven.onnx.map { o in
+                    ["bn": written.officialBatchStatistics == nil ? "none" : o.bn.rawValue, "opset": o.opset, "ir_version": o.irVersion, "nodes": o.nodes, "file_bytes": o.fileBytes,
+                     "batch": o.cubeShape, "interpreter_max_abs_diff": o.maxAbsDifference, "export_seconds": o.exportSeconds,
+                     "interpreter_seconds": o.interpreterSeconds] as [String: Any]
+                },
             ])
         } else {
             for n in proven.notes { CLIOutput.line("- \(n)") }
             let modes = forward.maxAbsDifference.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \(String(format: "%.3g", $0.value))" }
             CLIOutput.line("wrote \(output) (\(fmt.rawValue), \(written)); read back: \(identical)/\(proven.reread.entries.count) tensors bit-identical")
-            CLIOutput.line("forward on a seeded \(CLIOutput.shape(forward.cubeShape)) cube, source vs written: max |diff| \(modes.joined(separator: ", ")); \(String(format: "%.2f", seconds)) s")
+            if let o = proven.onnx {
+                let bn = written.officialBatchStatistics == nil ? "no BatchNorm" : "BatchNorm \(o.bn.rawValue)"
+                CLIOutput.line("ONNX opset \(o.opset) (IR \(o.irVersion)), \(o.nodes) nodes, \(bn), batch and spatial axes dynamic; \(o.fileBytes) bytes")
+                CLIOutput.line("graph run by the ONNX interpreter on a seeded \(CLIOutput.shape(o.cubeShape)) batch, source network vs written graph: max |diff| \(String(format: "%.3g", o.maxAbsDifference)); \(String(format: "%.2f", seconds)) s")
+            } else {
+                CLIOutput.line("forward on a seeded \(CLIOutput.shape(forward.cubeShape)) cube, source vs written: max |diff| \(modes.joined(separator: ", ")); \(String(format: "%.2f", seconds)) s")
+            }
         }
     }
 }
+
+extension ONNXBatchNorm: ExpressibleByArgument {}
 
 extension Naming: ExpressibleByArgument {
     public static var allValueStrings: [String] { [Naming.canonical, .torch, .keras2, .nnunetv2].map(\.rawValue) }

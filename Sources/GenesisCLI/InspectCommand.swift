@@ -106,6 +106,12 @@ enum InspectRendering {
             CLIOutput.line("optimizer: none saved")
         }
         s.provenanceLines.forEach { CLIOutput.line($0) }
+        if s.format == .onnx {
+            // The graph's metadata props: BatchNorm mode, input convention, valid sizes, source hash.
+            for (k, v) in s.versions.sorted(by: { $0.key < $1.key }) where k.hasPrefix("genesis_") && k != GenesisWriter.key || k.hasPrefix("onnx_") {
+                CLIOutput.line("onnx metadata \(k): \(v)")
+            }
+        }
     }
 
     static func pad(_ s: String, _ w: Int) -> String {

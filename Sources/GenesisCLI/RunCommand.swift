@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The model file.") var model: String
     @Option(help: "Input cubes (.npy), or a whole scan (.nii, .nii.gz, .mhd, .mha).") var input: String
     @Option(help: "Where to write the output (.npy, float32; for a scan .nii or .nii.gz).") var output: String
-    @Option(help: "BatchNorm statistics: inference or batch (default: the variant's official mode).") var bn: BatchNormMode?
+    @Option(help: "BatchNorm statistics: inference or batch (default: the variant's official mode; for an .onnx file, the mode its graph was written with).") var bn: BatchNormMode?
     @Option(parsing: .unconditional, help: "BatchNorm epsilon (default: recorded in the file, else the framework's).") var bnEpsilon: Float?
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Intensity window for raw input: ct (clip [-1000, 1000] HU, scale to [0, 1]), mri ([0, 4000]) or LO,HI; nnunet-ct (clip [-1000, 1000] HU, then (x - (-775.8457)) / 251.9326: nnU-Net Genesis's input), nnunet-cubes ([0, 1] cubes as HU x * 2000 - 1000, then the same); none takes a scan's values as they are (default: for a scan ct, nnunet-ct for nnU-Net Genesis; cubes are taken as they are).", valueName: "ct|mri|nnunet-ct|nnunet-cubes|LO,HI|none"))
@@ -75,7 +75,9 @@ struct RunCommand: ParsableCommand {
         if let s = loaded.sibling, !json {
             CLIOutput.warn("note: a \(s.networkTitle) file: the output is its Genesis trunk's segmentation; the \(s.layout.title) is not run")
         }
-        let mode = bn ?? arch.officialBatchNormMode
+        // An ONNX graph records the BatchNorm mode it computes (`genesis_bn_mode`): run as it does.
+        let graphMode = loaded.format == .onnx ? loaded.versions["genesis_bn_mode"].flatMap(BatchNormMode.init(rawValue:)) : nil
+        let mode = bn ?? graphMode ?? arch.officialBatchNormMode
         let eps = bnEpsilon ?? loaded.effectiveBNEpsilon ?? arch.conventions.bnEpsilon
         if !json { notes(loaded, arch, mode: mode, epsilon: eps).forEach(CLIOutput.warn) }
         let nThreads = threads ?? Parallel.defaultThreads

@@ -12,7 +12,7 @@ extension FormatName {
 
     /// The container a file's first bytes show.
     public enum Container: String, Sendable, CaseIterable {
-        case hdf5, zip, torchLegacy = "torch-legacy", safetensors, unknown
+        case hdf5, zip, torchLegacy = "torch-legacy", safetensors, onnx, unknown
 
         /// As an error message says it: "its bytes are HDF5".
         public var description: String {
@@ -21,13 +21,14 @@ extension FormatName {
             case .zip: return "a zip archive"
             case .torchLegacy: return "a legacy PyTorch pickle"
             case .safetensors: return "safetensors"
+            case .onnx: return "an ONNX model (protobuf)"
             case .unknown: return "no supported format"
             }
         }
 
         /// The containers genesis reads, as the loader's error lists them: "HDF5, zip, ...".
         public static var supportedList: String {
-            allCases.filter { $0 != .unknown }.map { $0 == .torchLegacy ? "PyTorch pickle" : $0 == .hdf5 ? "HDF5" : $0.rawValue }
+            allCases.filter { $0 != .unknown }.map { $0 == .torchLegacy ? "PyTorch pickle" : $0 == .hdf5 ? "HDF5" : $0 == .onnx ? "ONNX" : $0.rawValue }
                 .joined(separator: ", ")
         }
     }
@@ -40,6 +41,12 @@ extension FormatName {
         if prefix.count >= 9, prefix[8] == UInt8(ascii: "{") {
             let n = prefix[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
             if n >= 2, n <= 100_000_000 { return .safetensors }
+        }
+        // An ONNX ModelProto as protobuf serialises it, fields in number order: ir_version
+        // (field 1, varint, 3...10), then producer_name (2), producer_version (3), domain (4),
+        // model_version (5), doc_string (6), graph (7) or opset_import (8).
+        if prefix.count >= 3, prefix[0] == 0x08, (3...10).contains(prefix[1]), [0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42].contains(prefix[2]) {
+            return .onnx
         }
         return .unknown
     }

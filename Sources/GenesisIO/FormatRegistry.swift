@@ -10,6 +10,7 @@ public enum FormatRegistry {
         NativeBridge(),
         KerasBridge(.keras3Weights),
         KerasBridge(.keras3Zip),
+        ONNXBridge(),
     ]
 
     /// The bridge of a format (every `FormatKind` has one: a test checks it).

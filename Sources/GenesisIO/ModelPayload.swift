@@ -70,14 +70,21 @@ public struct WriteOptions: Sendable {
     public var naming: Naming = .canonical
     /// A sibling's file (`LoadedModel.sibling`): write its Genesis trunk alone, the head dropped.
     public var trunkOnly = false
+    /// ONNX: BatchNorm with the running statistics or the batch's own (nil: the batch's when the
+    /// network's official code predicts with them, the PyTorch Genesis U-Net; else inference).
+    public var onnxBatchNorm: ONNXBatchNorm?
+    /// ONNX: the default domain's opset version (`ONNXExport.opsets`).
+    public var onnxOpset: Int = ONNXExport.defaultOpset
 
     public init(kerasFullModel: Bool = true, modulePrefix: Bool = false, includeOptimizer: Bool = true, naming: Naming = .canonical,
-                trunkOnly: Bool = false) {
+                trunkOnly: Bool = false, onnxBatchNorm: ONNXBatchNorm? = nil, onnxOpset: Int = ONNXExport.defaultOpset) {
         self.kerasFullModel = kerasFullModel
         self.modulePrefix = modulePrefix
         self.includeOptimizer = includeOptimizer
         self.naming = naming
         self.trunkOnly = trunkOnly
+        self.onnxBatchNorm = onnxBatchNorm
+        self.onnxOpset = onnxOpset
     }
 }
 

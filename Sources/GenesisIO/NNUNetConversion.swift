@@ -66,6 +66,9 @@ public enum NNUNetConversion {
         if v2, format == .native {
             throw GenesisIOError.cannotWrite(file: output, reason: ".genesis files hold nnU-Net Genesis under its v1 names; --naming nnunetv2 takes .pt/.pth or .safetensors")
         }
+        if v2, format == .onnx {
+            throw GenesisIOError.cannotWrite(file: output, reason: "ONNX graphs hold nnU-Net Genesis under its v1 names; --naming nnunetv2 takes .pt/.pth or .safetensors")
+        }
         if v2, !NNUNetV2Names.holds(arch) {
             throw GenesisIOError.cannotWrite(file: output, reason: "with \(arch.convsPerStage) convolution per stage Generic_UNet's bottleneck and decoder stages still have 2, which no PlainConvUNet has; write v1 names")
         }
@@ -80,7 +83,10 @@ public enum NNUNetConversion {
 
         var optimizer = source.optimizer
         if optimizer != nil, !options.includeOptimizer { optimizer = nil; notes.append("optimizer state left out (--no-optimizer)") }
-        if optimizer != nil, format == .safetensors { optimizer = nil; notes.append("optimizer state not written: this safetensors layout holds weights only") }
+        if optimizer != nil, format == .safetensors || format == .onnx {
+            optimizer = nil
+            notes.append("optimizer state not written: this \(format.rawValue) layout holds weights only")
+        }
         if optimizer != nil, v2, format == .torch {
             optimizer = nil
             notes.append("optimizer state not written: nnU-Net v2's optimizer_state belongs to its trainer (SGD over PlainConvUNet's parameters)")
@@ -152,8 +158,15 @@ public enum NNUNetConversion {
             var metadata = NativeMetadata(architecture: info, provenance: prov, training: training)
             metadata.annotations = source.annotations.isEmpty ? nil : source.annotations
             try NativeCheckpoint(weights: weights, optimizerSlots: slots, metadata: metadata).write(to: path)
+        case .onnx:
+            let bn = options.onnxBatchNorm ?? .inference
+            let meta = ONNXExport.metadata(network: arch, classes: nil, bn: bn, bnEpsilon: 1e-5, sourceSHA256: try? Checksum.sha256Hex(fileAt: source.path),
+                                           sourceFile: URL(fileURLWithPath: source.path).lastPathComponent, sourceFormat: source.format.rawValue,
+                                           annotations: source.annotations)
+            try ONNXBridge.write(network: arch.network, weights: weights, bn: bn, bnEpsilon: 1e-5, options: options, graphName: "nnunet_genesis",
+                                 metadata: meta, to: path)
         default:
-            throw GenesisIOError.cannotWrite(file: path, reason: "the nnU-Net Genesis network is written as PyTorch (.pt, .pth, .model with --format pt), .safetensors or .genesis, not \(format.rawValue)")
+            throw GenesisIOError.cannotWrite(file: path, reason: "the nnU-Net Genesis network is written as PyTorch (.pt, .pth, .model with --format pt), .safetensors, .genesis or .onnx, not \(format.rawValue)")
         }
     }
 }

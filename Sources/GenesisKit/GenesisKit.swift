@@ -6,6 +6,7 @@
 @_exported import GenesisModel
 @_exported import HDF5Sandbox
 @_exported import Inference
+@_exported import ONNXFormat
 @_exported import Pretext
 @_exported import Runtime3D
 @_exported import Tensors

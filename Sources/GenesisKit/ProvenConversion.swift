@@ -19,6 +19,25 @@ public struct ProvenConversion: Sendable {
     public let bnEpsilon: Float
     /// Set when the written model does not compute what the source computes.
     public let warning: String?
+    /// An ONNX export: the graph as written, run by the runtime's ONNX interpreter against the source.
+    public var onnx: ONNXProof? = nil
+
+    /// How an ONNX export was proven: the graph read back from the written file and run node by
+    /// node (`ONNXInterpreter`) on a seeded batch of two cubes, against the source network run by
+    /// the runtime with the same BatchNorm statistics.
+    public struct ONNXProof: Sendable {
+        public let bn: ONNXBatchNorm
+        public let opset: Int
+        public let irVersion: Int
+        /// The batch both ran: (2, C, D, H, W).
+        public let cubeShape: [Int]
+        public let maxAbsDifference: Double
+        public let nodes: Int
+        public let fileBytes: Int
+        /// Seconds to write (with the weights' read-back) and to run the graph.
+        public let exportSeconds: Double
+        public let interpreterSeconds: Double
+    }
 
     public var reproducesSource: Bool { warning == nil }
     /// The read-back against what was meant to be written.
@@ -47,6 +66,7 @@ public struct ProvenConversion: Sendable {
     /// exact unless `allowLossy`.
     public static func convert(_ source: LoadedModel, to output: String, format: FormatKind, options: WriteOptions = WriteOptions(),
                                allowLossy: Bool = false) throws -> ProvenConversion {
+        if format == .onnx { return try convertONNX(source, to: output, options: options, allowLossy: allowLossy) }
         if source.detected == nil, source.recognised?.architecture is NNUNetArchitecture {
             let r = try NNUNetConversion.convert(source, to: output, format: format, options: options, allowLossy: allowLossy, staged: true)
             let forward: ForwardComparison.Result
@@ -88,6 +108,92 @@ public struct ProvenConversion: Sendable {
             throw error
         }
         return ProvenConversion(genesis: r, nnunet: nil, forward: forward, bnEpsilon: eps, warning: lossWarning(r, forward))
+    }
+
+    /// A seeded batch of two cubes of `spatial` with `channels` channels, in [0, 1).
+    static func seededBatch(channels: Int, spatial: [Int], seed: UInt64 = 1) -> Tensor {
+        let n = 2 * channels
+        return Tensor(shape: [2, channels] + spatial, floats: ForwardComparison.seededCube([n * spatial[0]] + spatial.dropFirst(), seed: seed).floats())
+    }
+
+    /// The ONNX export: written and its weights read back as every conversion (`Converter`, or
+    /// `NNUNetConversion`), then the graph itself read from the written file and run by the
+    /// interpreter against the source network on a seeded batch of two cubes.
+    static func convertONNX(_ source: LoadedModel, to output: String, options: WriteOptions, allowLossy: Bool) throws -> ProvenConversion {
+        guard ONNXExport.opsets.contains(options.onnxOpset) else {
+            throw GenesisIOError.cannotWrite(file: output, reason: "--opset \(options.onnxOpset): genesis writes opsets \(ONNXExport.opsets.lowerBound) to \(ONNXExport.opsets.upperBound)")
+        }
+        let clock = Date()
+        if source.detected == nil, let arch = source.recognised?.architecture as? NNUNetArchitecture {
+            let r = try NNUNetConversion.convert(source, to: output, format: .onnx, options: options, allowLossy: allowLossy, staged: true)
+            let exportSeconds = Date().timeIntervalSince(clock)
+            do {
+                let a = try RunnableNetwork(architecture: arch, weights: source.mapped.store, algorithm: .im2col)
+                let x = seededBatch(channels: arch.inputChannels, spatial: arch.spatialMultiples.map { 2 * $0 })
+                let proof = try proveONNX(staged: r.staged, bn: options.onnxBatchNorm ?? .inference, x: x, exportSeconds: exportSeconds) { try a.forward($0, bn: .inference) }
+                try r.commit()
+                var p = ProvenConversion(genesis: nil, nnunet: r, forward: .init(maxAbsDifference: [.inference: proof.maxAbsDifference], cubeShape: x.shape),
+                                         bnEpsilon: arch.conventions.bnEpsilon, warning: onnxWarning(proof))
+                p.onnx = proof
+                return p
+            } catch {
+                r.discard()
+                throw error
+            }
+        }
+        if !source.hasOutputLayer {
+            throw GenesisIOError.cannotWrite(file: output, reason: "the \(source.sibling?.networkTitle ?? "network")'s trunk has no output layer (\(Layout.finalModule)), which an ONNX graph of it needs; fine-tune it first (`genesis finetune --init`), then export the result")
+        }
+        let r = try Converter.convert(source, to: output, format: .onnx, options: options, allowLossy: allowLossy, staged: true)
+        let exportSeconds = Date().timeIntervalSince(clock)
+        let eps = source.effectiveBNEpsilon ?? r.written.architecture.variant.defaultBNEpsilon
+        do {
+            let arch = try source.architecture()
+            let bn = options.onnxBatchNorm ?? ONNXBatchNorm.official(arch)
+            let mode: BatchNormMode = bn == .batch ? .batch : .inference
+            let g = try GenesisNetwork(architecture: arch, weights: source.mapped.store, bnEpsilon: eps, algorithm: .im2col, bnArithmetic: BatchNormArithmetic(arch.variant))
+            let x = seededBatch(channels: 1, spatial: ForwardComparison.cubeSpatial(for: source.inputShape))
+            let proof: ONNXProof
+            if source.head.isEmpty {
+                proof = try proveONNX(staged: r.staged, bn: bn, x: x, exportSeconds: exportSeconds) { try g.forward($0, bn: mode) }
+            } else {
+                var weights = source.mapped.store
+                for (n, t) in source.head.entries { weights[n] = t }
+                let c = try EncoderClassifier(network: g, weights: weights)
+                proof = try proveONNX(staged: r.staged, bn: bn, x: x, exportSeconds: exportSeconds) { t in
+                    let y = try c.forward(try FeatureMap(t), bn: mode)
+                    return Tensor(shape: y.shape, floats: y.data)
+                }
+            }
+            try r.commit()
+            var p = ProvenConversion(genesis: r, nnunet: nil, forward: .init(maxAbsDifference: [mode: proof.maxAbsDifference], cubeShape: x.shape),
+                                     bnEpsilon: eps, warning: onnxWarning(proof))
+            p.onnx = proof
+            return p
+        } catch {
+            r.discard()
+            throw error
+        }
+    }
+
+    static func proveONNX(staged: String, bn: ONNXBatchNorm, x: Tensor, exportSeconds: Double, source: (Tensor) throws -> Tensor) throws -> ONNXProof {
+        let interpreter = try ONNXInterpreter(path: staged)
+        let start = Date()
+        let yb = try interpreter.run(x)
+        let interpreterSeconds = Date().timeIntervalSince(start)
+        let ya = try source(x)
+        var m = 0.0
+        let (a, b) = (ya.floats(), yb.floats())
+        for i in 0..<min(a.count, b.count) { m = max(m, Double(abs(a[i] - b[i]))) }
+        if ya.shape != yb.shape || a.count != b.count || m.isNaN { m = .infinity }
+        return ONNXProof(bn: bn, opset: interpreter.model.opset, irVersion: interpreter.model.irVersion, cubeShape: x.shape, maxAbsDifference: m,
+                         nodes: interpreter.model.nodes.count, fileBytes: (try? FileIO.size(of: staged)) ?? 0, exportSeconds: exportSeconds,
+                         interpreterSeconds: interpreterSeconds)
+    }
+
+    static func onnxWarning(_ p: ONNXProof) -> String? {
+        guard p.maxAbsDifference > reproductionTolerance else { return nil }
+        return "warning: the ONNX graph does not reproduce the source (interpreter vs runtime on a seeded \(p.cubeShape) batch, BatchNorm \(p.bn.rawValue): max |diff| \(String(format: "%.3g", p.maxAbsDifference)), over the \(reproductionTolerance) tolerance)"
     }
 
     /// A seeded output layer for comparing two trunks that have none (values in [-1, 1)).

@@ -8,6 +8,11 @@ public enum ForwardComparison {
         public let maxAbsDifference: [BatchNormMode: Double]
         public let cubeShape: [Int]
         public var worst: Double { maxAbsDifference.values.max() ?? 0 }
+
+        public init(maxAbsDifference: [BatchNormMode: Double], cubeShape: [Int]) {
+            self.maxAbsDifference = maxAbsDifference
+            self.cubeShape = cubeShape
+        }
     }
 
     /// The smallest proof cube that keeps two voxels per side after the three poolings, so every

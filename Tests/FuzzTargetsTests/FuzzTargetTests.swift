@@ -47,4 +47,17 @@ final class FuzzTargetTests: XCTestCase {
         guard case let .refused(text) = outcome else { return XCTFail("expected a TorchError, got \(outcome)") }
         XCTAssertTrue(text.contains("storage 0 bytes 17179869176 exceeds the cap of 4294967296"), text)
     }
+
+    /// The onnx target on a graph `genesis convert` writes (no other writer's file is a genesis graph).
+    func testONNXTargetAcceptsAWrittenGraphAndRefusesACutOne() throws {
+        let dir = Fixtures.scratchDirectory()
+        let r = try runProcess(Fixtures.genesisBinary, ["convert", Fixtures.path("keras/genesis_tiny.h5"), dir + "/k.onnx"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let data = try Array(Data(contentsOf: URL(fileURLWithPath: dir + "/k.onnx")))
+        let scratch = ScratchFile(parent: dir)
+        XCTAssertEqual(FuzzTarget.onnx.run(data, scratch: scratch), .accepted)
+        guard case .refused = FuzzTarget.onnx.run(Array(data.prefix(data.count / 2)), scratch: scratch) else {
+            return XCTFail("half of a written graph was not refused with ONNXError")
+        }
+    }
 }

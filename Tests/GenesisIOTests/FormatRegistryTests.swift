@@ -11,15 +11,15 @@ final class FormatRegistryTests: XCTestCase {
         for k in FormatKind.allCases { XCTAssertEqual(FormatRegistry.bridge(k).kind, k) }
     }
 
-    func testWritableFormatsAreTheFourThatWrite() {
+    func testWritableFormatsAreTheFiveThatWrite() {
         // Keras 3 files are read only (README "Formats").
-        XCTAssertEqual(FormatRegistry.writable.map(\.kind), [.kerasH5, .torch, .safetensors, .native])
+        XCTAssertEqual(FormatRegistry.writable.map(\.kind), [.kerasH5, .torch, .safetensors, .native, .onnx])
     }
 
     func testExtensionsPickTheLongestEnding() {
         let cases: [(String, FormatKind?)] = [
             ("a.h5", .kerasH5), ("A.HDF5", .kerasH5), ("m.weights.h5", .keras3Weights), ("m.keras", .keras3Zip), ("m.keras.h5", .kerasH5),
-            ("x.pt", .torch), ("x.pth", .torch), ("x.ckpt", .torch), ("x.safetensors", .safetensors), ("x.genesis", .native), ("x.npy", nil),
+            ("x.pt", .torch), ("x.pth", .torch), ("x.ckpt", .torch), ("x.safetensors", .safetensors), ("x.genesis", .native), ("x.onnx", .onnx), ("x.npy", nil),
         ]
         for (path, kind) in cases { XCTAssertEqual(FormatKind.fromExtension(path), kind, path) }
     }
@@ -29,6 +29,7 @@ final class FormatRegistryTests: XCTestCase {
         XCTAssertEqual(FormatRegistry.defaultFormat(for: .zip), .torch)
         XCTAssertEqual(FormatRegistry.defaultFormat(for: .torchLegacy), .torch)
         XCTAssertEqual(FormatRegistry.defaultFormat(for: .safetensors), .safetensors)
+        XCTAssertEqual(FormatRegistry.defaultFormat(for: .onnx), .onnx)
         XCTAssertNil(FormatRegistry.defaultFormat(for: .unknown))
     }
 

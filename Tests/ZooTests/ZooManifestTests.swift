@@ -144,7 +144,7 @@ final class ZooManifestTests: XCTestCase {
         XCTAssertEqual(try refusal { self.setFile(&$0, "path", "../etc/passwd") }.prefix(24), "m.json: files[0].path: '")
         XCTAssertEqual(try refusal { self.setFile(&$0, "path", "/abs") }.prefix(24), "m.json: files[0].path: '")
         XCTAssertEqual(try refusal { self.setFile(&$0, "name", "a/b") }.prefix(24), "m.json: files[0].name: '")
-        XCTAssertEqual(try refusal { self.setFile(&$0, "format", "onnx") }.prefix(32), "m.json: files[0].format: 'onnx' ")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "format", "tflite") }.prefix(34), "m.json: files[0].format: 'tflite' ")
         XCTAssertEqual(try refusal { $0["files"] = [] }, "m.json: files: has 0 entries; expected 1...16")
         XCTAssertEqual(try refusal { $0["preprocessing"] = ["ct": ["clip": [1000, -1000], "scale_to": [0, 1]]] },
                        "m.json: preprocessing.ct.clip: expected [low, high] with low < high")
