@@ -10,7 +10,7 @@ struct VerifyCommand: ParsableCommand {
 
         A file is a Genesis network when at least 10 of the 14 block kernels have the shape the network gives them at one base width (each conv's in-channels what the previous block, or the upsampled map plus the skip, give); the report says how many fit and how the channel links chain. It is an nnU-Net Genesis network when at least half of its kernels (conv_blocks_context, tu, conv_blocks_localization, seg_outputs) have the shape the network read off its tensors gives them. Otherwise the first line says "not a Models Genesis network: ...", naming what matched and the first block that does not, and the match follows step by step (exit 1); --variant with --base-filters checks every tensor against that architecture anyway.
 
-        With --plans (nnU-Net Genesis files): compares the weights, under nnU-Net v2's PlainConvUNet names, with the network of an nnU-Net v2 nnUNetPlans.json configuration, tensor by tensor (transfers, differs_in_shape, differs_in_meaning: a stride, the input channels or normalisation, the norm or nonlinearity; only_in_plans, only_in_model, skipped: the segmentation layers, which nnU-Net's load_pretrained_weights skips, and v2-only biases), then one line: transfers whole / transfers the encoder only / does not transfer. Exit 0 only for transfers whole.
+        With --plans (nnU-Net Genesis files): compares the weights, under nnU-Net v2's PlainConvUNet names, with the network of an nnU-Net v2 nnUNetPlans.json configuration (or of a v1 nnUNetPlansv2.1_plans_3D.pkl stage: 3d_fullres, 3d_lowres, stageN; read as data, nothing in it is run), tensor by tensor (transfers, differs_in_shape, differs_in_meaning: a stride, the input channels or normalisation, the norm or nonlinearity; only_in_plans, only_in_model, skipped: the segmentation layers, which nnU-Net's load_pretrained_weights skips, and v2-only biases), then one line: transfers whole / transfers the encoder only / does not transfer. Exit 0 only for transfers whole.
 
         Exit 0 when the file is clean, 1 when problems were found (or it is not a Genesis network), 2 when it cannot be read.
 
@@ -27,7 +27,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Expect this variant (\(NetworkFamilyName.variantList)) instead of detecting it.", valueName: "variant")) var variant: String?
     @Option(parsing: .unconditional, help: "Expect this base width (official: 32).") var baseFilters: Int?
     @Option(parsing: .unconditional, help: "Expect this many output labels (official: 1; nnU-Net Genesis: 2).") var labels: Int?
-    @Option(help: ArgumentHelp("nnU-Net Genesis only: report, tensor by tensor, whether the weights transfer to the network of this nnU-Net v2 nnUNetPlans.json, ending in transfers whole / transfers the encoder only / does not transfer (exit 0 only for whole).", valueName: "plans.json")) var plans: String?
+    @Option(help: ArgumentHelp("nnU-Net Genesis only: report, tensor by tensor, whether the weights transfer to the network of this nnU-Net v2 nnUNetPlans.json (or v1 plans .pkl), ending in transfers whole / transfers the encoder only / does not transfer (exit 0 only for whole).", valueName: "plans.json|plans.pkl")) var plans: String?
     @Option(help: "With --plans: the configuration (default 3d_fullres, or the only one).") var configuration: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 

@@ -43,8 +43,11 @@ extension ZooContext {
 /// How manifests and cache entries print.
 enum ZooRendering {
     static func fileJSON(_ f: ManifestFile, cache: ZooCache, model: String) -> [String: Any?] {
-        let cached = cache.hasBlob(f.sha256) && cache.cachedFiles(model: model).contains { $0.sha256 == f.sha256 }
+        let expected = try? cache.expected(f, model: model)
+        let cached = expected.map { x in cache.hasBlob(x.sha256) && cache.cachedFiles(model: model).contains { $0.sha256 == x.sha256 } } ?? false
         return ["name": f.name, "url": f.url, "path": f.path, "size": f.size, "sha256": f.sha256, "format": f.format,
+                "hash_published": f.hashPublished, "hash_note": f.hashNote,
+                "recorded_sha256": expected?.source == .recorded ? expected?.sha256 : nil,
                 "cached": cached, "cached_path": cached ? cache.namePath(model: model, file: f.name) : nil]
     }
 
@@ -54,7 +57,7 @@ enum ZooRendering {
         return [
             "name": m.name, "description": m.description, "manifest": e.origin,
             "files": m.files.map { fileJSON($0, cache: cache, model: m.name) },
-            "cached": m.files.allSatisfy { f in cache.hasBlob(f.sha256) && cache.cachedFiles(model: m.name).contains { $0.sha256 == f.sha256 } },
+            "cached": m.files.allSatisfy { f in fileJSON(f, cache: cache, model: m.name)["cached"] as? Bool == true },
             "architecture": ["family": a.family, "variant": a.variant, "base_filters": a.baseFilters, "labels": a.labels,
                              "verifiable": a.verifiable, "note": a.note] as [String: Any?],
             "input_shape": m.inputShape, "input_axes": m.inputAxes,

@@ -9,6 +9,8 @@ struct ZooFetchCommand: ParsableCommand {
         discussion: """
         NAME is a model of `genesis zoo list` (or one of its file names). --url with --sha256 fetches any file by address instead (named by --name, else by the URL's last part); a hash that is a manifest's says which official file it is.
 
+        A file whose manifest publishes no SHA-256 (the hosting page gives none) is fetched anyway: the hash found is printed and recorded in the cache (records/MODEL/FILE.json), and later fetches, zoo verify, inspect and verify check against it (delete that record to accept other bytes).
+
         A transfer that is cut is resumed (HTTP Range) up to three times; if it still fails, blobs/<sha256>.incomplete stays in the cache and the same command resumes it later. A server that ignores Range is restarted from zero (said on stderr). A wrong hash removes the download and names both hashes. A file already cached is not fetched again. Errors (no network, HTTP 404, wrong hash, disk full) are one line, exit 2.
 
         --mirror URL (or GENESIS_ZOO_MIRROR) fetches the same paths from another host: --mirror http://mirror.local/hf turns https://huggingface.co/MrGiovanni/... into http://mirror.local/hf/MrGiovanni/....
@@ -52,12 +54,12 @@ struct ZooFetchCommand: ParsableCommand {
         var match: ManifestCatalog.Match?
         if let url {
             let hash = sha256!.lowercased()
-            match = catalog.match(sha256: hash)
+            match = catalog.match(sha256: hash, cache: cache)
             let fileName = match?.file.name ?? ZooNames.fromURL(url) ?? "file"
             model = cacheName ?? match?.manifest.name ?? fileName
             if let m = match, !json { CLIOutput.warn("\(hash) is the official \(m.file.name) (zoo model \(m.manifest.name))") }
             let progress = ZooProgress(file: fileName, quiet: json)
-            results = [try fetcher.fetch(url: url, sha256: hash, size: size ?? match?.file.size, name: model, file: fileName, observer: progress)]
+            results = [try fetcher.fetch(url: url, sha256: hash, size: size ?? match?.file.size.flatMap { $0 }, name: model, file: fileName, observer: progress)]
             progress.finish()
         } else {
             guard let entry = try ZooContext.lookUp(name!, in: catalog, cache: cache) else {
@@ -94,7 +96,8 @@ struct ZooFetchCommand: ParsableCommand {
             CLIOutput.json(["name": model, "home": ZooContext.cache.home,
                             "zoo_match": match.map { ZooMatch.json($0) },
                             "files": results.map { ["file": $0.file, "sha256": $0.sha256, "size": $0.size, "path": $0.path,
-                                                    "outcome": $0.outcome.rawValue, "from": $0.from] as [String: Any?] }])
+                                                    "outcome": $0.outcome.rawValue, "from": $0.from, "sha256_source": $0.hashSource.rawValue,
+                                                    "record": $0.hashSource == .published ? nil : ZooContext.cache.recordPath(model: model, file: $0.file)] as [String: Any?] }])
             return
         }
         for r in results {
@@ -105,7 +108,12 @@ struct ZooFetchCommand: ParsableCommand {
             case .stored: how = "fetched\(r.from.map { " from \($0)" } ?? ""), SHA-256 checked"
             }
             CLIOutput.line("\(model)/\(r.file): \(how), \(CLIOutput.grouped(Int(clamping: r.size))) bytes")
-            CLIOutput.line("  sha256: \(r.sha256)")
+            switch r.hashSource {
+            case .published: CLIOutput.line("  sha256: \(r.sha256)")
+            case .recorded: CLIOutput.line("  sha256: \(r.sha256) (none is published: checked against the hash recorded at its first fetch)")
+            case .found:
+                CLIOutput.line("  sha256: \(r.sha256) (none is published: this is the hash found; recorded in \(ZooContext.cache.recordPath(model: model, file: r.file)), later fetches and zoo verify check against it)")
+            }
             CLIOutput.line("  path: \(r.path)")
         }
     }

@@ -28,18 +28,21 @@ struct ZooListCommand: ParsableCommand {
             return
         }
         CLIOutput.text("manifests: \(catalog.origin) (\(catalog.entries.count) models); cache: \(cache.home)")
+        let nameWidth = max(26, (catalog.names + extra).map(\.count).max().map { $0 + 2 } ?? 0)
+        let fileWidth = max(34, catalog.entries.flatMap { $0.manifest.files.map(\.name.count) }.max().map { $0 + 2 } ?? 0)
         for e in catalog.entries {
             for f in e.manifest.files {
-                let cached = cache.cachedFiles(model: e.manifest.name).contains { $0.sha256 == f.sha256 && $0.size != nil }
+                let want = (try? cache.expected(f, model: e.manifest.name))?.map(\.sha256)
+                let cached = cache.cachedFiles(model: e.manifest.name).contains { $0.sha256 == want && $0.size != nil }
                 let v = e.manifest.architecture.verifiable ? "" : "  (not verifiable yet)"
-                CLIOutput.text("  " + InspectRendering.pad(e.manifest.name, 26) + InspectRendering.pad(f.name, 34)
-                               + InspectRendering.pad(ZooRendering.size(f.size), 10) + InspectRendering.pad(f.format, 10)
+                CLIOutput.text("  " + InspectRendering.pad(e.manifest.name, nameWidth) + InspectRendering.pad(f.name, fileWidth)
+                               + InspectRendering.pad(f.size.map(ZooRendering.size) ?? "unknown", 10) + InspectRendering.pad(f.format, 10)
                                + (cached ? "cached" : "not cached") + v)
             }
         }
         for n in extra {
             for f in cache.cachedFiles(model: n) {
-                CLIOutput.text("  " + InspectRendering.pad(CLIOutput.terminalSafe(n), 26) + InspectRendering.pad(f.file, 34)
+                CLIOutput.text("  " + InspectRendering.pad(CLIOutput.terminalSafe(n), nameWidth) + InspectRendering.pad(f.file, fileWidth)
                                + InspectRendering.pad(f.size.map(ZooRendering.size) ?? "missing", 10) + InspectRendering.pad("", 10) + "cached (no manifest)")
             }
         }
@@ -77,9 +80,15 @@ struct ZooShowCommand: ParsableCommand {
         CLIOutput.text("\(m.name): \(m.description)")
         CLIOutput.text("manifest: \(e.origin)")
         for f in m.files {
-            let cached = cache.cachedFiles(model: m.name).first { $0.sha256 == f.sha256 && $0.size != nil }
-            CLIOutput.text("file: \(f.name), \(CLIOutput.grouped(Int(clamping: f.size))) bytes, \(f.format)")
-            CLIOutput.text("  sha256: \(f.sha256)")
+            let expected = try cache.expected(f, model: m.name)
+            let cached = cache.cachedFiles(model: m.name).first { $0.sha256 == expected?.sha256 && $0.size != nil }
+            CLIOutput.text("file: \(f.name), \(f.size.map { "\(CLIOutput.grouped(Int(clamping: $0))) bytes" } ?? "size not published"), \(f.format)")
+            switch (f.sha256, expected) {
+            case let (sha?, _): CLIOutput.text("  sha256: \(sha)")
+            case let (nil, e?): CLIOutput.text("  sha256: not published; \(e.sha256) recorded at its first fetch (\(cache.recordPath(model: m.name, file: f.name)))")
+            case (nil, nil): CLIOutput.text("  sha256: not published; the first zoo fetch prints and records the hash it finds")
+            }
+            if let n = f.hashNote { CLIOutput.text("  \(n)") }
             if let u = f.url { CLIOutput.text("  url: \(u)") }
             if let p = f.path { CLIOutput.text("  path: \(p) (shipped in the repository)") }
             CLIOutput.text("  cached: " + (cached.map { "yes, \($0.path)" } ?? "no (genesis zoo fetch \(m.name))"))
@@ -125,7 +134,8 @@ struct ZooPathCommand: ParsableCommand {
         let entry = try ZooContext.lookUp(name, in: catalog, cache: cache)
         let model = entry?.manifest.name ?? name
         let cached = cache.cachedFiles(model: model).filter { $0.size != nil }
-        let wanted = entry.map { e in e.manifest.files.compactMap { f in cached.first { $0.sha256 == f.sha256 } } } ?? cached
+        let wanted = try entry.map { e in try e.manifest.files.compactMap { f in
+            try cache.expected(f, model: model).flatMap { x in cached.first { $0.sha256 == x.sha256 } } } } ?? cached
         guard !wanted.isEmpty, wanted.count == (entry?.manifest.files.count ?? wanted.count) else {
             throw ZooContext.problem(ZooError.notCached(name: model).description, json: json, extra: ["name": model])
         }

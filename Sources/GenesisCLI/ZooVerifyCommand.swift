@@ -7,7 +7,7 @@ struct ZooVerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Re-hash cached files: every blob, or one model's files against its manifest.",
         discussion: """
-        Without NAME every blob in the cache is read again and its SHA-256 compared with its name. With NAME, each of the model's files must be cached and have the manifest's hash. Exit 1 when a file is corrupt or missing.
+        Without NAME every blob in the cache is read again and its SHA-256 compared with its name. With NAME, each of the model's files must be cached and have the manifest's hash (or, where the manifest publishes none, the hash recorded at its first fetch). Exit 1 when a file is corrupt or missing.
 
         Examples:
           genesis zoo verify
@@ -27,10 +27,14 @@ struct ZooVerifyCommand: ParsableCommand {
             let catalog = try ZooContext.catalog()
             let entry = try ZooContext.lookUp(name, in: catalog, cache: cache)
             model = entry?.manifest.name ?? name
-            let expected = entry?.manifest.files.map { ($0.name, $0.sha256) } ?? cache.cachedFiles(model: name).map { ($0.file, $0.sha256) }
             let cached = cache.cachedFiles(model: model!)
+            // A file without a published hash: its record's, else (never fetched) what the cache names.
+            let expected = try entry?.manifest.files.compactMap { f -> (String, String)? in
+                if let e = try cache.expected(f, model: model!) { return (f.name, e.sha256) }
+                return cached.first { $0.file == f.name }.map { (f.name, $0.sha256) } ?? (f.name, "(not published, never fetched)")
+            } ?? cache.cachedFiles(model: name).map { ($0.file, $0.sha256) }
             for (file, sha) in expected {
-                let present = cached.contains { $0.sha256 == sha } && cache.hasBlob(sha)
+                let present = ZooNames.isSHA256(sha) && cached.contains { $0.sha256 == sha } && cache.hasBlob(sha)
                 rows.append(Row(file: file, sha256: sha, path: cache.blobPath(sha), present: present,
                                 found: present ? try Checksum.sha256Hex(fileAt: cache.blobPath(sha)) : nil))
             }

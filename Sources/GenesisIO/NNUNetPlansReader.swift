@@ -1,5 +1,6 @@
 import Foundation
 import GenesisModel
+import TorchFormat
 import Tensors
 
 /// Reads an nnU-Net v2 `nnUNetPlans.json`: one configuration's `architecture` (network class,
@@ -12,12 +13,17 @@ public enum NNUNetPlansReader {
 
     /// The configurations the file has, in its order.
     public static func configurations(_ path: String) throws -> [String] {
-        try configurationsObject(try object(path), path).keys.sorted()
+        let bytes = try read(path)
+        if isPickle(bytes) { return try NNUNetV1PlansReader.configurations(try DataPickle.load(bytes, file: path), path) }
+        return try configurationsObject(try object(bytes, path), path).keys.sorted()
     }
 
-    /// `configuration` nil: `3d_fullres` when present, else the only one.
+    /// `configuration` nil: `3d_fullres` when present, else the only one. A v1 plans pickle
+    /// (`nnUNetPlansv2.1_plans_3D.pkl`) is read by `NNUNetV1PlansReader`.
     public static func read(_ path: String, configuration: String? = nil) throws -> (name: String, network: NNUNetPlansNetwork) {
-        let root = try object(path)
+        let bytes = try read(path)
+        if isPickle(bytes) { return try NNUNetV1PlansReader.read(bytes, path: path, configuration: configuration) }
+        let root = try object(bytes, path)
         let configs = try configurationsObject(root, path)
         func bad(_ field: String, _ expected: String, _ found: Any?) -> GenesisIOError {
             .badPlans(file: path, field: field, expected: expected, found: found.map { "\($0)".prefix(80).description } ?? "absent")
@@ -89,13 +95,18 @@ public enum NNUNetPlansReader {
         return (name, network)
     }
 
-    static func object(_ path: String) throws -> [String: Any] {
+    static func read(_ path: String) throws -> [UInt8] {
         let size = try FileIO.size(of: path)
         guard size <= maxBytes else { throw GenesisIOError.badPlans(file: path, field: "file", expected: "at most \(maxBytes) bytes", found: "\(size) bytes") }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            let v1 = data.first == 0x80 ? " (a pickle: nnU-Net v1 plans .pkl are not read yet)" : ""
-            throw GenesisIOError.badPlans(file: path, field: "file", expected: "an nnU-Net v2 plans JSON object", found: "not JSON\(v1)")
+        return try FileIO.read(path, cap: maxBytes)
+    }
+
+    /// A pickle of protocol 2 or later starts with PROTO (0x80).
+    static func isPickle(_ bytes: [UInt8]) -> Bool { bytes.count > 2 && bytes[0] == 0x80 && (2...5).contains(bytes[1]) }
+
+    static func object(_ bytes: [UInt8], _ path: String) throws -> [String: Any] {
+        guard let root = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+            throw GenesisIOError.badPlans(file: path, field: "file", expected: "an nnU-Net v2 plans JSON object or a v1 plans pickle", found: "neither")
         }
         return root
     }

@@ -17,7 +17,7 @@ public struct ZooMatch {
         let size = Int64(try FileIO.size(of: file))
         let sha = try Checksum.sha256Hex(fileAt: file)
         do {
-            return ZooMatch(sha256: sha, size: size, match: try ZooContext.catalog().match(sha256: sha, size: size), warning: nil)
+            return ZooMatch(sha256: sha, size: size, match: try ZooContext.catalog().match(sha256: sha, size: size, cache: ZooContext.cache), warning: nil)
         } catch {
             return ZooMatch(sha256: sha, size: size, match: nil, warning: "the zoo manifests could not be read (\(error)); not matched against them")
         }
@@ -25,7 +25,7 @@ public struct ZooMatch {
 
     public static func json(_ m: ManifestCatalog.Match) -> [String: Any?] {
         ["model": m.manifest.name, "file": m.file.name, "format": m.file.format, "url": m.file.url,
-         "verifiable": m.manifest.architecture.verifiable]
+         "verifiable": m.manifest.architecture.verifiable, "hash_source": m.hashSource.rawValue]
     }
 
     public var jsonValue: [String: Any?]? { match.map(Self.json) }
@@ -36,6 +36,7 @@ public struct ZooMatch {
         // "Official" only for a file its manifest gets from somewhere (a url); a file shipped in the
         // repository (the default model) is the project's own.
         let what = m.file.url == nil ? "the shipped" : "the official"
-        return "sha256: \(sha256) (this is \(what) \(m.file.name), zoo model \(m.manifest.name))"
+        let recorded = m.hashSource == .recorded ? "; by the hash recorded at its first fetch, as none is published" : ""
+        return "sha256: \(sha256) (this is \(what) \(m.file.name), zoo model \(m.manifest.name)\(recorded))"
     }
 }

@@ -40,8 +40,15 @@ enum Allowed {
         "torch.CharStorage": .int8, "torch.ByteStorage": .uint8, "torch.BoolStorage": .bool,
     ]
 
-    static func isAllowed(_ name: String) -> Bool {
-        name == orderedDict || name == rebuildTensor || name == rebuildParameter || storageClasses[name] != nil
+    /// What a pickle may name: a torch checkpoint's constructors and storages, or plain data's
+    /// OrderedDict and numpy's array, dtype and scalar (nnU-Net v1 plans).
+    enum Profile { case torch, data }
+
+    static func isAllowed(_ name: String, profile: Profile = .torch) -> Bool {
+        switch profile {
+        case .torch: return name == orderedDict || name == rebuildTensor || name == rebuildParameter || storageClasses[name] != nil
+        case .data: return name == orderedDict || NumpyReduce.names.contains(name)
+        }
     }
 
     /// The storage class that holds `dtype` (for the writer).

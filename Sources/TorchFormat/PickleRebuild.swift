@@ -16,6 +16,7 @@ enum Reduce {
         guard let a = args.asTuple else {
             throw TorchError.badPickle(file: file, offset: at, expected: "an argument tuple for \(name)", found: args.kind)
         }
+        if let v = try NumpyReduce.apply(name, a, file: file, at: at) { return v }
         switch name {
         case Allowed.orderedDict:
             guard a.isEmpty else {

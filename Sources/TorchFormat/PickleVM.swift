@@ -15,6 +15,8 @@ struct PickleVM {
     var persistentLoad: ((PValue, Int) throws -> PValue)?
     /// Bytes copied, hashed and compared so far; shared by the pickles of one file.
     let work: PickleWork
+    /// The names this pickle may use: a checkpoint's, or plain data's (`DataPickle`).
+    var profile: Allowed.Profile = .torch
 
     init(file: String, data: [UInt8], start: Int = 0, work: PickleWork = PickleWork()) {
         self.file = file
@@ -114,6 +116,8 @@ struct PickleVM {
             throw TorchError.refusedCall(file: file, callable: Reduce.name(cls), offset: at)
         case Op.build:
             let state = try pop(at), obj = try top(at)
+            if case let .ndarray(a) = obj { try a.build(state, file: file, at: at); break }
+            if case let .dtype(t) = obj { try NumpyReduce.build(t, state, file: file, at: at); break }
             guard case let .dict(d) = obj, d.ordered, !d.frozen, d.attributes == nil else {
                 throw TorchError.refusedCall(file: file, callable: "BUILD on \(obj.kind)", offset: at)
             }
@@ -222,7 +226,7 @@ struct PickleVM {
     }
 
     private func global(_ name: String) throws -> PValue {
-        guard Allowed.isAllowed(name) else {
+        guard Allowed.isAllowed(name, profile: profile) else {
             // Complex, quantized and untyped storages are torch data, not code: say so plainly.
             if name.hasPrefix("torch."), name.hasSuffix("Storage"), !name.dropFirst(6).contains(".") {
                 throw TorchError.unsupportedDType(file: file, tensor: "storage class at pickle offset \(pos)", storageClass: name)

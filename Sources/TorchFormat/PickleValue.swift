@@ -18,6 +18,9 @@ indirect enum PValue {
     case global(String)
     case storage(StorageRef)
     case tensor(TensorRef)
+    /// numpy data in a plain-data pickle (`NumpyPickle.swift`).
+    case ndarray(PNDArray)
+    case dtype(PNDType)
 
     /// Nesting depth (1 for a leaf), kept by each container so it is O(1) here.
     var depth: Int {
@@ -45,6 +48,8 @@ indirect enum PValue {
         case let .global(g): return "global \(g)"
         case let .storage(s): return "storage '\(s.key)'"
         case .tensor: return "tensor"
+        case let .ndarray(a): return "ndarray of shape \(a.shape)"
+        case let .dtype(t): return "numpy dtype \(t.code)"
         }
     }
 

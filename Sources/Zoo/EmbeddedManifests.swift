@@ -321,5 +321,413 @@ enum EmbeddedManifests {
 }
 
 """##),
+        ("semantic-genesis-chest-ct-keras.json", ##"""
+{
+  "schema_version": 1,
+  "name": "semantic-genesis-chest-ct-keras",
+  "description": "Semantic Genesis (MICCAI 2020) pretrained on chest CT, the official Keras weights: ynet_model_3d of keras/models/ynet3d.py, the Models Genesis 3D U-Net (UpSampling3D decoder, base 32, batch normalization, one sigmoid output 'reconst_output') plus a classification head on the bottleneck (depth_7_relu): one more convolution block of 512 filters (depth_14_conv with batch normalization), GlobalAveragePooling3D, Dense 1024 relu 'cls_fc', Dense 44 softmax 'cls_output'.",
+  "files": [
+    {
+      "name": "semantic_genesis_chest_ct.h5",
+      "url": "https://zenodo.org/record/4625297/files/semantic_genesis_chest_ct.h5?download=1",
+      "size": null,
+      "sha256": null,
+      "hash_note": "Zenodo record 4625297 lists this file with its size and an MD5 checksum, no SHA-256; the record page was not reachable where this manifest was written, so neither is given here. The first `genesis zoo fetch` prints the SHA-256 and size it finds and records them; whoever reads the record page can fill in size (and check the MD5 against the fetched file).",
+      "format": "keras-h5"
+    }
+  ],
+  "architecture": {
+    "family": "models-genesis-unet3d",
+    "variant": "keras",
+    "base_filters": 32,
+    "labels": 1,
+    "verifiable": false,
+    "note": "The trunk is the Models Genesis keras U-Net; the classification head (44 self-discovered anatomical classes) is extra."
+  },
+  "input_shape": [
+    1,
+    64,
+    64,
+    32
+  ],
+  "input_axes": [
+    "channel",
+    "row",
+    "col",
+    "depth"
+  ],
+  "preprocessing": {
+    "ct": {
+      "clip": [
+        -1000,
+        1000
+      ],
+      "unit": "HU",
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "mri": {
+      "clip": [
+        0,
+        4000
+      ],
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "note": "From the official README ('Prepare your own data'): clip CT to [-1000, 1000] HU and MRI to [0, 4000], then scale to [0, 1]; other modalities: clip to their meaningful range, then scale to [0, 1]."
+  },
+  "licence": {
+    "hosting_page": "not seen: the Zenodo record page was not reachable where this manifest was written",
+    "code_repository": "non-commercial: the ASU licence of github.com/fhaghighi/SemanticGenesis (LICENSE, Tech ID M20-239L, patent pending) offers the work and related data solely for non-commercial use",
+    "note": "The weights are distributed with the code repository's README as 'the pre-trained' model of that project; treat them as non-commercial as the repository's licence says, unless the Zenodo record says otherwise."
+  },
+  "citation": {
+    "text": "Haghighi F, Hosseinzadeh Taher MR, Zhou Z, Gotway MB, Liang J. Learning Semantics-Enriched Representation via Self-discovery, Self-classification, and Self-restoration. MICCAI 2020, pp. 137-147 (the paper the repository's README asks to cite).",
+    "bibtex": [
+      "@InProceedings{haghighi2020learning,\n  author=\"Haghighi, Fatemeh and Hosseinzadeh Taher, Mohammad Reza and Zhou, Zongwei and Gotway, Michael B. and Liang, Jianming\",\n  title=\"Learning Semantics-Enriched Representation via Self-discovery, Self-classification, and Self-restoration\",\n  booktitle=\"Medical Image Computing and Computer Assisted Intervention -- MICCAI 2020\",\n  year=\"2020\",\n  publisher=\"Springer International Publishing\",\n  address=\"Cham\",\n  pages=\"137--147\",\n  isbn=\"978-3-030-59710-8\"\n}"
+    ],
+    "doi": [
+      "10.1007/978-3-030-59710-8_14"
+    ]
+  },
+  "source": {
+    "hosting": "https://zenodo.org/record/4625297",
+    "code": "https://github.com/fhaghighi/SemanticGenesis",
+    "readme": "keras/README.md"
+  },
+  "notes": [
+    "The README loads it with ynet_model_3d((1, 64, 64, 32), batch_normalization=True) and transfers the U-Net layers by name into unet_model_3d for segmentation, or the encoder up to depth_7_relu for classification.",
+    "The Keras layer names are those of ynet3d.py (depth_N_conv, depth_N_bn, final_conv), not those of the Models Genesis .h5."
+  ]
+}
+
+"""##),
+        ("semantic-genesis-chest-ct-torch.json", ##"""
+{
+  "schema_version": 1,
+  "name": "semantic-genesis-chest-ct-torch",
+  "description": "Semantic Genesis (MICCAI 2020) pretrained on chest CT, the official PyTorch weights: YNet3D of pytorch/models/ynet3d.py, the Models Genesis 3D U-Net (ConvTranspose3d decoder, ContBatchNorm3d, base 32, one sigmoid output 'out_tr') plus a classification head 'clc_out' on the bottleneck (out512): Conv3d 512->1024 3x3x3 'conv1' with ContBatchNorm3d 'bn1', ReLU, global average pooling, Linear 1024->44 'fc1', softmax.",
+  "files": [
+    {
+      "name": "semantic_genesis_chest_ct.pt",
+      "url": "https://zenodo.org/record/4625297/files/semantic_genesis_chest_ct.pt?download=1",
+      "size": null,
+      "sha256": null,
+      "hash_note": "Zenodo record 4625297 lists this file with its size and an MD5 checksum, no SHA-256; the record page was not reachable where this manifest was written, so neither is given here. The first `genesis zoo fetch` prints the SHA-256 and size it finds and records them; whoever reads the record page can fill in size (and check the MD5 against the fetched file).",
+      "format": "pt"
+    }
+  ],
+  "architecture": {
+    "family": "models-genesis-unet3d",
+    "variant": "torch",
+    "base_filters": 32,
+    "labels": 1,
+    "verifiable": false,
+    "note": "The trunk is the Models Genesis torch U-Net (ContBatchNorm3d: batch statistics in every mode); the classification head (44 classes) is extra."
+  },
+  "input_shape": [
+    1,
+    64,
+    64,
+    32
+  ],
+  "input_axes": [
+    "channel",
+    "row",
+    "col",
+    "depth"
+  ],
+  "preprocessing": {
+    "ct": {
+      "clip": [
+        -1000,
+        1000
+      ],
+      "unit": "HU",
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "mri": {
+      "clip": [
+        0,
+        4000
+      ],
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "note": "From the official README ('Prepare your own data'): clip CT to [-1000, 1000] HU and MRI to [0, 4000], then scale to [0, 1]; other modalities: clip to their meaningful range, then scale to [0, 1]."
+  },
+  "licence": {
+    "hosting_page": "not seen: the Zenodo record page was not reachable where this manifest was written",
+    "code_repository": "non-commercial: the ASU licence of github.com/fhaghighi/SemanticGenesis (LICENSE, Tech ID M20-239L, patent pending) offers the work and related data solely for non-commercial use",
+    "note": "The weights are distributed with the code repository's README as 'the pre-trained' model of that project; treat them as non-commercial as the repository's licence says, unless the Zenodo record says otherwise."
+  },
+  "citation": {
+    "text": "Haghighi F, Hosseinzadeh Taher MR, Zhou Z, Gotway MB, Liang J. Learning Semantics-Enriched Representation via Self-discovery, Self-classification, and Self-restoration. MICCAI 2020, pp. 137-147 (the paper the repository's README asks to cite).",
+    "bibtex": [
+      "@InProceedings{haghighi2020learning,\n  author=\"Haghighi, Fatemeh and Hosseinzadeh Taher, Mohammad Reza and Zhou, Zongwei and Gotway, Michael B. and Liang, Jianming\",\n  title=\"Learning Semantics-Enriched Representation via Self-discovery, Self-classification, and Self-restoration\",\n  booktitle=\"Medical Image Computing and Computer Assisted Intervention -- MICCAI 2020\",\n  year=\"2020\",\n  publisher=\"Springer International Publishing\",\n  address=\"Cham\",\n  pages=\"137--147\",\n  isbn=\"978-3-030-59710-8\"\n}"
+    ],
+    "doi": [
+      "10.1007/978-3-030-59710-8_14"
+    ]
+  },
+  "source": {
+    "hosting": "https://zenodo.org/record/4625297",
+    "code": "https://github.com/fhaghighi/SemanticGenesis",
+    "readme": "pytorch/README.md"
+  },
+  "notes": [
+    "The README loads it into the official UNet3D (the trunk) for segmentation, or the encoder for classification; the clc_out head is the self-classification branch of pretraining."
+  ]
+}
+
+"""##),
+        ("suprem-unet-abdomenatlas.json", ##"""
+{
+  "schema_version": 1,
+  "name": "suprem-unet-abdomenatlas",
+  "description": "SuPreM U-Net (ICLR 2024), supervised pretraining on 2,100 abdominal CT volumes of AbdomenAtlas 1.1 (25 classes): the Models Genesis UNet3D backbone (ConvTranspose3d decoder, ContBatchNorm3d, base 32) without its output convolution, inside the CLIP-driven Universal Model; torch.save({'net': state_dict, ...}) with module./backbone. prefixes.",
+  "files": [
+    {
+      "name": "supervised_suprem_unet_2100.pth",
+      "url": "https://huggingface.co/MrGiovanni/SuPreM/resolve/main/supervised_suprem_unet_2100.pth?download=true",
+      "size": null,
+      "sha256": null,
+      "hash_note": "Hugging Face shows this file's size and its Git LFS SHA-256 on the file's page; that page was not reachable where this manifest was written (only package registries are), so neither is given here. The first `genesis zoo fetch` prints the SHA-256 and size it finds and records them; compare them with the page once, then fill them in here.",
+      "format": "pt"
+    }
+  ],
+  "architecture": {
+    "family": "models-genesis-unet3d",
+    "variant": "torch",
+    "base_filters": 32,
+    "verifiable": false,
+    "note": "The Models Genesis torch U-Net trunk without out_tr; the Universal Model's other tensors (text embeddings, controller, precls_conv) are extra."
+  },
+  "input_shape": [
+    1,
+    96,
+    96,
+    96
+  ],
+  "input_axes": [
+    "channel",
+    "row",
+    "col",
+    "depth"
+  ],
+  "preprocessing": {
+    "ct": {
+      "clip": [
+        -175,
+        250
+      ],
+      "unit": "HU",
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "note": "From direct_inference/inference.py's defaults: ScaleIntensityRanged a_min -175, a_max 250 to [0, 1] with clipping, spacing 1.5 x 1.5 x 1.5 mm, RAS orientation, 96^3 sliding-window patches."
+  },
+  "licence": {
+    "hosting_page": "not seen: the Hugging Face page was not reachable where this manifest was written",
+    "code_repository": "non-commercial, no derivatives: github.com/MrGiovanni/SuPreM's LICENSE is CC BY-NC-ND 4.0 (The Johns Hopkins University)",
+    "note": "The code repository's licence is CC BY-NC-ND 4.0; whether it also covers the weights is for the Hugging Face page to say. Until checked, treat the weights as non-commercial."
+  },
+  "citation": {
+    "text": "Li W, Yuille A, Zhou Z. How Well Do Supervised Models Transfer to 3D Image Segmentation? ICLR 2024 (SuPreM); the repository's README also asks to cite AbdomenAtlas (Medical Image Analysis 2024).",
+    "bibtex": [
+      "@inproceedings{li2024well,\n  title={How Well Do Supervised Models Transfer to 3D Image Segmentation?},\n  author={Li, Wenxuan and Yuille, Alan and Zhou, Zongwei},\n  booktitle={The Twelfth International Conference on Learning Representations},\n  year={2024}\n}"
+    ],
+    "doi": []
+  },
+  "source": {
+    "hosting": "https://huggingface.co/MrGiovanni/SuPreM",
+    "code": "https://github.com/MrGiovanni/SuPreM",
+    "readme": "direct_inference/README.md"
+  },
+  "notes": [
+    "The backbone's OutputTransition is commented out in the official unet.py: the file has no output convolution; a task head comes from fine-tuning (the Universal Model's own heads are text-driven)."
+  ]
+}
+
+"""##),
+        ("transvw-chest-ct-keras.json", ##"""
+{
+  "schema_version": 1,
+  "name": "transvw-chest-ct-keras",
+  "description": "TransVW (IEEE TMI 2021) pretrained on chest CT, the official Keras weights: ynet_model_3d of keras/models/ynet3d.py, the Models Genesis 3D U-Net (UpSampling3D decoder, base 32, batch normalization, one sigmoid output) plus a classification head on the bottleneck (depth_7_relu): one more convolution block of 512 filters (depth_14_conv with batch normalization), GlobalAveragePooling3D, Dense 1024 relu 'cls_fc', Dense 44 softmax 'cls_output'.",
+  "files": [
+    {
+      "name": "TransVW_chest_ct.h5",
+      "url": "https://zenodo.org/record/4625321/files/TransVW_chest_ct.h5?download=1",
+      "size": null,
+      "sha256": null,
+      "hash_note": "Zenodo record 4625321 lists this file with its size and an MD5 checksum, no SHA-256; the record page was not reachable where this manifest was written, so neither is given here. The first `genesis zoo fetch` prints the SHA-256 and size it finds and records them; whoever reads the record page can fill in size (and check the MD5 against the fetched file).",
+      "format": "keras-h5"
+    }
+  ],
+  "architecture": {
+    "family": "models-genesis-unet3d",
+    "variant": "keras",
+    "base_filters": 32,
+    "labels": 1,
+    "verifiable": false,
+    "note": "The trunk is the Models Genesis keras U-Net; the classification head (visual-word classes) is extra."
+  },
+  "input_shape": [
+    1,
+    64,
+    64,
+    32
+  ],
+  "input_axes": [
+    "channel",
+    "row",
+    "col",
+    "depth"
+  ],
+  "preprocessing": {
+    "ct": {
+      "clip": [
+        -1000,
+        1000
+      ],
+      "unit": "HU",
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "mri": {
+      "clip": [
+        0,
+        4000
+      ],
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "note": "From the official README ('Prepare your own data'): clip CT to [-1000, 1000] HU and MRI to [0, 4000], then scale to [0, 1]; other modalities: clip to their meaningful range, then scale to [0, 1]."
+  },
+  "licence": {
+    "hosting_page": "not seen: the Zenodo record page was not reachable where this manifest was written",
+    "code_repository": "non-commercial: the ASU licence of github.com/fhaghighi/TransVW (LICENSE, Tech ID M21-170L, patent pending) offers the work and related data solely for non-commercial use",
+    "note": "The weights are distributed with the code repository's README as 'the pre-trained' model of that project; treat them as non-commercial as the repository's licence says, unless the Zenodo record says otherwise."
+  },
+  "citation": {
+    "text": "Haghighi F, Hosseinzadeh Taher MR, Zhou Z, Gotway MB, Liang J. Transferable Visual Words: Exploiting the Semantics of Anatomical Patterns for Self-supervised Learning. IEEE Transactions on Medical Imaging 40(10):2857-2868, 2021.",
+    "bibtex": [
+      "@ARTICLE{haghighi2021transferable,\n  author={Haghighi, Fatemeh and Taher, Mohammad Reza Hosseinzadeh and Zhou, Zongwei and Gotway, Michael B. and Liang, Jianming},\n  journal={IEEE Transactions on Medical Imaging},\n  title={Transferable Visual Words: Exploiting the Semantics of Anatomical Patterns for Self-Supervised Learning},\n  year={2021},\n  volume={40},\n  number={10},\n  pages={2857-2868},\n  doi={10.1109/TMI.2021.3060634}}"
+    ],
+    "doi": [
+      "10.1109/TMI.2021.3060634"
+    ]
+  },
+  "source": {
+    "hosting": "https://zenodo.org/record/4625321",
+    "code": "https://github.com/fhaghighi/TransVW",
+    "readme": "keras/README.md"
+  },
+  "notes": [
+    "The same ynet_model_3d as Semantic Genesis's (cls_classes 44 in keras/config.py); the README transfers it as Semantic Genesis's does."
+  ]
+}
+
+"""##),
+        ("transvw-chest-ct-torch.json", ##"""
+{
+  "schema_version": 1,
+  "name": "transvw-chest-ct-torch",
+  "description": "TransVW (IEEE TMI 2021) pretrained on chest CT, the official PyTorch weights: YNet3D of pytorch/models/ynet3d.py, the Models Genesis 3D U-Net (ConvTranspose3d decoder, ContBatchNorm3d, base 32, one sigmoid output) plus a classification head 'clc_out' on the bottleneck (out512): Conv3d 512->1024 3x3x3 'conv1' with ContBatchNorm3d 'bn1', ReLU, global average pooling, Linear 1024->44 'fc1', softmax.",
+  "files": [
+    {
+      "name": "TransVW_chest_ct.pt",
+      "url": "https://zenodo.org/record/4625321/files/TransVW_chest_ct.pt?download=1",
+      "size": null,
+      "sha256": null,
+      "hash_note": "Zenodo record 4625321 lists this file with its size and an MD5 checksum, no SHA-256; the record page was not reachable where this manifest was written, so neither is given here. The first `genesis zoo fetch` prints the SHA-256 and size it finds and records them; whoever reads the record page can fill in size (and check the MD5 against the fetched file).",
+      "format": "pt"
+    }
+  ],
+  "architecture": {
+    "family": "models-genesis-unet3d",
+    "variant": "torch",
+    "base_filters": 32,
+    "labels": 1,
+    "verifiable": false,
+    "note": "The trunk is the Models Genesis torch U-Net (ContBatchNorm3d); the classification head is extra."
+  },
+  "input_shape": [
+    1,
+    64,
+    64,
+    32
+  ],
+  "input_axes": [
+    "channel",
+    "row",
+    "col",
+    "depth"
+  ],
+  "preprocessing": {
+    "ct": {
+      "clip": [
+        -1000,
+        1000
+      ],
+      "unit": "HU",
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "mri": {
+      "clip": [
+        0,
+        4000
+      ],
+      "scale_to": [
+        0,
+        1
+      ]
+    },
+    "note": "From the official README ('Prepare your own data'): clip CT to [-1000, 1000] HU and MRI to [0, 4000], then scale to [0, 1]; other modalities: clip to their meaningful range, then scale to [0, 1]."
+  },
+  "licence": {
+    "hosting_page": "not seen: the Zenodo record page was not reachable where this manifest was written",
+    "code_repository": "non-commercial: the ASU licence of github.com/fhaghighi/TransVW (LICENSE, Tech ID M21-170L, patent pending) offers the work and related data solely for non-commercial use",
+    "note": "The weights are distributed with the code repository's README as 'the pre-trained' model of that project; treat them as non-commercial as the repository's licence says, unless the Zenodo record says otherwise."
+  },
+  "citation": {
+    "text": "Haghighi F, Hosseinzadeh Taher MR, Zhou Z, Gotway MB, Liang J. Transferable Visual Words: Exploiting the Semantics of Anatomical Patterns for Self-supervised Learning. IEEE Transactions on Medical Imaging 40(10):2857-2868, 2021.",
+    "bibtex": [
+      "@ARTICLE{haghighi2021transferable,\n  author={Haghighi, Fatemeh and Taher, Mohammad Reza Hosseinzadeh and Zhou, Zongwei and Gotway, Michael B. and Liang, Jianming},\n  journal={IEEE Transactions on Medical Imaging},\n  title={Transferable Visual Words: Exploiting the Semantics of Anatomical Patterns for Self-Supervised Learning},\n  year={2021},\n  volume={40},\n  number={10},\n  pages={2857-2868},\n  doi={10.1109/TMI.2021.3060634}}"
+    ],
+    "doi": [
+      "10.1109/TMI.2021.3060634"
+    ]
+  },
+  "source": {
+    "hosting": "https://zenodo.org/record/4625321",
+    "code": "https://github.com/fhaghighi/TransVW",
+    "readme": "pytorch/README.md"
+  },
+  "notes": [
+    "The same YNet3D as Semantic Genesis's (cls_classes 44 in pytorch/config.py)."
+  ]
+}
+
+"""##),
     ]
 }

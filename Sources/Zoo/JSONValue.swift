@@ -22,6 +22,8 @@ enum JSONValue: Decodable, Equatable {
         self = .object(try c.decode([String: JSONValue].self))
     }
 
+    var isNull: Bool { self == .null }
+
     /// What a message calls this kind of value.
     var kind: String {
         switch self {

@@ -21,14 +21,32 @@ public struct Manifest: Sendable, Equatable {
 
 /// One file of a model: fetched from `url`, or copied from `path` (relative to the manifest's
 /// directory, for files shipped in the repository); `size` and `sha256` are checked either way.
+/// A file whose authors publish no SHA-256 has `sha256` nil and `hashNote` saying so (and
+/// `size` nil when no exact size is published either): its first fetch records what it found
+/// (`ZooRecord`), and later fetches and `zoo verify` check against that record.
 public struct ManifestFile: Sendable, Equatable {
     public var name: String
     public var url: String?
     public var path: String?
-    public var size: Int64
-    public var sha256: String
+    public var size: Int64?
+    public var sha256: String?
+    /// Why there is no `sha256` (or `size`): what the hosting page publishes instead.
+    public var hashNote: String?
     /// A `--format` value of genesis (keras-h5, pt, ...).
     public var format: String
+
+    public init(name: String, url: String?, path: String?, size: Int64?, sha256: String?, hashNote: String? = nil, format: String) {
+        self.name = name
+        self.url = url
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+        self.hashNote = hashNote
+        self.format = format
+    }
+
+    /// Whether the manifest gives the file's SHA-256 (else a fetch records the one it finds).
+    public var hashPublished: Bool { sha256 != nil }
 }
 
 public struct ModelArchitecture: Sendable, Equatable {

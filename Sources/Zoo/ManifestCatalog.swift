@@ -17,6 +17,8 @@ public struct ManifestCatalog: Sendable {
     public struct Match: Sendable {
         public let manifest: Manifest
         public let file: ManifestFile
+        /// Whether the hash matched is the manifest's or a record of the file's first fetch.
+        public var hashSource: ExpectedHash.Source = .published
     }
 
     public let entries: [Entry]
@@ -37,11 +39,20 @@ public struct ManifestCatalog: Sendable {
 
     public func entry(named name: String) -> Entry? { entries.first { $0.manifest.name == name } }
 
-    /// The manifest file entry whose SHA-256 (and size, when given) is this file's.
-    public func match(sha256: String, size: Int64? = nil) -> Match? {
+    /// The manifest file entry whose SHA-256 (and size, when given) is this file's; for files
+    /// whose manifest publishes no hash, the one `cache` recorded at their first fetch.
+    public func match(sha256: String, size: Int64? = nil, cache: ZooCache? = nil) -> Match? {
         for e in entries {
-            for f in e.manifest.files where f.sha256 == sha256 && (size == nil || size == f.size) {
+            for f in e.manifest.files where f.sha256 == sha256 && (size == nil || f.size == nil || size == f.size) {
                 return Match(manifest: e.manifest, file: f)
+            }
+        }
+        guard let cache else { return nil }
+        for e in entries {
+            for f in e.manifest.files where !f.hashPublished {
+                if let r = try? cache.record(model: e.manifest.name, file: f.name), r.sha256 == sha256, size == nil || size == r.size {
+                    return Match(manifest: e.manifest, file: f, hashSource: .recorded)
+                }
             }
         }
         return nil

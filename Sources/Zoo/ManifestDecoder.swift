@@ -58,7 +58,7 @@ public enum ManifestDecoder {
     }
 
     static func decodeFile(_ v: JSONValue, _ at: String, _ r: Reader) throws -> ManifestFile {
-        let o = try r.object(v, at, keys: ["name", "url", "path", "size", "sha256", "format"], required: ["name", "size", "sha256", "format"])
+        let o = try r.object(v, at, keys: ["name", "url", "path", "size", "sha256", "hash_note", "format"], required: ["name", "size", "sha256", "format"])
         let name = try r.string(o["name"]!, "\(at).name", maxLength: 255)
         guard ZooNames.isSafeFileName(name) else { throw r.bad("\(at).name", "'\(name)' is not a plain file name (no '/', no leading '.')") }
         var url: String?, path: String?
@@ -74,12 +74,23 @@ public enum ManifestDecoder {
             path = s
         }
         guard url != nil || path != nil else { throw r.bad(at, "needs a url, a path, or both") }
-        let size = try r.int(o["size"]!, "\(at).size", 1...maxFileSize)
-        let sha = try r.string(o["sha256"]!, "\(at).sha256", maxLength: 64)
-        guard ZooNames.isSHA256(sha) else { throw r.bad("\(at).sha256", "expected 64 lowercase hex digits, found '\(sha)'") }
+        // null: not published (hash_note must say so, and what the host publishes instead).
+        let size: Int64? = o["size"]!.isNull ? nil : try r.int(o["size"]!, "\(at).size", 1...maxFileSize)
+        var sha: String?
+        if !o["sha256"]!.isNull {
+            let s = try r.string(o["sha256"]!, "\(at).sha256", maxLength: 64)
+            guard ZooNames.isSHA256(s) else { throw r.bad("\(at).sha256", "expected 64 lowercase hex digits, found '\(s)'") }
+            sha = s
+        }
+        let note = try o["hash_note"].map { try r.string($0, "\(at).hash_note") }
+        if sha == nil || size == nil {
+            guard note != nil else { throw r.bad("\(at).hash_note", "missing: a file without a published sha256 or size needs a note saying what its host publishes") }
+            guard url != nil else { throw r.bad("\(at).sha256", "null is only for a file fetched by url; a shipped file's hash is known") }
+        }
+        if sha != nil, size == nil { throw r.bad("\(at).size", "null with a published sha256: give the size the hash is of") }
         let format = try r.string(o["format"]!, "\(at).format", maxLength: 32)
         guard formats.contains(format) else { throw r.bad("\(at).format", "'\(format)' is not one of \(formats.joined(separator: ", "))") }
-        return ManifestFile(name: name, url: url, path: path, size: size, sha256: sha, format: format)
+        return ManifestFile(name: name, url: url, path: path, size: size, sha256: sha, hashNote: note, format: format)
     }
 
     static func decodeArchitecture(_ v: JSONValue, _ r: Reader) throws -> ModelArchitecture {

@@ -24,35 +24,58 @@ public struct ZooFetcher {
         public let outcome: ZooCache.Outcome
         /// The address or local file it came from (nil when it was already cached).
         public let from: String?
+        /// Where the hash checked came from: the manifest, a record of an earlier fetch, or (for
+        /// a file whose hash is not published, fetched the first time) this fetch, now recorded.
+        public var hashSource: HashSource = .published
+    }
+
+    public enum HashSource: String, Sendable {
+        case published, recorded, found
     }
 
     public func fetch(_ entry: ManifestCatalog.Entry, observer: DownloadObserver?) throws -> [Fetched] {
         try entry.manifest.files.map { try fetch(entry, file: $0, observer: observer) }
     }
 
-    /// One file of a model.
+    /// One file of a model. A file whose manifest publishes no SHA-256 is checked against the
+    /// record of its first fetch; the first fetch records what it finds (`ZooRecord`).
     public func fetch(_ entry: ManifestCatalog.Entry, file f: ManifestFile, observer: DownloadObserver?) throws -> Fetched {
-        var from: String?
-        let outcome = try cache.ensureBlob(sha: f.sha256, size: f.size, source: f.url ?? f.path ?? f.name, onWait: {
-            observer?.note("another genesis process is fetching \(f.name) (it holds \(cache.lockPath(f.sha256))): waiting for it")
-        }) { partial in
-            if let rel = f.path, let base = entry.baseDirectory, FileIO.exists(base + "/" + rel) {
-                from = base + "/" + rel
-                try Self.copy(base + "/" + rel, to: partial)
-            } else if let url = f.url {
-                let address = mirror.flatMap { m in ZooURL.parse(url).map { $0.onMirror(m).string } } ?? url
-                from = address
-                try downloader.download(address, to: partial, expectedSize: f.size, observer: observer)
-            } else {
-                let rel = f.path ?? f.name
-                throw ZooError.localFile(path: rel, reason: entry.baseDirectory == nil
-                    ? "ships in the repository's zoo/ directory and has no url: run genesis from a clone, or set GENESIS_ZOO to that directory"
-                    : "is missing from \(entry.baseDirectory!) and the manifest gives no url")
-            }
+        let model = entry.manifest.name
+        guard let expected = try cache.expected(f, model: model) else {
+            var from: String?
+            let (record, outcome) = try cache.ensureUnpublishedBlob(model: model, file: f.name, size: f.size, source: f.url ?? f.name, onWait: {
+                observer?.note("another genesis process is fetching \(f.name): waiting for it")
+            }) { partial in from = try fill(partial, entry: entry, file: f, expectedSize: f.size, observer: observer) }
+            try cache.link(model: model, file: f.name, sha: record.sha256)
+            return Fetched(file: f.name, sha256: record.sha256, size: record.size, path: cache.namePath(model: model, file: f.name),
+                           outcome: outcome, from: from, hashSource: outcome == .stored ? .found : .recorded)
         }
-        try cache.link(model: entry.manifest.name, file: f.name, sha: f.sha256)
-        return Fetched(file: f.name, sha256: f.sha256, size: f.size, path: cache.namePath(model: entry.manifest.name, file: f.name),
-                       outcome: outcome, from: from)
+        var from: String?
+        let outcome = try cache.ensureBlob(sha: expected.sha256, size: expected.size, source: f.url ?? f.path ?? f.name, onWait: {
+            observer?.note("another genesis process is fetching \(f.name) (it holds \(cache.lockPath(expected.sha256))): waiting for it")
+        }) { partial in from = try fill(partial, entry: entry, file: f, expectedSize: expected.size, observer: observer) }
+        try cache.link(model: model, file: f.name, sha: expected.sha256)
+        return Fetched(file: f.name, sha256: expected.sha256, size: expected.size ?? cache.blobSize(expected.sha256) ?? 0,
+                       path: cache.namePath(model: model, file: f.name), outcome: outcome, from: from,
+                       hashSource: expected.source == .published ? .published : .recorded)
+    }
+
+    /// Writes a manifest file into `partial`: copied from beside the manifest, else downloaded.
+    /// Returns where it came from.
+    private func fill(_ partial: String, entry: ManifestCatalog.Entry, file f: ManifestFile, expectedSize: Int64?,
+                      observer: DownloadObserver?) throws -> String {
+        if let rel = f.path, let base = entry.baseDirectory, FileIO.exists(base + "/" + rel) {
+            try Self.copy(base + "/" + rel, to: partial)
+            return base + "/" + rel
+        } else if let url = f.url {
+            let address = mirror.flatMap { m in ZooURL.parse(url).map { $0.onMirror(m).string } } ?? url
+            try downloader.download(address, to: partial, expectedSize: expectedSize, observer: observer)
+            return address
+        }
+        let rel = f.path ?? f.name
+        throw ZooError.localFile(path: rel, reason: entry.baseDirectory == nil
+            ? "ships in the repository's zoo/ directory and has no url: run genesis from a clone, or set GENESIS_ZOO to that directory"
+            : "is missing from \(entry.baseDirectory!) and the manifest gives no url")
     }
 
     /// Any file by address: `zoo fetch --url URL --sha256 HEX [--name NAME]`.

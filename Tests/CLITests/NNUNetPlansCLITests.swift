@@ -55,13 +55,24 @@ final class NNUNetPlansCLITests: XCTestCase {
         XCTAssertEqual(s["decoder.stages.3.convs.0.conv.weight"], "differs_in_shape")
     }
 
+    /// v1 plans (`.pkl`, nnU-Net 1.7.1's planner at base 4): the trainer's widths double up to
+    /// Generic_UNet's 320, the fixture's stop at 8, so stages 2 on differ in shape.
+    func testV1PlansPickle() throws {
+        let s = statuses(try report("nnUNetPlans_v1_tiny.pkl", status: 1, verdict: "does not transfer"))
+        XCTAssertEqual(s["encoder.stages.1.0.convs.0.conv.weight"], "transfers")
+        XCTAssertEqual(s["encoder.stages.2.0.convs.0.conv.weight"], "differs_in_shape")
+        XCTAssertEqual(s["encoder.stages.0.0.convs.0.conv.weight"], "transfers", "the planner's CT statistics are the model's normalisation")
+        let text = try genesis(["verify", fixture, "--plans", plans("nnUNetPlans_v1_tiny.pkl")])
+        XCTAssertTrue(text.stdout.contains("configuration 3d_fullres: Generic_UNet, features [4, 8, 16, 32, 64, 128]"), text.stdout)
+    }
+
     func testBadPlansAreOneLineErrors() throws {
         let dir = Fixtures.scratchDirectory()
         let notJSON = dir + "/plans.json"
         try "not json".write(toFile: notJSON, atomically: true, encoding: .utf8)
         let noArch = dir + "/noarch.json"
         try #"{"configurations": {"3d_fullres": {"normalization_schemes": ["CTNormalization"]}}}"#.write(toFile: noArch, atomically: true, encoding: .utf8)
-        for (args, needle) in [(["--plans", notJSON], "expected an nnU-Net v2 plans JSON object"),
+        for (args, needle) in [(["--plans", notJSON], "expected an nnU-Net v2 plans JSON object or a v1 plans pickle"),
                                (["--plans", noArch], "configurations.3d_fullres.architecture"),
                                (["--plans", plans("nnUNetPlans.json"), "--configuration", "2d"], "a configuration named 2d"),
                                (["--configuration", "2d"], "give --plans too")] {

@@ -150,7 +150,8 @@ final class ZooCacheCLITests: XCTestCase {
     func testCatalogFallsBackToTheEmbeddedCopyOutsideAClone() throws {
         let c = try ManifestCatalog.standard(environment: [:], executable: "/nonexistent/bin/genesis")
         XCTAssertEqual(c.origin, "embedded")
-        XCTAssertEqual(c.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"])
+        XCTAssertEqual(c.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"]
+                       + ZooManifestTests.siblings.map(\.0))
         let fromClone = try ManifestCatalog.standard(environment: [:], executable: Fixtures.genesisBinary)
         XCTAssertEqual(fromClone.origin, Fixtures.repoRoot + "/zoo")
     }

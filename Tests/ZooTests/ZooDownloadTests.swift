@@ -215,4 +215,62 @@ final class ZooDownloadTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("expected 1000 bytes, found \(body.count)"), r.stderr)
         XCTAssertEqual(box.list("blobs"), [])
     }
+
+    /// A manifest that publishes no hash (as Zenodo's and Google Drive's pages do not): the first
+    /// fetch prints the hash it found and records it; the next is checked against the record, and
+    /// a host that later serves other bytes is refused naming both hashes.
+    func testUnpublishedHashIsFoundRecordedAndThenChecked() throws {
+        let server = try TestHTTPServer(files: ["/z/w.h5": body])
+        var box = ZooSandbox()
+        try box.writeManifest(name: "no-hash", file: "w.h5", url: server.url("/z/w.h5"), bytes: body, hashPublished: false)
+        let first = try box.run(["zoo", "fetch", "no-hash"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let record = box.home + "/records/no-hash/w.h5.json"
+        XCTAssertTrue(first.stdout.contains("sha256: \(sha) (none is published: this is the hash found; recorded in \(record)"), first.stdout)
+        let saved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(FileIO.read(record))) as? [String: Any])
+        XCTAssertEqual(saved["sha256"] as? String, sha)
+        XCTAssertEqual((saved["size"] as? NSNumber)?.intValue, body.count)
+        XCTAssertEqual(saved["source"] as? String, server.url("/z/w.h5"))
+        XCTAssertEqual(box.list("blobs"), [sha])
+        XCTAssertEqual(try FileIO.read(box.home + "/models/no-hash/w.h5"), body)
+
+        let again = try box.run(["zoo", "fetch", "no-hash", "--json"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let file = try XCTUnwrap((again.json?["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual(file["outcome"] as? String, "already_cached")
+        XCTAssertEqual(file["sha256_source"] as? String, "recorded")
+        XCTAssertEqual(server.requests.count, 1)
+        let verify = try box.run(["zoo", "verify", "no-hash"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        XCTAssertTrue(verify.stdout.contains("no-hash/w.h5: sha256 \(sha): ok"), verify.stdout)
+        let show = try box.run(["zoo", "show", "no-hash", "--json"])
+        let shown = try XCTUnwrap((show.json?["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual(shown["hash_published"] as? Bool, false)
+        XCTAssertEqual(shown["recorded_sha256"] as? String, sha)
+        XCTAssertEqual(shown["cached"] as? Bool, true)
+
+        // The blob removed and the host now serving other bytes: refused against the record.
+        _ = try box.run(["zoo", "remove", "no-hash"])
+        let other = testBytes(1 << 20, seed: 7)
+        let server2 = try TestHTTPServer(files: ["/z/w.h5": other])
+        try box.writeManifest(name: "no-hash", file: "w.h5", url: server2.url("/z/w.h5"), bytes: other, hashPublished: false)
+        let changed = try box.run(["zoo", "fetch", "no-hash"])
+        XCTAssertEqual(changed.status, 2)
+        XCTAssertTrue(changed.stderr.contains("SHA-256 mismatch: expected \(sha), found \(Checksum.sha256Hex(other))"), changed.stderr)
+        XCTAssertEqual(box.list("blobs"), [])
+    }
+
+    /// A damaged record is said, not trusted or ignored.
+    func testDamagedRecordIsOneLineExitTwo() throws {
+        let server = try TestHTTPServer(files: ["/z/w.h5": body])
+        var box = ZooSandbox()
+        try box.writeManifest(name: "no-hash", file: "w.h5", url: server.url("/z/w.h5"), bytes: body, hashPublished: false)
+        try FileManager.default.createDirectory(atPath: box.home + "/records/no-hash", withIntermediateDirectories: true)
+        try FileIO.write(Array("{\"sha256\": \"nope\"}".utf8), to: box.home + "/records/no-hash/w.h5.json")
+        let r = try box.run(["zoo", "fetch", "no-hash"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("records/no-hash/w.h5.json: not a hash record"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertEqual(server.requests.count, 0)
+    }
 }

@@ -28,8 +28,8 @@ final class ZooManifestTests: XCTestCase {
             ("genesis-chest-ct-torch", "Genesis_Chest_CT.pt", 152_639_120, "62de21a05236d6a8d8d5b03ec740f6ac6b818d15d3e86eed4f38a2a17d63cc08", true),
             ("genesis-nnunet-luna16", "genesis_nnunet_luna16_006.model", 246_317_023, "0fc3bc12910d403afd6876ca35f2bec7446c3e2676c59f67d5e47d3f4da52fc5", true),
         ]
-        // The three official models, and the project's own default model (shipped in zoo/models).
-        XCTAssertEqual(catalog.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"])
+        // The three official models, the project's own default model (shipped in zoo/models), and the siblings.
+        XCTAssertEqual(catalog.names, ["genesis-chest-ct-keras", "genesis-chest-ct-torch", "genesis-default-b8", "genesis-nnunet-luna16"] + Self.siblings.map(\.0))
         for (model, file, size, sha, verifiable) in expected {
             let m = try XCTUnwrap(catalog.entry(named: model)).manifest
             XCTAssertEqual(m.files.count, 1)
@@ -53,6 +53,33 @@ final class ZooManifestTests: XCTestCase {
                                                  verifiable: true, note: nnunet.note))
     }
 
+    /// The sibling networks' files, from the official READMEs: Zenodo records 4625297 (Semantic
+    /// Genesis) and 4625321 (TransVW), Hugging Face MrGiovanni/SuPreM. No SHA-256 is published
+    /// for any: each says so in its hash_note, and zoo fetch records what it finds.
+    static let siblings: [(String, String, String, String, String)] = [
+        ("semantic-genesis-chest-ct-keras", "semantic_genesis_chest_ct.h5", "https://zenodo.org/record/4625297/files/semantic_genesis_chest_ct.h5?download=1", "keras-h5", "keras"),
+        ("semantic-genesis-chest-ct-torch", "semantic_genesis_chest_ct.pt", "https://zenodo.org/record/4625297/files/semantic_genesis_chest_ct.pt?download=1", "pt", "torch"),
+        ("suprem-unet-abdomenatlas", "supervised_suprem_unet_2100.pth", "https://huggingface.co/MrGiovanni/SuPreM/resolve/main/supervised_suprem_unet_2100.pth?download=true", "pt", "torch"),
+        ("transvw-chest-ct-keras", "TransVW_chest_ct.h5", "https://zenodo.org/record/4625321/files/TransVW_chest_ct.h5?download=1", "keras-h5", "keras"),
+        ("transvw-chest-ct-torch", "TransVW_chest_ct.pt", "https://zenodo.org/record/4625321/files/TransVW_chest_ct.pt?download=1", "pt", "torch"),
+    ]
+
+    func testSiblingFilesSayTheirHashIsNotPublished() throws {
+        let catalog = try ManifestCatalog.load(directory: zooDirectory, origin: "test")
+        for (model, file, url, format, variant) in Self.siblings {
+            let m = try XCTUnwrap(catalog.entry(named: model)).manifest
+            XCTAssertEqual(m.files.map(\.name), [file])
+            XCTAssertEqual(m.files[0].url, url)
+            XCTAssertEqual(m.files[0].format, format)
+            XCTAssertNil(m.files[0].sha256)
+            XCTAssertFalse(try XCTUnwrap(m.files[0].hashNote).isEmpty)
+            XCTAssertEqual(m.architecture.family, "models-genesis-unet3d")
+            XCTAssertEqual(m.architecture.variant, variant)
+            XCTAssertEqual(m.architecture.baseFilters, 32)
+            XCTAssertTrue(m.licence.codeRepository.contains("non-commercial"), model)
+        }
+    }
+
     func testFormatsAreGenesisFormats() {
         XCTAssertEqual(ManifestDecoder.formats, FormatName.allCases.map(\.rawValue))
         XCTAssertEqual(FormatKind.allCases, FormatName.allCases)
@@ -66,7 +93,7 @@ final class ZooManifestTests: XCTestCase {
                                          "preprocessing", "licence", "citation", "source", "notes"])
         let defs = try XCTUnwrap(schema["$defs"] as? [String: Any])
         let file = try XCTUnwrap((defs["file"] as? [String: Any])?["properties"] as? [String: Any])
-        XCTAssertEqual(Set(file.keys), ["name", "url", "path", "size", "sha256", "format"])
+        XCTAssertEqual(Set(file.keys), ["name", "url", "path", "size", "sha256", "hash_note", "format"])
         let formats = try XCTUnwrap((file["format"] as? [String: Any])?["enum"] as? [String])
         XCTAssertEqual(formats, ManifestDecoder.formats)
         let arch = try XCTUnwrap((defs["architecture"] as? [String: Any])?["properties"] as? [String: Any])
@@ -127,6 +154,16 @@ final class ZooManifestTests: XCTestCase {
         XCTAssertEqual(try refusal { $0["architecture"] = ["family": "models-genesis-unet3d", "variant": "nnunet", "base_filters": 32, "verifiable": true] },
                        "m.json: architecture.variant: 'nnunet' is not a variant of models-genesis-unet3d (keras, torch)")
         XCTAssertEqual(try refusal { $0["licence"] = ["hosting_page": "x", "note": "y"] }, "m.json: licence.code_repository: missing")
+        // No published hash: null with a note saying what the host publishes; only for a file fetched by url.
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()) },
+                       "m.json: files[0].hash_note: missing: a file without a published sha256 or size needs a note saying what its host publishes")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()); self.setFile(&$0, "size", NSNull()); self.setFile(&$0, "hash_note", "Zenodo lists an MD5") }, "accepted")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "size", NSNull()); self.setFile(&$0, "hash_note", "x") },
+                       "m.json: files[0].size: null with a published sha256: give the size the hash is of")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()); self.setFile(&$0, "hash_note", "x"); self.setFile(&$0, "url", nil); self.setFile(&$0, "path", "w.h5") },
+                       "m.json: files[0].sha256: null is only for a file fetched by url; a shipped file's hash is known")
+        XCTAssertEqual(try refusal { self.setFile(&$0, "sha256", NSNull()); self.setFile(&$0, "hash_note", 3) },
+                       "m.json: files[0].hash_note: expected a string, found a number")
         // A path entry alone (a file shipped in the repository) is accepted.
         XCTAssertEqual(try refusal { self.setFile(&$0, "url", nil); self.setFile(&$0, "path", "weights/default.h5") }, "accepted")
     }

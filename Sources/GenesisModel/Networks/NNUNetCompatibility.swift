@@ -142,7 +142,9 @@ public struct NNUNetCompatibility: Sendable {
 
         // Meaning that shapes do not show: what every tensor depends on, then per stage.
         var global: [String] = []
-        if !plans.className.hasSuffix("PlainConvUNet") { global.append("network class \(plans.className), not PlainConvUNet (other keys and blocks)") }
+        if !plans.className.hasSuffix("PlainConvUNet"), !plans.className.hasSuffix("Generic_UNet") {
+            global.append("network class \(plans.className), not PlainConvUNet or Generic_UNet (other keys and blocks)")
+        }
         if !plans.normOp.hasSuffix("InstanceNorm3d") { global.append("norm \(plans.normOp), the model's is InstanceNorm3d") }
         if abs(plans.normEpsilon - 1e-5) > 1e-12 || !plans.normAffine { global.append("norm eps \(plans.normEpsilon) affine \(plans.normAffine), the model's 1e-05 affine") }
         if !plans.nonlin.hasSuffix("LeakyReLU") || abs(plans.nonlinSlope - 0.01) > 1e-12 { global.append("nonlinearity \(plans.nonlin) (slope \(plans.nonlinSlope)), the model's LeakyReLU 0.01") }
