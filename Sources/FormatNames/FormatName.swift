@@ -19,6 +19,8 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
     case native = "genesis"
     /// ONNX: a graph of the network (written by `convert`, read back for its weights and metadata).
     case onnx = "onnx"
+    /// A MONAI bundle: a directory (configs, scripts, models/model.pt), asked for by `--format`.
+    case monaiBundle = "monai-bundle"
 
     /// The file endings that ask for the format, the usual one first.
     public var extensions: [String] {
@@ -30,6 +32,7 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
         case .safetensors: return [".safetensors"]
         case .native: return [".genesis"]
         case .onnx: return [".onnx"]
+        case .monaiBundle: return []
         }
     }
 
@@ -43,6 +46,7 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
         case .safetensors: return "safetensors"
         case .native: return "native checkpoint"
         case .onnx: return "ONNX"
+        case .monaiBundle: return "MONAI bundle"
         }
     }
 
@@ -51,7 +55,7 @@ public enum FormatName: String, Sendable, CaseIterable, Codable {
     public var framework: FrameworkName? {
         switch self {
         case .kerasH5, .keras3Weights, .keras3Zip: return .keras
-        case .torch: return .torch
+        case .torch, .monaiBundle: return .torch
         case .safetensors, .native, .onnx: return nil
         }
     }

@@ -93,7 +93,7 @@ public enum Converter {
             throw GenesisIOError.cannotWrite(file: output, reason: "--naming nnunetv2 names the nnU-Net Genesis network's tensors; \(source.path) holds the Models Genesis U-Net")
         }
         var clock = PhaseClock()
-        var payload = try source.payload(digest: format == .native || format == .onnx)
+        var payload = try source.payload(digest: [.native, .onnx, .monaiBundle].contains(format))
         clock.mark("source digest")
         let problems = source.problems(payload.architecture).filter { $0.kind != .unexpected }
         guard problems.isEmpty else { throw Failure.invalidSource(file: source.path, problems: problems) }

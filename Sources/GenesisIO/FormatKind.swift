@@ -12,7 +12,7 @@ extension FormatName {
 
     /// The container a file's first bytes show.
     public enum Container: String, Sendable, CaseIterable {
-        case hdf5, zip, torchLegacy = "torch-legacy", safetensors, onnx, unknown
+        case hdf5, zip, torchLegacy = "torch-legacy", safetensors, onnx, directory, unknown
 
         /// As an error message says it: "its bytes are HDF5".
         public var description: String {
@@ -22,13 +22,14 @@ extension FormatName {
             case .torchLegacy: return "a legacy PyTorch pickle"
             case .safetensors: return "safetensors"
             case .onnx: return "an ONNX model (protobuf)"
+            case .directory: return "a directory (a MONAI bundle has configs/metadata.json and models/model.pt)"
             case .unknown: return "no supported format"
             }
         }
 
         /// The containers genesis reads, as the loader's error lists them: "HDF5, zip, ...".
         public static var supportedList: String {
-            allCases.filter { $0 != .unknown }.map { $0 == .torchLegacy ? "PyTorch pickle" : $0 == .hdf5 ? "HDF5" : $0 == .onnx ? "ONNX" : $0.rawValue }
+            allCases.filter { $0 != .unknown }.map { $0 == .torchLegacy ? "PyTorch pickle" : $0 == .hdf5 ? "HDF5" : $0 == .onnx ? "ONNX" : $0 == .directory ? "MONAI bundle directory" : $0.rawValue }
                 .joined(separator: ", ")
         }
     }

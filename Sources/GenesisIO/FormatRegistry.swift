@@ -11,6 +11,7 @@ public enum FormatRegistry {
         KerasBridge(.keras3Weights),
         KerasBridge(.keras3Zip),
         ONNXBridge(),
+        MonaiBundleBridge(),
     ]
 
     /// The bridge of a format (every `FormatKind` has one: a test checks it).

@@ -133,6 +133,15 @@ public enum ModelLoader {
     /// Picks the format: the file's first bytes decide the container; the extension (or
     /// `override`) decides between formats that share one (FormatRegistry).
     public static func resolveFormat(_ path: String, override: FormatKind? = nil) throws -> FormatKind {
+        if MonaiBundleBridge.isDirectory(path) {
+            guard MonaiBundleBridge.isBundle(path) else {
+                throw GenesisIOError.unknownFormat(file: path, reason: "a directory that is not a MONAI bundle (no \(MonaiBundleBridge.metadataPath) and \(MonaiBundleBridge.modelPath))")
+            }
+            if let asked = override, asked != .monaiBundle {
+                throw GenesisIOError.formatMismatch(file: path, asked: asked.rawValue, found: FormatKind.Container.directory.description)
+            }
+            return .monaiBundle
+        }
         let prefix = try FileIO.readPrefix(path, count: 16)
         let container = FormatKind.sniff(prefix)
         guard container != .unknown, let fallback = FormatRegistry.defaultFormat(for: container) else {

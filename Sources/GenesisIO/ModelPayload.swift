@@ -75,6 +75,9 @@ public struct WriteOptions: Sendable {
     public var onnxBatchNorm: ONNXBatchNorm?
     /// ONNX: the default domain's opset version (`ONNXExport.opsets`).
     public var onnxOpset: Int = ONNXExport.defaultOpset
+    /// MONAI bundle: the weights' licence text (its LICENSE), and one sentence for its README.
+    public var licence: String?
+    public var licenceSummary: String?
 
     public init(kerasFullModel: Bool = true, modulePrefix: Bool = false, includeOptimizer: Bool = true, naming: Naming = .canonical,
                 trunkOnly: Bool = false, onnxBatchNorm: ONNXBatchNorm? = nil, onnxOpset: Int = ONNXExport.defaultOpset) {
@@ -94,7 +97,7 @@ extension LoadedModel {
     /// `digest`: hash the source file for provenance (only formats that record it need it).
     public func payload(digest: Bool = true) throws -> ModelPayload {
         let arch = try architecture()
-        let digest = digest ? (try? Checksum.sha256Hex(fileAt: path)) ?? "" : ""
+        let digest = digest ? (try? Checksum.sha256Hex(fileAt: ModelLoader.identifyingFile(path))) ?? "" : ""
         let version = kerasListing?.versions["keras"] ?? versions["format_version"] ?? versions["torch_format"]
         var p = ModelPayload(architecture: arch, weights: mapped.store, optimizer: optimizer, epoch: epoch, bnEpsilon: effectiveBNEpsilon,
                              inputShape: inputShape ?? [1, 64, 64, 32],

@@ -66,6 +66,13 @@ public struct ProvenConversion: Sendable {
     /// exact unless `allowLossy`.
     public static func convert(_ source: LoadedModel, to output: String, format: FormatKind, options: WriteOptions = WriteOptions(),
                                allowLossy: Bool = false) throws -> ProvenConversion {
+        var options = options
+        if format == .monaiBundle {
+            guard source.detected != nil else {
+                throw WorkflowError(subject: source.path, message: "a MONAI bundle holds the Models Genesis U-Net; this file holds \(source.recognised.map { "\($0.architecture)" } ?? "no network genesis knows") (convert it to .pt or .onnx)")
+            }
+            if options.licence == nil { (options.licence, options.licenceSummary) = try MonaiBundleLicence.fromZoo(source) }
+        }
         if format == .onnx { return try convertONNX(source, to: output, options: options, allowLossy: allowLossy) }
         if source.detected == nil, source.recognised?.architecture is NNUNetArchitecture {
             let r = try NNUNetConversion.convert(source, to: output, format: format, options: options, allowLossy: allowLossy, staged: true)

@@ -13,7 +13,8 @@ public struct ZooMatch {
 
     /// Hashes the file (streamed) and looks it up; a catalog that cannot be read counts as no
     /// match, with `warning` saying why.
-    public static func of(file: String) throws -> ZooMatch {
+    public static func of(file path: String) throws -> ZooMatch {
+        let file = ModelLoader.identifyingFile(path)
         let size = Int64(try FileIO.size(of: file))
         let sha = try Checksum.sha256Hex(fileAt: file)
         do {

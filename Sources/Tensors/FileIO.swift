@@ -147,9 +147,15 @@ public enum FileIO {
         TemporaryFiles.release(tmp)
     }
 
-    /// Removes a temporary (a failed or abandoned write).
+    /// Removes a temporary (a failed or abandoned write): a file, or a directory a writer of
+    /// directories (a MONAI bundle) filled.
     public static func removeTemporary(_ tmp: String) {
-        unlink(tmp)
+        var st = stat()
+        if lstat(tmp, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+            try? FileManager.default.removeItem(atPath: tmp)
+        } else {
+            unlink(tmp)
+        }
         TemporaryFiles.release(tmp)
     }
 

@@ -37,7 +37,7 @@ public struct OutputKind: Sendable {
         if stem.count == String(path[slash...]).count, let dot = stem.lastIndex(of: "."), dot != stem.startIndex {
             stem = String(stem[..<dot])
         }
-        return String(path[..<slash]) + stem + extensions[0]
+        return String(path[..<slash]) + stem + (extensions.first ?? "")
     }
 }
 

@@ -82,8 +82,8 @@ final class FormatNameListsTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertThrowsError(try ModelLoader.resolveFormat(path)) { e in
             let message = "\(e)"
-            XCTAssertTrue(message.contains("(HDF5, zip, PyTorch pickle, safetensors, ONNX)"), message)
-            XCTAssertEqual(FormatKind.Container.allCases.filter { $0 != .unknown }.count, 5, "a new container: name it in supportedList")
+            XCTAssertTrue(message.contains("(HDF5, zip, PyTorch pickle, safetensors, ONNX, MONAI bundle directory)"), message)
+            XCTAssertEqual(FormatKind.Container.allCases.filter { $0 != .unknown }.count, 6, "a new container: name it in supportedList")
         }
     }
 }

@@ -11,9 +11,9 @@ final class FormatRegistryTests: XCTestCase {
         for k in FormatKind.allCases { XCTAssertEqual(FormatRegistry.bridge(k).kind, k) }
     }
 
-    func testWritableFormatsAreTheFiveThatWrite() {
+    func testWritableFormatsAreTheSixThatWrite() {
         // Keras 3 files are read only (README "Formats").
-        XCTAssertEqual(FormatRegistry.writable.map(\.kind), [.kerasH5, .torch, .safetensors, .native, .onnx])
+        XCTAssertEqual(FormatRegistry.writable.map(\.kind), [.kerasH5, .torch, .safetensors, .native, .onnx, .monaiBundle])
     }
 
     func testExtensionsPickTheLongestEnding() {
