@@ -6,7 +6,7 @@ struct GenesisCommand: ParsableCommand {
         commandName: "genesis",
         abstract: "Models Genesis weights: inspect, verify, convert, run, pretrain and fine-tune them.",
         discussion: """
-        Reads \(FormatRegistry.all.map { "\($0.summary) (\($0.extensions.joined(separator: ", ")))" }.joined(separator: "; ")). The format is chosen by the file's first bytes and extension; --format overrides. Writes \(FormatRegistry.describe(FormatRegistry.writable)).
+        Reads \(FormatRegistry.all.map { "\($0.summary) (\(FormatRegistry.endings($0)))" }.joined(separator: "; ")). The format is chosen by the file's first bytes and extension; --format overrides. Writes \(FormatRegistry.describe(FormatRegistry.writable)).
 
         Every command takes --json and prints one JSON object on stdout. Exit codes: 0 ok, 1 checked and found problems, 2 unreadable input or bad usage.
 

@@ -38,8 +38,14 @@ public enum FormatRegistry {
         all.first { $0.containers.contains(container) }?.kind
     }
 
-    /// "keras-h5 (.h5, .hdf5), pt (.pt, .pth, .ckpt), ..." for help and error text.
+    /// "keras-h5 (.h5, .hdf5), pt (.pt, .pth, .ckpt), ..., monai-bundle (a directory)" for help
+    /// and error text; a format without an ending is a directory.
     public static func describe(_ bridges: [any FormatBridge]) -> String {
-        bridges.map { "\($0.kind.rawValue) (\($0.extensions.joined(separator: ", ")))" }.joined(separator: ", ")
+        bridges.map { "\($0.kind.rawValue) (\(endings($0)))" }.joined(separator: ", ")
+    }
+
+    /// ".h5, .hdf5", or "a directory" for a format without an ending (a MONAI bundle).
+    public static func endings(_ bridge: any FormatBridge) -> String {
+        bridge.extensions.isEmpty ? "a directory" : bridge.extensions.joined(separator: ", ")
     }
 }

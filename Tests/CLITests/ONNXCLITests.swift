@@ -51,7 +51,7 @@ final class ONNXCLITests: XCTestCase {
         XCTAssertTrue(opset.stderr.contains("--opset 12: genesis writes opsets 13 to 22"), opset.stderr)
         let bn = try genesis(["convert", src, dir + "/k.pt", "--bn", "batch"])
         XCTAssertEqual(bn.status, 2, bn.stderr)
-        XCTAssertTrue(bn.stderr.contains("--bn and --opset apply to ONNX output"), bn.stderr)
+        XCTAssertTrue(bn.stderr.contains("--bn applies to ONNX output (.onnx) and MONAI bundles only"), bn.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/k.onnx"))
     }
 

@@ -93,7 +93,8 @@ final class RunConvertCLITests: XCTestCase {
     }
 
     func testFormatHelpListsEachValueOnceAndConvertOffersOnlyWritableFormats() throws {
-        let all = ["keras-h5", "pt", "safetensors", "genesis", "keras3-weights", "keras", "onnx"]
+        let all = ["keras-h5", "pt", "safetensors", "genesis", "keras3-weights", "keras", "onnx", "monai-bundle"]
+        let writable = ["keras-h5", "pt", "safetensors", "genesis", "onnx", "monai-bundle"]
         for command in ["inspect", "verify"] {
             let help = try genesis([command, "--help"]).stdout
             let entry = helpEntry(help, option: "--format")
@@ -102,15 +103,16 @@ final class RunConvertCLITests: XCTestCase {
         }
         let help = try genesis(["convert", "--help"]).stdout
         let entry = helpEntry(help, option: "--format")
-        XCTAssertEqual(values(in: entry), ["keras-h5", "pt", "safetensors", "genesis", "onnx"], entry)
+        XCTAssertEqual(values(in: entry), writable, entry)
         XCTAssertEqual(entry.components(separatedBy: "safetensors").count - 1, 1, entry)
         XCTAssertEqual(values(in: helpEntry(help, option: "--input-format")), all)
-        XCTAssertEqual(values(in: helpEntry(try genesis(["init", "--help"]).stdout, option: "--format")), ["keras-h5", "pt", "safetensors", "genesis", "onnx"])
+        XCTAssertEqual(values(in: helpEntry(try genesis(["init", "--help"]).stdout, option: "--format")), writable)
 
         let dir = Fixtures.scratchDirectory()
         let refused = try genesis(["convert", Fixtures.path("keras/genesis_tiny_weights.h5"), dir + "/x.out", "--format", "keras"])
         XCTAssertEqual(refused.status, 2)
-        XCTAssertTrue(refused.stderr.contains("'keras-h5', 'pt', 'safetensors', 'genesis' or 'onnx'"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("The value 'keras' is invalid for '--format <format>'"), refused.stderr)
+        for format in writable { XCTAssertTrue(refused.stderr.contains("- \(format)\n"), refused.stderr) }
         let byName = try genesis(["convert", Fixtures.path("keras/genesis_tiny_weights.h5"), dir + "/x.keras"])
         XCTAssertEqual(byName.status, 2)
         XCTAssertTrue(byName.stderr.contains("genesis reads but does not write"), byName.stderr)
