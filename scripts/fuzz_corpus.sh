@@ -8,6 +8,7 @@
 #   keras-config  model_config / training_config of every Keras .h5, config.json of .keras files
 #   metaimage     the SimpleITK headers (.mhd; .mha with its zlib data), LOCAL .mha variants
 #   onnx          small graphs of the operators genesis writes (onnx.helper), as genesis lays them out
+#   data-pickle   the nnU-Net v1 plans .pkl (Tests/References/nnunet), small numpy/OrderedDict pickles
 # Usage: scripts/fuzz_corpus.sh [OUT_DIR]   (default .build-fuzz/corpus; one folder per target)
 # Needs the peers' Python (/opt/peers/bin/python: numpy, h5py, safetensors, onnx) and a built
 # `genesis` (GENESIS, default .build/debug/genesis) for the .genesis files.
@@ -23,7 +24,7 @@ GENESIS=${GENESIS:-.build/debug/genesis}
 [ -x "$GENESIS" ] || { echo "fuzz_corpus: no genesis binary at $GENESIS (swift build --product genesis)" >&2; exit 2; }
 
 rm -rf "$OUT"
-mkdir -p "$OUT"/{pickle,zip,safetensors,native,npy,keras-config,metaimage,onnx}
+mkdir -p "$OUT"/{pickle,zip,safetensors,native,npy,keras-config,metaimage,onnx,data-pickle}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -174,6 +175,18 @@ onnx_seed("head", 17, [helper.make_node("GlobalAveragePool", ["input"], ["a"]), 
 import zlib
 z = zlib.compress(bytes(range(16)))
 put("metaimage", "local_zlib", b"ObjectType = Image\nNDims = 3\nBinaryData = True\nCompressedData = True\nCompressedDataSize = %d\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementDataFile = LOCAL\n" % len(z) + z)
+
+# data-pickle: the nnU-Net v1 plans the real nnU-Net code wrote (Tests/References/nnunet), and small
+# plain-data pickles of what plans hold (numpy arrays and scalars, OrderedDict) at protocols 2-4.
+import collections, pickle
+for p in sorted(glob.glob("Tests/References/nnunet/*.pkl")):
+    put("data-pickle", base(p), open(p, "rb").read())
+small = collections.OrderedDict(num_pool=np.int64(2), spacing=np.array([1.5, 0.8, 0.8]),
+                                pools=[[2, 2, 1], (2, 2, 2)], name="Genesis", flag=True, none=None,
+                                sizes=np.array([[64, 64, 32]], dtype=np.int32))
+for proto in (2, 3, 4):
+    put("data-pickle", f"small_p{proto}", pickle.dumps(small, protocol=proto))
+    put("data-pickle", f"array_p{proto}", pickle.dumps(np.arange(6, dtype=np.float32).reshape(2, 3), protocol=proto))
 
 for t in sorted(count):
     print(f"fuzz_corpus: {t}: {count[t]} seeds")

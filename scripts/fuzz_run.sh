@@ -19,7 +19,7 @@ SWIFT=${SWIFT:-swift}
 SECONDS_PER=${FUZZ_SECONDS:-60}
 SCRATCH=.build-fuzz
 BIN=$SCRATCH/release/genesis-fuzz
-ALL=(pickle zip safetensors native npy keras-config metaimage onnx)
+ALL=(pickle zip safetensors native npy keras-config metaimage onnx data-pickle)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 
@@ -35,7 +35,7 @@ fi
 
 dict_for() {
     case $1 in
-        pickle) echo fuzz/pickle.dict ;;
+        pickle|data-pickle) echo fuzz/pickle.dict ;;
         zip) echo fuzz/zip.dict ;;
         npy) echo fuzz/npy.dict ;;
         metaimage) echo fuzz/metaimage.dict ;;
@@ -53,6 +53,7 @@ max_len_for() {
         npy) echo 512 ;;
         metaimage) echo 2048 ;;
         onnx) echo 4096 ;;
+        data-pickle) echo 4096 ;;
     esac
 }
 

@@ -29,6 +29,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case metaimage
     /// `ONNXModel.decode`: the wire walk with its caps, protobuf decoding, the model's checks.
     case onnx
+    /// `DataPickle.load`: the pickle machine's data profile (nnU-Net v1 plans `.pkl`: numpy
+    /// arrays, scalars and dtypes, OrderedDict; every other global refused).
+    case dataPickle = "data-pickle"
 
     /// The voxel cap of the MetaImage target (the readers' own default is 2^30).
     public static let maxMetaImageVoxels = 1 << 20
@@ -54,6 +57,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .kerasConfig: try KerasFuzzing.parseConfigs(String(decoding: data, as: UTF8.self))
             case .metaimage: _ = try VolumeFile.read(try scratch.write(data, name: "input.mha"), maxVoxels: Self.maxMetaImageVoxels)
             case .onnx: _ = try ONNXModel.decode(data, file: "<fuzz>")
+            case .dataPickle: _ = try DataPickle.load(data, file: "<fuzz>")
             }
             return .accepted
         } catch let e as ScratchFile.Failure {
@@ -66,7 +70,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Whether `error` is the parser module's own error type (the house rule: one per module).
     func isOwn(_ error: Error) -> Bool {
         switch self {
-        case .pickle, .zip: return error is TorchError
+        case .pickle, .zip, .dataPickle: return error is TorchError
         case .safetensors: return error is SafeTensorsError
         case .native: return error is NativeCheckpointError
         case .npy, .metaimage: return error is VolumeError

@@ -60,4 +60,24 @@ final class FuzzTargetTests: XCTestCase {
             return XCTFail("half of a written graph was not refused with ONNXError")
         }
     }
+
+    /// The data-pickle target on the nnU-Net v1 plans the real nnU-Net code pickled
+    /// (scripts/make_nnunet_v1_plans.py); a cut copy, and a pickle naming a global outside the
+    /// data profile (os.system), are refused with TorchError.
+    func testDataPickleTargetAcceptsRealPlansAndRefusesACutOneAndForeignGlobals() throws {
+        let scratch = ScratchFile(parent: Fixtures.scratchDirectory())
+        for name in ["nnUNetPlans_v1_genesis.pkl", "nnUNetPlans_v1_tiny.pkl"] {
+            let data = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.reference("nnunet/" + name))))
+            XCTAssertEqual(FuzzTarget.dataPickle.run(data, scratch: scratch), .accepted, name)
+            guard case .refused = FuzzTarget.dataPickle.run(Array(data.prefix(data.count / 2)), scratch: scratch) else {
+                return XCTFail("half of \(name) was not refused with TorchError")
+            }
+        }
+        // protocol 2: GLOBAL 'posix system', the string 'true', TUPLE1, REDUCE, STOP.
+        let hostile: [UInt8] = [0x80, 0x02] + Array("cposix\nsystem\n".utf8) + [0x8C, 4] + Array("true".utf8) + [0x85, 0x52, 0x2E]
+        guard case let .refused(text) = FuzzTarget.dataPickle.run(hostile, scratch: scratch) else {
+            return XCTFail("a pickle calling posix.system was not refused")
+        }
+        XCTAssertTrue(text.contains("posix"), text)
+    }
 }
