@@ -45,7 +45,7 @@ dict_for() {
 }
 max_len_for() {
     case $1 in
-        pickle) echo 4096 ;;
+        pickle|data-pickle) echo 4096 ;;
         zip) echo 10240 ;;
         safetensors) echo 4096 ;;
         keras-config) echo 8192 ;;
@@ -53,7 +53,6 @@ max_len_for() {
         npy) echo 512 ;;
         metaimage) echo 2048 ;;
         onnx) echo 4096 ;;
-        data-pickle) echo 4096 ;;
     esac
 }
 
